@@ -1,0 +1,17 @@
+"""The assembled `kraken-etl` application."""
+
+from __future__ import annotations
+
+import typer
+
+from kraken_etl.cli import db_cmd, simulator_cmd
+
+app = typer.Typer(
+    name="kraken-etl",
+    help="Copy a Kraken Spot account's history into PostgreSQL, keep it current, and prove it right.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(simulator_cmd.app, name="simulator")

@@ -1,0 +1,1 @@
+"""The SQL ring: the only package (with `models/`) that speaks to PostgreSQL."""

@@ -1,0 +1,242 @@
+"""Project settings (pydantic-settings), per the contract in docs/architecture.md.
+
+Environment variables: DATABASE_URL, KRAKEN_ETL_HOME, KRAKEN_API_URL, KRAKEN_WS_AUTH_URL,
+KRAKEN_API_KEY / KRAKEN_API_SECRET (or KRAKEN_API_KEY_FILE / KRAKEN_API_SECRET_FILE), KRAKEN_TIER,
+KRAKEN_ACCOUNT and KRAKEN_ETL_CONFIG (a TOML file listing several accounts).
+
+Secrets are `SecretStr`: they never appear in a repr, a log line or an error message. Every problem with a
+setting is raised as `SettingsError`, whose message names the setting and what is wrong, in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kraken_etl.core.callcounter import TIERS
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it and never contains a secret."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One Kraken account: a label for its rows, its credentials and its verification tier."""
+
+    label: str
+    api_key: SecretStr | None
+    api_secret: SecretStr | None
+    tier: str = "starter"
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.api_key is not None and self.api_secret is not None
+
+    def __repr__(self) -> str:
+        return f"Account(label={self.label!r}, tier={self.tier!r}, credentials={'set' if self.has_credentials else 'missing'})"
+
+
+def _check_tier(value: str, setting: str) -> str:
+    tier = value.strip().lower()
+    if tier not in TIERS:
+        raise SettingsError(f"{setting}: unknown tier {value!r}; expected one of {', '.join(TIERS)}")
+    return tier
+
+
+def _check_label(value: str, setting: str) -> str:
+    if not _LABEL.match(value):
+        raise SettingsError(
+            f"{setting}: account label {value!r} must be 1-63 letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+def read_secret_file(path: str | Path, setting: str) -> SecretStr:
+    """Read a secret from a file (Docker-secrets style), stripping the trailing newline.
+
+    Raises:
+        SettingsError: when the file cannot be read or is empty (the message names the setting and path).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{setting}: cannot read secret file {str(path)!r} ({exc.strerror})") from None
+    if not text:
+        raise SettingsError(f"{setting}: secret file {str(path)!r} is empty")
+    return SecretStr(text)
+
+
+class Settings(BaseSettings):
+    """Settings read from the environment (and an optional `.env`)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    home: Path = Field(default=Path(".kraken-etl"), alias="KRAKEN_ETL_HOME")
+    api_url: str = Field(default="https://api.kraken.com", alias="KRAKEN_API_URL")
+    ws_auth_url: str = Field(default="wss://ws-auth.kraken.com/v2", alias="KRAKEN_WS_AUTH_URL")
+    api_key: SecretStr | None = Field(default=None, alias="KRAKEN_API_KEY")
+    api_secret: SecretStr | None = Field(default=None, alias="KRAKEN_API_SECRET")
+    api_key_file: Path | None = Field(default=None, alias="KRAKEN_API_KEY_FILE")
+    api_secret_file: Path | None = Field(default=None, alias="KRAKEN_API_SECRET_FILE")
+    tier: str = Field(default="starter", alias="KRAKEN_TIER")
+    account_label: str = Field(default="default", alias="KRAKEN_ACCOUNT")
+    config_file: Path | None = Field(default=None, alias="KRAKEN_ETL_CONFIG")
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def sqlalchemy_url(self) -> str | None:
+        """DATABASE_URL normalised to the psycopg 3 driver (`postgresql+psycopg://`), or None if unset."""
+        if self.database_url is None:
+            return None
+        return normalise_database_url(self.database_url.get_secret_value())
+
+    def accounts(self) -> list[Account]:
+        """The accounts to work on: the TOML file's list when KRAKEN_ETL_CONFIG is set, else the default one.
+
+        Raises:
+            SettingsError: on an unreadable/invalid TOML file, duplicate labels, unknown tiers or
+                unreadable secret files.
+        """
+        if self.config_file is not None:
+            return load_accounts_file(self.config_file)
+        key = self.api_key
+        secret = self.api_secret
+        if self.api_key_file is not None:
+            key = read_secret_file(self.api_key_file, "KRAKEN_API_KEY_FILE")
+        if self.api_secret_file is not None:
+            secret = read_secret_file(self.api_secret_file, "KRAKEN_API_SECRET_FILE")
+        return [
+            Account(
+                label=_check_label(self.account_label, "KRAKEN_ACCOUNT"),
+                api_key=key,
+                api_secret=secret,
+                tier=_check_tier(self.tier, "KRAKEN_TIER"),
+            )
+        ]
+
+    def select_accounts(self, labels: list[str] | None = None) -> list[Account]:
+        """The configured accounts, narrowed to `labels` when given.
+
+        Raises:
+            SettingsError: when a requested label is not configured.
+        """
+        accounts = self.accounts()
+        if not labels:
+            return accounts
+        known = {a.label: a for a in accounts}
+        missing = [label for label in labels if label not in known]
+        if missing:
+            raise SettingsError(f"--account: unknown account {missing[0]!r}; configured: {', '.join(known)}")
+        return [known[label] for label in labels]
+
+
+def normalise_database_url(url: str) -> str:
+    """Return `url` with the psycopg 3 driver; raise SettingsError (without echoing it) if malformed."""
+    url = url.strip()
+    if not _DB_URL.match(url):
+        scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
+        raise SettingsError(
+            f"DATABASE_URL: not a PostgreSQL URL (scheme {scheme!r}); expected postgresql+psycopg://user@host/db"
+        )
+    rest = url.split("://", 1)[1]
+    if not rest or rest.startswith("?"):
+        raise SettingsError("DATABASE_URL: no host or database in the URL")
+    return "postgresql+psycopg://" + rest
+
+
+def load_accounts_file(path: Path) -> list[Account]:
+    """Parse a KRAKEN_ETL_CONFIG file.
+
+    Format::
+
+        [[accounts]]
+        label = "main"
+        tier = "intermediate"
+        api_key_env = "MAIN_KEY"          # or api_key_file = "/run/secrets/main_key"
+        api_secret_file = "/run/secrets/main_secret"   # or api_secret_env = "MAIN_SECRET"
+
+    Secrets are never written in the file itself: each comes from an environment variable or a file.
+
+    Raises:
+        SettingsError: naming KRAKEN_ETL_CONFIG and what is wrong.
+    """
+    setting = "KRAKEN_ETL_CONFIG"
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{setting}: cannot read {str(path)!r} ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{setting}: {str(path)!r} is not valid TOML ({exc})") from None
+    entries = data.get("accounts")
+    if not isinstance(entries, list) or not entries:
+        raise SettingsError(f"{setting}: {str(path)!r} has no [[accounts]] entries")
+    accounts: list[Account] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, start=1):
+        where = f"{setting}: accounts[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("label"), str):
+            raise SettingsError(f"{where}: every account needs a string 'label'")
+        label = _check_label(entry["label"], where)
+        if label in seen:
+            raise SettingsError(f"{setting}: duplicate account label {label!r}")
+        seen.add(label)
+        unknown = set(entry) - {"label", "tier", "api_key_env", "api_key_file", "api_secret_env", "api_secret_file"}
+        if unknown:
+            raise SettingsError(f"{where} ({label}): unknown keys {sorted(unknown)}; secrets go in *_env or *_file")
+        accounts.append(
+            Account(
+                label=label,
+                api_key=_secret_from(entry, "api_key", f"{where} ({label})"),
+                api_secret=_secret_from(entry, "api_secret", f"{where} ({label})"),
+                tier=_check_tier(str(entry.get("tier", "starter")), f"{where} ({label}).tier"),
+            )
+        )
+    return accounts
+
+
+def _secret_from(entry: dict[str, Any], name: str, where: str) -> SecretStr | None:
+    env_name = entry.get(f"{name}_env")
+    file_name = entry.get(f"{name}_file")
+    if env_name and file_name:
+        raise SettingsError(f"{where}: set {name}_env or {name}_file, not both")
+    if file_name:
+        return read_secret_file(str(file_name), f"{where}.{name}_file")
+    if env_name:
+        value = os.environ.get(str(env_name))
+        if not value:
+            raise SettingsError(f"{where}.{name}_env: environment variable {env_name!r} is not set")
+        return SecretStr(value)
+    return None
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, turning pydantic's errors into one-line SettingsErrors.
+
+    Raises:
+        SettingsError: naming the first setting that is wrong.
+    """
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first.get("loc") else "settings"
+        raise SettingsError(f"{name}: {first['msg']}") from None
+    _check_tier(settings.tier, "KRAKEN_TIER")
+    settings.sqlalchemy_url()  # validates DATABASE_URL early
+    settings.accounts()  # validates tiers, labels, secret files and the TOML config early
+    return settings

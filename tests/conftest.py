@@ -1,0 +1,68 @@
+"""Shared fixtures: a real PostgreSQL (see tests/dbharness.py) and an offline, quiet Prefect."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine
+
+from kraken_etl.db.engine import make_engine
+from tests import dbharness
+
+# Prefect offline and quiet (stack-notes.md): no telemetry, a patient ephemeral server, state in the repo.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_HOME", str(dbharness.TEST_HOME / "prefect"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """libpq URL of the test server's maintenance database."""
+    return dbharness.admin_libpq_url()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
+    """Name of this session's migrated template database."""
+    name = dbharness.create_template(pg_admin_url)
+    yield name
+    dbharness.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture()
+def db_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, migrated database for this test only (commits are fine)."""
+    with dbharness.database_copy(pg_admin_url, pg_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def shared_engine(pg_admin_url: str, pg_template: str) -> Iterator[Engine]:
+    """An engine on one migrated database shared by the rollback-isolated tests of this session."""
+    with dbharness.database_copy(pg_admin_url, pg_template) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture()
+def conn(shared_engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with shared_engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture()
+def db_env(db_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Environment for running the CLI against this test's own database; returns the DATABASE_URL."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("KRAKEN_ETL_HOME", str(tmp_path))
+    return db_url
