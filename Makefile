@@ -1,0 +1,49 @@
+# kraken-etl — every target sets itself up: a .venv, uv inside it when uv is missing, the locked install.
+# Needs only Python 3.11+ and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+STAMP  := $(VENV)/.installed
+
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install test demo lint bench clean stop
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kraken-etl needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml uv.lock | $(BIN)/python $(if $(filter $(BIN)/uv,$(UV)),$(BIN)/uv)
+	$(UV) sync --locked --python $(BIN)/python --quiet
+	@touch $@
+
+test: $(STAMP)
+	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
+	exit $$status
+
+demo: $(STAMP)
+	$(BIN)/kraken-etl demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check kraken_etl models flows migrations tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+stop: $(STAMP)
+	$(BIN)/kraken-etl db stop
+
+clean:
+	rm -rf $(VENV) .venv-compat .pytest_cache .mypy_cache .ruff_cache
