@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kraken_etl.cli import db_cmd, simulator_cmd
+from kraken_etl.cli import db_cmd, demo_cmd, simulator_cmd
 
 app = typer.Typer(
     name="kraken-etl",
@@ -13,5 +13,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(simulator_cmd.app, name="simulator")
