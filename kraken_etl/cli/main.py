@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kraken_etl.cli import db_cmd, demo_cmd, simulator_cmd
+from kraken_etl.cli import db_cmd, demo_cmd, simulator_cmd, status_cmd
 
 app = typer.Typer(
     name="kraken-etl",
@@ -14,5 +14,6 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_cmd.demo)
+app.command("status")(status_cmd.status)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(simulator_cmd.app, name="simulator")

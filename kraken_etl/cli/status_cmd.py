@@ -1,0 +1,40 @@
+"""`kraken-etl status`: bookmarks, last runs, row counts and open quarantine, at a glance."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from kraken_etl.cli.common import console, handle_errors, settings
+from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
+
+
+@handle_errors
+def status() -> None:
+    """Show where each stream stands, the last runs, row counts and unresolved quarantine."""
+    engine = make_engine(effective_url(settings()))
+    try:
+        marks = Table(title="bookmarks (incremental sync)")
+        for column in ("account", "stream", "bookmark", "updated"):
+            marks.add_column(column)
+        for account, stream, mark, updated in bookmarks(engine):
+            marks.add_row(account, stream, str(mark or "—"), str(updated))
+        console.print(marks)
+
+        runs = Table(title="last runs")
+        for column in ("account", "stream", "kind", "status", "started", "fetched", "inserted", "updated", "quarantined"):
+            runs.add_column(column)
+        for run in last_runs(engine):
+            runs.add_row(*(str(run[k]) for k in ("account", "stream", "kind", "status", "started_at", "fetched",
+                                                 "inserted", "updated", "quarantined")))
+        console.print(runs)
+
+        counts = Table(title="rows")
+        counts.add_column("table")
+        counts.add_column("rows", justify="right")
+        for name, count in row_counts(engine).items():
+            counts.add_row(name, f"{count:,}")
+        console.print(counts)
+        console.print(f"unresolved quarantine: {open_quarantine(engine):,}")
+    finally:
+        engine.dispose()
