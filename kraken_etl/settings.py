@@ -44,7 +44,8 @@ class Account:
         return self.api_key is not None and self.api_secret is not None
 
     def __repr__(self) -> str:
-        return f"Account(label={self.label!r}, tier={self.tier!r}, credentials={'set' if self.has_credentials else 'missing'})"
+        credentials = "set" if self.has_credentials else "missing"
+        return f"Account(label={self.label!r}, tier={self.tier!r}, credentials={credentials})"
 
 
 def _check_tier(value: str, setting: str) -> str:
@@ -195,9 +196,18 @@ def load_accounts_file(path: Path) -> list[Account]:
         if label in seen:
             raise SettingsError(f"{setting}: duplicate account label {label!r}")
         seen.add(label)
-        unknown = set(entry) - {"label", "tier", "api_key_env", "api_key_file", "api_secret_env", "api_secret_file"}
+        unknown = set(entry) - {
+            "label",
+            "tier",
+            "api_key_env",
+            "api_key_file",
+            "api_secret_env",
+            "api_secret_file",
+        }
         if unknown:
-            raise SettingsError(f"{where} ({label}): unknown keys {sorted(unknown)}; secrets go in *_env or *_file")
+            raise SettingsError(
+                f"{where} ({label}): unknown keys {sorted(unknown)}; secrets go in *_env or *_file"
+            )
         accounts.append(
             Account(
                 label=label,

@@ -174,7 +174,9 @@ class BalanceSnapshotRow(Base):
     raw: Mapped[Raw]
 
     __table_args__ = (
-        UniqueConstraint("account", "taken_at", "source", "asset", "wallet", postgresql_nulls_not_distinct=True),
+        UniqueConstraint(
+            "account", "taken_at", "source", "asset", "wallet", postgresql_nulls_not_distinct=True
+        ),
         Index(None, "account", "asset", "taken_at"),
         CheckConstraint("source IN ('Balance', 'BalanceEx', 'ws')", name="source"),
     )

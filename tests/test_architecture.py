@@ -1,9 +1,9 @@
 """The rings, enforced: walk every module's imports (ast) and its string literals, fail on a crossing.
 
-    kraken_etl.core      pure: no HTTP, no SQL, no Prefect, no clock
-    kraken_etl.kraken    the only HTTP/WS client of Kraken (with the simulator, which *is* a Kraken)
-    kraken_etl.db        the only SQL (with models/ and migrations/)
-    flows/               thin composition: no HTTP, no SQL
+kraken_etl.core      pure: no HTTP, no SQL, no Prefect, no clock
+kraken_etl.kraken    the only HTTP/WS client of Kraken (with the simulator, which *is* a Kraken)
+kraken_etl.db        the only SQL (with models/ and migrations/)
+flows/               thin composition: no HTTP, no SQL
 """
 
 from __future__ import annotations
@@ -74,26 +74,35 @@ def test_modules_were_found() -> None:
 def test_core_is_pure(module: Module) -> None:
     imports = _imports(module)
     forbidden = _uses(imports, HTTP + SQL + ("prefect", "starlette", "uvicorn", "time"))
-    forbidden += _uses(imports, ("kraken_etl.kraken", "kraken_etl.db", "kraken_etl.simulator", "models", "flows"))
+    forbidden += _uses(
+        imports, ("kraken_etl.kraken", "kraken_etl.db", "kraken_etl.simulator", "models", "flows")
+    )
     assert forbidden == [], f"{module.name} (core) imports {forbidden}"
     clock = [
         node.func.attr
         for node in ast.walk(module.tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CLOCK_CALLS
-        and isinstance(node.func.value, ast.Name) and node.func.value.id in {"datetime", "date", "time"}
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in CLOCK_CALLS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"datetime", "date", "time"}
     ]
     assert clock == [], f"{module.name} (core) reads the clock: {clock}"
 
 
 @pytest.mark.parametrize(
-    "module", [m for m in MODULES if not _in(m, "kraken_etl.kraken", "kraken_etl.simulator")], ids=lambda m: m.name
+    "module",
+    [m for m in MODULES if not _in(m, "kraken_etl.kraken", "kraken_etl.simulator")],
+    ids=lambda m: m.name,
 )
 def test_http_only_in_the_kraken_ring(module: Module) -> None:
     assert _uses(_imports(module), HTTP) == [], f"{module.name} speaks HTTP outside kraken_etl.kraken"
 
 
 @pytest.mark.parametrize(
-    "module", [m for m in MODULES if not _in(m, "kraken_etl.db", "models", "migrations")], ids=lambda m: m.name
+    "module",
+    [m for m in MODULES if not _in(m, "kraken_etl.db", "models", "migrations")],
+    ids=lambda m: m.name,
 )
 def test_sql_only_in_the_db_ring(module: Module) -> None:
     assert _uses(_imports(module), SQL) == [], f"{module.name} imports a SQL library outside kraken_etl.db"
@@ -121,7 +130,9 @@ def test_flows_are_thin(module: Module) -> None:
     assert _uses(_imports(module), ("kraken_etl.simulator",)) == []
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if _in(m, "kraken_etl", "models", "flows")], ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "module", [m for m in MODULES if _in(m, "kraken_etl", "models", "flows")], ids=lambda m: m.name
+)
 def test_no_float_conversions(module: Module) -> None:
     """Money never passes through float: no float() calls in product code.
 
@@ -132,7 +143,9 @@ def test_no_float_conversions(module: Module) -> None:
     calls = [
         node.lineno
         for node in ast.walk(module.tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "float"
         and "# float-ok:" not in source[node.lineno - 1]
     ]
     assert calls == [], f"{module.name} calls float() at lines {calls}"

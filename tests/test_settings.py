@@ -14,8 +14,16 @@ from kraken_etl.settings import SettingsError, load_settings
 SECRET = "c2VjcmV0LXZhbHVlLW5ldmVyLXRvLWJlLXByaW50ZWQ="
 
 ALL_VARS = [
-    "DATABASE_URL", "KRAKEN_ETL_HOME", "KRAKEN_API_URL", "KRAKEN_WS_AUTH_URL", "KRAKEN_API_KEY",
-    "KRAKEN_API_SECRET", "KRAKEN_API_KEY_FILE", "KRAKEN_API_SECRET_FILE", "KRAKEN_TIER", "KRAKEN_ACCOUNT",
+    "DATABASE_URL",
+    "KRAKEN_ETL_HOME",
+    "KRAKEN_API_URL",
+    "KRAKEN_WS_AUTH_URL",
+    "KRAKEN_API_KEY",
+    "KRAKEN_API_SECRET",
+    "KRAKEN_API_KEY_FILE",
+    "KRAKEN_API_SECRET_FILE",
+    "KRAKEN_TIER",
+    "KRAKEN_ACCOUNT",
     "KRAKEN_ETL_CONFIG",
 ]
 
@@ -94,13 +102,21 @@ def test_toml_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ({"DATABASE_URL": "mysql://u:pw@h/db"}, None, "DATABASE_URL: not a PostgreSQL URL"),
         ({"DATABASE_URL": "postgresql://"}, None, "DATABASE_URL: no host or database"),
         ({"KRAKEN_TIER": "gold"}, None, "KRAKEN_TIER: unknown tier 'gold'"),
-        ({"KRAKEN_API_SECRET_FILE": "/nonexistent/secret"}, None, "KRAKEN_API_SECRET_FILE: cannot read secret file"),
+        (
+            {"KRAKEN_API_SECRET_FILE": "/nonexistent/secret"},
+            None,
+            "KRAKEN_API_SECRET_FILE: cannot read secret file",
+        ),
         ({"KRAKEN_ACCOUNT": "bad label!"}, None, "KRAKEN_ACCOUNT: account label"),
         ({}, '[[accounts]]\nlabel = "x"\n[[accounts]]\nlabel = "x"\n', "duplicate account label 'x'"),
         ({}, '[[accounts]]\nlabel = "x"\ntier = "platinum"\n', "unknown tier 'platinum'"),
         ({}, "[[accounts]\n", "is not valid TOML"),
         ({}, '[[accounts]]\nlabel = "x"\napi_secret = "inline"\n', "secrets go in *_env or *_file"),
-        ({}, '[[accounts]]\nlabel = "x"\napi_key_env = "NOT_SET_ANYWHERE"\n', "'NOT_SET_ANYWHERE' is not set"),
+        (
+            {},
+            '[[accounts]]\nlabel = "x"\napi_key_env = "NOT_SET_ANYWHERE"\n',
+            "'NOT_SET_ANYWHERE' is not set",
+        ),
     ],
 )
 def test_bad_settings_name_the_setting(
@@ -127,7 +143,11 @@ def test_cli_bad_setting_is_one_clear_line(env: dict[str, str], tmp_path: Path) 
     clean = {k: v for k, v in os.environ.items() if k not in ALL_VARS}
     clean.update(env, KRAKEN_ETL_HOME=str(tmp_path))
     out = subprocess.run(
-        [sys.executable, "-m", "kraken_etl", "db", "url"], env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "kraken_etl", "db", "url"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.strip()]

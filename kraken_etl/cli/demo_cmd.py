@@ -35,4 +35,4 @@ def demo() -> None:
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-    console.print(f"done in {time.monotonic() - started:.1f} s. Look at the data: psql \"{libpq_url(url)}\"")
+    console.print(f'done in {time.monotonic() - started:.1f} s. Look at the data: psql "{libpq_url(url)}"')

@@ -22,11 +22,35 @@ def status() -> None:
         console.print(marks)
 
         runs = Table(title="last runs")
-        for column in ("account", "stream", "kind", "status", "started", "fetched", "inserted", "updated", "quarantined"):
+        for column in (
+            "account",
+            "stream",
+            "kind",
+            "status",
+            "started",
+            "fetched",
+            "inserted",
+            "updated",
+            "quarantined",
+        ):
             runs.add_column(column)
         for run in last_runs(engine):
-            runs.add_row(*(str(run[k]) for k in ("account", "stream", "kind", "status", "started_at", "fetched",
-                                                 "inserted", "updated", "quarantined")))
+            runs.add_row(
+                *(
+                    str(run[k])
+                    for k in (
+                        "account",
+                        "stream",
+                        "kind",
+                        "status",
+                        "started_at",
+                        "fetched",
+                        "inserted",
+                        "updated",
+                        "quarantined",
+                    )
+                )
+            )
         console.print(runs)
 
         counts = Table(title="rows")

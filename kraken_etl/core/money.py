@@ -17,7 +17,7 @@ class NotADecimal(ValueError):
     """A value that should be an exact decimal amount is not one."""
 
 
-def D(value: str | Decimal | int) -> Decimal:  # noqa: N802 - the conventional name for this helper
+def D(value: str | Decimal | int) -> Decimal:
     """Return `value` as an exact, finite Decimal.
 
     Args:

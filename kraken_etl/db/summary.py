@@ -22,7 +22,9 @@ COUNTED = (
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table of schema `kraken` (the mission's main tables)."""
     with engine.connect() as conn:
-        return {name: conn.execute(select(func.count()).select_from(row)).scalar_one() for name, row in COUNTED}
+        return {
+            name: conn.execute(select(func.count()).select_from(row)).scalar_one() for name, row in COUNTED
+        }
 
 
 def bookmarks(engine: Engine) -> list[tuple[str, str, object, object]]:
@@ -30,21 +32,34 @@ def bookmarks(engine: Engine) -> list[tuple[str, str, object, object]]:
     state = models.SyncStateRow
     with engine.connect() as conn:
         rows = conn.execute(
-            select(state.account, state.stream, state.bookmark, state.updated_at).order_by(state.account, state.stream)
+            select(state.account, state.stream, state.bookmark, state.updated_at).order_by(
+                state.account, state.stream
+            )
         ).all()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def last_runs(engine: Engine, limit: int = 10) -> list[dict[str, object]]:
     """The most recent sync_run rows, newest first."""
     run = models.SyncRunRow
     with engine.connect() as conn:
-        rows = conn.execute(select(run).order_by(run.started_at.desc(), run.id.desc()).limit(limit)).scalars().all()
+        rows = (
+            conn.execute(select(run).order_by(run.started_at.desc(), run.id.desc()).limit(limit))
+            .scalars()
+            .all()
+        )
     return [
         {
-            "account": r.account, "stream": r.stream, "kind": r.kind, "status": r.status,
-            "started_at": r.started_at, "fetched": r.fetched, "inserted": r.inserted, "updated": r.updated,
-            "quarantined": r.quarantined, "error": r.error,
+            "account": r.account,
+            "stream": r.stream,
+            "kind": r.kind,
+            "status": r.status,
+            "started_at": r.started_at,
+            "fetched": r.fetched,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "quarantined": r.quarantined,
+            "error": r.error,
         }
         for r in rows
     ]

@@ -33,7 +33,10 @@ def test_zero_config_upgrade_then_psql(tmp_path: Path) -> None:
 
         listing = subprocess.run(
             [str(POSTGRES_BIN_PATH / "psql"), libpq, "-Atc", r"\dt kraken.*"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         listed = {line.split("|")[1] for line in listing.stdout.splitlines()}
         assert TABLES <= listed

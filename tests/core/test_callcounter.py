@@ -11,7 +11,9 @@ def test_costs() -> None:
     assert cost_of("Balance") == 1
 
 
-@pytest.mark.parametrize(("tier", "limit", "decay"), [("starter", 15, 0.33), ("intermediate", 20, 0.5), ("pro", 20, 1.0)])
+@pytest.mark.parametrize(
+    ("tier", "limit", "decay"), [("starter", 15, 0.33), ("intermediate", 20, 0.5), ("pro", 20, 1.0)]
+)
 def test_tiers(tier: str, limit: float, decay: float) -> None:
     assert TIERS[tier].limit == limit
     assert TIERS[tier].decay_per_second == decay

@@ -53,9 +53,11 @@ def test_export_times(text: str, expected: datetime) -> None:
 
 
 def test_rfc3339() -> None:
-    assert parse_rfc3339("2023-09-22T10:33:05.709950Z") == datetime(2023, 9, 22, 10, 33, 5, 709950, tzinfo=UTC)
+    assert parse_rfc3339("2023-09-22T10:33:05.709950Z") == datetime(
+        2023, 9, 22, 10, 33, 5, 709950, tzinfo=UTC
+    )
 
 
 def test_naive_datetime_refused() -> None:
     with pytest.raises(ValueError):
-        to_unix(datetime(2024, 1, 1))  # noqa: DTZ001
+        to_unix(datetime(2024, 1, 1))

@@ -11,9 +11,20 @@ from kraken_etl.db.engine import make_engine
 from models import SCHEMA, Base
 
 TABLES = {
-    "ledger_entry", "trade", "closed_order", "order_amend", "balance_snapshot", "ws_execution",
-    "ws_balance_update", "export_job", "sync_state", "sync_run", "quarantine", "reconciliation_run",
-    "reconciliation_finding", "asset",
+    "ledger_entry",
+    "trade",
+    "closed_order",
+    "order_amend",
+    "balance_snapshot",
+    "ws_execution",
+    "ws_balance_update",
+    "export_job",
+    "sync_state",
+    "sync_run",
+    "quarantine",
+    "reconciliation_run",
+    "reconciliation_finding",
+    "asset",
 }
 
 
