@@ -1,0 +1,83 @@
+"""`kraken-etl simulator …`: run the local Kraken.
+
+``serve`` prints exactly one JSON line on stdout once listening —
+``{"rest_url": …, "ws_url": …, "api_key": …, "api_secret": …}`` — and serves until SIGTERM/SIGINT.
+That line is the only place the simulator ever shows its secret.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+
+import typer
+
+from kraken_etl.core.callcounter import TIERS
+
+app = typer.Typer(help="The local Kraken simulator (REST, exports, WebSocket v2, faults).",
+                  no_args_is_help=True)
+
+
+@app.callback()
+def simulator() -> None:
+    """The local Kraken simulator."""
+
+
+def _end_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it loopback)."),
+    port: int = typer.Option(0, help="TCP port; 0 picks a free one."),
+    seed: int = typer.Option(1, help="Seed of the account history and the API key."),
+    ledger_entries: int = typer.Option(2_000, help="Size of the generated history (up to 2,000,000+)."),
+    tier: str = typer.Option("starter", help=f"Call-counter tier: {', '.join(TIERS)}."),
+    faults: str = typer.Option("", help="Fault spec, e.g. 'http_5xx=0.05,rate_limit_storm=3,seed=7'."),
+    rate_scale: float = typer.Option(1.0, help="Multiply the call-counter decay (faster tests)."),
+    no_rate_limits: bool = typer.Option(False, "--no-rate-limits", help="Disable the call counter."),
+    end_time: str = typer.Option("", help="End of the generated history (ISO 8601; default 2026-11-01Z)."),
+    history_days: int = typer.Option(730, help="Span of the generated history in days."),
+    nonce_window: int = typer.Option(0, help="Tolerated nonce lag for the default key."),
+    export_queued_seconds: float = typer.Option(1.0, help="Seconds an export stays Queued."),
+    export_processing_seconds: float = typer.Option(2.0, help="Seconds an export stays Processing."),
+    ledgers_header: str = typer.Option("subclass", help="Ledgers export header era."),
+    trades_header: str = typer.Option("basic", help="Trades export header era."),
+    log_level: str = typer.Option("warning", help="uvicorn log level."),
+) -> None:
+    """Serve the simulator until SIGTERM/SIGINT; print the connection JSON line once listening."""
+    from kraken_etl.simulator.config import SimConfig
+    from kraken_etl.simulator.faults import FaultSpecError, parse_fault_spec
+    from kraken_etl.simulator.server import serve as run
+
+    if tier not in TIERS:
+        raise typer.BadParameter(f"tier must be one of {', '.join(TIERS)}", param_hint="--tier")
+    try:
+        spec = parse_fault_spec(faults)
+    except FaultSpecError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
+    changes: dict[str, object] = {}
+    moment = _end_time(end_time)
+    if moment is not None:
+        changes["end_time"] = moment
+    try:
+        config = SimConfig(
+            seed=seed, ledger_entries=ledger_entries, tier=tier, faults=spec, rate_scale=rate_scale,
+            rate_limits=not no_rate_limits, history_days=history_days, nonce_window=nonce_window,
+            export_queued_seconds=export_queued_seconds,
+            export_processing_seconds=export_processing_seconds, ledgers_header=ledgers_header,
+            trades_header=trades_header,
+        ).with_changes(**changes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    def ready(line: dict[str, str]) -> None:
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+    run(config, host, port, ready, log_level=log_level)

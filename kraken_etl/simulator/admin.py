@@ -1,0 +1,126 @@
+"""Admin endpoints under ``/_sim`` (outside Kraken's paths; loopback clients only).
+
+- ``GET /_sim/truth/ledgers`` → ``{"ledger": {id: record + "wallet"}, "count": n}`` (newest first)
+- ``GET /_sim/truth/trades`` → ``{"trades": {txid: record with "ledgers"}, "count": n}``
+- ``GET /_sim/truth/closed_orders`` → ``{"closed": {txid: record with "trades"}, "count": n}``
+- ``GET /_sim/truth/order_amends`` → ``{"amends": {order_txid: [amend, ...]}}`` (amended orders only)
+- ``GET /_sim/truth/balances`` → ``{"balance": Balance result, "balance_ex": BalanceEx result}``
+- ``POST /_sim/advance`` ``{"ledger_entries": N}`` → the new ids
+- ``GET|POST /_sim/faults`` → the active fault spec and what it touched (POST replaces the spec; body
+  is a JSON object of fault names, or ``{"spec": "name=value,..."}``)
+
+Truth is what happened (hidden rows included, real vol_exec, undrifted balances); REST is what is
+served. Records have exactly the REST shapes, so a test can compare them with ``==``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kraken_etl.simulator.context import SimContext
+from kraken_etl.simulator.faults import FaultSpecError, fault_spec_from_mapping, parse_fault_spec
+from kraken_etl.simulator.jsontext import dumps
+from kraken_etl.simulator.records import (
+    amend_records,
+    balance_ex_result,
+    balance_result,
+    ledger_record,
+    order_record,
+    trade_record,
+)
+
+
+def _reply(payload: Any, status: int = 200) -> Response:
+    return Response(dumps(payload), status_code=status, media_type="application/json")
+
+
+def _allowed(request: Request) -> bool:
+    ctx: SimContext = request.app.state.sim
+    host = request.client.host if request.client else ""
+    return host in ctx.config.admin_hosts
+
+
+def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
+    """The ground truth of one kind (None for an unknown kind)."""
+    store = ctx.store
+    with store.lock:
+        if kind == "ledgers":
+            n = store.ledger.n
+            rows = {store.ledger_id(p): ledger_record(store, p, wallet=True) for p in range(n - 1, -1, -1)}
+            return {"ledger": rows, "count": n}
+        if kind == "trades":
+            n = store.trades.n
+            trades = {store.trade_id(i): trade_record(store, i, ledgers=True) for i in range(n - 1, -1, -1)}
+            return {"trades": trades, "count": n}
+        if kind == "closed_orders":
+            n = store.orders.n
+            closed = {store.order_id(i): order_record(store, i, trades=True, truth=True)
+                      for i in range(n - 1, -1, -1)}
+            return {"closed": closed, "count": n}
+        if kind == "order_amends":
+            return {"amends": {store.order_id(i): amend_records(store, i) for i in sorted(store.amends)}}
+        if kind == "balances":
+            return {"balance": balance_result(store, truth=True),
+                    "balance_ex": balance_ex_result(store, truth=True)}
+    return None
+
+
+async def truth_route(request: Request) -> Response:
+    """``GET /_sim/truth/{kind}``."""
+    if not _allowed(request):
+        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+    result = truth(request.app.state.sim, request.path_params["kind"])
+    if result is None:
+        return _reply({"error": "unknown truth kind"}, 404)
+    return _reply(result)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+async def advance_route(request: Request) -> Response:
+    """``POST /_sim/advance``."""
+    if not _allowed(request):
+        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+    try:
+        body = await _json_body(request)
+        entries = int(body.get("ledger_entries", 10))
+    except (ValueError, TypeError) as exc:
+        return _reply({"error": str(exc)}, 400)
+    if entries < 1 or entries > 1_000_000:
+        return _reply({"error": "ledger_entries must be in 1..1000000"}, 400)
+    return _reply(request.app.state.sim.advance(entries))
+
+
+async def faults_route(request: Request) -> Response:
+    """``GET|POST /_sim/faults``."""
+    if not _allowed(request):
+        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+    ctx: SimContext = request.app.state.sim
+    if request.method == "GET":
+        return _reply(ctx.describe_faults())
+    try:
+        body = await _json_body(request)
+        spec = parse_fault_spec(str(body["spec"])) if "spec" in body else fault_spec_from_mapping(body)
+    except (ValueError, FaultSpecError) as exc:
+        return _reply({"error": str(exc)}, 400)
+    return _reply(ctx.set_faults(spec))
+
+
+ROUTES = [
+    Route("/_sim/truth/{kind}", truth_route, methods=["GET"]),
+    Route("/_sim/advance", advance_route, methods=["POST"]),
+    Route("/_sim/faults", faults_route, methods=["GET", "POST"]),
+]
