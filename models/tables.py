@@ -127,6 +127,8 @@ class ClosedOrderRow(Base):
     raw: Mapped[Raw]
     first_seen_at: Mapped[UtcDateTime] = _created()
     updated_at: Mapped[UtcDateTime] = _created()
+    # When the OrderAmends trail was last fetched; re-fetched while NULL or older than updated_at.
+    amends_synced_at: Mapped[UtcDateTime | None]
 
     __table_args__ = (Index(None, "account", "closetm"), Index(None, "account", "opentm"))
 

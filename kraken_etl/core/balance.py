@@ -1,0 +1,51 @@
+"""Balance and BalanceEx answers → `BalanceSnapshot`s taken at one moment (reference §8).
+
+Balance values are decimal strings, sometimes JSON numbers (Appendix C); BalanceEx nests
+``balance``/``hold_trade`` (+ ``credit``/``credit_used`` for credit lines). An empty account may answer
+without a `result` (rotki#946): that is an empty snapshot, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.records import BalanceSnapshot
+
+
+def parse_balance(result: Mapping[str, Any] | None, taken_at: datetime) -> list[BalanceSnapshot]:
+    """``Balance``'s result (asset → amount).
+
+    Raises:
+        MalformedRecord: when an amount is not a decimal.
+    """
+    out = []
+    for asset, value in (result or {}).items():
+        r = Reader("balances", asset, {"balance": value})
+        out.append(BalanceSnapshot(asset=asset, balance=r.dec("balance"), taken_at=taken_at,
+                                   source="Balance", raw={"asset": asset, "balance": rawify(value)}))
+    return out
+
+
+def parse_balance_ex(result: Mapping[str, Any] | None, taken_at: datetime) -> list[BalanceSnapshot]:
+    """``BalanceEx``'s result (asset → {balance, hold_trade[, credit, credit_used]}).
+
+    Raises:
+        MalformedRecord: when an entry is not an object or an amount is not a decimal.
+    """
+    out = []
+    for asset, entry in (result or {}).items():
+        r = Reader("balances", asset, entry)
+        out.append(BalanceSnapshot(
+            asset=asset,
+            balance=r.dec("balance"),
+            taken_at=taken_at,
+            source="BalanceEx",
+            hold_trade=r.opt_dec("hold_trade"),
+            credit=r.opt_dec("credit"),
+            credit_used=r.opt_dec("credit_used"),
+            raw={"asset": asset, **rawify(entry)},
+        ))
+    return out

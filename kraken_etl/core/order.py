@@ -1,0 +1,81 @@
+"""ClosedOrders / QueryOrders entries → `ClosedOrder` (reference §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from kraken_etl.core.money import ZERO
+from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.records import ClosedOrder
+from kraken_etl.core.timeutil import from_unix
+
+
+def _descr_price(r: Reader, field: str) -> Decimal | None:
+    """`descr.price`: a decimal, except trailing stops (``"+1.0000%"``), kept only in raw."""
+    text = r.opt_token(field)
+    if text is None or text.endswith("%"):
+        return None
+    return r.opt_dec(field)
+
+
+def is_amended(raw: Mapping[str, Any]) -> bool:
+    """Kraken marks an amended order by ``amended: true`` or ``amended`` in `misc`."""
+    flag = raw.get("amended")
+    if flag is True or flag in ("true", "1", 1):
+        return True
+    misc = raw.get("misc")
+    return isinstance(misc, str) and "amended" in (p.strip() for p in misc.split(","))
+
+
+def parse_closed_order(txid: str, raw: Mapping[str, Any]) -> ClosedOrder:
+    """One entry of ``result["closed"]`` (keyed by its order txid).
+
+    `closetm`/`starttm`/`expiretm` of ``0`` mean "unset": `closetm` becomes None, the raw values are kept.
+
+    Raises:
+        MalformedRecord: when a required field is missing or unparseable.
+    """
+    r = Reader("closed_orders", txid, raw)
+    descr_raw = raw.get("descr")
+    if not isinstance(descr_raw, Mapping):
+        raise r.fail("descr", descr_raw, "is not an object")
+    d = Reader("closed_orders", txid, descr_raw)
+    opentm, opentm_raw = r.time("opentm")
+    closetm_raw = r.opt_time_raw("closetm")
+    closetm = from_unix(closetm_raw) if closetm_raw is not None and closetm_raw != ZERO else None
+    return ClosedOrder(
+        txid=txid,
+        refid=r.opt_text("refid"),
+        userref=r.opt_int("userref"),
+        cl_ord_id=r.opt_text("cl_ord_id"),
+        status=r.text("status"),
+        reason=r.opt_text("reason"),
+        opentm=opentm,
+        opentm_raw=opentm_raw,
+        closetm=closetm,
+        closetm_raw=closetm_raw,
+        starttm_raw=r.opt_time_raw("starttm"),
+        expiretm_raw=r.opt_time_raw("expiretm"),
+        pair=d.text("pair"),
+        side=d.text("type"),
+        ordertype=d.text("ordertype"),
+        descr_price=_descr_price(d, "price"),
+        descr_price2=_descr_price(d, "price2"),
+        leverage=d.opt_token("leverage"),
+        order_descr=d.opt_text("order"),
+        vol=r.dec("vol"),
+        vol_exec=r.dec("vol_exec"),
+        cost=r.dec("cost"),
+        fee=r.dec("fee"),
+        price=r.dec("price"),
+        stopprice=r.opt_dec("stopprice"),
+        limitprice=r.opt_dec("limitprice"),
+        misc=r.text("misc", ""),
+        oflags=r.text("oflags", ""),
+        trigger=r.opt_text("trigger"),
+        amended=is_amended(raw),
+        trades=r.opt_ids("trades"),
+        raw=rawify(raw),
+    )

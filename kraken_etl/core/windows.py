@@ -1,0 +1,100 @@
+"""Windows are pure values, and the one place Kraken's start/end exclusivity is translated.
+
+Our domain: ``Window(start, end)`` is half-open, ``start <= time < end``; ``start=None`` means "from the
+beginning of the history". Kraken's history endpoints (Ledgers, TradesHistory, ClosedOrders) take integer
+unix seconds (the schema says integer; ccxt#23443) with ``start`` EXCLUSIVE and ``end`` INCLUSIVE
+(reference §4-6, quirk 4). `to_kraken_params` asks for the smallest whole-second interval covering the
+window:
+
+    start_param = ceil(start) - 1     → Kraken returns time > ceil(start) - 1, which includes every time >= start
+    end_param   = ceil(end)           → Kraken returns time <= ceil(end), which includes every time < end
+
+So Kraken may return a little more than the window (up to one second on each side, e.g. an entry at
+exactly `end`). That is harmless: loads are idempotent upserts and adjacent windows overlap anyway. The
+interval Kraken will actually return is `kraken_bounds` — validation uses it for "time in window".
+
+Incremental windows start `lag` before the bookmark (a closed, overlapping start: an entry that became
+visible late is still read) and end at the signpost, "now" captured once at run start and truncated to a
+whole second, so `end` is fixed while paging (frozen window) and equals the bookmark written afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from kraken_etl.core.timeutil import to_unix
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``start <= time < end`` (UTC-aware); ``start=None``: from the beginning."""
+
+    start: datetime | None
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end.tzinfo is None or (self.start is not None and self.start.tzinfo is None):
+            raise ValueError("window bounds must be timezone-aware")
+        if self.start is not None and self.start >= self.end:
+            raise ValueError(f"empty window: start {self.start} >= end {self.end}")
+
+
+def signpost(now: datetime) -> datetime:
+    """The end of an incremental window: `now` truncated to the whole second."""
+    return now.replace(microsecond=0)
+
+
+def plan_incremental(bookmark: datetime | None, signpost_at: datetime, lag: timedelta) -> Window:
+    """The next incremental window: from ``bookmark - lag`` (or the beginning) to the signpost.
+
+    Raises:
+        ValueError: when the bookmark is ahead of the signpost by more than the lag (clock trouble).
+    """
+    if bookmark is None:
+        return Window(None, signpost_at)
+    start = bookmark - lag
+    if start >= signpost_at:
+        raise ValueError(f"bookmark {bookmark} is ahead of now {signpost_at}: check the clock")
+    return Window(start, signpost_at)
+
+
+def plan_backfill(start: datetime, end: datetime, chunk: timedelta) -> list[Window]:
+    """Consecutive windows of at most `chunk` covering ``[start, end)`` (oldest first).
+
+    Raises:
+        ValueError: on an empty range or a non-positive chunk.
+    """
+    if chunk <= timedelta(0):
+        raise ValueError("chunk must be positive")
+    if start >= end:
+        raise ValueError("backfill range is empty")
+    windows = []
+    cursor = start
+    while cursor < end:
+        nxt = min(cursor + chunk, end)
+        windows.append(Window(cursor, nxt))
+        cursor = nxt
+    return windows
+
+
+def _ceil_seconds(moment: datetime) -> int:
+    return math.ceil(to_unix(moment))
+
+
+def to_kraken_params(window: Window) -> dict[str, int]:
+    """Kraken's ``start`` (exclusive) / ``end`` (inclusive) integer seconds covering `window`."""
+    params = {"end": _ceil_seconds(window.end)}
+    if window.start is not None:
+        params["start"] = _ceil_seconds(window.start) - 1
+    return params
+
+
+def kraken_bounds(window: Window) -> tuple[Decimal | None, Decimal]:
+    """(exclusive low, inclusive high) in unix seconds: what Kraken returns for `to_kraken_params`."""
+    params = to_kraken_params(window)
+    low = params.get("start")
+    return (Decimal(low) if low is not None else None), Decimal(params["end"])
+

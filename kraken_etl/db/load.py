@@ -1,0 +1,289 @@
+"""Idempotent loads: COPY into a staging table, then ``INSERT … ON CONFLICT (account, id) DO UPDATE``.
+
+`upsert_records` is the one write path for REST sync, export loads and file imports. Each batch is COPYed
+into a session temp table shaped like the target (``LIKE … INCLUDING DEFAULTS``), then merged with one
+``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <merged values differ>``; ``RETURNING (xmax = 0)`` tells
+inserted rows from updated ones, and unchanged rows are not touched (no write, no dead tuple). Running
+any batch twice changes nothing. The caller owns the transaction (so rows, bookmark and run log commit
+together).
+
+MERGE RULE (shared by REST, exports and imports; also in docs/operations.md). Sources rank
+``rest`` (3, also ``ws``) > ``export`` (2) > ``import`` (1). When a row already exists:
+
+1. Time keeps the most precise value: the incoming ``time``/``time_raw`` replace the stored ones only if
+   the incoming raw time has MORE fraction digits (``scale(time_raw)``), or as many and a rank at least
+   as high. An export's whole-second time never overwrites REST's ``1688464484.1787``.
+2. Nullable columns never go from a value to NULL: the higher-or-equal-ranked source wins where it has a
+   value, the stored value is kept where it has none (REST has no ``wallet``/``subclass``; exports do, so
+   an export after REST fills them and a REST re-read never erases them).
+3. Every other column — and ``raw`` and ``source`` — comes from the most authoritative source seen: a
+   lower-ranked source never overwrites a higher-ranked one's values.
+
+`quarantine` stores rejected records idempotently: ``fingerprint = sha256(reason + canonical raw JSON)``,
+unique per (account, stream).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Table, text
+from sqlalchemy.dialects.postgresql import insert
+
+from kraken_etl.core.money import dumps
+from kraken_etl.core.records import BalanceSnapshot, ClosedOrder, LedgerEntry, OrderAmend, Rejected, Trade
+from models import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, QuarantineRow, TradeRow
+
+LoadSource = Literal["rest", "export", "import", "ws"]
+SOURCE_RANK: Mapping[str, int] = {"rest": 3, "ws": 3, "export": 2, "import": 1}
+
+Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """Rows inserted, updated (merged values changed) and left unchanged by one batch."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated,
+                            self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    table: Table
+    key: str
+    record_type: type
+    time_pairs: tuple[tuple[str, str], ...]  # (timestamp column, raw column) kept by precision
+
+
+TARGETS: Mapping[str, _Target] = {
+    "ledgers": _Target(LedgerEntryRow.__table__, "ledger_id", LedgerEntry, (("time", "time_raw"),)),  # type: ignore[arg-type]
+    "trades": _Target(TradeRow.__table__, "txid", Trade, (("time", "time_raw"),)),  # type: ignore[arg-type]
+    "closed_orders": _Target(ClosedOrderRow.__table__, "txid", ClosedOrder,  # type: ignore[arg-type]
+                             (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
+    "order_amends": _Target(OrderAmendRow.__table__, "amend_id", OrderAmend, ()),  # type: ignore[arg-type]
+}
+
+# Columns the database manages, never copied from a record.
+_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at"}
+
+
+def table_for(stream: str) -> Table:
+    """The target table of a stream (``ledgers`` → ``kraken.ledger_entry``)."""
+    return TARGETS[stream].table
+
+
+def _columns(target: _Target) -> list[str]:
+    return [c.name for c in target.table.columns if c.name not in _MANAGED]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _row(record: Record, account: str, source: str, flags: tuple[str, ...], columns: list[str]) -> list[Any]:
+    values: list[Any] = []
+    for name in columns:
+        if name == "account":
+            values.append(account)
+        elif name == "source":
+            values.append(source)
+        elif name == "flags":
+            values.append(list(flags))
+        elif name == "raw":
+            values.append(dumps(record.raw))
+        else:
+            values.append(_cell(getattr(record, name)))
+    return values
+
+
+def _rank(alias: str) -> str:
+    cases = " ".join(f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items())
+    return f"(CASE {alias}.source {cases} ELSE 0 END)"
+
+
+def _merge_expressions(target: _Target, columns: list[str]) -> dict[str, str]:
+    new, old = _rank("EXCLUDED"), _rank("t")
+    wins = f"({new} >= {old})"
+    exprs: dict[str, str] = {}
+    paired = {}
+    for ts, raw in target.time_pairs:
+        more_precise = (
+            f"(t.{raw} IS NULL OR (EXCLUDED.{raw} IS NOT NULL AND (scale(EXCLUDED.{raw}) > scale(t.{raw}) "
+            f"OR (scale(EXCLUDED.{raw}) = scale(t.{raw}) AND {wins}))))"
+        )
+        paired[ts] = paired[raw] = more_precise
+    for name in columns:
+        if name in ("account", target.key):
+            continue
+        column = target.table.columns[name]
+        if name in paired:
+            exprs[name] = f"CASE WHEN {paired[name]} THEN EXCLUDED.{name} ELSE t.{name} END"
+        elif column.nullable:
+            exprs[name] = (f"CASE WHEN {wins} THEN COALESCE(EXCLUDED.{name}, t.{name}) "
+                           f"ELSE COALESCE(t.{name}, EXCLUDED.{name}) END")
+        else:
+            exprs[name] = f"CASE WHEN {wins} THEN EXCLUDED.{name} ELSE t.{name} END"
+    return exprs
+
+
+_SQL_CACHE: dict[str, tuple[str, str]] = {}
+
+
+def _statements(stream: str) -> tuple[str, str]:
+    cached = _SQL_CACHE.get(stream)
+    if cached:
+        return cached
+    target = TARGETS[stream]
+    columns = _columns(target)
+    staging = f"stg_{target.table.name}"
+    create = (f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+              f"(LIKE {target.table.schema}.{target.table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    exprs = _merge_expressions(target, columns)
+    cols = ", ".join(columns)
+    sets = ",\n    ".join(f"{name} = {expr}" for name, expr in exprs.items())
+    if "updated_at" in target.table.columns:
+        sets += ",\n    updated_at = now()"
+    current = ", ".join(f"t.{name}" for name in exprs)
+    merged = ", ".join(f"({expr})" for expr in exprs.values())
+    merge = (
+        f"INSERT INTO {target.table.schema}.{target.table.name} AS t ({cols})\n"
+        f"SELECT {cols} FROM {staging}\n"
+        f"ON CONFLICT (account, {target.key}) DO UPDATE SET\n    {sets}\n"
+        f"WHERE ROW({current}) IS DISTINCT FROM ROW({merged})\n"
+        f"RETURNING (xmax = 0) AS inserted"
+    )
+    _SQL_CACHE[stream] = (create, merge)
+    return create, merge
+
+
+def upsert_records(
+    conn: Connection,
+    account: str,
+    stream: str,
+    records: Sequence[Record],
+    source: LoadSource,
+    *,
+    flags: Mapping[str, tuple[str, ...]] | None = None,
+) -> UpsertCounts:
+    """Merge `records` into the stream's table under the MERGE RULE (module docstring); idempotent.
+
+    Args:
+        conn: a connection inside the caller's transaction.
+        account: the account label stored on every row.
+        stream: ``ledgers``, ``trades``, ``closed_orders`` or ``order_amends``.
+        records: domain records of that stream (duplicate ids: the last one wins).
+        source: ``rest``, ``export``, ``import`` (or ``ws``).
+        flags: informational flags by record id (tables with a ``flags`` column).
+
+    Returns:
+        Counts of inserted, updated and unchanged rows.
+
+    Raises:
+        KeyError: for an unknown stream or source.
+        TypeError: when a record is not of the stream's type.
+        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
+    """
+    if source not in SOURCE_RANK:
+        raise KeyError(f"unknown source {source!r}")
+    target = TARGETS[stream]
+    unique: dict[str, Record] = {}
+    for record in records:
+        if not isinstance(record, target.record_type):
+            raise TypeError(f"{stream} expects {target.record_type.__name__}, got {type(record).__name__}")
+        unique[getattr(record, target.key)] = record
+    if not unique:
+        return UpsertCounts()
+    columns = _columns(target)
+    create, merge = _statements(stream)
+    flags = flags or {}
+    conn.execute(text(create))
+    conn.execute(text(f"TRUNCATE stg_{target.table.name}"))
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cursor:
+        with cursor.copy(f"COPY stg_{target.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for rid, record in unique.items():
+                copy.write_row(_row(record, account, source, flags.get(rid, ()), columns))
+    returned = conn.execute(text(merge)).scalars().all()
+    inserted = sum(1 for flag in returned if flag)
+    updated = len(returned) - inserted
+    return UpsertCounts(inserted, updated, len(unique) - len(returned))
+
+
+def fingerprint(reason: str, raw: Mapping[str, Any]) -> str:
+    """sha256 of the reason and the canonical JSON of the raw record (quarantine's idempotency key)."""
+    canonical = dumps(_sorted(raw))
+    return hashlib.sha256(f"{reason}\n{canonical}".encode()).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def quarantine(
+    conn: Connection,
+    account: str,
+    stream: str,
+    source: str,
+    rejected: Iterable[Rejected],
+    run_id: int | None,
+) -> int:
+    """Store rejected records with their reasons; a record already quarantined is not stored twice.
+
+    Returns:
+        How many rows were newly quarantined.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    import json
+
+    rows = []
+    for item in rejected:
+        raw = json.loads(dumps(_sorted(item.raw)))  # numbers as strings, JSON-safe
+        rows.append({
+            "account": account, "stream": stream, "source": source, "record_id": item.record_id,
+            "reason": item.reason, "fingerprint": fingerprint(item.reason, item.raw), "raw": raw,
+            "sync_run_id": run_id,
+        })
+    if not rows:
+        return 0
+    stmt = insert(QuarantineRow).on_conflict_do_nothing(
+        index_elements=["account", "stream", "fingerprint"]
+    ).returning(QuarantineRow.id)
+    result = conn.execute(stmt, rows)
+    return len(result.all())
+
+
+def insert_balances(conn: Connection, account: str, snapshots: Sequence[BalanceSnapshot]) -> int:
+    """Store balance snapshots (one per asset, source and moment); re-inserting one is a no-op.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    import json
+
+    if not snapshots:
+        return 0
+    rows = [{
+        "account": account, "taken_at": s.taken_at, "source": s.source, "asset": s.asset, "wallet": s.wallet,
+        "balance": s.balance, "hold_trade": s.hold_trade, "credit": s.credit, "credit_used": s.credit_used,
+        "raw": json.loads(dumps(s.raw)),
+    } for s in snapshots]
+    stmt = insert(BalanceSnapshotRow).on_conflict_do_nothing().returning(BalanceSnapshotRow.id)
+    return len(conn.execute(stmt, rows).all())

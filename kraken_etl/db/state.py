@@ -1,0 +1,65 @@
+"""Bookmarks (`sync_state`) and the order-amend bookkeeping; written inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from kraken_etl.core.timeutil import to_unix
+from models import ClosedOrderRow, SyncStateRow
+
+
+def get_bookmark(conn: Connection, account: str, stream: str) -> datetime | None:
+    """The stream's bookmark (end of the last fully loaded window), or None before the first sync."""
+    return conn.execute(
+        select(SyncStateRow.bookmark).where(SyncStateRow.account == account, SyncStateRow.stream == stream)
+    ).scalar_one_or_none()
+
+
+def set_bookmark(conn: Connection, account: str, stream: str, bookmark: datetime) -> None:
+    """Move the bookmark (never backwards: a late, older window cannot rewind it).
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    stmt = insert(SyncStateRow).values(
+        account=account, stream=stream, bookmark=bookmark, bookmark_raw=to_unix(bookmark), updated_at=func.now()
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account", "stream"],
+        set_={"bookmark": func.greatest(SyncStateRow.bookmark, stmt.excluded.bookmark),
+              "bookmark_raw": func.greatest(SyncStateRow.bookmark_raw, stmt.excluded.bookmark_raw),
+              "updated_at": func.now()},
+    )
+    conn.execute(stmt)
+
+
+def orders_needing_amends(conn: Connection, account: str, limit: int | None = None) -> list[str]:
+    """Amended orders whose OrderAmends trail was never fetched, or whose row changed since."""
+    stmt = (
+        select(ClosedOrderRow.txid)
+        .where(
+            ClosedOrderRow.account == account,
+            ClosedOrderRow.amended.is_(True),
+            or_(ClosedOrderRow.amends_synced_at.is_(None),
+                ClosedOrderRow.amends_synced_at < ClosedOrderRow.updated_at),
+        )
+        .order_by(ClosedOrderRow.opentm, ClosedOrderRow.txid)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt).scalars())
+
+
+def mark_amends_synced(conn: Connection, account: str, order_txids: Sequence[str]) -> None:
+    """Record that these orders' trails are stored (same transaction as the amend rows)."""
+    if not order_txids:
+        return
+    conn.execute(
+        update(ClosedOrderRow)
+        .where(and_(ClosedOrderRow.account == account, ClosedOrderRow.txid.in_(list(order_txids))))
+        .values(amends_synced_at=func.now())
+    )

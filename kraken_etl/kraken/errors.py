@@ -1,0 +1,281 @@
+"""Kraken's error strings, mapped once to a typed tree (the only place that reads them).
+
+::
+
+    KrakenError(code, message, raw)                 any failure talking to Kraken
+    ├── RetryableKrakenError                        the *request* may succeed if sent again later
+    │   ├── RateLimitExceeded     EAPI:Rate limit exceeded (call counter; cool down first)
+    │   ├── InvalidNonce          EAPI:Invalid nonce (retried once with a fresh nonce)
+    │   ├── ServiceUnavailable    EService:Unavailable
+    │   ├── ServiceBusy           EService:Busy, EGeneral:Too many requests
+    │   ├── ServiceThrottled      EService:Throttled:<unix ts> (retry after that time)
+    │   ├── DeadlineElapsed       EService:Deadline elapsed
+    │   ├── InternalError         EGeneral:Internal error, EDatabase:Internal error
+    │   ├── TransportFailure      no Kraken answer: timeout, connection error, HTTP 5xx/520, truncated JSON
+    │   ├── RetriesExhausted      the client's bounded per-request retries ran out (window-level retry)
+    │   └── PaginationDrift       `count` changed or a page came back empty early (window-level retry)
+    ├── FatalKrakenError                            sending it again cannot help: fail fast
+    │   ├── InvalidKey            EAPI:Invalid key
+    │   ├── InvalidSignature      EAPI:Invalid signature
+    │   ├── PermissionDenied      EGeneral:Permission denied (names the key permission that is missing)
+    │   ├── InvalidArguments      EGeneral:Invalid arguments[:field], EAPI:Bad request, EQuery:Unknown …
+    │   ├── UnknownMethod         EGeneral:Unknown method
+    │   ├── TemporaryLockout      EGeneral:Temporary lockout (the client waits within a bounded total first)
+    │   ├── MalformedResponse     a 200 answer that breaks Kraken's documented shape
+    │   └── MissingCredentials    no key/secret configured for the account
+    └── UnknownKrakenError                          a code not in `ERRORS`: fatal by default
+
+The retry policy is a property of the class (`retryable`): the client's bounded per-request retry and
+Prefect's `retry_condition_fn` (via `is_retryable`) read it; nothing inspects message text. Messages name
+the Kraken code and, where it helps, what the operator should do; they never contain a key or secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
+
+
+class KrakenError(Exception):
+    """A failure talking to Kraken. `code` is Kraken's ``E<Category>:<Message>`` (or our own tag)."""
+
+    retryable: ClassVar[bool] = False
+    hint: ClassVar[str] = ""
+
+    def __init__(
+        self, code: str, message: str = "", raw: object = None, *, method: str | None = None
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.raw = raw
+        self.method = method
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = f" on {self.method}" if self.method else ""
+        detail = f" ({self.message})" if self.message else ""
+        hint = f": {self.hint}" if self.hint else ""
+        return f"Kraken {self.code}{where}{detail}{hint}"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (Prefect persists task failures)
+        return (_rebuild, (type(self), self.code, self.message, self.method))
+
+
+def _rebuild(cls: type[KrakenError], code: str, message: str, method: str | None) -> KrakenError:
+    return cls(code, message, None, method=method)
+
+
+class RetryableKrakenError(KrakenError):
+    """Sending the request again later may succeed."""
+
+    retryable = True
+
+
+class FatalKrakenError(KrakenError):
+    """Sending the request again cannot help; the operator has to act."""
+
+    retryable = False
+
+
+class UnknownKrakenError(KrakenError):
+    """A Kraken error code we have not classified: fatal until someone decides otherwise."""
+
+    retryable = False
+
+
+class RateLimitExceeded(RetryableKrakenError):
+    hint = "the call counter overflowed; the client cools down before retrying"
+
+
+class InvalidNonce(RetryableKrakenError):
+    hint = "another client may be using this API key; use one key per application"
+
+
+class ServiceUnavailable(RetryableKrakenError):
+    pass
+
+
+class ServiceBusy(RetryableKrakenError):
+    pass
+
+
+class ServiceThrottled(RetryableKrakenError):
+    """``EService:Throttled:<unix ts>``: too many concurrent requests; `retry_at` is the absolute time."""
+
+    @property
+    def retry_at(self) -> float | None:
+        try:
+            return float(self.message) if self.message else None  # float-ok: a unix time, not money
+        except ValueError:
+            return None
+
+
+class DeadlineElapsed(RetryableKrakenError):
+    pass
+
+
+class InternalError(RetryableKrakenError):
+    pass
+
+
+class TransportFailure(RetryableKrakenError):
+    """No usable answer from Kraken (timeout, connection error, HTTP error page, truncated JSON)."""
+
+
+class RetriesExhausted(RetryableKrakenError):
+    """The client's bounded retries ran out; the window may be retried whole later."""
+
+
+class PaginationDrift(RetryableKrakenError):
+    """The frozen window moved while paging (`count` changed, or an early empty page): retry it whole."""
+
+
+class InvalidKey(FatalKrakenError):
+    hint = "the API key is wrong, revoked or for another environment; check KRAKEN_API_KEY"
+
+
+class InvalidSignature(FatalKrakenError):
+    hint = "the API secret does not match the key; check KRAKEN_API_SECRET"
+
+
+class PermissionDenied(FatalKrakenError):
+    """The key lacks a permission; the message names the one the method needs (reference Appendix B)."""
+
+    def _text(self) -> str:
+        needed = permission_for(self.method)
+        where = f" on {self.method}" if self.method else ""
+        if needed:
+            return f"Kraken {self.code}{where}: the API key needs the '{needed}' permission"
+        return f"Kraken {self.code}{where}: the API key lacks a permission this method needs"
+
+
+class InvalidArguments(FatalKrakenError):
+    pass
+
+
+class UnknownMethod(FatalKrakenError):
+    pass
+
+
+class TemporaryLockout(FatalKrakenError):
+    hint = ("Kraken locked the key after repeated failures (about 15 minutes); "
+            "wait, and make sure no other client uses this key")
+
+
+class MalformedResponse(FatalKrakenError):
+    pass
+
+
+class MissingCredentials(FatalKrakenError):
+    hint = "set KRAKEN_API_KEY and KRAKEN_API_SECRET (or *_FILE), or the account's entry in KRAKEN_ETL_CONFIG"
+
+
+# Kraken key permissions per private method, as the key page names them (reference Appendix B).
+METHOD_PERMISSIONS: Mapping[str, str] = {
+    "Balance": "Query Funds",
+    "BalanceEx": "Query Funds",
+    "TradeBalance": "Query Funds",
+    "OpenOrders": "Query Open Orders & Trades",
+    "OpenPositions": "Query Open Orders & Trades",
+    "QueryOrders": "Query Open Orders & Trades or Query Closed Orders & Trades",
+    "TradesHistory": "Query Closed Orders & Trades",
+    "QueryTrades": "Query Closed Orders & Trades",
+    "ClosedOrders": "Query Closed Orders & Trades",
+    "OrderAmends": "Query Open Orders & Trades or Query Closed Orders & Trades",
+    "Ledgers": "Query Ledger Entries",
+    "QueryLedgers": "Query Ledger Entries",
+    "AddExport": "Export Data",
+    "ExportStatus": "Export Data",
+    "RetrieveExport": "Export Data",
+    "RemoveExport": "Export Data",
+    "GetWebSocketsToken": "Access WebSocket API",
+}
+
+
+def permission_for(method: str | None) -> str | None:
+    """The Kraken key permission a private method needs, or None when unknown."""
+    return METHOD_PERMISSIONS.get(method or "")
+
+
+# Code (``E<Category>:<Message>``, detail stripped) -> class. Longest prefix wins for detailed codes.
+ERRORS: Mapping[str, type[KrakenError]] = {
+    "EAPI:Rate limit exceeded": RateLimitExceeded,
+    "EAuth:Rate limit exceeded": RateLimitExceeded,
+    "EAPI:Invalid nonce": InvalidNonce,
+    "EService:Unavailable": ServiceUnavailable,
+    "EService:Busy": ServiceBusy,
+    "EGeneral:Too many requests": ServiceBusy,
+    "EService:Throttled": ServiceThrottled,
+    "EService:Deadline elapsed": DeadlineElapsed,
+    "EGeneral:Internal error": InternalError,
+    "EDatabase:Internal error": InternalError,
+    "EAPI:Invalid key": InvalidKey,
+    "EAPI:Invalid signature": InvalidSignature,
+    "EGeneral:Permission denied": PermissionDenied,
+    "EGeneral:Invalid arguments": InvalidArguments,
+    "EAPI:Bad request": InvalidArguments,
+    "EQuery:Unknown asset pair": InvalidArguments,
+    "EQuery:Unknown asset": InvalidArguments,
+    "EGeneral:Unknown method": UnknownMethod,
+    "EGeneral:Temporary lockout": TemporaryLockout,
+    # Not Kraken strings: our own tags, listed so every leaf class has a code.
+    "ETransport:Failure": TransportFailure,
+    "EClient:Retries exhausted": RetriesExhausted,
+    "EClient:Pagination drift": PaginationDrift,
+    "EClient:Malformed response": MalformedResponse,
+    "EClient:Missing credentials": MissingCredentials,
+}
+
+
+def split_code(text: str) -> tuple[str, str]:
+    """``"EGeneral:Invalid arguments:ordertype"`` → (``"EGeneral:Invalid arguments"``, ``"ordertype"``).
+
+    Kraken writes ``EService: Throttled: 1700000000`` with spaces in one documented case; they are trimmed.
+    """
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) < 2:
+        return text.strip(), ""
+    return f"{parts[0]}:{parts[1]}", ":".join(parts[2:])
+
+
+def error_for(text: str, *, method: str | None = None, raw: object = None) -> KrakenError:
+    """The typed error for one Kraken error string."""
+    code, detail = split_code(text)
+    cls = ERRORS.get(code, UnknownKrakenError)
+    return cls(code, detail, raw, method=method)
+
+
+def raise_for_envelope(payload: object, *, method: str | None = None) -> Any:
+    """Return ``payload["result"]``, or raise the typed error its ``error`` list names.
+
+    Warnings (``W…``) are logged, not raised. Tolerates the quirk of `error` sent as one string
+    (reference Appendix C) and a missing/``{}`` `result` on success (empty Balance, rotki#946).
+
+    Raises:
+        KrakenError: the subclass matching the first ``E…`` string; MalformedResponse when the payload is
+            not Kraken's envelope.
+    """
+    if not isinstance(payload, Mapping):
+        raise MalformedResponse(
+            "EClient:Malformed response", "the answer is not a JSON object", method=method
+        )
+    errors = payload.get("error", [])
+    if isinstance(errors, str):
+        errors = [errors] if errors else []
+    if not isinstance(errors, list):
+        raise MalformedResponse("EClient:Malformed response", "`error` is not a list", method=method)
+    for text in errors:
+        if isinstance(text, str) and text.startswith("W"):
+            log.warning("Kraken warning on %s: %s", method, text)
+    failures = [t for t in errors if not (isinstance(t, str) and t.startswith("W"))]
+    if failures:
+        raise error_for(str(failures[0]), method=method, raw=errors)
+    return payload.get("result", {})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """The retry policy of an exception, for Prefect's `retry_condition_fn` and the client."""
+    return isinstance(exc, KrakenError) and exc.retryable

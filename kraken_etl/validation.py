@@ -1,0 +1,209 @@
+"""Batch validation with pandera: split parsed records into loadable ones and `Rejected` items.
+
+Validate what matters for the books (ARCHITECTURE decision 7), per stream:
+
+- the id is present, non-empty and unique within the batch (a second copy is rejected, never merged);
+- every money column the books need is a non-null `Decimal` (the frame column is ``object`` dtype, never
+  ``float64``: a float would already be a lost digit);
+- the cursor time lies inside the interval Kraken was asked for (``(low, high]`` in unix seconds) when a
+  window is given.
+
+Not rejected, but loaded and *flagged* (the table's ``flags`` column) so reconciliation can look:
+unknown ledger types (``unknown_type``), unknown assets (``unknown_asset``), a negative fee
+(``negative_fee``: seen on real rows, Appendix C), a ledger entry without a balance (``no_balance``,
+export pending rows), a trade side other than buy/sell (``unknown_side``). Id formats are not checked:
+Kraken has changed them before (mixed-case ``FT…`` refids since 2024).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from kraken_etl.core.assets import is_known_asset
+from kraken_etl.core.ledger import LEDGER_TYPES
+from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Rejected, Trade
+from kraken_etl.core.trade import TRADE_SIDES
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
+
+# pandas and pandera are imported on first use: they cost about a second at start-up, which a command
+# that fails fast (an invalid key) should not pay.
+
+R = TypeVar("R", LedgerEntry, Trade, ClosedOrder, OrderAmend)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRules:
+    """What one stream's batch must satisfy."""
+
+    id_attr: str
+    money: tuple[str, ...]  # non-null Decimal
+    optional_money: tuple[str, ...]  # Decimal or None
+    cursor: str  # attribute holding exact unix seconds (Decimal) or nanoseconds (int)
+    cursor_scale: int = 0  # 9 for nanoseconds
+
+
+RULES: dict[str, StreamRules] = {
+    "ledgers": StreamRules("ledger_id", ("amount", "fee"), ("balance",), "time_raw"),
+    "trades": StreamRules("txid", ("price", "cost", "fee", "vol"), ("margin",), "time_raw"),
+    "closed_orders": StreamRules(
+        "txid", ("vol", "vol_exec", "cost", "fee", "price"),
+        ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
+    "order_amends": StreamRules(
+        "amend_id", (), ("order_qty", "display_qty", "remaining_qty", "limit_price", "trigger_price"),
+        "timestamp_ns", cursor_scale=9),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedBatch(Generic[R]):
+    """The outcome: records to load, their flags by id, and what goes to quarantine."""
+
+    valid: list[R]
+    rejected: list[Rejected]
+    flags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _is_decimal(value: Any) -> bool:
+    return isinstance(value, Decimal) and value.is_finite()
+
+
+def _is_optional_decimal(value: Any) -> bool:
+    return value is None or _is_decimal(value)
+
+
+def _id_ok(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _schema(rules: StreamRules, bounds: tuple[Decimal | None, Decimal] | None) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
+    columns: dict[str, pa.Column] = {
+        "id": pa.Column(nullable=False, unique=True, report_duplicates="exclude_first",
+                        checks=pa.Check(_id_ok, element_wise=True, error="id is empty")),
+    }
+    for name in rules.money:
+        columns[name] = pa.Column(object, nullable=False, checks=pa.Check(
+            _is_decimal, element_wise=True, error=f"{name} is not a finite Decimal"))
+    for name in rules.optional_money:
+        columns[name] = pa.Column(object, nullable=True, checks=pa.Check(
+            _is_optional_decimal, element_wise=True, error=f"{name} is not a finite Decimal"))
+    if bounds is not None:
+        low, high = bounds
+        columns["cursor"] = pa.Column(object, nullable=True, checks=pa.Check(
+            _in_bounds(low, high), element_wise=True,
+            error=f"{rules.cursor} outside the requested window ({low}, {high}]"))
+    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+
+
+def _in_bounds(low: Decimal | None, high: Decimal) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if value is None:
+            return True  # e.g. an order without closetm: nothing to place
+        return bool((low is None or value > low) and value <= high)
+
+    return check
+
+
+def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
+    import pandas as pd
+
+    scale = Decimal(10) ** -rules.cursor_scale
+    cursors = []
+    for rec in records:
+        value = getattr(rec, rules.cursor)
+        cursors.append(Decimal(value) * scale if isinstance(value, int) else value)
+    data: dict[str, pd.Series] = {
+        "id": pd.Series([getattr(r, rules.id_attr) for r in records], dtype=object),
+        "cursor": pd.Series(cursors, dtype=object),
+    }
+    for name in rules.money + rules.optional_money:
+        data[name] = pd.Series([getattr(r, name) for r in records], dtype=object)
+    return pd.DataFrame(data)
+
+
+def flags_for(stream: str, record: Any) -> tuple[str, ...]:
+    """The informational flags of one record (loaded, never rejected for these)."""
+    out: list[str] = []
+    if isinstance(record, LedgerEntry):
+        if record.type not in LEDGER_TYPES:
+            out.append("unknown_type")
+        if not is_known_asset(record.asset):
+            out.append("unknown_asset")
+        if record.fee < 0:
+            out.append("negative_fee")
+        if record.balance is None:
+            out.append("no_balance")
+    elif isinstance(record, Trade):
+        if record.type not in TRADE_SIDES:
+            out.append("unknown_side")
+        if record.fee < 0:
+            out.append("negative_fee")
+    return tuple(out)
+
+
+def validate_batch(
+    stream: str,
+    records: Sequence[R],
+    *,
+    bounds: tuple[Decimal | None, Decimal] | None = None,
+) -> ValidatedBatch[R]:
+    """Check a parsed batch; return the valid records (in input order), flags, and rejections.
+
+    Args:
+        stream: ``ledgers``, ``trades``, ``closed_orders`` or ``order_amends``.
+        records: parsed domain records.
+        bounds: Kraken's (exclusive low, inclusive high) unix-seconds interval of the request, if any.
+
+    Raises:
+        KeyError: for an unknown stream.
+        pandera.errors.SchemaError: when the frame itself is wrong (a programming error, not data).
+    """
+    import pandas as pd
+    import pandera.pandas as pa
+
+    rules = RULES[stream]
+    if not records:
+        return ValidatedBatch([], [])
+    frame = _frame(records, rules)
+    reasons: dict[int, list[str]] = defaultdict(list)
+    try:
+        _schema(rules, bounds).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for row in cases.itertuples(index=False):
+            index = getattr(row, "index")  # noqa: B009 - a column named like the builtin
+            if index is None or pd.isna(index):
+                raise
+            check = str(getattr(row, "check"))  # noqa: B009
+            column = str(getattr(row, "column"))  # noqa: B009
+            reasons[int(index)].append(_reason(column, check))
+    valid: list[R] = []
+    rejected: list[Rejected] = []
+    flags: dict[str, tuple[str, ...]] = {}
+    for i, rec in enumerate(records):
+        rid = getattr(rec, rules.id_attr)
+        if i in reasons:
+            rejected.append(Rejected(stream, rid if _id_ok(rid) else None, "; ".join(reasons[i]),
+                                     dict(getattr(rec, "raw", {}) or {})))
+            continue
+        valid.append(rec)
+        found = flags_for(stream, rec)
+        if found:
+            flags[rid] = found
+    return ValidatedBatch(valid, rejected, flags)
+
+
+def _reason(column: str, check: str) -> str:
+    if check == "not_nullable":
+        return f"{column} is missing"
+    if check == "field_uniqueness":
+        return f"duplicate {column} in batch"
+    return check

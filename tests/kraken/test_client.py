@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from kraken_etl.core.callcounter import TIERS
+from kraken_etl.kraken import errors as e
+from kraken_etl.kraken.client import RetryPolicy
+from tests.kraken.conftest import API_SECRET, FakeClock, ScriptedKraken, envelope, make_client
+
+
+def test_private_signs_sends_nonce_and_decodes_decimals(clock: FakeClock) -> None:
+    fake = ScriptedKraken([envelope({"ledger": {"L1": {"amount": "1.5", "time": Decimal("1.25")}}})])
+    raw = httpx.Response(200, text='{"error":[],"result":{"x":1688464484.1787}}')
+    fake.replies.append(raw)  # type: ignore[union-attr]
+    with make_client(fake, clock) as client:
+        result = client.private("Ledgers", {"ofs": 50, "without_count": True})
+        second = client.private("/0/private/Balance")
+    assert result["ledger"]["L1"]["amount"] == "1.5"
+    assert second["x"] == Decimal("1688464484.1787") and isinstance(second["x"], Decimal)
+    path, params = fake.requests[0]
+    assert path == "/0/private/Ledgers" and params["ofs"] == "50" and params["without_count"] == "true"
+    assert fake.requests[1][0] == "/0/private/Balance"
+
+
+def test_public_get_has_no_signature(clock: FakeClock) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "API-Sign" not in request.headers
+        assert request.method == "GET" and request.url.params["pair"] == "XBTUSD"
+        return envelope({"unixtime": 1})
+
+    with make_client(handler, clock) as client:
+        assert client.public("Time", {"pair": "XBTUSD"}) == {"unixtime": 1}
+
+
+@pytest.mark.parametrize(
+    "text", ["EAPI:Invalid key", "EAPI:Invalid signature", "EGeneral:Permission denied",
+             "EGeneral:Invalid arguments:ofs", "EGeneral:Unknown method", "EWhat:Ever"]
+)
+def test_fatal_errors_fail_fast_with_one_call(clock: FakeClock, text: str) -> None:
+    fake = ScriptedKraken(lambda path, params: envelope(errors=[text]))
+    with make_client(fake, clock) as client, pytest.raises(e.KrakenError) as info:
+        client.private("Ledgers")
+    assert not info.value.retryable
+    assert len(fake.requests) == 1
+    assert clock.sleeps == []
+    assert API_SECRET not in str(info.value)
+
+
+def test_transient_failures_are_retried_then_succeed(clock: FakeClock) -> None:
+    fake = ScriptedKraken([
+        httpx.Response(520, text="<html>cloudflare</html>"),
+        envelope(errors=["EService:Unavailable"]),
+        httpx.Response(200, text='{"error":[],"res'),
+        envelope(errors=["EService:Busy"]),
+        envelope(errors=["EGeneral:Internal error"]),
+        envelope({"ok": True}),
+    ])
+    with make_client(fake, clock) as client:
+        assert client.private("Balance") == {"ok": True}
+        assert client.stats.retries == 5 and client.stats.calls == 6
+        assert client.stats.backoff_wait > 0
+
+
+def test_transport_errors_are_retried(clock: FakeClock) -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise httpx.ReadTimeout("slow", request=request)
+        if calls["n"] == 2:
+            raise httpx.ConnectError("refused", request=request)
+        return envelope({"ok": 1})
+
+    with make_client(handler, clock) as client:
+        assert client.private("Balance") == {"ok": 1}
+
+
+def test_retries_are_bounded_and_chained(clock: FakeClock) -> None:
+    fake = ScriptedKraken(lambda path, params: envelope(errors=["EService:Unavailable"]))
+    with make_client(fake, clock, retry=RetryPolicy(max_attempts=4)) as client, \
+            pytest.raises(e.RetriesExhausted) as info:
+        client.private("Balance")
+    assert len(fake.requests) == 4
+    assert isinstance(info.value.__cause__, e.ServiceUnavailable)
+    assert info.value.retryable
+
+
+def test_backoff_grows_with_jitter(clock: FakeClock) -> None:
+    fake = ScriptedKraken(lambda path, params: envelope(errors=["EService:Unavailable"]))
+    policy = RetryPolicy(max_attempts=5, backoff_base=1.0, backoff_max=100.0)
+    with make_client(fake, clock, retry=policy) as client, pytest.raises(e.RetriesExhausted):
+        client.private("Balance")
+    backoffs = [s for s in clock.sleeps if s > 0]
+    assert len(backoffs) == 4
+    for n, delay in enumerate(backoffs):
+        assert 2**n / 2 <= delay <= 2**n
+
+
+def test_invalid_nonce_is_retried_once_with_a_fresh_nonce(clock: FakeClock) -> None:
+    fake = ScriptedKraken([envelope(errors=["EAPI:Invalid nonce"]), envelope({"ok": 1})])
+    with make_client(fake, clock) as client:
+        assert client.private("Balance") == {"ok": 1}
+    assert fake.nonces[1] > fake.nonces[0]
+
+    again = ScriptedKraken(lambda path, params: envelope(errors=["EAPI:Invalid nonce"]))
+    with make_client(again, clock) as client, pytest.raises(e.InvalidNonce):
+        client.private("Balance")
+    assert len(again.requests) == 2
+
+
+def test_rate_limit_error_cools_down_before_retrying(clock: FakeClock) -> None:
+    fake = ScriptedKraken([envelope(errors=["EAPI:Rate limit exceeded"]), envelope({"ok": 1})])
+    tier = TIERS["starter"]
+    with make_client(fake, clock, tier=tier) as client:
+        start = clock.now()
+        client.private("Balance")
+        # the retry waited for the counter to drain enough for one more call (cost 1)
+        assert clock.now() - start >= 1 / tier.decay_per_second * 0.9
+        assert client.stats.rate_limited == 1
+
+
+def test_service_throttled_waits_until_the_given_time(clock: FakeClock) -> None:
+    until = int(clock.now()) + 30
+    fake = ScriptedKraken([envelope(errors=[f"EService:Throttled:{until}"]), envelope({"ok": 1})])
+    with make_client(fake, clock) as client:
+        client.private("Balance")
+    assert clock.now() >= until
+
+
+def test_temporary_lockout_waits_within_a_bounded_total(clock: FakeClock) -> None:
+    fake = ScriptedKraken([envelope(errors=["EGeneral:Temporary lockout"])] * 2 + [envelope({"ok": 1})])
+    policy = RetryPolicy(lockout_probe_seconds=100, lockout_budget_seconds=300)
+    with make_client(fake, clock, retry=policy) as client:
+        assert client.private("Balance") == {"ok": 1}
+    assert [s for s in clock.sleeps if s >= 100] == [100, 100]
+
+    forever = ScriptedKraken(lambda path, params: envelope(errors=["EGeneral:Temporary lockout"]))
+    with make_client(forever, clock, retry=policy) as client, pytest.raises(e.TemporaryLockout):
+        client.private("Balance")
+    assert len(forever.requests) == 4  # 1 + 3 probes of 100 s within 300 s: no hammering
+
+
+def test_counter_waits_proactively_and_never_overflows(clock: FakeClock) -> None:
+    """A simple server-side counter: the client must never trip it, and must run near its ceiling."""
+    from kraken_etl.core.callcounter import CallCounter
+
+    tier = TIERS["intermediate"]
+    server = CallCounter(tier)
+
+    def handler(path: str, params: dict[str, str]) -> httpx.Response:
+        cost = 2 if path.endswith("Ledgers") else 1
+        if not server.try_spend(cost, clock.now()):
+            return envelope(errors=["EAPI:Rate limit exceeded"])
+        return envelope({"ok": 1})
+
+    fake = ScriptedKraken(handler)
+    with make_client(fake, clock, tier=tier) as client:
+        start = clock.now()
+        for _ in range(200):
+            client.private("Ledgers")
+        elapsed = clock.now() - start
+    assert client.stats.rate_limited == 0
+    # ceiling: the initial burst (limit) plus decay over the elapsed time, in cost units
+    ceiling = (tier.limit + tier.decay_per_second * elapsed) / 2
+    assert 200 / ceiling > 0.97
+
+
+def test_missing_credentials_is_fatal_without_a_call(clock: FakeClock) -> None:
+    from kraken_etl.kraken.client import KrakenClient
+
+    client = KrakenClient("https://kraken.test", api_key=None, api_secret=None, clock=clock,
+                          transport=httpx.MockTransport(lambda r: envelope({})))
+    with pytest.raises(e.MissingCredentials):
+        client.private("Balance")
+
+
+def test_repr_hides_secrets(clock: FakeClock) -> None:
+    client = make_client(ScriptedKraken([]), clock)
+    assert API_SECRET not in repr(client) and "test-key" not in repr(client)
+    assert API_SECRET not in repr(client._auth)
