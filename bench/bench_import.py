@@ -1,0 +1,157 @@
+"""Benchmark: importing an N-row ledger export end to end vs a raw COPY of the same CSV.
+
+    python bench/bench_import.py [--rows 1000000] [--rows 2000000]
+
+For each size: writes a subclass-era ledgers export (zip with one CSV), then in the same run and the same
+PostgreSQL (TEST_DATABASE_URL, or the embedded test cluster):
+
+- ours: `kraken_etl.backfill.import_files` (verify zip, stream-parse, validate, upsert with the merge rule)
+  in a child process, whose peak RSS (ru_maxrss) is reported;
+- raw COPY: the same CSV into an unindexed table with text/numeric columns.
+
+Targets (issue 5): ours >= 0.5x COPY rows/s; peak RSS <= 500 MB, about the same at 2,000,000 rows.
+Results: bench/results/import.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import warnings
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+HEADER = ('"txid","refid","time","type","subtype","aclass","subclass","asset","wallet","amount","fee",'
+          '"balance"\n')
+ASSETS = [("BTC", "crypto", 10), ("EUR", "fiat", 4), ("USD", "fiat", 4), ("ETH", "crypto", 10),
+          ("USDT", "stable_coin", 8), ("DOT.S", "crypto", 10)]
+
+
+def write_export(path: Path, rows: int, seed: int = 1) -> Path:
+    """A realistic ledgers export zip of `rows` rows (streamed: constant memory)."""
+    rng = random.Random(seed)
+    t = 1_600_000_000
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
+            zf.open("ledgers.csv", "w", force_zip64=True) as member:
+        member.write(HEADER.encode())
+        buf = []
+        for i in range(rows):
+            t += rng.randint(0, 40)
+            asset, subclass, dec = ASSETS[i % len(ASSETS)]
+            scale = 10**dec
+            amount = rng.randint(-10**9, 10**9)
+            balance = rng.randint(0, 10**12)
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+            buf.append(
+                f'"L{i:07X}-{i % 99991:05d}-BENCHX","T{i // 2:07X}-AB-CD","{stamp}","trade","tradespot",'
+                f'"currency","{subclass}","{asset}","spot / main",{amount / scale:.{dec}f},0,'  # float-ok: bench data
+                f"{balance / scale:.{dec}f}\n"  # float-ok: bench data
+            )
+            if len(buf) >= 10_000:
+                member.write("".join(buf).encode())
+                buf = []
+        member.write("".join(buf).encode())
+    return path
+
+
+def child_import(url: str, path: str) -> None:
+    """Run in a child process: the import, then print seconds and peak RSS as JSON."""
+    from kraken_etl.backfill import import_files
+    from kraken_etl.db.engine import make_engine
+
+    engine = make_engine(url)
+    started = time.perf_counter()
+    (result,) = import_files(engine, [Path(path)], account="bench")
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed, "rows": result.rows, "loaded": result.loaded,
+                      "quarantined": result.quarantined, "error": result.error, "peak_rss_mb": rss_kb / 1024}))
+
+
+def raw_copy(libpq_url: str, path: Path) -> float:
+    """COPY the CSV inside the zip into an unindexed table; returns seconds (unzip included)."""
+    import psycopg
+
+    with psycopg.connect(libpq_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute(
+            "CREATE TABLE bench_copy (txid text, refid text, time text, type text, subtype text, aclass text, "
+            "subclass text, asset text, wallet text, amount numeric, fee numeric, balance numeric)"
+        )
+        started = time.perf_counter()
+        with zipfile.ZipFile(path) as zf, zf.open("ledgers.csv") as member, conn.cursor() as cur, \
+                cur.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while data := member.read(1 << 20):
+                copy.write(data)
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_copy")
+    return elapsed
+
+
+def run_size(rows: int, workdir: Path) -> dict[str, object]:
+    from tests import dbharness
+
+    admin = dbharness.admin_libpq_url()
+    template = dbharness.create_template(admin)
+    path = write_export(workdir / f"ledgers_{rows}.zip", rows)
+    try:
+        with dbharness.database_copy(admin, template) as url:
+            libpq = url.replace("postgresql+psycopg://", "postgresql://")
+            copy_seconds = raw_copy(libpq, path)
+            out = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True,
+                                 text=True, check=True, cwd=REPO)
+            ours = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        dbharness.drop_database(admin, template)
+        path.unlink(missing_ok=True)
+    ours_rps = rows / ours["seconds"]
+    copy_rps = rows / copy_seconds
+    return {
+        "rows": rows,
+        "ours_seconds": round(ours["seconds"], 2),
+        "ours_rows_per_s": round(ours_rps),
+        "copy_seconds": round(copy_seconds, 2),
+        "copy_rows_per_s": round(copy_rps),
+        "ratio_vs_copy": round(ours_rps / copy_rps, 3),
+        "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+        "loaded": ours["loaded"],
+        "quarantined": ours["quarantined"],
+        "targets": {"ratio_vs_copy": 0.5, "peak_rss_mb": 500},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, action="append")
+    parser.add_argument("--child", nargs=2)
+    args = parser.parse_args()
+    if args.child:
+        child_import(*args.child)
+        return
+    warnings.filterwarnings("ignore")
+    sizes = args.rows or [1_000_000, 2_000_000]
+    workdir = REPO / "bench" / "results"
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for rows in sizes:
+        result = run_size(rows, workdir)
+        print(json.dumps(result))
+        results.append(result)
+    report = {"benchmark": "import", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "cpu_count": os.cpu_count(), "results": results}
+    (workdir / "import.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

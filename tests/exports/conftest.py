@@ -1,0 +1,78 @@
+"""Fixtures for the export tests: the simulator on loopback with a manual clock, and a client whose
+`sleep` moves both our clock and the simulator's (so export processing time passes without real sleeps).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from kraken_etl.core.callcounter import TIERS
+from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.nonce import MemoryNonceSource
+from kraken_etl.kraken.ratelimit import SharedCounter
+from kraken_etl.simulator import ManualClock, RunningSimulator, SimConfig, serve_in_thread
+
+SIM_END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class LinkedClock:
+    """Our injected clock: `sleep` advances our `now` AND the simulator's ManualClock, instantly."""
+
+    def __init__(self, sim_clock: ManualClock) -> None:
+        self.sim_clock = sim_clock
+        self._now = sim_clock.now()
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            if seconds > 0:
+                self._now += seconds
+        if seconds > 0:
+            self.sim_clock.advance(seconds)
+
+
+def sim_config(**changes: object) -> SimConfig:
+    base = SimConfig(seed=11, ledger_entries=1_500, rate_limits=False, history_days=120,
+                     clock=ManualClock(SIM_END.timestamp() + 3600), export_queued_seconds=5.0,
+                     export_processing_seconds=20.0, nonce_window=10**15)
+    return base.with_changes(**changes)
+
+
+def make_client(sim: RunningSimulator, clock: LinkedClock) -> KrakenClient:
+    tier = TIERS["pro"]
+    return KrakenClient(sim.rest_url, api_key=SecretStr(sim.api_key), api_secret=SecretStr(sim.api_secret),
+                        tier=tier, clock=clock, nonce=MemoryNonceSource(clock), counter=SharedCounter(tier))
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    with serve_in_thread(sim_config()) as running:
+        yield running
+
+
+@pytest.fixture()
+def clock(sim: RunningSimulator) -> LinkedClock:
+    return LinkedClock(sim.ctx.clock)
+
+
+@pytest.fixture()
+def client(sim: RunningSimulator, clock: LinkedClock) -> Iterator[KrakenClient]:
+    with make_client(sim, clock) as kraken:
+        yield kraken
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
