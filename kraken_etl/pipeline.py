@@ -15,7 +15,6 @@ quarantine with the reason; the rest load.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, "int | None"], None]  # (stream, records fetched so far, total if known)
 MAX_WINDOW_ATTEMPTS = 4
 AMENDS_PER_TRANSACTION = 50
-RATE_SCALE_ENV = "KRAKEN_RATE_SCALE"  # accelerated counters: simulator runs only (tests, benchmarks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,16 +344,6 @@ def sync_one(
                        progress=progress)
 
 
-def rate_scale() -> float:
-    """The counter acceleration for simulator runs (``KRAKEN_RATE_SCALE``, default 1 = real Kraken)."""
-    text = os.environ.get(RATE_SCALE_ENV, "").strip()
-    try:
-        value = float(text) if text else 1.0  # float-ok: a speed factor, not money
-    except ValueError:
-        value = 1.0
-    return value if value > 0 else 1.0
-
-
 def client_for(account: Account, settings: Settings, *, clock: Clock | None = None) -> KrakenClient:
     """The account's Kraken client (file-locked nonces under KRAKEN_ETL_HOME, the key's shared counter).
 
@@ -366,7 +354,7 @@ def client_for(account: Account, settings: Settings, *, clock: Clock | None = No
         raise MissingCredentials("EClient:Missing credentials", f"account {account.label!r}")
     return KrakenClient.for_account(
         settings.api_url, api_key=account.api_key, api_secret=account.api_secret, tier=account.tier,
-        home=settings.home, rate_scale=rate_scale(), clock=clock or SystemClock(),
+        home=settings.home, rate_scale=settings.rate_scale, clock=clock or SystemClock(),
     )
 
 

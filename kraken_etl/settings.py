@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     tier: str = Field(default="starter", alias="KRAKEN_TIER")
     account_label: str = Field(default="default", alias="KRAKEN_ACCOUNT")
     config_file: Path | None = Field(default=None, alias="KRAKEN_ETL_CONFIG")
+    # Simulator runs only (tests, benchmarks, the demo): the simulator drains its call counter this many
+    # times faster, and the client's counter model must match. Against real Kraken it stays 1.
+    rate_scale: float = Field(default=1.0, alias="KRAKEN_RATE_SCALE", gt=0)
 
     @field_validator("database_url", mode="before")
     @classmethod

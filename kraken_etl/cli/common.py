@@ -10,6 +10,7 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -57,6 +58,19 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             sys.exit(130)
 
     return wrapper
+
+
+def parse_date(text: str, option: str) -> datetime:
+    """``2024-01-01`` or an ISO 8601 time (``…Z`` accepted); a naive value means UTC.
+
+    Raises:
+        typer.BadParameter: naming `option`.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def settings() -> Settings:

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, settings
+from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, parse_date, settings
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.settings import SettingsError
 from kraken_etl.streams import SYNC_ORDER
@@ -41,6 +41,9 @@ def sync(
         "--stream", "-s", help=f"Stream to sync (repeatable): {', '.join(SYNC_ORDER)}. Default: all.")] = None,
     account: Annotated[list[str] | None, typer.Option(
         "--account", "-a", help="Account label to sync (repeatable). Default: every configured account.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Where a stream with no bookmark yet starts (e.g. the end of an export backfill, "
+        "YYYY-MM-DD, UTC). Ignored where a bookmark exists. Default: the beginning of the history.")] = None,
 ) -> None:
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
     from kraken_etl.db import migrate
@@ -49,6 +52,7 @@ def sync(
     from kraken_etl.pipeline import client_for, sync_one
 
     current = settings()
+    start = parse_date(since, "--since") if since else None
     streams = _streams(stream)
     accounts = current.select_accounts(account)
     url = effective_url(current)
@@ -70,7 +74,7 @@ def sync(
                         now = utcnow(client.clock)
                         for name in streams:
                             result = sync_one(name, client=client, engine=engine, account=acct.label,
-                                              now=now, progress=show)
+                                              now=now, since=start, progress=show)
                             results.append(result)
                             bar.update(tasks[name], completed=result.fetched, total=result.fetched or 1)
                 except KrakenError as exc:
