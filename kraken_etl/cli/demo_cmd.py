@@ -2,37 +2,56 @@
 
 from __future__ import annotations
 
-import time
+import logging
+import os
 
 from rich.table import Table
 
-from kraken_etl.cli.common import console, handle_errors, settings
-from kraken_etl.db import migrate
-from kraken_etl.db.engine import effective_url, libpq_url, make_engine
-from kraken_etl.db.summary import row_counts
+from kraken_etl.backfill import BackfillError, Event
+from kraken_etl.cli.common import console, expected_error, handle_errors, settings
+from kraken_etl.db.engine import effective_url, libpq_url
+from kraken_etl.kraken.errors import KrakenError
+
+
+def _quiet_prefect() -> None:
+    """Prefect offline and quiet (stack-notes.md), with its state under KRAKEN_ETL_HOME."""
+    home = settings().home
+    os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
 @handle_errors
 def demo() -> None:
-    """Create and migrate the database, then show what is in it."""
-    started = time.monotonic()
-    current = settings()
-    embedded = current.database_url is None
-    url = effective_url(current)
-    console.print(
-        f"database: {'embedded PostgreSQL under ' + str(current.home / 'pgdata') if embedded else 'DATABASE_URL'}"
-    )
-    migrate.upgrade(url)
-    console.print(f"schema kraken migrated to {', '.join(migrate.heads())}")
-    engine = make_engine(url)
-    try:
-        counts = row_counts(engine)
-    finally:
-        engine.dispose()
+    """Run the main job end to end against the local simulator and show what landed in PostgreSQL."""
+    for exc_type in (KrakenError, BackfillError):
+        expected_error(exc_type)
+    _quiet_prefect()
+    from kraken_etl.demo import run_demo
+
+    def progress(event: Event) -> None:
+        if event.kind in ("status", "done"):
+            console.print(f"  [dim]{event.message}[/]", highlight=False)
+
+    summary = run_demo(lambda line: console.print(f"• {line}", highlight=False), progress)
+
     table = Table(title="rows per table")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, count in counts.items():
+    for name, count in summary.counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-    console.print(f'done in {time.monotonic() - started:.1f} s. Look at the data: psql "{libpq_url(url)}"')
+    timing = Table(title="time taken")
+    timing.add_column("step")
+    timing.add_column("seconds", justify="right")
+    for step, seconds in summary.seconds.items():
+        timing.add_row(step, f"{seconds:.1f}")
+    console.print(timing)
+    console.print(f"quarantined records: {summary.quarantined:,} (see kraken.quarantine)")
+    url = libpq_url(effective_url(settings()))
+    console.print(f'Look at the data:  psql "{url}"   (or: psql "$(.venv/bin/kraken-etl db url)")')
+    console.print("Try:  SELECT asset, sum(amount - fee) FROM kraken.ledger_entry GROUP BY asset;")
