@@ -9,6 +9,7 @@ from kraken_etl.simulator.clock import ManualClock
 from tests.core.test_signature import SECRET  # Kraken's official vector (checked in tests/core)
 from tests.simulator.conftest import Kraken, TestClient
 
+
 def test_simulator_accepts_a_key_with_the_official_secret() -> None:
     key = ApiKey(key="vector-key", secret=SECRET)
     app = create_app(SimConfig(ledger_entries=50, keys=(key,), clock=ManualClock(1_800_000_000.0)))
