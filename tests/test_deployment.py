@@ -50,7 +50,8 @@ def _commands() -> dict[str, list[str]]:
     ("service", "command"), [(n, c) for n, c in _commands().items() if c[0] == "kraken-etl"], ids=lambda x: str(x)
 )
 def test_compose_kraken_etl_commands_exist(service: str, command: list[str]) -> None:
-    result = subprocess.run([str(BIN / command[0]), *command[1:], "--help"], capture_output=True, text=True, timeout=120)
+    argv = [str(BIN / command[0]), *command[1:], "--help"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{service}: {result.stderr}"
 
 
