@@ -45,7 +45,7 @@ def test_zero_config_upgrade_then_psql(tmp_path: Path) -> None:
         assert again.returncode == 0, again.stderr
     finally:
         stopped = _cli("db", "stop", env=env)
-    assert stopped.returncode == 0
+    assert stopped.returncode == 0, stopped.stderr
     assert "stopped" in stopped.stdout
 
 
