@@ -35,9 +35,9 @@ def demo() -> None:
 
     def progress(event: Event) -> None:
         if event.kind in ("status", "done"):
-            console.print(f"  [dim]{event.message}[/]", highlight=False)
+            console.print(f"  [dim]{event.message}[/]", highlight=False, soft_wrap=True)
 
-    summary = run_demo(lambda line: console.print(f"• {line}", highlight=False), progress)
+    summary = run_demo(lambda line: console.print(f"• {line}", highlight=False, soft_wrap=True), progress)
 
     table = Table(title="rows per table")
     table.add_column("table")
@@ -53,5 +53,8 @@ def demo() -> None:
     console.print(timing)
     console.print(f"quarantined records: {summary.quarantined:,} (see kraken.quarantine)")
     url = libpq_url(effective_url(settings()))
-    console.print(f'Look at the data:  psql "{url}"   (or: psql "$(.venv/bin/kraken-etl db url)")')
-    console.print("Try:  SELECT asset, sum(amount - fee) FROM kraken.ledger_entry GROUP BY asset;")
+    console.print(f'Look at the data:  psql "{url}"', highlight=False, soft_wrap=True)
+    console.print('             (or:  psql "$(.venv/bin/kraken-etl db url)")', highlight=False, soft_wrap=True)
+    console.print("Try:  SELECT asset, sum(amount) - sum(fee) AS net FROM kraken.ledger_entry GROUP BY asset;",
+                  highlight=False, soft_wrap=True)
+    console.print("Guide: docs/sql-guide.md   Where things stand: kraken-etl status", highlight=False)
