@@ -7,7 +7,9 @@ PostgreSQL (TEST_DATABASE_URL, or the embedded test cluster):
 
 - ours: `kraken_etl.backfill.import_files` (verify zip, stream-parse, validate, upsert with the merge rule)
   in a child process, whose peak RSS (ru_maxrss) is reported;
-- raw COPY: the same CSV into an unindexed table with text/numeric columns.
+- raw COPY: the same CSV into an unindexed table with text/numeric columns;
+- a breakdown (first size only): the same import made sequential, in another child, with a timer on each
+  step (unzip+parse, validate, COPY into staging, merge, other), so the parts add up.
 
 Targets (issue 5): ours >= 0.5x COPY rows/s; peak RSS <= 500 MB, about the same at 2,000,000 rows.
 Results: bench/results/import.json.
@@ -27,6 +29,7 @@ import warnings
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -79,6 +82,69 @@ def child_import(url: str, path: str) -> None:
                       "quarantined": result.quarantined, "error": result.error, "peak_rss_mb": rss_kb / 1024}))
 
 
+def child_breakdown(url: str, path: str) -> None:
+    """Run in a child process: the same import made sequential (no prefetch thread) with a timer on each
+    step, so the parts add up: unzip+parse, validate, COPY (formatting + COPY into staging), merge
+    (the INSERT … SELECT … ON CONFLICT), other (quarantine, run log, commit)."""
+    import pandas  # noqa: F401 - imported before the clock starts, like a warm process
+    import pandera.pandas  # noqa: F401
+    from sqlalchemy.engine import Connection
+
+    from kraken_etl import backfill
+    from kraken_etl.core import exportfile
+    from kraken_etl.db.engine import make_engine
+
+    spent: dict[str, float] = {"parse": 0.0, "validate": 0.0, "copy": 0.0, "merge": 0.0}
+
+    def timed(func: Any, key: str) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - started
+        return wrapper
+
+    original_batches = exportfile._batches
+
+    def batches(*args: Any, **kwargs: Any) -> Any:
+        inner = original_batches(*args, **kwargs)
+        while True:
+            started = time.perf_counter()
+            batch = next(inner, None)
+            spent["parse"] += time.perf_counter() - started
+            if batch is None:
+                return
+            yield batch
+
+    original_execute = Connection.execute
+
+    def execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(statement).startswith("WITH merged"):
+            started = time.perf_counter()
+            try:
+                return original_execute(self, statement, *args, **kwargs)
+            finally:
+                spent["merge"] += time.perf_counter() - started
+        return original_execute(self, statement, *args, **kwargs)
+
+    exportfile._batches = batches
+    names = vars(backfill)
+    names["prefetch"] = lambda batches: batches
+    names["validate_batch"] = timed(names["validate_batch"], "validate")
+    names["upsert_records"] = timed(names["upsert_records"], "copy")  # merge subtracted below
+    Connection.execute = execute  # type: ignore[method-assign]
+    engine = make_engine(url)
+    started = time.perf_counter()
+    (result,) = backfill.import_files(engine, [Path(path)], account="bench")
+    total = time.perf_counter() - started
+    engine.dispose()
+    spent["copy"] -= spent["merge"]
+    spent["other"] = total - sum(spent.values())
+    print(json.dumps({"sequential_seconds": round(total, 2), "error": result.error,
+                      **{f"{k}_seconds": round(v, 2) for k, v in spent.items()}}))
+
+
 def raw_copy(libpq_url: str, path: Path) -> float:
     """COPY the CSV inside the zip into an unindexed table; returns seconds (unzip included)."""
     import psycopg
@@ -99,7 +165,7 @@ def raw_copy(libpq_url: str, path: Path) -> float:
     return elapsed
 
 
-def run_size(rows: int, workdir: Path) -> dict[str, object]:
+def run_size(rows: int, workdir: Path, breakdown: bool) -> dict[str, object]:
     from tests import dbharness
 
     admin = dbharness.admin_libpq_url()
@@ -112,6 +178,12 @@ def run_size(rows: int, workdir: Path) -> dict[str, object]:
             out = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True,
                                  text=True, check=True, cwd=REPO)
             ours = json.loads(out.stdout.strip().splitlines()[-1])
+        parts = None
+        if breakdown:  # a second fresh database: the sequential, timed run
+            with dbharness.database_copy(admin, template) as url:
+                out = subprocess.run([sys.executable, __file__, "--breakdown", url, str(path)],
+                                     capture_output=True, text=True, check=True, cwd=REPO)
+                parts = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         dbharness.drop_database(admin, template)
         path.unlink(missing_ok=True)
@@ -127,6 +199,7 @@ def run_size(rows: int, workdir: Path) -> dict[str, object]:
         "peak_rss_mb": round(ours["peak_rss_mb"], 1),
         "loaded": ours["loaded"],
         "quarantined": ours["quarantined"],
+        "breakdown_sequential": parts,
         "targets": {"ratio_vs_copy": 0.5, "peak_rss_mb": 500},
     }
 
@@ -135,9 +208,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, action="append")
     parser.add_argument("--child", nargs=2)
+    parser.add_argument("--breakdown", nargs=2)
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the sequential timed run")
     args = parser.parse_args()
     if args.child:
         child_import(*args.child)
+        return
+    if args.breakdown:
+        child_breakdown(*args.breakdown)
         return
     warnings.filterwarnings("ignore")
     sizes = args.rows or [1_000_000, 2_000_000]
@@ -145,7 +223,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     results = []
     for rows in sizes:
-        result = run_size(rows, workdir)
+        result = run_size(rows, workdir, breakdown=not args.no_breakdown and rows == sizes[0])
         print(json.dumps(result))
         results.append(result)
     report = {"benchmark": "import", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

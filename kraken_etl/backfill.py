@@ -26,41 +26,39 @@ Backfill never writes the incremental bookmark.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, cast
 
+from kraken_etl import pipeline
 from kraken_etl.core.exportfile import ExportBatch, ExportFileError, ExportKind, iter_export_batches
-from kraken_etl.core.records import Rejected, Source
+from kraken_etl.core.records import LedgerEntry, Rejected, Source, Trade
+from kraken_etl.core.timeutil import from_unix
+from kraken_etl.core.windows import Window, plan_backfill, to_kraken_params
 from kraken_etl.db import exports as jobs
+from kraken_etl.db.load import UpsertCounts, quarantine, upsert_records
+from kraken_etl.db.runs import Engine, RunLog, insert_run, update_run_counts
 from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.clock import Clock
+from kraken_etl.kraken.clock import Clock, SystemClock
 from kraken_etl.kraken.errors import InvalidArguments, KrakenError
+from kraken_etl.settings import Settings
+from kraken_etl.streams import BY_NAME
+from kraken_etl.validation import ValidatedBatch, validate_batch
 
 log = logging.getLogger(__name__)
 
 Via = Literal["auto", "rest", "export"]
 EXPORT_STREAMS: dict[str, kx.Report] = {"ledgers": "ledgers", "trades": "trades"}
-# REST history endpoint and its result key per stream, for `auto`'s size estimate.
+# REST history endpoint per stream, for `auto`'s size estimate.
 COUNT_METHODS = {"ledgers": "Ledgers", "trades": "TradesHistory"}
-
-
-class Engine(Protocol):
-    """The database as this module sees it: transactions (`begin`) and read connections (`connect`).
-
-    A SQLAlchemy `Engine`; typed structurally so this composition ring does not import SQL libraries.
-    """
-
-    def begin(self) -> AbstractContextManager[Any]: ...
-
-    def connect(self) -> AbstractContextManager[Any]: ...
+BACKFILL_STREAMS = ("ledgers", "trades", "closed_orders", "order_amends")
 
 
 class BackfillError(Exception):
@@ -108,38 +106,103 @@ class LoadResult:
 
     name: str
     kind: str
-    rows: int = 0
-    loaded: int = 0
+    rows: int = 0  # rows read (file) or fetched (REST)
+    loaded: int = 0  # rows that passed validation and went through the loader (new, changed or unchanged)
     quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
     job_id: int | None = None
     via: str = "import"
     error: str | None = None
     window: tuple[datetime, datetime] | None = None
+    run_id: int | None = None  # the sync_run row that logged this load
     details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly (a Prefect task's return value): times as ISO 8601 strings."""
+        out = asdict(self)
+        out["window"] = [moment.isoformat() for moment in self.window] if self.window else None
+        return out
 
 
 # -- the shared loader seam ------------------------------------------------------------------------------
 
 
-def load_batch(conn: Any, account: str, batch: ExportBatch, source: Source) -> tuple[int, int]:
-    """Validate one parsed batch and load it through the shared path; returns (loaded, quarantined).
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    """One parsed batch after validation: what loads (with flags) and what goes to quarantine."""
 
-    The same validation (`kraken_etl.validation`) and loader (`kraken_etl.db.load`) as REST sync: rows
-    that fail validation join the parser's rejected rows (pending rows, unreadable cells) in quarantine.
+    kind: ExportKind
+    rows: int
+    valid: Sequence[LedgerEntry | Trade]
+    flags: dict[str, tuple[str, ...]]
+    rejected: list[Rejected]
+
+
+def check_batch(batch: ExportBatch) -> CheckedBatch:
+    """Validate one parsed batch with the shared `kraken_etl.validation.validate_batch` (pure).
+
+    Rows that fail validation join the parser's rejected rows (pending rows, unreadable cells).
     """
-    try:
-        from kraken_etl.db.load import quarantine, upsert_records
-        from kraken_etl.validation import validate
-    except ImportError:  # INTERIM until issue 4's loader lands: see kraken_etl/db/interim_load.py
-        from kraken_etl.db.interim_load import quarantine, upsert_records, validate
+    checked: ValidatedBatch[Any]
+    if batch.kind == "ledgers":  # the batch's kind names its record type (the parser guarantees it)
+        checked = validate_batch("ledgers", cast("list[LedgerEntry]", batch.records))
+    else:
+        checked = validate_batch("trades", cast("list[Trade]", batch.records))
+    return CheckedBatch(batch.kind, batch.rows, checked.valid, checked.flags, [*batch.rejected, *checked.rejected])
 
-    valid, invalid = validate(batch.kind, batch.records)
-    rejected: list[Rejected] = [*batch.rejected, *invalid]
-    if valid:
-        upsert_records(conn, account, batch.kind, valid, source)
-    if rejected:
-        quarantine(conn, account, batch.kind, rejected, source)
-    return len(valid), len(rejected)
+
+def load_checked(
+    conn: Any, account: str, batch: CheckedBatch, source: Source, run_id: int | None = None
+) -> tuple[UpsertCounts, int]:
+    """Load a validated batch through the shared loader; returns (upsert counts, quarantined).
+
+    The same `kraken_etl.db.load.upsert_records` (merge rule) and `quarantine` as REST sync; quarantined
+    rows are linked to the `sync_run` row `run_id`.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
+    """
+    counts = upsert_records(conn, account, batch.kind, batch.valid, source, flags=batch.flags)
+    if batch.rejected:
+        quarantine(conn, account, batch.kind, source, batch.rejected, run_id)
+    return counts, len(batch.rejected)
+
+
+def load_batch(
+    conn: Any, account: str, batch: ExportBatch, source: Source, run_id: int | None = None
+) -> tuple[UpsertCounts, int]:
+    """Validate one parsed batch and load it (`check_batch` then `load_checked`).
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
+    """
+    return load_checked(conn, account, check_batch(batch), source, run_id)
+
+
+def _stamp(seconds: float) -> datetime:
+    return from_unix(Decimal(f"{seconds:.3f}"))
+
+
+def _run_log(account: str, stream: str, kind: str, window: tuple[datetime, datetime] | None, started: float,
+             clock: Clock, status: str, *, fetched: int = 0, error: str | None = None) -> RunLog:
+    finished = clock.now()
+    return RunLog(account=account, stream=stream, kind=kind,
+                  window_start=window[0] if window else None, window_end=window[1] if window else None,
+                  started_at=_stamp(started), finished_at=_stamp(finished), status=status, fetched=fetched,
+                  duration_seconds=Decimal(f"{finished - started:.3f}"), error=error)
+
+
+def _log_failure(engine: Engine, account: str, stream: str, kind: str, window: tuple[datetime, datetime] | None,
+                 started: float, clock: Clock, exc: BaseException) -> None:
+    """Log a failed load in its own transaction (best effort: the database may be what failed)."""
+    message = str(exc) if isinstance(exc, ExportFileError | KrakenError) else type(exc).__name__
+    try:
+        with engine.begin() as conn:
+            insert_run(conn, _run_log(account, stream, kind, window, started, clock, "failed",
+                                      error=message[:500]))
+    except Exception:  # never mask the original failure
+        log.warning("could not log the failed %s load of %s", stream, account)
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -152,35 +215,52 @@ def load_export_file(
     account: str,
     source: Source = "import",
     job_id: int | None = None,
+    window: tuple[datetime, datetime] | None = None,
     limits: ExportLimits = DEFAULT_LIMITS,
     expect: ExportKind | None = None,
     progress: Progress = _quiet,
+    clock: Clock | None = None,
 ) -> LoadResult:
     """Verify, parse, validate and load one export file in ONE transaction (all of it or nothing).
 
-    With `job_id`, the job's ``loaded`` status and counts are committed in that same transaction.
+    The load is logged as one `sync_run` row (kind ``export`` with a `job_id`, else ``import``) in the same
+    transaction; a failed load is logged as ``failed`` in its own. With `job_id`, the job's ``loaded``
+    status and counts are committed in that same transaction too.
 
     Raises:
         ExportFileError: the file is corrupt, truncated, malicious, too large or not a Kraken export —
             raised by the verification pass, before any row is parsed; nothing is loaded.
+        sqlalchemy.exc.DBAPIError: on database failures (nothing is loaded).
     """
-    verified = verify_export_file(path, limits)
-    kind = verified.header.kind
-    if expect is not None and kind != expect:
-        raise ExportFileError(f"{path.name}: expected a {expect} export, the header says {kind}")
-    result = LoadResult(name=path.name, kind=kind, job_id=job_id,
-                        via="export" if job_id is not None else "import")
-    total = verified.data_size
-    with engine.begin() as conn, open_export_text(path, limits) as text:
-        for batch in iter_export_batches(text):
-            loaded, quarantined = load_batch(conn, account, batch, source)
-            result.rows += batch.rows
-            result.loaded += loaded
-            result.quarantined += quarantined
-            progress(Event("load", f"{path.name}: {result.rows:,} rows", job_id, _tell(text), total))
-        if job_id is not None:
-            jobs.update_job(conn, job_id, status="loaded", rows_loaded=result.loaded,
-                            rows_quarantined=result.quarantined, error=None)
+    clock = clock or SystemClock()
+    started = clock.now()
+    run_kind = "export" if job_id is not None else "import"
+    stream: str = expect or "unknown"
+    try:
+        verified = verify_export_file(path, limits)
+        stream = kind = verified.header.kind
+        if expect is not None and kind != expect:
+            raise ExportFileError(f"{path.name}: expected a {expect} export, the header says {kind}")
+        result = LoadResult(name=path.name, kind=kind, job_id=job_id, via=run_kind, window=window)
+        total = verified.data_size
+        with engine.begin() as conn, open_export_text(path, limits) as text:
+            result.run_id = insert_run(conn, _run_log(account, kind, run_kind, window, started, clock, "ok"))
+            for batch in (check_batch(parsed) for parsed in iter_export_batches(text)):
+                counts, quarantined = load_checked(conn, account, batch, source, result.run_id)
+                result.rows += batch.rows
+                result.loaded += counts.inserted + counts.updated + counts.unchanged
+                result.inserted += counts.inserted
+                result.updated += counts.updated
+                result.quarantined += quarantined
+                progress(Event("load", f"{path.name}: {result.rows:,} rows", job_id, _tell(text), total))
+            update_run_counts(conn, result.run_id, inserted=result.inserted, updated=result.updated,
+                              quarantined=result.quarantined)
+            if job_id is not None:
+                jobs.update_job(conn, job_id, status="loaded", rows_loaded=result.loaded,
+                                rows_quarantined=result.quarantined, error=None)
+    except Exception as exc:
+        _log_failure(engine, account, stream, run_kind, window, started, clock, exc)
+        raise
     return result
 
 
@@ -197,17 +277,22 @@ def import_files(
     account: str,
     limits: ExportLimits = DEFAULT_LIMITS,
     progress: Progress = _quiet,
+    clock: Clock | None = None,
 ) -> list[LoadResult]:
     """Load export files a person downloaded from Kraken (zip, CSV or TSV; ledgers or trades).
 
-    Each file is its own transaction; a rejected file (ExportFileError) is reported in its result's
-    `error` and loads nothing, and the other files still load.
+    Each file is its own transaction and its own `sync_run` row (kind ``import``); a rejected file
+    (ExportFileError) is reported in its result's `error` (and logged as a failed run) and loads nothing,
+    and the other files still load.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
     """
     results = []
     for path in paths:
         try:
             results.append(load_export_file(engine, Path(path), account=account, source="import",
-                                            limits=limits, progress=progress))
+                                            limits=limits, progress=progress, clock=clock))
         except ExportFileError as exc:
             results.append(LoadResult(name=Path(path).name, kind="?", error=str(exc)))
     return results
@@ -382,7 +467,8 @@ def _load(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> tuple[jobs.
         log.warning("export job %s: downloaded file missing or changed; downloading again", job.id)
         return run.set(job, status="processed"), LoadResult(name=path.name, kind=report)
     result = load_export_file(run.engine, path, account=run.account, source="export", job_id=job.id,
-                              limits=run.policy.limits, expect=report, progress=run.progress)
+                              window=(job.starttm, job.endtm), limits=run.policy.limits, expect=report,
+                              progress=run.progress, clock=run.clock)
     with run.engine.connect() as conn:
         job = jobs.get_job(conn, job.id)
     run.progress(Event("status", f"export job {job.id} ({report}): loaded {result.loaded:,} rows, "
@@ -402,48 +488,43 @@ def _remove(run: ExportRun, job: jobs.ExportJob) -> jobs.ExportJob:
 # -- planning --------------------------------------------------------------------------------------------
 
 
-def chunks(start: datetime, end: datetime, size: timedelta | None) -> Iterator[tuple[datetime, datetime]]:
-    """[start, end) cut into consecutive ranges of at most `size` (one range when `size` is None)."""
-    if end <= start:
-        return
-    if size is None:
-        yield start, end
-        return
-    cursor = start
-    while cursor < end:
-        upper = min(cursor + size, end)
-        yield cursor, upper
-        cursor = upper
-
-
-def estimate_rows(client: KrakenClient, stream: str, start: datetime, end: datetime) -> int:
-    """Rows Kraken holds for `stream` in the range: one Ledgers/TradesHistory call's `count`.
+def estimate_rows(client: KrakenClient, stream: str, window: Window) -> int:
+    """Rows Kraken holds for `stream` in the window: one Ledgers/TradesHistory call's `count`.
 
     Raises:
         KrakenError: from the client.
     """
-    result = client.private(COUNT_METHODS[stream], {"start": int(start.timestamp()),
-                                                    "end": int(end.timestamp()), "ofs": 0})
+    result = client.private(COUNT_METHODS[stream], {**to_kraken_params(window), "ofs": 0})
     count = result.get("count", 0) if isinstance(result, dict) else 0
     return int(count)
 
 
-def choose_via(client: KrakenClient, stream: str, start: datetime, end: datetime, via: Via,
-               threshold: int) -> tuple[str, int | None]:
-    """``rest`` or ``export`` for one stream and range; `auto` estimates the size from `count`.
+def choose_via(client: KrakenClient, stream: str, window: Window, via: Via, threshold: int) -> tuple[str, int | None]:
+    """``rest`` or ``export`` for one stream and window; `auto` estimates the size from `count`.
 
     Only ledgers and trades have exports; every other stream goes through REST windows.
+
+    Raises:
+        KrakenError: from the client (the `auto` estimate).
     """
     if stream not in EXPORT_STREAMS:
         return "rest", None
     if via != "auto":
         return via, None
-    rows = estimate_rows(client, stream, start, end)
+    rows = estimate_rows(client, stream, window)
     return ("export" if rows >= threshold else "rest"), rows
 
 
-def as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime | str) -> datetime:
+    """An aware datetime; ISO 8601 text is parsed; a naive value means UTC."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def plan_windows(start: datetime, end: datetime, chunk: timedelta | None) -> list[Window]:
+    """The backfill's chunks: `core.windows.plan_backfill`, or one window when `chunk` is None."""
+    return plan_backfill(start, end, chunk) if chunk is not None else [Window(start, end)]
 
 
 # -- the whole backfill ----------------------------------------------------------------------------------
@@ -478,42 +559,89 @@ def backfill(
     loads are idempotent.
 
     Raises:
-        ExportStuck, BackfillError, ExportFileError, KrakenError: see `run_export`.
+        ValueError: on an empty range.
+        ExportStuck, BackfillError, ExportFileError, KrakenError: see `run_export` and `run_rest_window`.
     """
     run = ExportRun(engine, client, clock, request.account, home, policy or ExportPolicy(), progress)
-    start, end = as_utc(request.start), as_utc(request.end)
+    windows = plan_windows(as_utc(request.start), as_utc(request.end), request.chunk)
     results: list[LoadResult] = []
     for stream in request.streams:
-        for lower, upper in chunks(start, end, request.chunk):
-            how, estimate = choose_via(client, stream, lower, upper, request.via, request.export_threshold)
+        if stream == "order_amends":  # not windowed: the trails of amended orders not stored yet
+            progress(Event("status", "order_amends: via rest"))
+            results.append(run_rest_window(engine, client, request.account, stream, windows[-1]))
+            continue
+        for window in windows:
+            how, estimate = choose_via(client, stream, window, request.via, request.export_threshold)
+            lower, upper = window.start or request.start, window.end
             label = f"{stream} {lower:%Y-%m-%d}..{upper:%Y-%m-%d}"
             suffix = f" (~{estimate:,} rows)" if estimate is not None else ""
             progress(Event("status", f"{label}: via {how}{suffix}"))
             if how == "export":
                 results.append(run_export(run, EXPORT_STREAMS[stream], lower, upper))
             else:
-                results.append(run_rest_window(engine, client, request.account, stream, lower, upper))
+                results.append(run_rest_window(engine, client, request.account, stream, window))
     return results
 
 
-def run_rest_window(engine: Engine, client: KrakenClient, account: str, stream: str, start: datetime,
-                    end: datetime) -> LoadResult:
-    """One REST window through the shared `pipeline.run_window` (no bookmark: dlt's `end_value` ⇒ stateless).
+def run_rest_window(engine: Engine, client: KrakenClient, account: str, stream: str, window: Window) -> LoadResult:
+    """One REST window through the shared `pipeline.run_window`, without a bookmark (dlt's `end_value` ⇒
+    stateless) and logged as kind ``backfill``; ``order_amends`` runs `pipeline.sync_order_amends`.
 
     Raises:
-        BackfillError: when the REST pipeline (issue 4) is not available in this build.
-        KrakenError: from the client.
+        KeyError: for a stream without a REST window.
+        PaginationDrift, KrakenError: as `pipeline.run_window`.
     """
+    if stream == "order_amends":
+        outcome = pipeline.sync_order_amends(client=client, engine=engine, account=account)
+    else:
+        outcome = pipeline.run_window(BY_NAME[stream], window, client=client, engine=engine, account=account,
+                                      kind="backfill", write_bookmark=False)
+    start = window.start or window.end
+    return LoadResult(name=f"{stream} REST", kind=stream, rows=outcome.fetched,
+                      loaded=outcome.fetched - outcome.quarantined, quarantined=outcome.quarantined,
+                      inserted=outcome.inserted, updated=outcome.updated, via="rest",
+                      window=(start, window.end), run_id=outcome.run_id)
+
+
+def backfill_label(
+    label: str,
+    start: datetime | str,
+    end: datetime | str,
+    via: Via = "auto",
+    streams: Sequence[str] = ("ledgers", "trades"),
+    chunk_days: int = 90,
+    export_threshold: int = 5_000,
+    *,
+    settings: Settings | None = None,
+    policy: ExportPolicy | None = None,
+    progress: Progress = _quiet,
+) -> list[LoadResult]:
+    """Backfill one configured account, by label: what the CLI and the Prefect task both run.
+
+    Mirrors `pipeline.sync_label`: settings → the account's client and the engine → `backfill`. Parameters
+    are plain values (no secrets); `chunk_days` 0 means one chunk for the whole range.
+
+    Raises:
+        SettingsError: when the label is not configured; MissingCredentials without a key.
+        ValueError: for an unknown `via` or stream, or an empty range.
+        ExportStuck, BackfillError, ExportFileError, KrakenError: as `backfill`.
+    """
+    from kraken_etl.db.engine import effective_url, make_engine
+    from kraken_etl.settings import load_settings
+
+    if via not in ("auto", "rest", "export"):
+        raise ValueError(f"via must be auto, rest or export, not {via!r}")
+    unknown = [s for s in streams if s not in BACKFILL_STREAMS]
+    if unknown:
+        raise ValueError(f"unknown stream {unknown[0]!r}; one of {', '.join(BACKFILL_STREAMS)}")
+    current = settings or load_settings()
+    account = current.select_accounts([label])[0]
+    request = BackfillRequest(label, as_utc(start), as_utc(end), tuple(streams), via,
+                              timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold)
+    engine = make_engine(effective_url(current))
     try:
-        pipeline = importlib.import_module("kraken_etl.pipeline")
-        streams = importlib.import_module("kraken_etl.streams")
-    except ImportError as exc:  # pragma: no cover - until issue 4 lands
-        raise BackfillError(f"REST backfill needs kraken_etl.pipeline ({exc}); use --via export") from None
-    spec = next(s for s in streams.STREAMS if s.name == stream)
-    window = pipeline.Window(start, end) if hasattr(pipeline, "Window") else (start, end)
-    with engine.begin() as session:
-        outcome: Any = pipeline.run_window(spec, window, client=client, session=session)
-    loaded = int(getattr(outcome, "inserted", 0)) + int(getattr(outcome, "updated", 0))
-    return LoadResult(name=f"{stream} REST", kind=stream, rows=int(getattr(outcome, "fetched", 0)),
-                      loaded=loaded, quarantined=int(getattr(outcome, "quarantined", 0)), via="rest",
-                      window=(start, end))
+        with pipeline.client_for(account, current) as client:
+            return backfill(request, engine=engine, client=client, clock=client.clock, home=current.home,
+                            policy=policy, progress=progress)
+    finally:
+        engine.dispose()

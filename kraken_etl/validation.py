@@ -129,13 +129,21 @@ def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def flags_for(stream: str, record: Any) -> tuple[str, ...]:
-    """The informational flags of one record (loaded, never rejected for these)."""
+def flags_for(stream: str, record: Any, known_assets: dict[str, bool] | None = None) -> tuple[str, ...]:
+    """The informational flags of one record (loaded, never rejected for these).
+
+    `known_assets` caches `is_known_asset` per asset code across a batch (a batch has few distinct assets).
+    """
     out: list[str] = []
     if isinstance(record, LedgerEntry):
         if record.type not in LEDGER_TYPES:
             out.append("unknown_type")
-        if not is_known_asset(record.asset):
+        known = known_assets.get(record.asset) if known_assets is not None else None
+        if known is None:
+            known = is_known_asset(record.asset)
+            if known_assets is not None:
+                known_assets[record.asset] = known
+        if not known:
             out.append("unknown_asset")
         if record.fee < 0:
             out.append("negative_fee")
@@ -188,6 +196,7 @@ def validate_batch(
     valid: list[R] = []
     rejected: list[Rejected] = []
     flags: dict[str, tuple[str, ...]] = {}
+    known_assets: dict[str, bool] = {}
     for i, rec in enumerate(records):
         rid = getattr(rec, rules.id_attr)
         if i in reasons:
@@ -195,7 +204,7 @@ def validate_batch(
                                      dict(getattr(rec, "raw", {}) or {})))
             continue
         valid.append(rec)
-        found = flags_for(stream, rec)
+        found = flags_for(stream, rec, known_assets)
         if found:
             flags[rid] = found
     return ValidatedBatch(valid, rejected, flags)

@@ -7,38 +7,25 @@ incremental bookmark. Rich progress shows polling, download and load.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
-from kraken_etl.backfill import (
-    BackfillError,
-    BackfillRequest,
-    Event,
-    ExportPolicy,
-    backfill,
+from kraken_etl.backfill import BACKFILL_STREAMS, BackfillError, Event, ExportPolicy, backfill_label
+from kraken_etl.cli.common import (
+    console,
+    err_console,
+    expected_error,
+    handle_errors,
+    parse_date,
+    settings,
 )
-from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, settings
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
-from kraken_etl.db.engine import effective_url, make_engine
-from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.clock import SystemClock
+from kraken_etl.db.engine import effective_url
 from kraken_etl.kraken.errors import KrakenError
-
-STREAMS = ("ledgers", "trades", "closed_orders", "order_amends")
-
-
-def parse_date(text: str, option: str) -> datetime:
-    """``2024-01-01`` or an ISO 8601 time; naive means UTC."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @handle_errors
@@ -58,46 +45,34 @@ def backfill_(
     if via not in ("auto", "rest", "export"):
         raise typer.BadParameter("must be auto, rest or export", param_hint="--via")
     streams = tuple(stream or ("ledgers", "trades"))
-    unknown = [s for s in streams if s not in STREAMS]
+    unknown = [s for s in streams if s not in BACKFILL_STREAMS]
     if unknown:
-        raise typer.BadParameter(f"unknown stream {unknown[0]!r}; one of {', '.join(STREAMS)}",
+        raise typer.BadParameter(f"unknown stream {unknown[0]!r}; one of {', '.join(BACKFILL_STREAMS)}",
                                  param_hint="--stream")
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
     current = settings()
-    url = effective_url(current)
-    migrate.upgrade(url)
-    engine = make_engine(url)
+    migrate.upgrade(effective_url(current))
     policy = ExportPolicy(timeout=poll_timeout)
-    clock = SystemClock()
     table = Table(title=f"backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d}")
     for column in ("account", "stream", "range", "via", "rows", "loaded", "quarantined", "export job"):
         table.add_column(column)
-    try:
-        for acct in current.select_accounts([account] if account else None):
-            request = BackfillRequest(acct.label, start, end, streams, via,  # type: ignore[arg-type]
-                                      timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold)
-            client = KrakenClient.for_account(current.api_url, api_key=acct.api_key, api_secret=acct.api_secret,
-                                              tier=acct.tier, home=current.home, clock=clock)
-            with client, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  DownloadColumn(), console=err_console, transient=True) as bar:
-                task = bar.add_task(f"{acct.label}: planning", total=None)
+    for acct in current.select_accounts([account] if account else None):
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task(f"{acct.label}: planning", total=None)
 
-                def show(event: Event, _task: TaskID = task, _label: str = acct.label) -> None:
-                    total = event.total if event.kind in ("download", "load") else None
-                    bar.update(_task, description=f"{_label}: {event.message}", completed=event.done,
-                               total=total)
-                    if event.kind == "status":
-                        err_console.print(f"{_label}: {event.message}", highlight=False)
+            def show(event: Event, _task: TaskID = task, _label: str = acct.label) -> None:
+                total = event.total if event.kind in ("download", "load") else None
+                bar.update(_task, description=f"{_label}: {event.message}", completed=event.done, total=total)
+                if event.kind == "status":
+                    err_console.print(f"{_label}: {event.message}", highlight=False)
 
-                results = backfill(request, engine=engine, client=client, clock=clock, home=current.home,
-                                   policy=policy, progress=show)
-            for r in results:
-                window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
-                table.add_row(acct.label, r.kind, window, r.via, f"{r.rows:,}", f"{r.loaded:,}",
-                              f"{r.quarantined:,}", str(r.job_id or "-"))
-    finally:
-        engine.dispose()
+            results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
+                                     export_threshold, settings=current, policy=policy, progress=show)
+        for r in results:
+            window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
+            table.add_row(acct.label, r.kind, window, r.via, f"{r.rows:,}", f"{r.loaded:,}",
+                          f"{r.quarantined:,}", str(r.job_id or "-"))
     console.print(table)
-

@@ -18,6 +18,13 @@ ASSET_ALIASES: dict[str, str] = {
     "ZCHF": "CHF", "ZKRW": "KRW",
 }
 
+# The other direction, for export files: subclass-era exports (late 2025 on) write plain tickers (`BTC`,
+# `EUR`, `BTC.M`) where REST writes Kraken's asset ids (`XXBT`, `ZEUR`, `XBT.M`). Legacy X/Z ids are a
+# closed set (Kraken stopped prefixing new assets around 2018), so both tables derive from ASSET_ALIASES.
+LEGACY_IDS: dict[str, str] = {code: kid for kid, code in ASSET_ALIASES.items() if len(kid) == 4 and kid[0] in "XZ"}
+# Suffixed assets (`.S`, `.M`, …) use the altname in REST: only BTC (XBT) and DOGE (XDG) differ from it.
+ALTNAMES: dict[str, str] = {code: alt for alt, code in ASSET_ALIASES.items() if len(alt) == 3}
+
 SUFFIXES: tuple[str, ...] = (".HOLD", ".S", ".M", ".B", ".F", ".T", ".P")
 
 # Normalised base codes seen in real data and the simulator; anything else loads, flagged unknown.
@@ -48,3 +55,11 @@ def is_known_asset(code: str) -> bool:
     """True when the normalised base code is in `KNOWN_ASSETS` (unknown assets load, flagged)."""
     base, _ = split_suffix(normalize_asset(code))
     return base in KNOWN_ASSETS
+
+
+def rest_asset(name: str) -> str:
+    """The REST asset id for an export's asset name: ``BTC``→``XXBT``, ``BTC.M``→``XBT.M``, ``DOT``→``DOT``."""
+    base, dot, suffix = name.partition(".")
+    if dot:
+        return f"{ALTNAMES.get(base, base)}.{suffix}"
+    return LEGACY_IDS.get(ASSET_ALIASES.get(name, name), name)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, TextIO
 
+from kraken_etl.core.assets import rest_asset
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 
 ExportKind = Literal["ledgers", "trades"]
@@ -49,19 +50,6 @@ POSTXID_COLUMNS = ("postxid", "posttxid")
 
 _EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 
-# One truth from three sources: the REST API names assets by Kraken's asset id (`XXBT`, `ZEUR`, `XBT.M`)
-# while subclass-era exports (late 2025 on) write plain tickers (`BTC`, `EUR`, `BTC.M`). Legacy X/Z ids
-# are a closed set (Kraken stopped prefixing new assets around 2018), so the translation back is data,
-# not guesswork; every other ticker already equals its id. The file's own spelling stays in `raw`.
-# (Belongs in core/assets.py once that table module exists.)
-LEGACY_ASSET_IDS: dict[str, str] = {
-    "BTC": "XXBT", "XBT": "XXBT", "ETH": "XETH", "ETC": "XETC", "LTC": "XLTC", "MLN": "XMLN",
-    "REP": "XREP", "DOGE": "XXDG", "XDG": "XXDG", "XLM": "XXLM", "XMR": "XXMR", "XRP": "XXRP",
-    "ZEC": "XZEC", "USD": "ZUSD", "EUR": "ZEUR", "GBP": "ZGBP", "CAD": "ZCAD", "JPY": "ZJPY",
-    "AUD": "ZAUD", "CHF": "ZCHF",
-}
-# Suffixed assets (`.S`, `.M`, `.F`, …) use the altname in REST: only BTC and DOGE differ from it.
-ALTNAMES = {"BTC": "XBT", "DOGE": "XDG"}
 # The trades export writes order types in prose (reference §9.2); REST uses these names. Unknown prose
 # (e.g. `liquidation market`, which has no REST twin) is kept as written.
 REST_ORDERTYPES: dict[str, str] = {
@@ -69,14 +57,6 @@ REST_ORDERTYPES: dict[str, str] = {
     "touched limit": "take-profit-limit", "trailing stop": "trailing-stop",
     "trailing stop limit": "trailing-stop-limit", "settle position": "settle-position",
 }
-
-
-def rest_asset(name: str) -> str:
-    """The REST asset id for an export's asset name (`BTC` → `XXBT`, `BTC.M` → `XBT.M`, `DOT` → `DOT`)."""
-    base, dot, suffix = name.partition(".")
-    if dot:
-        return f"{ALTNAMES.get(base, base)}.{suffix}"
-    return LEGACY_ASSET_IDS.get(name, name)
 
 
 class ExportFileError(ValueError):

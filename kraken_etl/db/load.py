@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, text
@@ -85,26 +87,57 @@ def _columns(target: _Target) -> list[str]:
     return [c.name for c in target.table.columns if c.name not in _MANAGED]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
+# COPY's text format (PostgreSQL docs, "COPY … File Formats → Text Format"): tab-separated, \N for NULL,
+# and backslash, newline, carriage return and tab escaped with a backslash. Building the lines here is
+# several times cheaper than psycopg's per-row `write_row` (measured: bench/bench_import.py).
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_NULL = "\\N"
+COPY_CHUNK_ROWS = 5_000  # lines joined per write to the COPY stream
+
+
+def _copy_str(value: str) -> str:
+    if "\\" in value or not value.isprintable():
+        return value.translate(_COPY_ESCAPES)
     return value
 
 
-def _row(record: Record, account: str, source: str, flags: tuple[str, ...], columns: list[str]) -> list[Any]:
-    values: list[Any] = []
+def _array_item(value: Any) -> str:
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY text format (the same text psycopg's dumpers send for these types)."""
+    kind = type(value)
+    if value is None:
+        return _NULL
+    if kind is str:
+        return _copy_str(value)
+    if kind is Decimal or kind is int:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is datetime:
+        return value.isoformat()  # type: ignore[no-any-return]
+    if kind is tuple or kind is list:
+        return _copy_str("{" + ",".join(_array_item(item) for item in value) + "}")
+    raise TypeError(f"no COPY text form for {kind.__name__}")
+
+
+def _copy_line(record: Record, account: str, source: str, flags: tuple[str, ...], columns: list[str]) -> str:
+    cells: list[str] = []
     for name in columns:
         if name == "account":
-            values.append(account)
+            cells.append(_copy_str(account))
         elif name == "source":
-            values.append(source)
+            cells.append(source)
         elif name == "flags":
-            values.append(list(flags))
+            cells.append(_copy_text(flags))
         elif name == "raw":
-            values.append(dumps(record.raw))
+            cells.append(dumps(record.raw).replace("\\", "\\\\"))  # JSON escapes control characters itself
         else:
-            values.append(_cell(getattr(record, name)))
-    return values
+            cells.append(_copy_text(getattr(record, name)))
+    return "\t".join(cells) + "\n"
 
 
 def _rank(alias: str) -> str:
@@ -163,6 +196,8 @@ def _statements(stream: str) -> tuple[str, str]:
         f"WHERE ROW({current}) IS DISTINCT FROM ROW({merged})\n"
         f"RETURNING (xmax = 0) AS inserted"
     )
+    # Count on the server: a large batch's per-row flags never travel to the client.
+    merge = f"WITH merged AS ({merge})\nSELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
     _SQL_CACHE[stream] = (create, merge)
     return create, merge
 
@@ -213,12 +248,16 @@ def upsert_records(
     assert dbapi is not None
     with dbapi.cursor() as cursor:
         with cursor.copy(f"COPY stg_{target.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            lines: list[str] = []
             for rid, record in unique.items():
-                copy.write_row(_row(record, account, source, flags.get(rid, ()), columns))
-    returned = conn.execute(text(merge)).scalars().all()
-    inserted = sum(1 for flag in returned if flag)
-    updated = len(returned) - inserted
-    return UpsertCounts(inserted, updated, len(unique) - len(returned))
+                lines.append(_copy_line(record, account, source, flags.get(rid, ()), columns))
+                if len(lines) >= COPY_CHUNK_ROWS:
+                    copy.write("".join(lines))
+                    lines = []
+            if lines:
+                copy.write("".join(lines))
+    inserted, touched = conn.execute(text(merge)).one()
+    return UpsertCounts(int(inserted), int(touched) - int(inserted), len(unique) - int(touched))
 
 
 def fingerprint(reason: str, raw: Mapping[str, Any]) -> str:

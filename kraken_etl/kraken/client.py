@@ -14,14 +14,15 @@ Responses are decoded with ``parse_float=Decimal``; no amount ever passes throug
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import httpx
@@ -34,6 +35,7 @@ from kraken_etl.kraken.clock import Clock, SystemClock
 from kraken_etl.kraken.errors import (
     InvalidNonce,
     KrakenError,
+    MalformedResponse,
     MissingCredentials,
     RateLimitExceeded,
     RetriesExhausted,
@@ -48,6 +50,9 @@ from kraken_etl.kraken.ratelimit import SharedCounter, counter_for
 PRIVATE_PREFIX = "/0/private/"
 PUBLIC_PREFIX = "/0/public/"
 USER_AGENT = "kraken-etl/0.1 (+accounting sync)"
+ZIP_MAGIC = b"PK\x03\x04"
+_STREAM_CHUNK = 1 << 20
+_MAX_ENVELOPE = 1 << 20  # an error envelope is small; a bigger "JSON" body is not one
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,42 @@ class KrakenClient:
         params = dict(data or {})
         return self._with_retries(name, lambda: self._send_private(name, params, price))
 
+    def private_stream(
+        self,
+        method: str,
+        data: Mapping[str, Any] | None,
+        sink: IO[bytes],
+        *,
+        magic: bytes = ZIP_MAGIC,
+        cost: int | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> int:
+        """Call a private method whose answer is a binary file (RetrieveExport's zip); stream it to `sink`.
+
+        The same signing, nonce, call counter and per-request retry as `private`. The first bytes are
+        sniffed: a JSON body (``{``) is Kraken's error envelope and raises the typed error; a body that does
+        not start with `magic` raises MalformedResponse. The body is copied in 1 MiB chunks, so memory
+        does not grow with the file. `sink` must be seekable: a retried attempt rewinds and truncates it,
+        so it never holds two attempts' bytes. `on_chunk` gets the bytes written so far after each chunk.
+
+        Returns:
+            The number of bytes written to `sink`.
+
+        Raises:
+            MissingCredentials, FatalKrakenError, TemporaryLockout, InvalidNonce, RetriesExhausted: as
+                `private` (a transport failure mid-body is retried like any other).
+            MalformedResponse: when the body is neither an envelope nor starts with `magic` (fatal).
+            OSError: when `sink` cannot be written.
+        """
+        name = method.removeprefix(PRIVATE_PREFIX)
+        if self._auth is None:
+            raise MissingCredentials("EClient:Missing credentials", method=name)
+        price = cost_of(name) if cost is None else cost
+        params = dict(data or {})
+        written: int = self._with_retries(
+            name, lambda: self._stream_private(name, params, price, sink, magic, on_chunk))
+        return written
+
     def public(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """Call a public method (``"Time"``, ``"Assets"``) with GET and return its `result`.
 
@@ -217,11 +258,57 @@ class KrakenClient:
             )
         return self._decode(response, name)
 
+    def _stream_private(self, name: str, params: dict[str, Any], cost: int, sink: IO[bytes], magic: bytes,
+                        on_chunk: Callable[[int], None] | None) -> int:
+        sink.seek(0)
+        sink.truncate()
+        self.stats.counter_wait += self._counter.acquire(cost, self.clock)
+        with self._nonce.hold() as nonce:
+            body = urlencode([("nonce", str(nonce)), *((k, _form(v)) for k, v in params.items())])
+            self.stats.calls += 1
+            request = self._http.build_request(
+                "POST", PRIVATE_PREFIX + name, content=body.encode("ascii"),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            response = self._http.send(request, auth=self._auth, stream=True)
+        try:
+            if response.status_code != 200:
+                raise TransportFailure("ETransport:Failure", f"HTTP {response.status_code}", method=name)
+            chunks = response.iter_bytes(_STREAM_CHUNK)
+            first = b""
+            for chunk in chunks:
+                first += chunk
+                if len(first) >= len(magic):
+                    break
+            if first.lstrip()[:1] == b"{":
+                for chunk in chunks:
+                    first += chunk
+                    if len(first) > _MAX_ENVELOPE:
+                        break
+                self._decode_body(first, name)  # raises the envelope's error
+                raise MalformedResponse("EClient:Malformed response", "JSON answer instead of a file",
+                                        method=name)
+            if not first.startswith(magic):
+                raise MalformedResponse("EClient:Malformed response", "the answer is not the expected file",
+                                        method=name)
+            size = 0
+            for piece in itertools.chain((first,), chunks):
+                sink.write(piece)
+                size += len(piece)
+                if on_chunk is not None:
+                    on_chunk(size)
+            return size
+        finally:
+            response.close()
+
     def _decode(self, response: httpx.Response, name: str) -> Any:
         if response.status_code != 200:
             raise TransportFailure("ETransport:Failure", f"HTTP {response.status_code}", method=name)
+        return self._decode_body(response.content, name)
+
+    def _decode_body(self, content: bytes, name: str) -> Any:
         try:
-            payload = loads(response.content)
+            payload = loads(content)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TransportFailure(
                 "ETransport:Failure", "truncated or non-JSON answer", method=name

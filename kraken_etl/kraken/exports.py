@@ -2,31 +2,25 @@
 
 Reference §9. AddExport/ExportStatus/RemoveExport are ordinary private calls through `KrakenClient.private`.
 RetrieveExport answers with a **binary zip** (not JSON; ccxt#5302, krakenex#114/#132), possibly large, so
-it is streamed to a file: `retrieve_export` (kept apart at the bottom of this module) sends the request
-with the client's own signing, nonce source, call counter and retry loop, then copies the body to
-``<dest>.part`` in 1 MiB chunks, hashing as it goes, and renames it into place only when complete (a
-crash mid-download leaves no file that looks finished). An error answer is the usual JSON envelope: the
-first bytes are sniffed (``PK\\x03\\x04`` vs ``{``) and an envelope goes through the typed error tree.
+it is streamed to a file: `retrieve_export` calls `KrakenClient.private_stream` (the client's signing,
+nonce source, call counter and retry loop; it sniffs ``PK\\x03\\x04`` vs ``{`` and raises an error
+envelope as the typed error) into ``<dest>.part``, then hashes it and renames it into place only when
+complete (a crash mid-download leaves no file that looks finished).
 
 No state, no SQL: `kraken_etl.backfill` drives the cycle and `kraken_etl.db.exports` records it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode
 
-import httpx
-
-from kraken_etl.core.money import loads
-from kraken_etl.kraken.client import PRIVATE_PREFIX, KrakenClient
-from kraken_etl.kraken.errors import MalformedResponse, TransportFailure, raise_for_envelope
+from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.errors import MalformedResponse
 
 Report = Literal["ledgers", "trades"]
 # Kraken's ExportStatus values (official: Queued, Processing, Processed; Failed/Deleted UNVERIFIED).
@@ -139,9 +133,6 @@ def remove_export(client: KrakenClient, kraken_id: str, kind: Literal["cancel", 
 
 
 # -- RetrieveExport: the one binary answer ---------------------------------------------------------------
-# KrakenClient exposes only JSON calls (`private`). Until it grows a streaming call (e.g.
-# `private_stream(method, data)`), this function uses the client's own pieces — its auth, nonce source,
-# counter, stats and retry loop — so signing is not duplicated. It is the only code here that touches them.
 
 
 def retrieve_export(
@@ -157,71 +148,25 @@ def retrieve_export(
         OSError: when `dest` cannot be written.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    method = "RetrieveExport"
-    result: Download = client._with_retries(
-        method, lambda: _retrieve_once(client, kraken_id, dest, method, on_chunk)
-    )
-    return result
-
-
-def _retrieve_once(
-    client: KrakenClient, kraken_id: str, dest: Path, method: str, on_chunk: Callable[[int], None] | None
-) -> Download:
-    client.stats.counter_wait += client._counter.acquire(1, client.clock)
-    http = client._http
-    hold = client._nonce.hold()
-    nonce = hold.__enter__()
-    try:
-        body = urlencode([("nonce", str(nonce)), ("id", kraken_id)]).encode("ascii")
-        client.stats.calls += 1
-        request = http.build_request(
-            "POST", PRIVATE_PREFIX + method, content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        response = http.send(request, auth=client._auth, stream=True)
-    finally:
-        hold.__exit__(None, None, None)  # the request is sent: other calls on this key may go
-    with contextlib.closing(response):
-        if response.status_code != 200:
-            raise TransportFailure("ETransport:Failure", f"HTTP {response.status_code}", method=method)
-        return _save_body(response, dest, method, on_chunk)
-
-
-def _save_body(
-    response: httpx.Response, dest: Path, method: str, on_chunk: Callable[[int], None] | None
-) -> Download:
-    chunks = response.iter_bytes(_CHUNK)
-    first = b""
-    for chunk in chunks:
-        first += chunk
-        if len(first) >= 4:
-            break
-    if first.lstrip()[:1] == b"{":
-        payload = loads(first + b"".join(chunks))
-        raise_for_envelope(payload, method=method)
-        raise MalformedResponse("EClient:Malformed response", "JSON answer instead of a zip", method=method)
-    if not first.startswith(b"PK"):
-        raise MalformedResponse("EClient:Malformed response", "the answer is not a zip file", method=method)
     part = dest.with_name(dest.name + ".part")
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with part.open("wb") as out:
-            out.write(first)
-            digest.update(first)
-            size += len(first)
-            if on_chunk is not None:
-                on_chunk(size)
-            for chunk in chunks:
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-                if on_chunk is not None:
-                    on_chunk(size)
+        with part.open("w+b") as out:
+            client.private_stream("RetrieveExport", {"id": kraken_id}, out, on_chunk=on_chunk)
             out.flush()
             os.fsync(out.fileno())
-    except httpx.TransportError:
+    except BaseException:
         part.unlink(missing_ok=True)
         raise
+    size, digest = _digest(part)
     os.replace(part, dest)
-    return Download(dest, size, digest.hexdigest())
+    return Download(dest, size, digest)
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as src:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()

@@ -79,9 +79,9 @@ def table_fingerprint(engine: Engine) -> tuple[Any, ...]:
         return (*tables, conn.execute(text("SELECT count(*) FROM kraken.quarantine")).scalar_one())
 
 
-def assert_ledger_equals_truth(engine: Engine, sim: RunningSimulator) -> None:
+def assert_ledger_equals_truth(engine: Engine, sim: RunningSimulator, account: str = "acct") -> None:
     expected = truth(sim, "ledgers")["ledger"]
-    got = db_ledger(engine)
+    got = db_ledger(engine, account)
     assert set(got) == set(expected)
     for ledger_id, want in expected.items():
         row = got[ledger_id]
@@ -95,9 +95,9 @@ def assert_ledger_equals_truth(engine: Engine, sim: RunningSimulator) -> None:
         assert row["time_raw"] == Decimal(str(want["time"])).to_integral_value(rounding="ROUND_FLOOR")
 
 
-def assert_trades_equal_truth(engine: Engine, sim: RunningSimulator) -> None:
+def assert_trades_equal_truth(engine: Engine, sim: RunningSimulator, account: str = "acct") -> None:
     expected = truth(sim, "trades")["trades"]
-    got = db_trades(engine)
+    got = db_trades(engine, account)
     assert set(got) == set(expected)
     for txid, want in expected.items():
         row = got[txid]

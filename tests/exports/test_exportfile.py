@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from kraken_etl.core.assets import rest_asset
 from kraken_etl.core.exportfile import (
     PENDING_REASON,
     ExportFileError,
@@ -15,7 +16,6 @@ from kraken_etl.core.exportfile import (
     iter_export_batches,
     parse_time,
     read_export_text,
-    rest_asset,
 )
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 from kraken_etl.core.timeutil import parse_export_time, to_unix
@@ -319,8 +319,9 @@ def test_bad_times(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "rest"),
-    [("BTC", "XXBT"), ("XXBT", "XXBT"), ("EUR", "ZEUR"), ("ZEUR", "ZEUR"), ("DOGE", "XXDG"), ("USDT", "USDT"),
-     ("DOT", "DOT"), ("BTC.M", "XBT.M"), ("ETH2.S", "ETH2.S"), ("USD.HOLD", "USD.HOLD"), ("KFEE", "KFEE")],
+    [("BTC", "XXBT"), ("XBT", "XXBT"), ("XXBT", "XXBT"), ("EUR", "ZEUR"), ("ZEUR", "ZEUR"), ("DOGE", "XXDG"),
+     ("USDT", "USDT"), ("DOT", "DOT"), ("BTC.M", "XBT.M"), ("ETH2.S", "ETH2.S"), ("USD.HOLD", "USD.HOLD"),
+     ("KFEE", "KFEE")],
 )
 def test_rest_asset(name: str, rest: str) -> None:
     assert rest_asset(name) == rest
