@@ -253,8 +253,10 @@ def load_export_file(
                 result.updated += counts.updated
                 result.quarantined += quarantined
                 progress(Event("load", f"{path.name}: {result.rows:,} rows", job_id, _tell(text), total))
+            finished = clock.now()
             update_run_counts(conn, result.run_id, inserted=result.inserted, updated=result.updated,
-                              quarantined=result.quarantined)
+                              quarantined=result.quarantined, fetched=result.rows, finished_at=_stamp(finished),
+                              duration_seconds=Decimal(f"{finished - started:.3f}"))
             if job_id is not None:
                 jobs.update_job(conn, job_id, status="loaded", rows_loaded=result.loaded,
                                 rows_quarantined=result.quarantined, error=None)

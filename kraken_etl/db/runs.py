@@ -47,12 +47,27 @@ def insert_run(conn: Connection, log: RunLog) -> int:
     return int(conn.execute(insert(SyncRunRow).values(**values).returning(SyncRunRow.id)).scalar_one())
 
 
-def update_run_counts(conn: Connection, run_id: int, *, inserted: int, updated: int, quarantined: int) -> None:
-    """Fill in the counts known only after the load (same transaction)."""
-    conn.execute(
-        update(SyncRunRow).where(SyncRunRow.id == run_id)
-        .values(inserted=inserted, updated=updated, quarantined=quarantined)
-    )
+def update_run_counts(
+    conn: Connection,
+    run_id: int,
+    *,
+    inserted: int,
+    updated: int,
+    quarantined: int,
+    fetched: int | None = None,
+    finished_at: datetime | None = None,
+    duration_seconds: Decimal | None = None,
+) -> None:
+    """Fill in what is known only after the load (same transaction): counts, and when given, the rows read,
+    the finish time and the duration."""
+    values: dict[str, object] = {"inserted": inserted, "updated": updated, "quarantined": quarantined}
+    if fetched is not None:
+        values["fetched"] = fetched
+    if finished_at is not None:
+        values["finished_at"] = finished_at
+    if duration_seconds is not None:
+        values["duration_seconds"] = duration_seconds
+    conn.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**values))
 
 
 __all__ = ["Engine", "RunLog", "insert_run", "update_run_counts"]

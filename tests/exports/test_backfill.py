@@ -203,7 +203,12 @@ def test_import_the_same_file_twice_changes_nothing(
     assert_ledger_equals_truth(engine, sim)
     with engine.connect() as conn:
         sources = set(conn.execute(text("SELECT DISTINCT source FROM kraken.ledger_entry")).scalars())
+        runs = conn.execute(text(
+            "SELECT kind, status, fetched, inserted, finished_at >= started_at, duration_seconds >= 0"
+            " FROM kraken.sync_run ORDER BY id")).all()
     assert sources == {"import"}
+    rows = len(truth(sim, "ledgers")["ledger"])
+    assert [tuple(r) for r in runs] == [("import", "ok", rows, rows, True, True), ("import", "ok", rows, 0, True, True)]
 
 
 def test_rejected_file_loads_nothing(engine: Engine, tmp_path: Path) -> None:
