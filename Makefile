@@ -11,6 +11,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
+export UV_NATIVE_TLS ?= 1
 
 .PHONY: install test demo lint bench clean stop
 
