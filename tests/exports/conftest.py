@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,28 +16,20 @@ from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.nonce import MemoryNonceSource
 from kraken_etl.kraken.ratelimit import SharedCounter
 from kraken_etl.simulator import ManualClock, RunningSimulator, SimConfig, serve_in_thread
+from tests.kraken.conftest import FakeClock
 
 SIM_END = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-class LinkedClock:
+class LinkedClock(FakeClock):
     """Our injected clock: `sleep` advances our `now` AND the simulator's ManualClock, instantly."""
 
     def __init__(self, sim_clock: ManualClock) -> None:
+        super().__init__(sim_clock.now())
         self.sim_clock = sim_clock
-        self._now = sim_clock.now()
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        with self._lock:
-            return self._now
 
     def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if seconds > 0:
-                self._now += seconds
+        super().sleep(seconds)
         if seconds > 0:
             self.sim_clock.advance(seconds)
 
