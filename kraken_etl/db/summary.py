@@ -42,27 +42,11 @@ def bookmarks(engine: Engine) -> list[tuple[str, str, object, object]]:
 def last_runs(engine: Engine, limit: int = 10) -> list[dict[str, object]]:
     """The most recent sync_run rows, newest first."""
     run = models.SyncRunRow
+    columns = (run.account, run.stream, run.kind, run.status, run.started_at, run.fetched, run.inserted,
+               run.updated, run.quarantined, run.error)
     with engine.connect() as conn:
-        rows = (
-            conn.execute(select(run).order_by(run.started_at.desc(), run.id.desc()).limit(limit))
-            .scalars()
-            .all()
-        )
-    return [
-        {
-            "account": r.account,
-            "stream": r.stream,
-            "kind": r.kind,
-            "status": r.status,
-            "started_at": r.started_at,
-            "fetched": r.fetched,
-            "inserted": r.inserted,
-            "updated": r.updated,
-            "quarantined": r.quarantined,
-            "error": r.error,
-        }
-        for r in rows
-    ]
+        rows = conn.execute(select(*columns).order_by(run.started_at.desc(), run.id.desc()).limit(limit)).all()
+    return [dict(row._mapping) for row in rows]
 
 
 def open_quarantine(engine: Engine) -> int:
