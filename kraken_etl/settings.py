@@ -10,6 +10,7 @@ setting is raised as `SettingsError`, whose message names the setting and what i
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import tomllib
@@ -61,6 +62,21 @@ def _check_label(value: str, setting: str) -> str:
             f"{setting}: account label {value!r} must be 1-63 letters, digits, '_', '.' or '-'"
         )
     return value
+
+
+def check_api_secret(secret: SecretStr | None, setting: str) -> SecretStr | None:
+    """Kraken API secrets are base64; refuse anything else up front (the message never shows the value).
+
+    Raises:
+        SettingsError: naming `setting`.
+    """
+    if secret is None:
+        return None
+    try:
+        base64.b64decode(secret.get_secret_value(), validate=True)
+    except ValueError:
+        raise SettingsError(f"{setting}: not a Kraken API secret (expected base64 text)") from None
+    return secret
 
 
 def read_secret_file(path: str | Path, setting: str) -> SecretStr:
@@ -124,6 +140,9 @@ class Settings(BaseSettings):
             key = read_secret_file(self.api_key_file, "KRAKEN_API_KEY_FILE")
         if self.api_secret_file is not None:
             secret = read_secret_file(self.api_secret_file, "KRAKEN_API_SECRET_FILE")
+        secret = check_api_secret(
+            secret, "KRAKEN_API_SECRET_FILE" if self.api_secret_file is not None else "KRAKEN_API_SECRET"
+        )
         return [
             Account(
                 label=_check_label(self.account_label, "KRAKEN_ACCOUNT"),
@@ -215,7 +234,9 @@ def load_accounts_file(path: Path) -> list[Account]:
             Account(
                 label=label,
                 api_key=_secret_from(entry, "api_key", f"{where} ({label})"),
-                api_secret=_secret_from(entry, "api_secret", f"{where} ({label})"),
+                api_secret=check_api_secret(
+                    _secret_from(entry, "api_secret", f"{where} ({label})"), f"{where} ({label}).api_secret"
+                ),
                 tier=_check_tier(str(entry.get("tier", "starter")), f"{where} ({label}).tier"),
             )
         )

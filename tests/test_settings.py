@@ -108,6 +108,7 @@ def test_toml_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "KRAKEN_API_SECRET_FILE: cannot read secret file",
         ),
         ({"KRAKEN_ACCOUNT": "bad label!"}, None, "KRAKEN_ACCOUNT: account label"),
+        ({"KRAKEN_API_SECRET": "notbase64"}, None, "KRAKEN_API_SECRET: not a Kraken API secret"),
         ({}, '[[accounts]]\nlabel = "x"\n[[accounts]]\nlabel = "x"\n', "duplicate account label 'x'"),
         ({}, '[[accounts]]\nlabel = "x"\ntier = "platinum"\n', "unknown tier 'platinum'"),
         ({}, "[[accounts]\n", "is not valid TOML"),
@@ -137,6 +138,7 @@ def test_bad_settings_name_the_setting(
         {"DATABASE_URL": "mysql://user:hunter2@h/db"},
         {"KRAKEN_TIER": "gold", "KRAKEN_API_SECRET": SECRET},
         {"KRAKEN_API_KEY_FILE": "/nonexistent/key", "KRAKEN_API_SECRET": SECRET},
+        {"KRAKEN_API_SECRET": "hunter2-is-not-base64"},
     ],
 )
 def test_cli_bad_setting_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
