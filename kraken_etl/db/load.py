@@ -26,10 +26,11 @@ unique per (account, stream).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, text
@@ -124,20 +125,54 @@ def _copy_text(value: Any) -> str:
     raise TypeError(f"no COPY text form for {kind.__name__}")
 
 
-def _copy_line(record: Record, account: str, source: str, flags: tuple[str, ...], columns: list[str]) -> str:
-    cells: list[str] = []
-    for name in columns:
-        if name == "account":
-            cells.append(_copy_str(account))
-        elif name == "source":
-            cells.append(source)
-        elif name == "flags":
-            cells.append(_copy_text(flags))
-        elif name == "raw":
-            cells.append(dumps(record.raw).replace("\\", "\\\\"))  # JSON escapes control characters itself
-        else:
-            cells.append(_copy_text(getattr(record, name)))
-    return "\t".join(cells) + "\n"
+def _copy_bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _copy_null(value: None) -> str:
+    return _NULL
+
+
+def _copy_array(value: tuple[Any, ...] | list[Any]) -> str:
+    return _copy_str("{" + ",".join(_array_item(item) for item in value) + "}")
+
+
+# One formatter per Python type: a dict lookup per cell instead of a chain of type tests (a million-row
+# import formats ~15 million cells).
+_FORMATTERS: dict[type, Callable[[Any], str]] = {
+    str: _copy_str, Decimal: str, int: str, bool: _copy_bool, datetime: datetime.isoformat,
+    type(None): _copy_null, tuple: _copy_array, list: _copy_array,
+}
+
+
+def _cell(value: Any) -> str:
+    formatter = _FORMATTERS.get(type(value))
+    return formatter(value) if formatter is not None else _copy_text(value)
+
+
+def _line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
+    """A function (record, account cell, source cell, flags cell) → one COPY line, for these columns.
+
+    The record attributes are read with one `attrgetter` call; `account`, `source`, `flags` and `raw` are
+    not record attributes taken as they are (raw is written as JSON).
+    """
+    special = ("account", "source", "flags", "raw")
+    names = [name for name in columns if name not in special]
+    getter = attrgetter(*names)
+    inserts = [(position, name) for position, name in enumerate(columns) if name in special]
+    formatters = _FORMATTERS
+    fallback = _copy_text
+
+    def build(record: Record, account: str, source: str, flags: str) -> str:
+        cells = [(formatters.get(type(v)) or fallback)(v) for v in getter(record)]
+        for position, name in inserts:  # ascending positions: each insert lands where the column is
+            if name == "raw":  # JSON escapes control characters itself; COPY needs backslashes doubled
+                cells.insert(position, dumps(record.raw).replace("\\", "\\\\"))
+            else:
+                cells.insert(position, account if name == "account" else source if name == "source" else flags)
+        return "\t".join(cells) + "\n"
+
+    return build
 
 
 def _rank(alias: str) -> str:
@@ -202,6 +237,87 @@ def _statements(stream: str) -> tuple[str, str]:
     return create, merge
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch turned into COPY text for the stream's staging table (pure: no connection needed).
+
+    Building it is the CPU-heavy, Python-side half of a load, so a file import can prepare the next batch
+    in a worker thread while the database merges this one (`load_prepared`).
+    """
+
+    stream: str
+    rows: int  # distinct ids (the text holds one line per id)
+    chunks: list[str]  # COPY text, COPY_CHUNK_ROWS lines per chunk
+
+
+_BUILDERS: dict[str, Callable[[Record, str, str, str], str]] = {}
+
+
+def prepare_upsert(
+    account: str,
+    stream: str,
+    records: Sequence[Record],
+    source: LoadSource,
+    *,
+    flags: Mapping[str, tuple[str, ...]] | None = None,
+) -> PreparedBatch:
+    """The COPY text of `records` (duplicate ids: the last one wins); see `upsert_records`.
+
+    Raises:
+        KeyError: for an unknown stream or source.
+        TypeError: when a record is not of the stream's type.
+    """
+    if source not in SOURCE_RANK:
+        raise KeyError(f"unknown source {source!r}")
+    target = TARGETS[stream]
+    unique: dict[str, Record] = {}
+    key = attrgetter(target.key)
+    for record in records:
+        if type(record) is not target.record_type and not isinstance(record, target.record_type):
+            raise TypeError(f"{stream} expects {target.record_type.__name__}, got {type(record).__name__}")
+        unique[key(record)] = record
+    build = _BUILDERS.get(stream)
+    if build is None:
+        build = _BUILDERS[stream] = _line_builder(_columns(target))
+    flags = flags or {}
+    account_cell = _copy_str(account)
+    no_flags = _copy_text(())
+    chunks: list[str] = []
+    lines: list[str] = []
+    for rid, record in unique.items():
+        marks = flags.get(rid)
+        lines.append(build(record, account_cell, source, _copy_text(marks) if marks else no_flags))
+        if len(lines) >= COPY_CHUNK_ROWS:
+            chunks.append("".join(lines))
+            lines = []
+    if lines:
+        chunks.append("".join(lines))
+    return PreparedBatch(stream, len(unique), chunks)
+
+
+def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
+    """COPY a prepared batch into staging and merge it under the MERGE RULE; see `upsert_records`.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
+    """
+    if not batch.rows:
+        return UpsertCounts()
+    target = TARGETS[batch.stream]
+    columns = _columns(target)
+    create, merge = _statements(batch.stream)
+    conn.execute(text(create))
+    conn.execute(text(f"TRUNCATE stg_{target.table.name}"))
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cursor:
+        with cursor.copy(f"COPY stg_{target.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for chunk in batch.chunks:
+                copy.write(chunk)
+    inserted, touched = conn.execute(text(merge)).one()
+    return UpsertCounts(int(inserted), int(touched) - int(inserted), batch.rows - int(touched))
+
+
 def upsert_records(
     conn: Connection,
     account: str,
@@ -229,35 +345,7 @@ def upsert_records(
         TypeError: when a record is not of the stream's type.
         sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
     """
-    if source not in SOURCE_RANK:
-        raise KeyError(f"unknown source {source!r}")
-    target = TARGETS[stream]
-    unique: dict[str, Record] = {}
-    for record in records:
-        if not isinstance(record, target.record_type):
-            raise TypeError(f"{stream} expects {target.record_type.__name__}, got {type(record).__name__}")
-        unique[getattr(record, target.key)] = record
-    if not unique:
-        return UpsertCounts()
-    columns = _columns(target)
-    create, merge = _statements(stream)
-    flags = flags or {}
-    conn.execute(text(create))
-    conn.execute(text(f"TRUNCATE stg_{target.table.name}"))
-    dbapi = conn.connection.driver_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:
-        with cursor.copy(f"COPY stg_{target.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            lines: list[str] = []
-            for rid, record in unique.items():
-                lines.append(_copy_line(record, account, source, flags.get(rid, ()), columns))
-                if len(lines) >= COPY_CHUNK_ROWS:
-                    copy.write("".join(lines))
-                    lines = []
-            if lines:
-                copy.write("".join(lines))
-    inserted, touched = conn.execute(text(merge)).one()
-    return UpsertCounts(int(inserted), int(touched) - int(inserted), len(unique) - int(touched))
+    return load_prepared(conn, prepare_upsert(account, stream, records, source, flags=flags))
 
 
 def fingerprint(reason: str, raw: Mapping[str, Any]) -> str:
