@@ -83,18 +83,18 @@ def child_import(url: str, path: str) -> None:
 
 
 def child_breakdown(url: str, path: str) -> None:
-    """Run in a child process: the same import made sequential (no prefetch thread) with a timer on each
-    step, so the parts add up: unzip+parse, validate, COPY (formatting + COPY into staging), merge
+    """Run in a child process: the same import made sequential (no read-ahead thread) with a timer on each
+    step, so the parts add up: unzip+parse, validate, prepare (COPY text), copy (COPY into staging), merge
     (the INSERT … SELECT … ON CONFLICT), other (quarantine, run log, commit)."""
     import pandas  # noqa: F401 - imported before the clock starts, like a warm process
     import pandera.pandas  # noqa: F401
     from sqlalchemy.engine import Connection
 
-    from kraken_etl import backfill
+    from kraken_etl import fileload
     from kraken_etl.core import exportfile
     from kraken_etl.db.engine import make_engine
 
-    spent: dict[str, float] = {"parse": 0.0, "validate": 0.0, "copy": 0.0, "merge": 0.0}
+    spent: dict[str, float] = {"parse": 0.0, "validate": 0.0, "prepare": 0.0, "copy": 0.0, "merge": 0.0}
 
     def timed(func: Any, key: str) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -129,14 +129,15 @@ def child_breakdown(url: str, path: str) -> None:
         return original_execute(self, statement, *args, **kwargs)
 
     exportfile._batches = batches
-    names = vars(backfill)
-    names["prefetch"] = lambda batches: batches
-    names["validate_batch"] = timed(names["validate_batch"], "validate")
-    names["upsert_records"] = timed(names["upsert_records"], "copy")  # merge subtracted below
+    names = vars(fileload)
+    names["read_ahead"] = lambda items: items
+    names["check_batch"] = timed(names["check_batch"], "validate")
+    names["prepare_upsert"] = timed(names["prepare_upsert"], "prepare")
+    names["load_prepared"] = timed(names["load_prepared"], "copy")  # merge subtracted below
     Connection.execute = execute  # type: ignore[method-assign]
     engine = make_engine(url)
     started = time.perf_counter()
-    (result,) = backfill.import_files(engine, [Path(path)], account="bench")
+    (result,) = fileload.import_files(engine, [Path(path)], account="bench")
     total = time.perf_counter() - started
     engine.dispose()
     spent["copy"] -= spent["merge"]
@@ -165,6 +166,57 @@ def raw_copy(libpq_url: str, path: Path) -> float:
     return elapsed
 
 
+def database_floor(libpq_url: str, path: Path) -> dict[str, float]:
+    """What the database alone needs to store these rows in `kraken.ledger_entry`, with no Python at all.
+
+    The CSV is COPYed into a text table and turned into typed staging rows in SQL (not timed), then timed:
+    - ``merge``: our merge statement (`kraken_etl.db.load`), staging → the empty, indexed target;
+    - ``insert``: a plain INSERT … SELECT of the same rows into the indexed target (no ON CONFLICT);
+    - ``insert_unindexed``: the same INSERT into an unindexed copy of the target (still with JSONB raw);
+    - ``insert_unindexed_no_raw``: the same without building the raw column.
+    The gap between these and the raw COPY is the cost of the decided schema (four b-tree indexes, JSONB
+    raw, ON CONFLICT), which no client-side work can remove.
+    """
+    import psycopg
+
+    from kraken_etl.db import load
+
+    create, merge = load._statements("ledgers")
+    out: dict[str, float] = {}
+    with psycopg.connect(libpq_url) as conn:
+        conn.execute("CREATE TEMP TABLE floor_text (txid text, refid text, time text, type text, subtype text, "
+                     "aclass text, subclass text, asset text, wallet text, amount text, fee text, balance text)")
+        with zipfile.ZipFile(path) as zf, zf.open("ledgers.csv") as member, conn.cursor() as cur, \
+                cur.copy("COPY floor_text FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while data := member.read(1 << 20):
+                copy.write(data)
+        conn.execute(create)
+        conn.execute(
+            "INSERT INTO stg_ledger_entry (account, ledger_id, refid, time, time_raw, type, subtype, aclass, "
+            "subclass, asset, wallet, amount, fee, balance, flags, source, raw) "
+            "SELECT 'bench', txid, nullif(refid, ''), (time || '+00')::timestamptz, "
+            "extract(epoch FROM (time || '+00')::timestamptz)::bigint, type, subtype, aclass, subclass, asset, "
+            "wallet, amount::numeric, fee::numeric, nullif(balance, '')::numeric, '{}', 'import', to_jsonb(f) "
+            "FROM floor_text f")
+        conn.execute("CREATE TEMP TABLE floor_plain (LIKE kraken.ledger_entry INCLUDING DEFAULTS)")
+
+        def timed(key: str, statement: str) -> None:
+            started = time.perf_counter()
+            conn.execute(statement)
+            out[key] = round(time.perf_counter() - started, 2)
+
+        timed("merge_seconds", merge)
+        conn.execute("TRUNCATE kraken.ledger_entry")
+        timed("insert_seconds", "INSERT INTO kraken.ledger_entry SELECT * FROM stg_ledger_entry")
+        timed("insert_unindexed_seconds", "INSERT INTO floor_plain SELECT * FROM stg_ledger_entry")
+        conn.execute("TRUNCATE floor_plain")
+        timed("insert_unindexed_no_raw_seconds",
+              "INSERT INTO floor_plain SELECT account, ledger_id, refid, time, time_raw, type, subtype, aclass, "
+              "subclass, asset, wallet, amount, fee, balance, flags, source, '{}' FROM stg_ledger_entry")
+        conn.rollback()
+    return out
+
+
 def run_size(rows: int, workdir: Path, breakdown: bool) -> dict[str, object]:
     from tests import dbharness
 
@@ -178,6 +230,8 @@ def run_size(rows: int, workdir: Path, breakdown: bool) -> dict[str, object]:
             out = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True,
                                  text=True, check=True, cwd=REPO)
             ours = json.loads(out.stdout.strip().splitlines()[-1])
+        with dbharness.database_copy(admin, template) as url:
+            floor = database_floor(url.replace("postgresql+psycopg://", "postgresql://"), path)
         parts = None
         if breakdown:  # a second fresh database: the sequential, timed run
             with dbharness.database_copy(admin, template) as url:
@@ -199,6 +253,8 @@ def run_size(rows: int, workdir: Path, breakdown: bool) -> dict[str, object]:
         "peak_rss_mb": round(ours["peak_rss_mb"], 1),
         "loaded": ours["loaded"],
         "quarantined": ours["quarantined"],
+        "database_floor": floor,
+        "floor_merge_vs_copy": round(floor["merge_seconds"] / copy_seconds, 1),
         "breakdown_sequential": parts,
         "targets": {"ratio_vs_copy": 0.5, "peak_rss_mb": 500},
     }

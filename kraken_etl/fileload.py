@@ -7,10 +7,12 @@ for an export job, its `loaded` status commit together. Composition ring: no SQL
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -221,7 +223,7 @@ def load_export_file(
             raise ExportFileError(f"{path.name}: expected a {expect} export, the header says {kind}")
         result = LoadResult(name=path.name, kind=kind, job_id=job_id, via=run_kind, window=window)
         total = verified.data_size
-        with engine.begin() as conn, open_export_text(path, limits) as text:
+        with relaxed_gc(), engine.begin() as conn, open_export_text(path, limits) as text:
             result.run_id = insert_run(conn, _run_log(account, kind, run_kind, window, started, clock, "ok"))
             # Parsing, validation and COPY text are built one batch ahead in a worker thread while the
             # database merges the current batch (bench/bench_import.py measures the overlap).
@@ -277,6 +279,33 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
 
 
 _END: Any = object()
+
+# A million-row file allocates tens of millions of short-lived objects (cells, Decimals, records) and
+# almost no reference cycles; with the default gen-0 threshold (700) the cyclic collector runs tens of
+# thousands of times for nothing. A larger threshold while files load cuts the Python side by ~20%
+# (measured with bench/bench_import.py); the previous thresholds are restored when the last load ends.
+_GC_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = (700, 10, 10)
+
+
+@contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """Raise the cyclic GC's gen-0 threshold while a file loads (process-wide, nesting-safe)."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def _tell(text: Any) -> int:
