@@ -33,6 +33,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -150,6 +151,26 @@ def _cell(value: Any) -> str:
     return formatter(value) if formatter is not None else _copy_text(value)
 
 
+def _decimal_as_string(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _raw_json(raw: Any) -> str:
+    """The raw record as JSON for the ``raw`` JSONB column: Decimals as strings, like `money.dumps`.
+
+    orjson is ~7x faster than the standard encoder here (a million-row import writes a million of these);
+    its output can differ from `money.dumps` only in spelling (non-ASCII written as UTF-8 instead of
+    ``\\u`` escapes), never in the JSONB value. What orjson refuses (integers beyond 64 bits) goes through
+    `money.dumps`.
+    """
+    try:
+        return orjson.dumps(raw, default=_decimal_as_string).decode()
+    except orjson.JSONEncodeError:
+        return dumps(raw)
+
+
 def _line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
     """A function (record, account cell, source cell, flags cell) → one COPY line, for these columns.
 
@@ -167,7 +188,7 @@ def _line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
         cells = [(formatters.get(type(v)) or fallback)(v) for v in getter(record)]
         for position, name in inserts:  # ascending positions: each insert lands where the column is
             if name == "raw":  # JSON escapes control characters itself; COPY needs backslashes doubled
-                cells.insert(position, dumps(record.raw).replace("\\", "\\\\"))
+                cells.insert(position, _raw_json(record.raw).replace("\\", "\\\\"))
             else:
                 cells.insert(position, account if name == "account" else source if name == "source" else flags)
         return "\t".join(cells) + "\n"

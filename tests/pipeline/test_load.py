@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, select, text
 
 from kraken_etl.core.ledger import parse_ledger_entry
-from kraken_etl.core.money import loads
+from kraken_etl.core.money import dumps, loads
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import LedgerEntry, Rejected
 from kraken_etl.core.timeutil import from_unix
@@ -164,3 +165,19 @@ def test_balances_insert_once(conn: Connection) -> None:
     snaps = parse_balance({"ZUSD": "1.0000", "XXBT": "0.5000000000"}, datetime(2026, 1, 1, tzinfo=UTC))
     assert insert_balances(conn, "main", snaps) == 2
     assert insert_balances(conn, "main", snaps) == 0
+
+
+@pytest.mark.parametrize("big", ["9007199254740993", "123456789012345678901234567890"],
+                         ids=["orjson", "beyond-64-bit-fallback"])
+def test_raw_is_stored_as_the_same_json_value_whatever_it_holds(conn: Connection, big: str) -> None:
+    """The fast raw encoder (orjson) and its fallback store the value `money.dumps` describes."""
+    raw = loads('{"time": 1688464484.1787, "amount": "-24.5000", "nested": {"list": [1, 2.50, "x"]}, '
+                '"note": "caf\\u00e9 \\"quoted\\" back\\\\slash tab\\t nl\\n", "big": ' + big + '}')
+    stored = entry(raw=raw)
+    upsert_records(conn, "main", "ledgers", [stored], "rest")
+    in_db = conn.execute(text("SELECT raw = CAST(:expected AS jsonb) FROM kraken.ledger_entry "
+                              "WHERE ledger_id = 'L1'"), {"expected": dumps(raw)}).scalar_one()
+    assert in_db is True
+    assert conn.execute(text("SELECT raw->>'big', raw->'nested'->'list'->>1, raw->>'note' "
+                             "FROM kraken.ledger_entry")).one() == (
+        big, "2.50", 'café "quoted" back\\slash tab\t nl\n')
