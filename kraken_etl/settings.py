@@ -164,7 +164,10 @@ class Settings(BaseSettings):
         known = {a.label: a for a in accounts}
         missing = [label for label in labels if label not in known]
         if missing:
-            raise SettingsError(f"--account: unknown account {missing[0]!r}; configured: {', '.join(known)}")
+            raise SettingsError(
+                f"--account: unknown account {missing[0]!r}; configured: {', '.join(known)} "
+                "(name the account with KRAKEN_ACCOUNT, or list several in the KRAKEN_ETL_CONFIG file)"
+            )
         return [known[label] for label in labels]
 
 

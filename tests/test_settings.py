@@ -92,7 +92,7 @@ def test_toml_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     accounts = settings.accounts()
     assert [(a.label, a.tier) for a in accounts] == [("a", "intermediate"), ("b", "starter")]
     assert [a.label for a in settings.select_accounts(["b"])] == ["b"]
-    with pytest.raises(SettingsError, match="unknown account 'c'"):
+    with pytest.raises(SettingsError, match=r"unknown account .c.; configured: a, b \(name the account with KRAKEN_"):
         settings.select_accounts(["c"])
 
 
