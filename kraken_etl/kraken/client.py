@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import socket
 from collections.abc import Callable, Mapping
@@ -128,7 +129,7 @@ class KrakenClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
-            transport=transport or _default_transport(),
+            transport=transport or _default_transport(base_url),
             headers={"User-Agent": USER_AGENT},
         )
 
@@ -367,8 +368,21 @@ class KrakenClient:
         return self._rng.uniform(ceiling / 2, ceiling)
 
 
-def _default_transport() -> httpx.HTTPTransport:
-    """HTTP/1.1 with TCP_NODELAY: a small form body must not wait for the server's delayed ACK (~40 ms)."""
+_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+def _default_transport(base_url: str) -> httpx.HTTPTransport | None:
+    """Our transport: HTTP/1.1 with TCP_NODELAY (a small form body must not wait for the server's delayed ACK,
+    ~40 ms a call) — or None, so httpx applies the proxy environment itself.
+
+    When HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (any case) is set, httpx's own handling is used, NO_PROXY included:
+    a machine that reaches Kraken only through an egress proxy works. A loopback base URL (the simulator) is
+    always reached directly, so a proxy set for the machine never captures local traffic.
+    """
+    host = httpx.URL(base_url).host
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if not loopback and any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES):
+        return None
     return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0)
 
 
