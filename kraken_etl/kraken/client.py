@@ -147,7 +147,8 @@ class KrakenClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
     ) -> KrakenClient:
-        """The production wiring: file-locked nonces under `home`, the shared counter of the key.
+        """The production wiring: file-locked nonces and the key's call counter, both shared by the processes
+        of this machine through files under `home`.
 
         `rate_scale` speeds the counter's decay up (only for a simulator run with an accelerated counter).
         """
@@ -161,7 +162,7 @@ class KrakenClient:
             tier=scaled,
             clock=clock,
             nonce=FileNonceSource(home / "nonce", kid, clock),
-            counter=counter_for(kid, scaled),
+            counter=counter_for(kid, scaled, home / "counter"),
             transport=transport,
             timeout=timeout,
         )
