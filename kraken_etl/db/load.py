@@ -108,24 +108,6 @@ def _array_item(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _copy_text(value: Any) -> str:
-    """One value in COPY text format (the same text psycopg's dumpers send for these types)."""
-    kind = type(value)
-    if value is None:
-        return _NULL
-    if kind is str:
-        return _copy_str(value)
-    if kind is Decimal or kind is int:
-        return str(value)
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is datetime:
-        return value.isoformat()  # type: ignore[no-any-return]
-    if kind is tuple or kind is list:
-        return _copy_str("{" + ",".join(_array_item(item) for item in value) + "}")
-    raise TypeError(f"no COPY text form for {kind.__name__}")
-
-
 def _copy_bool(value: bool) -> str:
     return "t" if value else "f"
 
@@ -146,9 +128,14 @@ _FORMATTERS: dict[type, Callable[[Any], str]] = {
 }
 
 
-def _cell(value: Any) -> str:
+def _copy_text(value: Any) -> str:
+    """One value in COPY text format (the same text psycopg's dumpers send for these types)."""
     formatter = _FORMATTERS.get(type(value))
-    return formatter(value) if formatter is not None else _copy_text(value)
+    if formatter is None:  # a subclass (e.g. a str enum): the first matching base type's formatter
+        formatter = next((f for kind, f in _FORMATTERS.items() if isinstance(value, kind)), None)
+        if formatter is None:
+            raise TypeError(f"no COPY text form for {type(value).__name__}")
+    return formatter(value)
 
 
 def _decimal_as_string(value: object) -> str:
