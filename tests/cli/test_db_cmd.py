@@ -18,9 +18,9 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_zero_config_upgrade_then_psql(tmp_path: Path) -> None:
+def test_zero_config_upgrade_then_psql(cluster_home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "DATABASE_URL"))}
-    env["KRAKEN_ETL_HOME"] = str(tmp_path / "home")
+    env["KRAKEN_ETL_HOME"] = str(cluster_home / "home")
     try:
         upgraded = _cli("db", "upgrade", env=env)
         assert upgraded.returncode == 0, upgraded.stderr

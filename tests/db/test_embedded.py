@@ -24,8 +24,8 @@ def _postmaster_pid(home: Path) -> int:
     return int((embedded.pgdata_dir(home) / "postmaster.pid").read_text().splitlines()[0])
 
 
-def test_start_reuse_stop(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_start_reuse_stop(cluster_home: Path) -> None:
+    home = cluster_home / "home"
     server = embedded.ensure_running(home)
     try:
         with psycopg.connect(server.libpq_url()) as conn:
@@ -45,9 +45,9 @@ def test_start_reuse_stop(tmp_path: Path) -> None:
     assert embedded.stop(home) is False
 
 
-def test_concurrent_first_start(tmp_path: Path) -> None:
+def test_concurrent_first_start(cluster_home: Path) -> None:
     """Two commands starting a fresh cluster at once both succeed and share one server."""
-    home = tmp_path / "race"
+    home = cluster_home / "race"
     procs = [
         subprocess.Popen([sys.executable, "-c", SECOND_PROCESS, str(home)], stdout=subprocess.PIPE, text=True)
         for _ in range(2)
