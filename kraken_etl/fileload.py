@@ -25,11 +25,9 @@ from kraken_etl.core.timeutil import from_unix
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.load import (
     PreparedBatch,
-    UpsertCounts,
     load_prepared,
     prepare_upsert,
     quarantine,
-    upsert_records,
 )
 from kraken_etl.db.runs import Engine, RunLog, insert_run, update_run_counts
 from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
@@ -130,34 +128,6 @@ def check_batch(batch: ExportBatch) -> CheckedBatch:
     else:
         checked = validate_batch("trades", cast("list[Trade]", batch.records))
     return CheckedBatch(batch.kind, batch.rows, checked.valid, checked.flags, [*batch.rejected, *checked.rejected])
-
-
-def load_checked(
-    conn: Any, account: str, batch: CheckedBatch, source: Source, run_id: int | None = None
-) -> tuple[UpsertCounts, int]:
-    """Load a validated batch through the shared loader; returns (upsert counts, quarantined).
-
-    The same `kraken_etl.db.load.upsert_records` (merge rule) and `quarantine` as REST sync; quarantined
-    rows are linked to the `sync_run` row `run_id`.
-
-    Raises:
-        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
-    """
-    counts = upsert_records(conn, account, batch.kind, batch.valid, source, flags=batch.flags)
-    if batch.rejected:
-        quarantine(conn, account, batch.kind, source, batch.rejected, run_id)
-    return counts, len(batch.rejected)
-
-
-def load_batch(
-    conn: Any, account: str, batch: ExportBatch, source: Source, run_id: int | None = None
-) -> tuple[UpsertCounts, int]:
-    """Validate one parsed batch and load it (`check_batch` then `load_checked`).
-
-    Raises:
-        sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
-    """
-    return load_checked(conn, account, check_batch(batch), source, run_id)
 
 
 def _stamp(seconds: float) -> datetime:
