@@ -173,11 +173,11 @@ def _line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
 
     def build(record: Record, account: str, source: str, flags: str) -> str:
         cells = [(formatters.get(type(v)) or fallback)(v) for v in getter(record)]
+        given = {"account": account, "source": source, "flags": flags}
         for position, name in inserts:  # ascending positions: each insert lands where the column is
-            if name == "raw":  # JSON escapes control characters itself; COPY needs backslashes doubled
-                cells.insert(position, _raw_json(record.raw).replace("\\", "\\\\"))
-            else:
-                cells.insert(position, account if name == "account" else source if name == "source" else flags)
+            # raw: JSON escapes control characters itself; COPY needs its backslashes doubled
+            cell = _raw_json(record.raw).replace("\\", "\\\\") if name == "raw" else given[name]
+            cells.insert(position, cell)
         return "\t".join(cells) + "\n"
 
     return build
@@ -281,7 +281,7 @@ def prepare_upsert(
     unique: dict[str, Record] = {}
     key = attrgetter(target.key)
     for record in records:
-        if type(record) is not target.record_type and not isinstance(record, target.record_type):
+        if not isinstance(record, target.record_type):
             raise TypeError(f"{stream} expects {target.record_type.__name__}, got {type(record).__name__}")
         unique[key(record)] = record
     build = _BUILDERS.get(stream)

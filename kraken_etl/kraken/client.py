@@ -14,6 +14,7 @@ Responses are decoded with ``parse_float=Decimal``; no amount ever passes throug
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import os
@@ -372,6 +373,15 @@ class KrakenClient:
 _PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost
+        return False
+
+
 def _default_transport(base_url: str) -> httpx.HTTPTransport | None:
     """Our transport: HTTP/1.1 with TCP_NODELAY (a small form body must not wait for the server's delayed ACK,
     ~40 ms a call) — or None, so httpx applies the proxy environment itself.
@@ -380,9 +390,8 @@ def _default_transport(base_url: str) -> httpx.HTTPTransport | None:
     a machine that reaches Kraken only through an egress proxy works. A loopback base URL (the simulator) is
     always reached directly, so a proxy set for the machine never captures local traffic.
     """
-    host = httpx.URL(base_url).host
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    if not loopback and any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES):
+    proxied = any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES)
+    if proxied and not _is_loopback(httpx.URL(base_url).host):
         return None
     return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0)
 

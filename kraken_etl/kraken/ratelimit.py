@@ -66,7 +66,8 @@ class SharedCounter:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._model = self._read(os.pread(fd, 128, 0), clock)
                 yield self._model
-                state = f"{self._model.level(clock.now())!r} {clock.now()!r}".encode()
+                now = clock.now()
+                state = f"{self._model.level(now)!r} {now!r}".encode()
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, state, 0)
             finally:
