@@ -9,8 +9,9 @@ are timestamptz plus Kraken's raw time value (`*_raw`, exact) so nothing finer t
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, UniqueConstraint, func, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -36,7 +37,9 @@ class LedgerEntryRow(Base):
     aclass: Mapped[str] = mapped_column(server_default="currency")
     subclass: Mapped[str | None]
     asset: Mapped[str]
-    wallet: Mapped[str | None]
+    wallet: Mapped[str | None]  # as Kraken wrote it (exports); NULL on REST rows
+    wallet_resolved: Mapped[str | None]  # the wallet reconciliation assigned (see wallet_source)
+    wallet_source: Mapped[str | None]  # export | suffix | listener | continuity | unknown
     amount: Mapped[Amount]
     fee: Mapped[Amount]
     balance: Mapped[Amount | None]
@@ -47,6 +50,10 @@ class LedgerEntryRow(Base):
     updated_at: Mapped[UtcDateTime] = _created()
 
     __table_args__ = (
+        CheckConstraint(
+            "wallet_source IS NULL OR wallet_source IN ('export', 'suffix', 'listener', 'continuity', 'unknown')",
+            name="wallet_source",
+        ),
         Index(None, "account", "time"),
         Index(None, "account", "refid"),
         Index(None, "account", "asset", "wallet", "time"),
@@ -351,6 +358,12 @@ class ReconciliationRunRow(Base):
     status: Mapped[str]
     findings: Mapped[int] = mapped_column(server_default=text("0"))
     breaks: Mapped[int] = mapped_column(server_default=text("0"))
+    checks: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    incremental: Mapped[bool] = mapped_column(server_default=text("false"))
+    rows_examined: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    duration_seconds: Mapped[Decimal | None]
+    counts: Mapped[Raw] = mapped_column(server_default=text("'{}'"))  # per check: examined, breaks, findings
+    error: Mapped[str | None]
 
     __table_args__ = (Index(None, "account", "started_at"),)
 
@@ -374,8 +387,26 @@ class ReconciliationFindingRow(Base):
     source_ids: Mapped[list[str] | None]
     message: Mapped[str]
     details: Mapped[Raw | None]
+    # stable identity across runs: hash of (check, account, asset, wallet, ids); run_id = first run seen
+    fingerprint: Mapped[str]
+    status: Mapped[str] = mapped_column(server_default="open")  # open | resolved
+    last_seen_run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("reconciliation_run.id", ondelete="SET NULL")
+    )
+    first_seen_at: Mapped[UtcDateTime] = _created()
+    last_seen_at: Mapped[UtcDateTime] = _created()
+    resolved_at: Mapped[UtcDateTime | None]
+    acknowledged_at: Mapped[UtcDateTime | None]
+    ack_note: Mapped[str | None]
 
-    __table_args__ = (Index(None, "run_id"), Index(None, "account", "kind"))
+    __table_args__ = (
+        UniqueConstraint("account", "fingerprint"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("severity IN ('break', 'warning', 'info')", name="severity"),
+        Index(None, "run_id"),
+        Index(None, "account", "kind"),
+        Index(None, "account", "status", "check_name"),
+    )
 
 
 class AssetRow(Base):
