@@ -25,7 +25,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from kraken_etl.core.callcounter import TIERS, cost_of  # noqa: E402
 from kraken_etl.kraken.client import KrakenClient  # noqa: E402
-from kraken_etl.kraken.clock import SystemClock  # noqa: E402
+from kraken_etl.core.clock import SystemClock  # noqa: E402
 from kraken_etl.kraken.nonce import MemoryNonceSource  # noqa: E402
 from kraken_etl.kraken.ratelimit import SharedCounter  # noqa: E402
 from kraken_etl.simulator import SimConfig, serve_in_thread  # noqa: E402

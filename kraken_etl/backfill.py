@@ -30,7 +30,7 @@ from kraken_etl.fileload import (
 )
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.clock import Clock
+from kraken_etl.core.clock import Clock
 from kraken_etl.settings import Settings
 from kraken_etl.streams import BY_NAME
 

@@ -27,7 +27,7 @@ from kraken_etl.backfill import BackfillRequest, Event, ExportPolicy, LoadResult
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.summary import open_quarantine, row_counts
-from kraken_etl.kraken.clock import SystemClock
+from kraken_etl.core.clock import SystemClock
 from kraken_etl.pipeline import client_for
 from kraken_etl.settings import load_settings
 from kraken_etl.simulator import SimConfig

@@ -46,7 +46,7 @@ from kraken_etl.fileload import (
 )
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.clock import Clock
+from kraken_etl.core.clock import Clock
 from kraken_etl.kraken.errors import InvalidArguments, KrakenError
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from kraken_etl.db.load import (
 )
 from kraken_etl.db.runs import Engine, RunLog, insert_run, update_run_counts
 from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
-from kraken_etl.kraken.clock import Clock, SystemClock
+from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.validation import ValidatedBatch, validate_batch
 

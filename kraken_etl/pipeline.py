@@ -29,7 +29,7 @@ from kraken_etl.db.load import insert_balances, quarantine, upsert_records
 from kraken_etl.db.runs import Engine, RunLog, insert_run, update_run_counts
 from kraken_etl.db.state import get_bookmark, mark_amends_synced, orders_needing_amends, set_bookmark
 from kraken_etl.kraken.client import ClientStats, KrakenClient
-from kraken_etl.kraken.clock import Clock, SystemClock, utcnow
+from kraken_etl.core.clock import Clock, SystemClock, utcnow
 from kraken_etl.kraken.errors import KrakenError, MalformedResponse, MissingCredentials, PaginationDrift
 from kraken_etl.settings import Account, Settings
 from kraken_etl.streams import BY_NAME, ORDER_AMENDS, StreamSpec

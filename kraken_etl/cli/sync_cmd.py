@@ -48,7 +48,7 @@ def sync(
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
     from kraken_etl.db import migrate
     from kraken_etl.db.engine import effective_url, make_engine
-    from kraken_etl.kraken.clock import utcnow
+    from kraken_etl.core.clock import utcnow
     from kraken_etl.pipeline import client_for, sync_one
 
     current = settings()

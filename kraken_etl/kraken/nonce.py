@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from kraken_etl.kraken.clock import Clock
+from kraken_etl.core.clock import Clock
 
 
 class NonceSource(Protocol):

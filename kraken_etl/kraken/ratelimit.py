@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kraken_etl.core.callcounter import CallCounter, Tier
-from kraken_etl.kraken.clock import Clock
+from kraken_etl.core.clock import Clock
 
 # Model the counter slightly fuller than Kraken does, so the spread of request latency never overflows it:
 # at least a quarter call, or 50 ms worth of decay on accelerated (test/benchmark) counters, capped at a

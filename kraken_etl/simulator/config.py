@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from kraken_etl.simulator.clock import Clock, SystemClock
+from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.simulator.faults import FaultSpec
 
 # Permission names as Kraken's key page shows them (reference Appendix B).

@@ -21,7 +21,7 @@ from kraken_etl.backfill import BackfillRequest, Event, ExportPolicy, backfill
 from kraken_etl.core.callcounter import TIERS
 from kraken_etl.db.engine import make_engine
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.clock import SystemClock
+from kraken_etl.core.clock import SystemClock
 from kraken_etl.kraken.nonce import MemoryNonceSource
 from kraken_etl.kraken.ratelimit import SharedCounter
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kraken_etl.core.callcounter import TIERS
-from kraken_etl.kraken.clock import SystemClock
+from kraken_etl.core.clock import SystemClock
 from kraken_etl.kraken.nonce import FileNonceSource, MemoryNonceSource, key_id
 from kraken_etl.kraken.ratelimit import SharedCounter, counter_for
 from tests.kraken.conftest import FakeClock
