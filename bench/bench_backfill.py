@@ -3,7 +3,7 @@
     python bench/bench_backfill.py [--ledger-entries 1000000] [--seed 5]
 
 Serves the simulator on loopback (building the account takes ~20-30 s), then in a child process (whose
-peak RSS is reported) runs `kraken_etl.backfill.backfill` for ledgers and trades, via export, over the
+peak RSS is reported) runs `kraken_etl.jobs.backfill.backfill` for ledgers and trades, via export, over the
 whole history into a fresh database (TEST_DATABASE_URL or the embedded test cluster). Then every stored
 row is compared with `/_sim/truth/ledgers` and `/_sim/truth/trades`, field by field with typed values:
 exact Decimals, ids, vocabularies, the ledger list of each trade, and the time at the export's precision
@@ -34,11 +34,12 @@ def child_backfill(rest_url: str, url: str, home: str, start: str, end: str) -> 
     """Run in a child process: the export backfill; prints seconds, per-stream counts and peak RSS."""
     from pydantic import SecretStr
 
-    from kraken_etl.backfill import BackfillRequest, ExportPolicy, backfill
     from kraken_etl.core.callcounter import TIERS
-    from kraken_etl.db.engine import make_engine
-    from kraken_etl.kraken.client import KrakenClient
     from kraken_etl.core.clock import SystemClock
+    from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.backfill import BackfillRequest, backfill
+    from kraken_etl.jobs.exportcycle import ExportPolicy
+    from kraken_etl.kraken.client import KrakenClient
     from kraken_etl.kraken.nonce import MemoryNonceSource
     from kraken_etl.kraken.ratelimit import SharedCounter
 
@@ -58,7 +59,7 @@ def child_backfill(rest_url: str, url: str, home: str, start: str, end: str) -> 
     engine.dispose()
     print(json.dumps({
         "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "streams": {r.kind: {"rows": r.rows, "loaded": r.loaded, "quarantined": r.quarantined} for r in results},
+        "streams": {r.stream: {"rows": r.fetched, "loaded": r.loaded, "quarantined": r.quarantined} for r in results},
     }))
 
 

@@ -5,7 +5,7 @@
 For each size: writes a subclass-era ledgers export (zip with one CSV), then in the same run and the same
 PostgreSQL (TEST_DATABASE_URL, or the embedded test cluster):
 
-- ours: `kraken_etl.backfill.import_files` (verify zip, stream-parse, validate, upsert with the merge rule)
+- ours: `kraken_etl.jobs.fileload.import_files` (verify zip, stream-parse, validate, upsert with the merge rule)
   in a child process, whose peak RSS (ru_maxrss) is reported;
 - raw COPY: the same CSV into an unindexed table with text/numeric columns;
 - a breakdown (first size only): the same import made sequential, in another child, with a timer on each
@@ -69,16 +69,18 @@ def write_export(path: Path, rows: int, seed: int = 1) -> Path:
 
 def child_import(url: str, path: str) -> None:
     """Run in a child process: the import, then print seconds and peak RSS as JSON."""
-    from kraken_etl.backfill import import_files
+    from kraken_etl.cli.tuning import relaxed_gc
     from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.fileload import import_files
 
     engine = make_engine(url)
     started = time.perf_counter()
-    (result,) = import_files(engine, [Path(path)], account="bench")
+    with relaxed_gc():  # as the `import` command runs it
+        (result,) = import_files(engine, [Path(path)], account="bench")
     elapsed = time.perf_counter() - started
     engine.dispose()
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "rows": result.rows, "loaded": result.loaded,
+    print(json.dumps({"seconds": elapsed, "rows": result.fetched, "loaded": result.loaded,
                       "quarantined": result.quarantined, "error": result.error, "peak_rss_mb": rss_kb / 1024}))
 
 
@@ -90,9 +92,10 @@ def child_breakdown(url: str, path: str) -> None:
     import pandera.pandas  # noqa: F401
     from sqlalchemy.engine import Connection
 
-    from kraken_etl import fileload
+    from kraken_etl.cli.tuning import relaxed_gc
     from kraken_etl.core import exportfile
     from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs import fileload
 
     spent: dict[str, float] = {"parse": 0.0, "validate": 0.0, "prepare": 0.0, "copy": 0.0, "merge": 0.0}
 
@@ -137,7 +140,8 @@ def child_breakdown(url: str, path: str) -> None:
     Connection.execute = execute  # type: ignore[method-assign]
     engine = make_engine(url)
     started = time.perf_counter()
-    (result,) = fileload.import_files(engine, [Path(path)], account="bench")
+    with relaxed_gc():
+        (result,) = fileload.import_files(engine, [Path(path)], account="bench")
     total = time.perf_counter() - started
     engine.dispose()
     spent["copy"] -= spent["merge"]
@@ -180,8 +184,9 @@ def database_floor(libpq_url: str, path: Path) -> dict[str, float]:
     import psycopg
 
     from kraken_etl.db import load
+    from kraken_etl.jobs.streams import LEDGERS
 
-    create, merge = load._statements("ledgers")
+    create, merge = load._statements(LEDGERS.target)
     out: dict[str, float] = {}
     with psycopg.connect(libpq_url) as conn:
         conn.execute("CREATE TEMP TABLE floor_text (txid text, refid text, time text, type text, subtype text, "

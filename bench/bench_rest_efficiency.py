@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 from pydantic import SecretStr  # noqa: E402
 
 from kraken_etl.core.callcounter import TIERS, cost_of  # noqa: E402
-from kraken_etl.kraken.client import KrakenClient  # noqa: E402
 from kraken_etl.core.clock import SystemClock  # noqa: E402
+from kraken_etl.kraken.client import KrakenClient  # noqa: E402
 from kraken_etl.kraken.nonce import MemoryNonceSource  # noqa: E402
 from kraken_etl.kraken.ratelimit import SharedCounter  # noqa: E402
 from kraken_etl.simulator import SimConfig, serve_in_thread  # noqa: E402

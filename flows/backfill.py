@@ -1,8 +1,8 @@
 """Prefect flow `backfill`: the same parameters as `kraken-etl backfill`, one task per account.
 
-Thin: resolve the accounts → per account, one task that runs `kraken_etl.backfill.backfill_label` (which
-plans chunks, picks export or REST, and resumes export jobs) → return the per-chunk counts. A task is
-retried only when the error's class says so (`flows.sync.retry_if_retryable`); retries are safe: export
+Thin: resolve the accounts → per account, one task that runs `kraken_etl.jobs.backfill.backfill_label`
+(which plans chunks, picks export or REST, and resumes export jobs) → return the per-chunk counts. A task
+is retried only when the error's class says so (`flows.sync.retry_if_retryable`); retries are safe: export
 jobs resume from their committed state and loads are idempotent. Parameters are labels, never keys.
 """
 
@@ -13,11 +13,12 @@ from typing import Any
 from prefect import flow, task
 
 from flows.sync import retry_if_retryable
-from kraken_etl.backfill import backfill_label
-from kraken_etl.pipeline import configured_labels
+from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label
+from kraken_etl.jobs.wiring import configured_labels
 
 
-@task(retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=retry_if_retryable)
+@task(retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=retry_if_retryable,
+      task_run_name="backfill {label} {start}..{end} via {via}")
 def backfill_account(label: str, start: str, end: str, via: str, streams: list[str], chunk_days: int,
                      export_threshold: int) -> list[dict[str, Any]]:
     return [r.as_dict() for r in backfill_label(label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
@@ -28,8 +29,9 @@ def backfill_account(label: str, start: str, end: str, via: str, streams: list[s
 def backfill_flow(date_from: str, date_to: str, via: str = "auto", streams: list[str] | None = None,
                   accounts: list[str] | None = None, chunk_days: int = 90,
                   export_threshold: int = 5_000) -> dict[str, list[dict[str, Any]]]:
-    """Load [date_from, date_to) (ISO 8601, naive = UTC) for each account; never moves the bookmark."""
+    """Load [date_from, date_to) (ISO 8601, naive = UTC) of every stream (default) for each account;
+    never moves the bookmark."""
     labels = accounts or configured_labels()
-    chosen = streams or ["ledgers", "trades"]
+    chosen = streams or list(BACKFILL_STREAMS)
     return {label: backfill_account(label, date_from, date_to, via, chosen, chunk_days, export_threshold)
             for label in labels}

@@ -3,7 +3,12 @@
 kraken_etl.core      pure: no HTTP, no SQL, no Prefect, no clock (except core.clock, the one seam)
 kraken_etl.kraken    the only HTTP/WS client of Kraken (with the simulator, which *is* a Kraken)
 kraken_etl.db        the only SQL (with models/ and migrations/)
+kraken_etl.jobs      the composition layer; recon, listen and report are its siblings
 flows/               thin composition: no HTTP, no SQL
+
+Lower rings never import higher ones: core ← kraken, db ← jobs, recon, listen, report ← cli, flows. A name
+imported through a module that merely re-exports it counts as imported from where it is defined, so a
+re-export cannot launder a forbidden import.
 """
 
 from __future__ import annotations
@@ -55,6 +60,30 @@ def _imports(module: Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+BY_NAME = {m.name: m for m in MODULES}
+
+
+def _origins(module: Module, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Every module `module` imports, plus, for a name taken from one of our modules that itself imported
+    it from elsewhere, where that name really comes from (followed through any chain of re-exports)."""
+    names = set(_imports(module))
+    for node in ast.walk(module.tree):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        source = BY_NAME.get(node.module)
+        if source is None or source.name in seen:
+            continue
+        imported = {alias.name for alias in node.names}
+        for inner in ast.walk(source.tree):
+            if isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                if imported & {alias.name for alias in inner.names}:
+                    names.add(inner.module)
+                    upstream = BY_NAME.get(inner.module)
+                    if upstream is not None:
+                        names |= _origins(upstream, seen | {source.name})
     return names
 
 
@@ -118,7 +147,7 @@ def test_sql_only_in_the_db_ring(module: Module) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [m for m in MODULES if not _in(m, "kraken_etl.db", "migrations", "models", "kraken_etl.streams")],
+    [m for m in MODULES if not _in(m, "kraken_etl.db", "migrations", "models")],
     ids=lambda m: m.name,
 )
 def test_models_are_imported_by_the_db_ring_only(module: Module) -> None:
@@ -151,3 +180,39 @@ def test_no_float_conversions(module: Module) -> None:
         and "# float-ok:" not in source[node.lineno - 1]
     ]
     assert calls == [], f"{module.name} calls float() at lines {calls}"
+
+
+LOWER_RINGS = ("kraken_etl.core", "kraken_etl.kraken", "kraken_etl.db")
+COMPOSITION = ("kraken_etl.jobs", "kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report")
+TOP = ("kraken_etl.cli", "flows")
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if _in(m, *LOWER_RINGS)], ids=lambda m: m.name)
+def test_lower_rings_never_import_the_composition_layer_or_the_top(module: Module) -> None:
+    found = _uses(_origins(module), COMPOSITION + TOP)
+    assert found == [], f"{module.name} imports {found}"
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if _in(m, *COMPOSITION)], ids=lambda m: m.name)
+def test_the_composition_layer_never_imports_the_cli_or_flows(module: Module) -> None:
+    found = _uses(_origins(module), TOP)
+    assert found == [], f"{module.name} imports {found}"
+
+
+def test_a_re_export_does_not_launder_an_import() -> None:
+    """The origin walk sees through a module that re-exports a name it imported."""
+    relay = Module("kraken_etl.jobs.relay", REPO / "relay.py", ast.parse("from flows.sync import sync_flow\n"))
+    user = Module("kraken_etl.db.user", REPO / "user.py", ast.parse("from kraken_etl.jobs.relay import sync_flow\n"))
+    BY_NAME[relay.name] = relay
+    try:
+        assert "flows.sync" in _origins(user)
+        assert _uses(_origins(user), TOP) == ["flows.sync"]
+        assert _uses(_imports(user), TOP) == []  # what a direct-import check alone would miss
+    finally:
+        del BY_NAME[relay.name]
+
+
+def test_no_loose_composition_modules_at_the_top_of_the_package() -> None:
+    loose = sorted(p.name for p in (REPO / "kraken_etl").glob("*.py")
+                   if p.name not in {"__init__.py", "__main__.py", "settings.py", "exportzip.py"})
+    assert loose == [], f"modules at the top of kraken_etl/ belong in a package: {loose}"

@@ -13,7 +13,6 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
-from kraken_etl.backfill import BACKFILL_STREAMS, BackfillError, Event, ExportPolicy, backfill_label
 from kraken_etl.cli.common import (
     console,
     err_console,
@@ -22,9 +21,14 @@ from kraken_etl.cli.common import (
     parse_date,
     settings,
 )
+from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url
+from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label
+from kraken_etl.jobs.errors import BackfillError
+from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.exportcycle import ExportPolicy
 from kraken_etl.kraken.errors import KrakenError
 
 
@@ -33,18 +37,19 @@ def backfill_(
     date_from: Annotated[str, typer.Option("--from", help="Start of the range (inclusive), UTC.")],
     date_to: Annotated[str, typer.Option("--to", help="End of the range (exclusive), UTC.")],
     via: Annotated[str, typer.Option("--via", help="auto | rest | export")] = "auto",
-    stream: Annotated[list[str] | None, typer.Option("--stream", help="Stream(s) to load (repeatable).")] = None,
+    stream: Annotated[list[str] | None, typer.Option(
+        "--stream", help=f"Stream(s) to load (repeatable): {', '.join(BACKFILL_STREAMS)}. Default: all.")] = None,
     account: Annotated[str | None, typer.Option("--account", help="Account label (default: all).")] = None,
     chunk_days: Annotated[int, typer.Option(help="Days per chunk (0 = the whole range at once).")] = 90,
     export_threshold: Annotated[int, typer.Option(help="auto: rows from which a chunk goes by export.")] = 5_000,
     poll_timeout: Annotated[float, typer.Option(help="Seconds before a stuck export is cancelled.")] = 10_800.0,
 ) -> None:
-    """Load a past date range (exports for big ranges, REST for small ones); never moves the bookmark."""
+    """Load a past date range of every stream (exports where Kraken has them, REST elsewhere)."""
     for exc_type in (BackfillError, ExportFileError, KrakenError):
         expected_error(exc_type)
-    if via not in ("auto", "rest", "export"):
+    if via not in VIAS:
         raise typer.BadParameter("must be auto, rest or export", param_hint="--via")
-    streams = tuple(stream or ("ledgers", "trades"))
+    streams = tuple(stream or BACKFILL_STREAMS)
     unknown = [s for s in streams if s not in BACKFILL_STREAMS]
     if unknown:
         raise typer.BadParameter(f"unknown stream {unknown[0]!r}; one of {', '.join(BACKFILL_STREAMS)}",
@@ -69,10 +74,11 @@ def backfill_(
                 if event.kind == "status":
                     err_console.print(f"{_label}: {event.message}", highlight=False)
 
-            results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                     export_threshold, settings=current, policy=policy, progress=show)
+            with relaxed_gc():
+                results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
+                                         export_threshold, settings=current, policy=policy, progress=show)
         for r in results:
             window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
-            table.add_row(acct.label, r.kind, window, r.via, f"{r.rows:,}", f"{r.loaded:,}",
+            table.add_row(acct.label, r.stream, window, r.via, f"{r.fetched:,}", f"{r.loaded:,}",
                           f"{r.quarantined:,}", str(r.job_id or "-"))
     console.print(table)

@@ -7,9 +7,10 @@ import os
 
 from rich.table import Table
 
-from kraken_etl.backfill import BackfillError, Event
 from kraken_etl.cli.common import console, expected_error, handle_errors, settings
 from kraken_etl.db.engine import effective_url, libpq_url
+from kraken_etl.jobs.errors import BackfillError
+from kraken_etl.jobs.events import Event
 from kraken_etl.kraken.errors import KrakenError
 
 
@@ -31,13 +32,25 @@ def demo() -> None:
     for exc_type in (KrakenError, BackfillError):
         expected_error(exc_type)
     _quiet_prefect()
-    from kraken_etl.demo import run_demo
+    import time
+
+    from flows.sync import sync_flow  # Prefect is imported only when the demo runs
+    from kraken_etl.jobs.demo import ACCOUNT, backfill_history, demo_account, summarise
+
+    def say(line: str) -> None:
+        console.print(f"• {line}", highlight=False, soft_wrap=True)
 
     def progress(event: Event) -> None:
         if event.kind in ("status", "done"):
             console.print(f"  [dim]{event.message}[/]", highlight=False, soft_wrap=True)
 
-    summary = run_demo(lambda line: console.print(f"• {line}", highlight=False, soft_wrap=True), progress)
+    with demo_account(say) as run:
+        backfill_history(run, say, progress)
+        began = time.monotonic()
+        run.summary.sync = sync_flow(accounts=[ACCOUNT], since=run.cutover.isoformat())
+        run.summary.seconds["incremental sync (Prefect flow)"] = time.monotonic() - began
+        say("incremental sync done through the Prefect flow")
+    summary = summarise(run)
 
     table = Table(title="rows per table")
     table.add_column("table")

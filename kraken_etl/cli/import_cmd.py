@@ -15,11 +15,13 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from kraken_etl.backfill import Event, import_files
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
+from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.fileload import import_files
 
 
 @handle_errors
@@ -46,21 +48,25 @@ def import_(
             def show(event: Event) -> None:
                 bar.update(task, description=event.message, completed=event.done, total=event.total)
 
-            results = import_files(engine, files, account=label, progress=show)
+            with relaxed_gc():
+                results = import_files(engine, files, account=label, progress=show)
     finally:
         engine.dispose()
     table = Table(title=f"import into account {label!r}")
-    for column in ("file", "kind", "rows", "loaded", "quarantined", "result"):
-        table.add_column(column, justify="right" if column in ("rows", "loaded", "quarantined") else "left")
+    numbers = ("rows", "new", "changed", "unchanged", "quarantined", "pending (not entries)")
+    for column in ("file", "kind", *numbers, "result"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     failed = 0
     for result in results:
         if result.error:
             failed += 1
             err_console.print(f"[bold red]error:[/] {result.error}", highlight=False, soft_wrap=True)
-            table.add_row(result.name, "-", "-", "0", "0", "[red]rejected, nothing loaded[/]")
+            table.add_row(result.name, "-", "-", "0", "0", "0", "0", "0", "[red]rejected, nothing loaded[/]")
         else:
-            table.add_row(result.name, result.kind, f"{result.rows:,}", f"{result.loaded:,}",
-                          f"{result.quarantined:,}", "ok")
+            unchanged = result.loaded - result.inserted - result.updated
+            table.add_row(result.name, result.stream, f"{result.fetched:,}", f"{result.inserted:,}",
+                          f"{result.updated:,}", f"{unchanged:,}", f"{result.quarantined:,}", f"{result.pending:,}",
+                          "ok")
     console.print(table)
     if failed:
         raise typer.Exit(1)

@@ -16,23 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, parse_date, settings
+from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.kraken.errors import KrakenError
-from kraken_etl.settings import SettingsError
-from kraken_etl.streams import SYNC_ORDER
 
 if TYPE_CHECKING:
-    from kraken_etl.pipeline import WindowResult
+    from kraken_etl.core.results import JobResult
+    from kraken_etl.jobs.events import Event
 
 expected_error(KrakenError)
-
-
-def _streams(chosen: list[str] | None) -> list[str]:
-    if not chosen:
-        return list(SYNC_ORDER)
-    unknown = [s for s in chosen if s not in SYNC_ORDER]
-    if unknown:
-        raise SettingsError(f"--stream: unknown stream {unknown[0]!r}; choose from {', '.join(SYNC_ORDER)}")
-    return [s for s in SYNC_ORDER if s in chosen]  # dependency order (amends after closed orders)
 
 
 @handle_errors
@@ -46,41 +37,35 @@ def sync(
         "YYYY-MM-DD, UTC). Ignored where a bookmark exists. Default: the beginning of the history.")] = None,
 ) -> None:
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
-    from kraken_etl.db import migrate
-    from kraken_etl.db.engine import effective_url, make_engine
-    from kraken_etl.core.clock import utcnow
-    from kraken_etl.pipeline import client_for, sync_one
+    from datetime import UTC, datetime
+
+    from kraken_etl.jobs.sync import check_streams, sync_account
+    from kraken_etl.jobs.wiring import client_for, database
 
     current = settings()
     start = parse_date(since, "--since") if since else None
-    streams = _streams(stream)
+    streams = check_streams(stream)
     accounts = current.select_accounts(account)
-    url = effective_url(current)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    results: list[WindowResult] = []
+    now = datetime.now(UTC)  # one signpost for every stream of every account of this run
+    results: list[JobResult] = []
     failures: list[str] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err_console, transient=False) as bar:
-            for acct in accounts:
-                tasks = {name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams}
+    with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
+        for acct in accounts:
+            tasks = {name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams}
 
-                def show(name: str, done: int, total: int | None, _t: dict[str, TaskID] = tasks) -> None:
-                    bar.update(_t[name], completed=done, total=total)
+            def show(event: Event, _t: dict[str, TaskID] = tasks) -> None:
+                if event.stream in _t:
+                    bar.update(_t[event.stream], completed=event.done, total=event.total)
 
-                try:
-                    with client_for(acct, current) as client:
-                        now = utcnow(client.clock)
-                        for name in streams:
-                            result = sync_one(name, client=client, engine=engine, account=acct.label,
-                                              now=now, since=start, progress=show)
-                            results.append(result)
-                            bar.update(tasks[name], completed=result.fetched, total=result.fetched or 1)
-                except KrakenError as exc:
-                    failures.append(f"account {acct.label!r}: {exc}")
-    finally:
-        engine.dispose()
+            try:
+                with client_for(acct, current) as client:
+                    for result in sync_account(streams, client=client, engine=engine, account=acct.label,
+                                               now=now, since=start, progress=show):
+                        results.append(result)
+                        bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
+            except KrakenError as exc:
+                failures.append(f"account {acct.label!r}: {exc}")
     if results:
         console.print(_summary(results))
     if failures:
@@ -89,7 +74,7 @@ def sync(
         raise typer.Exit(1)
 
 
-def _summary(results: list[WindowResult]) -> Table:
+def _summary(results: list[JobResult]) -> Table:
     table = Table(title="sync summary")
     for column in ("account", "stream", "fetched", "inserted", "updated", "quarantined", "calls", "waits",
                    "duration"):

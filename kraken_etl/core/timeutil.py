@@ -62,3 +62,20 @@ def parse_rfc3339(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"timestamp without a zone: {text!r}")
     return moment.astimezone(UTC)
+
+
+def as_utc(moment: datetime | str) -> datetime:
+    """An aware UTC datetime from a datetime or ISO 8601 text (a date, ``…Z`` or an offset accepted).
+
+    A naive value means UTC. The CLI, the flows and the jobs read every user-given moment through this.
+
+    Raises:
+        ValueError: when the text is not an ISO 8601 date or time.
+    """
+    if isinstance(moment, str):
+        text = moment.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date or time (YYYY-MM-DD or ISO 8601)") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,32 +19,25 @@ MERGE RULE (shared by REST, exports and imports; also in docs/operations.md). So
 3. Every other column — and ``raw`` and ``source`` — comes from the most authoritative source seen: a
    lower-ranked source never overwrites a higher-ranked one's values.
 
-`quarantine` stores rejected records idempotently: ``fingerprint = sha256(reason + canonical raw JSON)``,
-unique per (account, stream).
+Each stream's target (table, key, time columns kept by precision, record type) is declared once, on its
+`StreamSpec` in the composition layer, as a `LoadTarget`; quarantine and balance snapshots live in
+`kraken_etl.db.quarantine`; the COPY text encoding in `kraken_etl.db.copytext`.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Literal
 
-import orjson
 from sqlalchemy import Connection, Table, text
-from sqlalchemy.dialects.postgresql import insert
 
-from kraken_etl.core.money import dumps
-from kraken_etl.core.records import BalanceSnapshot, ClosedOrder, LedgerEntry, OrderAmend, Rejected, Trade
-from models import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, QuarantineRow, TradeRow
+from kraken_etl.db.copytext import COPY_CHUNK_ROWS, Record, copy_str, copy_text, line_builder
+from models import Base
 
 LoadSource = Literal["rest", "export", "import", "ws"]
 SOURCE_RANK: Mapping[str, int] = {"rest": 3, "ws": 3, "export": 2, "import": 1}
-
-Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,126 +54,25 @@ class UpsertCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
-    table: Table
+class LoadTarget:
+    """Where one stream's records go: table (schema `kraken`), natural key, record type, precise times."""
+
+    table_name: str
     key: str
     record_type: type
-    time_pairs: tuple[tuple[str, str], ...]  # (timestamp column, raw column) kept by precision
+    time_pairs: tuple[tuple[str, str], ...] = ()  # (timestamp column, raw column) kept by precision
+
+    @property
+    def table(self) -> Table:
+        return Base.metadata.tables[f"kraken.{self.table_name}"]
 
 
-TARGETS: Mapping[str, _Target] = {
-    "ledgers": _Target(LedgerEntryRow.__table__, "ledger_id", LedgerEntry, (("time", "time_raw"),)),  # type: ignore[arg-type]
-    "trades": _Target(TradeRow.__table__, "txid", Trade, (("time", "time_raw"),)),  # type: ignore[arg-type]
-    "closed_orders": _Target(ClosedOrderRow.__table__, "txid", ClosedOrder,  # type: ignore[arg-type]
-                             (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
-    "order_amends": _Target(OrderAmendRow.__table__, "amend_id", OrderAmend, ()),  # type: ignore[arg-type]
-}
-
-# Columns the database manages, never copied from a record.
-_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at"}
+# Columns the database (or reconciliation) manages, never copied from a record.
+_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at", "wallet_resolved", "wallet_source"}
 
 
-def table_for(stream: str) -> Table:
-    """The target table of a stream (``ledgers`` → ``kraken.ledger_entry``)."""
-    return TARGETS[stream].table
-
-
-def _columns(target: _Target) -> list[str]:
+def _columns(target: LoadTarget) -> list[str]:
     return [c.name for c in target.table.columns if c.name not in _MANAGED]
-
-
-# COPY's text format (PostgreSQL docs, "COPY … File Formats → Text Format"): tab-separated, \N for NULL,
-# and backslash, newline, carriage return and tab escaped with a backslash. Building the lines here is
-# several times cheaper than psycopg's per-row `write_row` (measured: bench/bench_import.py).
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-_NULL = "\\N"
-COPY_CHUNK_ROWS = 5_000  # lines joined per write to the COPY stream
-
-
-def _copy_str(value: str) -> str:
-    if "\\" in value or not value.isprintable():
-        return value.translate(_COPY_ESCAPES)
-    return value
-
-
-def _array_item(value: Any) -> str:
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _copy_bool(value: bool) -> str:
-    return "t" if value else "f"
-
-
-def _copy_null(value: None) -> str:
-    return _NULL
-
-
-def _copy_array(value: tuple[Any, ...] | list[Any]) -> str:
-    return _copy_str("{" + ",".join(_array_item(item) for item in value) + "}")
-
-
-# One formatter per Python type: a dict lookup per cell instead of a chain of type tests (a million-row
-# import formats ~15 million cells).
-_FORMATTERS: dict[type, Callable[[Any], str]] = {
-    str: _copy_str, Decimal: str, int: str, bool: _copy_bool, datetime: datetime.isoformat,
-    type(None): _copy_null, tuple: _copy_array, list: _copy_array,
-}
-
-
-def _copy_text(value: Any) -> str:
-    """One value in COPY text format (the same text psycopg's dumpers send for these types)."""
-    formatter = _FORMATTERS.get(type(value))
-    if formatter is None:  # a subclass (e.g. a str enum): the first matching base type's formatter
-        formatter = next((f for kind, f in _FORMATTERS.items() if isinstance(value, kind)), None)
-        if formatter is None:
-            raise TypeError(f"no COPY text form for {type(value).__name__}")
-    return formatter(value)
-
-
-def _decimal_as_string(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _raw_json(raw: Any) -> str:
-    """The raw record as JSON for the ``raw`` JSONB column: Decimals as strings, like `money.dumps`.
-
-    orjson is ~7x faster than the standard encoder here (a million-row import writes a million of these);
-    its output can differ from `money.dumps` only in spelling (non-ASCII written as UTF-8 instead of
-    ``\\u`` escapes), never in the JSONB value. What orjson refuses (integers beyond 64 bits) goes through
-    `money.dumps`.
-    """
-    try:
-        return orjson.dumps(raw, default=_decimal_as_string).decode()
-    except orjson.JSONEncodeError:
-        return dumps(raw)
-
-
-def _line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
-    """A function (record, account cell, source cell, flags cell) → one COPY line, for these columns.
-
-    The record attributes are read with one `attrgetter` call; `account`, `source`, `flags` and `raw` are
-    not record attributes taken as they are (raw is written as JSON).
-    """
-    special = ("account", "source", "flags", "raw")
-    names = [name for name in columns if name not in special]
-    getter = attrgetter(*names)
-    inserts = [(position, name) for position, name in enumerate(columns) if name in special]
-    formatters = _FORMATTERS
-    fallback = _copy_text
-
-    def build(record: Record, account: str, source: str, flags: str) -> str:
-        cells = [(formatters.get(type(v)) or fallback)(v) for v in getter(record)]
-        given = {"account": account, "source": source, "flags": flags}
-        for position, name in inserts:  # ascending positions: each insert lands where the column is
-            # raw: JSON escapes control characters itself; COPY needs its backslashes doubled
-            cell = _raw_json(record.raw).replace("\\", "\\\\") if name == "raw" else given[name]
-            cells.insert(position, cell)
-        return "\t".join(cells) + "\n"
-
-    return build
 
 
 def _rank(alias: str) -> str:
@@ -188,7 +80,7 @@ def _rank(alias: str) -> str:
     return f"(CASE {alias}.source {cases} ELSE 0 END)"
 
 
-def _merge_expressions(target: _Target, columns: list[str]) -> dict[str, str]:
+def _merge_expressions(target: LoadTarget, columns: list[str]) -> dict[str, str]:
     new, old = _rank("EXCLUDED"), _rank("t")
     wins = f"({new} >= {old})"
     exprs: dict[str, str] = {}
@@ -213,27 +105,27 @@ def _merge_expressions(target: _Target, columns: list[str]) -> dict[str, str]:
     return exprs
 
 
-_SQL_CACHE: dict[str, tuple[str, str]] = {}
+_SQL_CACHE: dict[LoadTarget, tuple[str, str]] = {}
 
 
-def _statements(stream: str) -> tuple[str, str]:
-    cached = _SQL_CACHE.get(stream)
+def _statements(target: LoadTarget) -> tuple[str, str]:
+    cached = _SQL_CACHE.get(target)
     if cached:
         return cached
-    target = TARGETS[stream]
+    table = target.table
     columns = _columns(target)
-    staging = f"stg_{target.table.name}"
+    staging = f"stg_{table.name}"
     create = (f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
-              f"(LIKE {target.table.schema}.{target.table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+              f"(LIKE {table.schema}.{table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     exprs = _merge_expressions(target, columns)
     cols = ", ".join(columns)
     sets = ",\n    ".join(f"{name} = {expr}" for name, expr in exprs.items())
-    if "updated_at" in target.table.columns:
+    if "updated_at" in table.columns:
         sets += ",\n    updated_at = now()"
     current = ", ".join(f"t.{name}" for name in exprs)
     merged = ", ".join(f"({expr})" for expr in exprs.values())
     merge = (
-        f"INSERT INTO {target.table.schema}.{target.table.name} AS t ({cols})\n"
+        f"INSERT INTO {table.schema}.{table.name} AS t ({cols})\n"
         f"SELECT {cols} FROM {staging}\n"
         f"ON CONFLICT (account, {target.key}) DO UPDATE SET\n    {sets}\n"
         f"WHERE ROW({current}) IS DISTINCT FROM ROW({merged})\n"
@@ -241,29 +133,29 @@ def _statements(stream: str) -> tuple[str, str]:
     )
     # Count on the server: a large batch's per-row flags never travel to the client.
     merge = f"WITH merged AS ({merge})\nSELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"
-    _SQL_CACHE[stream] = (create, merge)
+    _SQL_CACHE[target] = (create, merge)
     return create, merge
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
-    """A batch turned into COPY text for the stream's staging table (pure: no connection needed).
+    """A batch turned into COPY text for the target's staging table (pure: no connection needed).
 
     Building it is the CPU-heavy, Python-side half of a load, so a file import can prepare the next batch
     in a worker thread while the database merges this one (`load_prepared`).
     """
 
-    stream: str
+    target: LoadTarget
     rows: int  # distinct ids (the text holds one line per id)
     chunks: list[str]  # COPY text, COPY_CHUNK_ROWS lines per chunk
 
 
-_BUILDERS: dict[str, Callable[[Record, str, str, str], str]] = {}
+_BUILDERS: dict[LoadTarget, Callable[[Record, str, str, str], str]] = {}
 
 
 def prepare_upsert(
     account: str,
-    stream: str,
+    target: LoadTarget,
     records: Sequence[Record],
     source: LoadSource,
     *,
@@ -272,35 +164,35 @@ def prepare_upsert(
     """The COPY text of `records` (duplicate ids: the last one wins); see `upsert_records`.
 
     Raises:
-        KeyError: for an unknown stream or source.
-        TypeError: when a record is not of the stream's type.
+        KeyError: for an unknown source.
+        TypeError: when a record is not of the target's type.
     """
     if source not in SOURCE_RANK:
         raise KeyError(f"unknown source {source!r}")
-    target = TARGETS[stream]
     unique: dict[str, Record] = {}
     key = attrgetter(target.key)
     for record in records:
         if not isinstance(record, target.record_type):
-            raise TypeError(f"{stream} expects {target.record_type.__name__}, got {type(record).__name__}")
+            raise TypeError(f"{target.table_name} expects {target.record_type.__name__}, "
+                            f"got {type(record).__name__}")
         unique[key(record)] = record
-    build = _BUILDERS.get(stream)
+    build = _BUILDERS.get(target)
     if build is None:
-        build = _BUILDERS[stream] = _line_builder(_columns(target))
+        build = _BUILDERS[target] = line_builder(_columns(target))
     flags = flags or {}
-    account_cell = _copy_str(account)
-    no_flags = _copy_text(())
+    account_cell = copy_str(account)
+    no_flags = copy_text(())
     chunks: list[str] = []
     lines: list[str] = []
     for rid, record in unique.items():
         marks = flags.get(rid)
-        lines.append(build(record, account_cell, source, _copy_text(marks) if marks else no_flags))
+        lines.append(build(record, account_cell, source, copy_text(marks) if marks else no_flags))
         if len(lines) >= COPY_CHUNK_ROWS:
             chunks.append("".join(lines))
             lines = []
     if lines:
         chunks.append("".join(lines))
-    return PreparedBatch(stream, len(unique), chunks)
+    return PreparedBatch(target, len(unique), chunks)
 
 
 def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
@@ -311,15 +203,16 @@ def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
     """
     if not batch.rows:
         return UpsertCounts()
-    target = TARGETS[batch.stream]
+    target = batch.target
     columns = _columns(target)
-    create, merge = _statements(batch.stream)
+    create, merge = _statements(target)
+    staging = f"stg_{target.table.name}"
     conn.execute(text(create))
-    conn.execute(text(f"TRUNCATE stg_{target.table.name}"))
+    conn.execute(text(f"TRUNCATE {staging}"))
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
     with dbapi.cursor() as cursor:
-        with cursor.copy(f"COPY stg_{target.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
             for chunk in batch.chunks:
                 copy.write(chunk)
     inserted, touched = conn.execute(text(merge)).one()
@@ -329,18 +222,18 @@ def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
 def upsert_records(
     conn: Connection,
     account: str,
-    stream: str,
+    target: LoadTarget,
     records: Sequence[Record],
     source: LoadSource,
     *,
     flags: Mapping[str, tuple[str, ...]] | None = None,
 ) -> UpsertCounts:
-    """Merge `records` into the stream's table under the MERGE RULE (module docstring); idempotent.
+    """Merge `records` into the target's table under the MERGE RULE (module docstring); idempotent.
 
     Args:
         conn: a connection inside the caller's transaction.
         account: the account label stored on every row.
-        stream: ``ledgers``, ``trades``, ``closed_orders`` or ``order_amends``.
+        target: the stream's `LoadTarget` (its `StreamSpec.target`).
         records: domain records of that stream (duplicate ids: the last one wins).
         source: ``rest``, ``export``, ``import`` (or ``ws``).
         flags: informational flags by record id (tables with a ``flags`` column).
@@ -349,76 +242,8 @@ def upsert_records(
         Counts of inserted, updated and unchanged rows.
 
     Raises:
-        KeyError: for an unknown stream or source.
-        TypeError: when a record is not of the stream's type.
+        KeyError: for an unknown source.
+        TypeError: when a record is not of the target's type.
         sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
     """
-    return load_prepared(conn, prepare_upsert(account, stream, records, source, flags=flags))
-
-
-def fingerprint(reason: str, raw: Mapping[str, Any]) -> str:
-    """sha256 of the reason and the canonical JSON of the raw record (quarantine's idempotency key)."""
-    canonical = dumps(_sorted(raw))
-    return hashlib.sha256(f"{reason}\n{canonical}".encode()).hexdigest()
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
-    if isinstance(value, list | tuple):
-        return [_sorted(v) for v in value]
-    return value
-
-
-def quarantine(
-    conn: Connection,
-    account: str,
-    stream: str,
-    source: str,
-    rejected: Iterable[Rejected],
-    run_id: int | None,
-) -> int:
-    """Store rejected records with their reasons; a record already quarantined is not stored twice.
-
-    Returns:
-        How many rows were newly quarantined.
-
-    Raises:
-        sqlalchemy.exc.DBAPIError: on database failures.
-    """
-    import json
-
-    rows = []
-    for item in rejected:
-        raw = json.loads(dumps(_sorted(item.raw)))  # numbers as strings, JSON-safe
-        rows.append({
-            "account": account, "stream": stream, "source": source, "record_id": item.record_id,
-            "reason": item.reason, "fingerprint": fingerprint(item.reason, item.raw), "raw": raw,
-            "sync_run_id": run_id,
-        })
-    if not rows:
-        return 0
-    stmt = insert(QuarantineRow).on_conflict_do_nothing(
-        index_elements=["account", "stream", "fingerprint"]
-    ).returning(QuarantineRow.id)
-    result = conn.execute(stmt, rows)
-    return len(result.all())
-
-
-def insert_balances(conn: Connection, account: str, snapshots: Sequence[BalanceSnapshot]) -> int:
-    """Store balance snapshots (one per asset, source and moment); re-inserting one is a no-op.
-
-    Raises:
-        sqlalchemy.exc.DBAPIError: on database failures.
-    """
-    import json
-
-    if not snapshots:
-        return 0
-    rows = [{
-        "account": account, "taken_at": s.taken_at, "source": s.source, "asset": s.asset, "wallet": s.wallet,
-        "balance": s.balance, "hold_trade": s.hold_trade, "credit": s.credit, "credit_used": s.credit_used,
-        "raw": json.loads(dumps(s.raw)),
-    } for s in snapshots]
-    stmt = insert(BalanceSnapshotRow).on_conflict_do_nothing().returning(BalanceSnapshotRow.id)
-    return len(conn.execute(stmt, rows).all())
+    return load_prepared(conn, prepare_upsert(account, target, records, source, flags=flags))

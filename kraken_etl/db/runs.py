@@ -1,73 +1,50 @@
-"""The `sync_run` log: one row per window run, written in the same transaction as the window's rows.
+"""The `sync_run` log: one row per job run, written in the same transaction as the run's rows.
 
-A failed window is logged in its own transaction (the rows' transaction rolled back), so the log shows
-failures too.
+A failed run is logged in its own transaction (the rows' transaction rolled back), so the log shows
+failures too. Rows are written from the composition layer's one result type, `core.results.JobResult`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, insert, update
 
+from kraken_etl.core.results import JobResult
 from models import SyncRunRow
 
 
-@dataclass(frozen=True, slots=True)
-class RunLog:
-    """What one window run did (counts, calls, waits, timing)."""
-
-    account: str
-    stream: str
-    kind: str  # incremental | backfill | export | import | snapshot
-    window_start: datetime | None
-    window_end: datetime | None
-    started_at: datetime
-    finished_at: datetime
-    status: str  # ok | failed
-    fetched: int = 0
-    inserted: int = 0
-    updated: int = 0
-    quarantined: int = 0
-    calls: int = 0
-    wait_seconds: Decimal = Decimal(0)
-    duration_seconds: Decimal | None = None
-    error: str | None = None
+def _seconds(value: float) -> Decimal:
+    return Decimal(f"{value:.3f}")
 
 
-def insert_run(conn: Connection, log: RunLog) -> int:
-    """Insert one run row; returns its id.
+def _values(result: JobResult) -> dict[str, object]:
+    return {
+        "account": result.account, "stream": result.stream, "kind": result.kind,
+        "window_start": result.window_start, "window_end": result.window_end,
+        "started_at": result.started_at, "finished_at": result.finished_at, "status": result.status,
+        "fetched": result.fetched, "inserted": result.inserted, "updated": result.updated,
+        "quarantined": result.quarantined, "calls": result.calls, "wait_seconds": _seconds(result.wait_seconds),
+        "duration_seconds": _seconds(result.duration_seconds), "error": result.error,
+    }
+
+
+def insert_run(conn: Connection, result: JobResult) -> int:
+    """Insert the run's row as `result` stands now; returns its id.
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
     """
-    values = {name: getattr(log, name) for name in RunLog.__dataclass_fields__}
-    return int(conn.execute(insert(SyncRunRow).values(**values).returning(SyncRunRow.id)).scalar_one())
+    return int(conn.execute(insert(SyncRunRow).values(**_values(result)).returning(SyncRunRow.id)).scalar_one())
 
 
-def update_run_counts(
-    conn: Connection,
-    run_id: int,
-    *,
-    inserted: int,
-    updated: int,
-    quarantined: int,
-    fetched: int | None = None,
-    finished_at: datetime | None = None,
-    duration_seconds: Decimal | None = None,
-) -> None:
-    """Fill in what is known only after the load (same transaction): counts, and when given, the rows read,
-    the finish time and the duration."""
-    values: dict[str, object] = {"inserted": inserted, "updated": updated, "quarantined": quarantined}
-    if fetched is not None:
-        values["fetched"] = fetched
-    if finished_at is not None:
-        values["finished_at"] = finished_at
-    if duration_seconds is not None:
-        values["duration_seconds"] = duration_seconds
-    conn.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**values))
+def update_run(conn: Connection, run_id: int, result: JobResult) -> None:
+    """Rewrite the run's row from `result` (same transaction as the rows: counts known after the load).
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    conn.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**_values(result)))
 
 
-__all__ = ["Engine", "RunLog", "insert_run", "update_run_counts"]
+__all__ = ["Engine", "insert_run", "update_run"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 
 import models
+from kraken_etl.core.exportfile import PENDING_REASON
 
 COUNTED = (
     ("ledger_entry", models.LedgerEntryRow),
@@ -50,7 +51,15 @@ def last_runs(engine: Engine, limit: int = 10) -> list[dict[str, object]]:
 
 
 def open_quarantine(engine: Engine) -> int:
-    """Quarantined records not yet resolved."""
+    """Quarantined records not yet resolved, without export "pending" rows (kept for audit, not entries)."""
+    q = models.QuarantineRow
+    unresolved = q.resolved_at.is_(None) & (q.reason != PENDING_REASON)
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(q).where(unresolved)).scalar_one()
+
+
+def pending_rows(engine: Engine) -> int:
+    """Export "pending" rows kept in quarantine for audit (no txid, no balance; not ledger entries)."""
     q = models.QuarantineRow
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(q).where(q.resolved_at.is_(None))).scalar_one()
+        return conn.execute(select(func.count()).select_from(q).where(q.reason == PENDING_REASON)).scalar_one()

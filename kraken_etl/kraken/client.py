@@ -31,9 +31,9 @@ import httpx
 from pydantic import SecretStr
 
 from kraken_etl.core.callcounter import TIERS, Tier, cost_of
+from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.core.money import loads
 from kraken_etl.kraken.auth import KrakenAuth
-from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.kraken.errors import (
     InvalidNonce,
     KrakenError,

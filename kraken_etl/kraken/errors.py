@@ -36,10 +36,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from kraken_etl.core.errors import KrakenEtlError
+
 log = logging.getLogger(__name__)
 
 
-class KrakenError(Exception):
+class KrakenError(KrakenEtlError):
     """A failure talking to Kraken. `code` is Kraken's ``E<Category>:<Message>`` (or our own tag)."""
 
     retryable: ClassVar[bool] = False

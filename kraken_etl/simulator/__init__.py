@@ -7,8 +7,8 @@ The simulator imports starlette/uvicorn and `kraken_etl.core` only (never the db
 
 from __future__ import annotations
 
-from kraken_etl.simulator.app import create_app
 from kraken_etl.core.clock import Clock, ManualClock, SystemClock
+from kraken_etl.simulator.app import create_app
 from kraken_etl.simulator.config import ALL_PERMISSIONS, ApiKey, SimConfig, derive_key
 from kraken_etl.simulator.faults import FaultSpec, parse_fault_spec
 from kraken_etl.simulator.server import RunningSimulator, serve_in_thread

@@ -119,8 +119,18 @@ async def faults_route(request: Request) -> Response:
     return _reply(ctx.set_faults(spec))
 
 
+async def stats_route(request: Request) -> Response:
+    """``GET /_sim/stats``: what clients asked of the simulator so far (for tests and drills: e.g. how
+    many AddExport requests a backfill made, without reading the simulator's internals)."""
+    if not _allowed(request):
+        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+    ctx: SimContext = request.app.state.sim
+    return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections})
+
+
 ROUTES = [
     Route("/_sim/truth/{kind}", truth_route, methods=["GET"]),
+    Route("/_sim/stats", stats_route, methods=["GET"]),
     Route("/_sim/advance", advance_route, methods=["POST"]),
     Route("/_sim/faults", faults_route, methods=["GET", "POST"]),
 ]

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kraken_etl.core.callcounter import TIERS, CallCounter, cost_of
-from kraken_etl.core.signature import verify
 from kraken_etl.core.clock import Clock
+from kraken_etl.core.signature import verify
 from kraken_etl.simulator.config import METHOD_PERMISSIONS, ApiKey, SimConfig
 
 

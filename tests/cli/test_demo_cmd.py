@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from kraken_etl import demo
 from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs import demo
 from kraken_etl.simulator import SimConfig, create_app
 from models import ExportJobRow, LedgerEntryRow, SyncRunRow, TradeRow
 

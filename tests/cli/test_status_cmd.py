@@ -8,8 +8,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kraken_etl.core.results import JobResult
 from kraken_etl.db.engine import make_engine
-from kraken_etl.db.runs import RunLog, insert_run
+from kraken_etl.db.runs import insert_run
 from kraken_etl.db.state import set_bookmark
 
 
@@ -19,9 +20,8 @@ def test_status_lists_bookmarks_and_runs(db_url: str, tmp_path: Path) -> None:
     try:
         with engine.begin() as conn:
             set_bookmark(conn, "treasury", "ledgers", moment)
-            insert_run(conn, RunLog(account="treasury", stream="ledgers", kind="incremental", window_start=None,
-                                    window_end=moment, started_at=moment, finished_at=moment, status="ok",
-                                    fetched=1234, inserted=1200))
+            insert_run(conn, JobResult("treasury", "ledgers", "incremental", window_end=moment, started_at=moment,
+                                       finished_at=moment, fetched=1234, inserted=1200))
     finally:
         engine.dispose()
     env = dict(os.environ, DATABASE_URL=db_url, KRAKEN_ETL_HOME=str(tmp_path), COLUMNS="200")

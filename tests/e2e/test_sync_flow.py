@@ -48,7 +48,10 @@ def test_flow_syncs_every_stream_to_the_truth_and_passes_no_secret(
 ) -> None:
     for name, value in sim_env(small_sim, db_env, tmp_path).items():
         monkeypatch.setenv(name, value)
-    results = sync_flow(accounts=["main"])
+    # `since` as a plain date used to raise TypeError (naive vs aware); every task ends at ONE signpost
+    results = sync_flow(accounts=["main"], since="2000-01-01")
+    windowed = [r["window_end"] for r in results if r["stream"] in ("ledgers", "trades", "closed_orders")]
+    assert len(windowed) == 3 and len(set(windowed)) == 1
     assert [r["stream"] for r in results] == ["ledgers", "trades", "closed_orders", "order_amends", "balances"]
     assert all(r["account"] == "main" for r in results)
     assert small_sim.api_secret not in repr(results)

@@ -4,7 +4,7 @@ Usage: ``python -m tests.exports.crashing_backfill <rest_url> <account> <start> 
 with DATABASE_URL and SIM_KEY / SIM_SECRET in the environment. `kill_at` is ``poll`` (first ExportStatus
 that is not yet Processed), ``download`` (after the first chunk is on disk) or ``load`` (after the first
 batch is upserted, before the transaction commits). The kill comes from the progress callback that
-`kraken_etl.backfill` already reports to the CLI, so the product has no test hook in it.
+`kraken_etl.jobs.backfill` already reports to the CLI, so the product has no test hook in it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from kraken_etl.backfill import BackfillRequest, Event, ExportPolicy, backfill
 from kraken_etl.core.callcounter import TIERS
-from kraken_etl.db.engine import make_engine
-from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.core.clock import SystemClock
+from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs.backfill import BackfillRequest, backfill
+from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.exportcycle import ExportPolicy
+from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.nonce import MemoryNonceSource
 from kraken_etl.kraken.ratelimit import SharedCounter
 

@@ -12,18 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from kraken_etl.backfill import (
-    BackfillRequest,
-    ExportPolicy,
-    ExportRun,
-    ExportStuck,
-    backfill,
-    export_description,
-    import_files,
-    run_export,
-)
 from kraken_etl.core.money import loads
 from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs.backfill import BackfillRequest, backfill
+from kraken_etl.jobs.errors import ExportStuck
+from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, export_description, run_export
+from kraken_etl.jobs.fileload import import_files
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.simulator import RunningSimulator
@@ -50,7 +44,8 @@ def set_faults(sim: RunningSimulator, **faults: int) -> None:
 
 
 def add_exports(sim: RunningSimulator) -> int:
-    return int(sim.ctx.exports.counter)
+    """AddExport requests the simulator has answered so far (its admin endpoint, not its internals)."""
+    return int(httpx.get(f"{sim.rest_url}/_sim/stats").json()["add_export_requests"])
 
 
 def db_ledger(engine: Engine, account: str = "acct") -> dict[str, dict[str, Any]]:
@@ -89,8 +84,10 @@ def assert_ledger_equals_truth(engine: Engine, sim: RunningSimulator, account: s
         assert (row["type"], row["subtype"], row["aclass"]) == (want["type"], want["subtype"], want["aclass"])
         assert row["asset"] == want["asset"], ledger_id
         assert row["wallet"] == want["wallet"]
-        for name in ("amount", "fee", "balance"):
-            assert row[name] == Decimal(want[name]), (ledger_id, name)
+        for name in ("amount", "fee", "balance"):  # by text: the scale Kraken wrote is kept
+            # newer ledgers exports write a zero fee as `0` (reference, export CSV formats)
+            allowed = {str(want[name])} | ({"0"} if name == "fee" and Decimal(want[name]) == 0 else set())
+            assert f"{row[name]:f}" in allowed, (ledger_id, name, row[name], want[name])
         # ledgers exports carry whole seconds: the stored time is the truth truncated to the second
         assert row["time_raw"] == Decimal(str(want["time"])).to_integral_value(rounding="ROUND_FLOOR")
 
@@ -103,8 +100,8 @@ def assert_trades_equal_truth(engine: Engine, sim: RunningSimulator, account: st
         row = got[txid]
         assert (row["ordertxid"], row["pair"], row["type"], row["ordertype"], row["misc"]) == (
             want["ordertxid"], want["pair"], want["type"], want["ordertype"], want["misc"])
-        for name in ("price", "cost", "fee", "vol", "margin"):
-            assert row[name] == Decimal(want[name]), (txid, name)
+        for name in ("price", "cost", "fee", "vol", "margin"):  # by text: the scale Kraken wrote is kept
+            assert f"{row[name]:f}" == str(want[name]), (txid, name, row[name], want[name])
         assert row["ledgers"] == want["ledgers"]
         # trades exports carry 4 decimals: the truth cut to 4 digits
         assert row["time_raw"] == Decimal(str(want["time"])).quantize(Decimal("0.0001"), rounding="ROUND_FLOOR")
@@ -223,7 +220,8 @@ def test_rejected_file_loads_nothing(engine: Engine, tmp_path: Path) -> None:
     )
     bad_result, good_result = import_files(engine, [bad, good], account="acct")
     assert bad_result.error and "corrupt or truncated" in bad_result.error
-    assert (good_result.loaded, good_result.quarantined) == (1, 1)
+    # the pending row is kept in quarantine for audit but counted apart: it is not an entry, not a problem
+    assert (good_result.loaded, good_result.quarantined, good_result.pending) == (1, 0, 1)
     with engine.connect() as conn:
         reasons = conn.execute(text("SELECT reason FROM kraken.quarantine")).scalars().all()
         entry = conn.execute(text("SELECT asset, balance, time_raw FROM kraken.ledger_entry")).one()

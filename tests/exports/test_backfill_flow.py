@@ -34,8 +34,11 @@ def test_backfill_flow_loads_the_whole_history_equal_to_the_truth(
     end = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     results = backfill_flow("2000-01-01", end, via="auto", accounts=["main"], chunk_days=0,
                             export_threshold=100)
-    assert [(r["kind"], r["via"]) for r in results["main"]] == [("ledgers", "export"), ("trades", "export")]
-    assert all(r["job_id"] and r["run_id"] for r in results["main"])
+    # one command loads every stream: exports where Kraken has them, REST where it has not
+    assert [(r["stream"], r["via"]) for r in results["main"]] == [
+        ("ledgers", "export"), ("trades", "export"), ("closed_orders", "rest"), ("order_amends", "rest")]
+    assert all(r["job_id"] and r["run_id"] for r in results["main"][:2])
+    assert all(r["run_id"] for r in results["main"])
     assert flow_sim.api_secret not in repr(results)
     engine = make_engine(db_env)
     try:

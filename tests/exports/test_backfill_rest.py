@@ -1,4 +1,4 @@
-"""Backfill through REST windows (`pipeline.run_window`), `auto` planning, and the one-truth merge rule.
+"""Backfill through REST windows (`jobs.window.run_window`), `auto` planning, and the one-truth merge rule.
 
 The simulator runs in this process with a manual clock (see conftest); the database is real.
 """
@@ -14,16 +14,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from kraken_etl.backfill import BackfillRequest, backfill, import_files
 from kraken_etl.core.parsing import unix_seconds
 from kraken_etl.core.windows import Window, kraken_bounds
 from kraken_etl.db.engine import make_engine
 from kraken_etl.db.state import get_bookmark, set_bookmark
+from kraken_etl.jobs.backfill import BackfillRequest, backfill
+from kraken_etl.jobs.fileload import import_files
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.simulator import RunningSimulator
 from tests.exports.conftest import SIM_END, LinkedClock
-from tests.exports.test_backfill import END, FAST, START, truth
+from tests.exports.test_backfill import END, FAST, START, add_exports, truth
 from tests.pipeline.truth import compare_ledgers, compare_trades
 
 # Trade columns a (13-column) trades export does not carry and REST does: REST fills them in.
@@ -78,7 +79,7 @@ def test_backfill_via_rest_equals_the_truth_and_never_moves_the_bookmark(
         set_bookmark(conn, "acct", "ledgers", old_bookmark)
     request = BackfillRequest("acct", A, B, ("ledgers", "trades"), "rest", chunk=timedelta(days=7))
     results = backfill(request, engine=engine, client=client, clock=clock, home=home, policy=FAST)
-    assert [(r.kind, r.via) for r in results] == [("ledgers", "rest")] * 3 + [("trades", "rest")] * 3
+    assert [(r.stream, r.via) for r in results] == [("ledgers", "rest")] * 3 + [("trades", "rest")] * 3
     whole = Window(A, B)
     ledger = in_bounds(truth(sim, "ledgers")["ledger"], whole)
     trades = in_bounds(truth(sim, "trades")["trades"], whole)
@@ -95,14 +96,14 @@ def test_backfill_via_rest_equals_the_truth_and_never_moves_the_bookmark(
 def test_auto_exports_a_big_chunk_and_pages_a_small_one(
     engine: Engine, sim: RunningSimulator, client: KrakenClient, clock: LinkedClock, home: Path
 ) -> None:
-    before = sim.ctx.exports.counter
+    before = add_exports(sim)
     # START..END is 131 days: a 125-day chunk (most of the 1,500 rows) and a 6-day one (a few dozen)
     request = BackfillRequest("acct", START, END, ("ledgers",), "auto", chunk=timedelta(days=125),
                               export_threshold=400)
     results = backfill(request, engine=engine, client=client, clock=clock, home=home, policy=FAST)
     assert [r.via for r in results] == ["export", "rest"]
-    assert results[0].rows >= 400 > results[1].rows > 0
-    assert sim.ctx.exports.counter - before == 1
+    assert results[0].fetched >= 400 > results[1].fetched > 0
+    assert add_exports(sim) - before == 1
     expected = truth(sim, "ledgers")["ledger"]
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT ledger_id, amount FROM kraken.ledger_entry")).all()

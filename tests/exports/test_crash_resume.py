@@ -22,6 +22,7 @@ from kraken_etl.core.money import loads
 from kraken_etl.db.engine import make_engine
 from kraken_etl.simulator import RunningSimulator, serve_in_thread
 from tests.exports.conftest import sim_config
+from tests.exports.test_backfill import add_exports
 
 REPO = Path(__file__).resolve().parents[2]
 START = "2026-06-01T00:00:00+00:00"
@@ -73,7 +74,7 @@ def test_kill_9_then_rerun_completes_with_one_add_export(
     crash_sim: RunningSimulator, db_url: str, tmp_path: Path, kill_at: str
 ) -> None:
     sim = crash_sim
-    before = sim.ctx.exports.counter
+    before = add_exports(sim)
     if kill_at == "poll":
         first = run(sim, db_url, tmp_path, "poll")
         assert first.returncode == -signal.SIGKILL, first.stderr
@@ -90,12 +91,12 @@ def test_kill_9_then_rerun_completes_with_one_add_export(
             assert list(tmp_path.rglob("*.part")), "the partial download is left as .part, never as .zip"
     rerun = run(sim, db_url, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
-    assert sim.ctx.exports.counter - before == 1, "exactly one AddExport for the range"
+    assert add_exports(sim) - before == 1, "exactly one AddExport for the range"
     assert job_state(db_url) == [("removed", kraken_id)]
     total, distinct = ledger_count(db_url)
     assert total == distinct == len(truth_ids(sim))
     again = run(sim, db_url, tmp_path)
-    assert again.returncode == 0 and sim.ctx.exports.counter - before == 1
+    assert again.returncode == 0 and add_exports(sim) - before == 1
     assert ledger_count(db_url) == (total, distinct)
 
 

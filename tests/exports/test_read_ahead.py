@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kraken_etl.fileload import read_ahead, relaxed_gc
+from kraken_etl.cli.tuning import relaxed_gc
+from kraken_etl.jobs.fileload import read_ahead
 
 
 def test_yields_every_item_in_order() -> None:

@@ -16,8 +16,10 @@ from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import LedgerEntry, Rejected
 from kraken_etl.core.timeutil import from_unix
 from kraken_etl.core.trade import parse_trade
-from kraken_etl.db.load import UpsertCounts, fingerprint, insert_balances, quarantine, upsert_records
+from kraken_etl.db.load import UpsertCounts, upsert_records
+from kraken_etl.db.quarantine import fingerprint, insert_balances, quarantine
 from kraken_etl.db.state import get_bookmark, mark_amends_synced, orders_needing_amends, set_bookmark
+from kraken_etl.jobs.streams import CLOSED_ORDERS, LEDGERS, TRADES
 from models import ClosedOrderRow, LedgerEntryRow, QuarantineRow, TradeRow
 
 RAW = loads('{"refid": "TJKLXF-PGMUI-4NTLXU", "time": 1688464484.1787, "type": "trade", "subtype": "", '
@@ -36,8 +38,8 @@ def row(conn: Connection, ledger_id: str = "L1", account: str = "main") -> Any:
 
 def test_insert_then_rerun_changes_nothing(conn: Connection) -> None:
     records = [entry("L1"), entry("L2", amount=Decimal("1.0000"))]
-    assert upsert_records(conn, "main", "ledgers", records, "rest") == UpsertCounts(2, 0, 0)
-    assert upsert_records(conn, "main", "ledgers", records, "rest") == UpsertCounts(0, 0, 2)
+    assert upsert_records(conn, "main", LEDGERS.target, records, "rest") == UpsertCounts(2, 0, 0)
+    assert upsert_records(conn, "main", LEDGERS.target, records, "rest") == UpsertCounts(0, 0, 2)
     stored = row(conn)
     assert stored.amount == Decimal("-24.5000") and str(stored.amount) == "-24.5000"
     assert stored.time_raw == Decimal("1688464484.1787") and stored.time == from_unix("1688464484.1787")
@@ -46,50 +48,50 @@ def test_insert_then_rerun_changes_nothing(conn: Connection) -> None:
 
 
 def test_a_change_is_an_update(conn: Connection) -> None:
-    upsert_records(conn, "main", "ledgers", [entry()], "rest")
+    upsert_records(conn, "main", LEDGERS.target, [entry()], "rest")
     changed = entry(balance=Decimal("1.0000"), raw={**RAW, "balance": "1.0000"})
-    assert upsert_records(conn, "main", "ledgers", [changed], "rest") == UpsertCounts(0, 1, 0)
+    assert upsert_records(conn, "main", LEDGERS.target, [changed], "rest") == UpsertCounts(0, 1, 0)
     assert row(conn).balance == Decimal("1.0000")
 
 
 def test_accounts_are_kept_apart(conn: Connection) -> None:
-    upsert_records(conn, "a", "ledgers", [entry()], "rest")
-    assert upsert_records(conn, "b", "ledgers", [entry()], "rest") == UpsertCounts(1, 0, 0)
+    upsert_records(conn, "a", LEDGERS.target, [entry()], "rest")
+    assert upsert_records(conn, "b", LEDGERS.target, [entry()], "rest") == UpsertCounts(1, 0, 0)
     assert row(conn, account="a").account == "a" and row(conn, account="b").account == "b"
 
 
 def test_duplicates_in_one_batch_keep_the_last(conn: Connection) -> None:
-    counts = upsert_records(conn, "main", "ledgers", [entry(fee=Decimal("1")), entry(fee=Decimal("2"))], "rest")
+    counts = upsert_records(conn, "main", LEDGERS.target, [entry(fee=Decimal("1")), entry(fee=Decimal("2"))], "rest")
     assert counts.inserted == 1 and row(conn).fee == Decimal("2")
 
 
 def test_flags_are_stored(conn: Connection) -> None:
-    upsert_records(conn, "main", "ledgers", [entry()], "rest", flags={"L1": ("unknown_type",)})
+    upsert_records(conn, "main", LEDGERS.target, [entry()], "rest", flags={"L1": ("unknown_type",)})
     assert row(conn).flags == ["unknown_type"]
 
 
 def test_merge_export_after_rest_fills_wallet_keeps_precise_time_and_rest_raw(conn: Connection) -> None:
-    upsert_records(conn, "main", "ledgers", [entry()], "rest")
+    upsert_records(conn, "main", LEDGERS.target, [entry()], "rest")
     whole = Decimal("1688464484")
     export = entry(time=from_unix(whole), time_raw=whole, wallet="spot / main", subclass="fiat",
                    raw={"txid": "L1", "time": "2023-07-04 09:54:44"})
-    assert upsert_records(conn, "main", "ledgers", [export], "export") == UpsertCounts(0, 1, 0)
+    assert upsert_records(conn, "main", LEDGERS.target, [export], "export") == UpsertCounts(0, 1, 0)
     stored = row(conn)
     assert stored.wallet == "spot / main" and stored.subclass == "fiat"
     assert stored.time_raw == Decimal("1688464484.1787")
     assert stored.raw["time"] == "1688464484.1787" and stored.source == "rest"
     # REST again (no wallet): wallet stays, nothing else changes
-    assert upsert_records(conn, "main", "ledgers", [entry()], "rest") == UpsertCounts(0, 0, 1)
+    assert upsert_records(conn, "main", LEDGERS.target, [entry()], "rest") == UpsertCounts(0, 0, 1)
     assert row(conn).wallet == "spot / main"
     # the same export again: nothing changes
-    assert upsert_records(conn, "main", "ledgers", [export], "export") == UpsertCounts(0, 0, 1)
+    assert upsert_records(conn, "main", LEDGERS.target, [export], "export") == UpsertCounts(0, 0, 1)
 
 
 def test_merge_rest_after_export_takes_precise_time_and_raw_keeps_wallet(conn: Connection) -> None:
     whole = Decimal("1688464484")
     export = entry(time=from_unix(whole), time_raw=whole, wallet="earn / flexible", raw={"txid": "L1"})
-    upsert_records(conn, "main", "ledgers", [export], "export")
-    assert upsert_records(conn, "main", "ledgers", [entry()], "rest") == UpsertCounts(0, 1, 0)
+    upsert_records(conn, "main", LEDGERS.target, [export], "export")
+    assert upsert_records(conn, "main", LEDGERS.target, [entry()], "rest") == UpsertCounts(0, 1, 0)
     stored = row(conn)
     assert stored.time_raw == Decimal("1688464484.1787") and stored.source == "rest"
     assert stored.wallet == "earn / flexible" and stored.raw["amount"] == "-24.5000"
@@ -97,9 +99,9 @@ def test_merge_rest_after_export_takes_precise_time_and_raw_keeps_wallet(conn: C
 
 def test_merge_import_never_overwrites_export(conn: Connection) -> None:
     export = entry(wallet="spot / main", raw={"from": "export"})
-    upsert_records(conn, "main", "ledgers", [export], "export")
+    upsert_records(conn, "main", LEDGERS.target, [export], "export")
     imported = entry(amount=Decimal("999"), raw={"from": "import"})
-    upsert_records(conn, "main", "ledgers", [imported], "import")
+    upsert_records(conn, "main", LEDGERS.target, [imported], "import")
     stored = row(conn)
     assert stored.amount == Decimal("-24.5000") and stored.raw == {"from": "export"}
     assert stored.source == "export"
@@ -111,7 +113,7 @@ def test_trades_and_orders_round_trip_arrays_and_booleans(conn: Connection) -> N
         '"type": "buy", "ordertype": "limit", "price": "30010.00000", "cost": "600.20000", "fee": "0.00000", '
         '"vol": "0.02000000", "margin": "0.00000", "leverage": "0", "misc": "", "trade_id": 40274859, '
         '"maker": true, "ledgers": ["LA", "LB"]}'))
-    assert upsert_records(conn, "main", "trades", [trade], "rest").inserted == 1
+    assert upsert_records(conn, "main", TRADES.target, [trade], "rest").inserted == 1
     stored = conn.execute(select(TradeRow.__table__)).one()
     assert stored.ledgers == ["LA", "LB"] and stored.maker is True and stored.trade_id == 40274859
     assert stored.price == Decimal("30010.00000")
@@ -127,16 +129,16 @@ def _order(txid: str, amended: bool, vol_exec: str = "0.25000000") -> object:
 
 
 def test_orders_needing_amends(conn: Connection) -> None:
-    upsert_records(conn, "main", "closed_orders", [_order("O1", True), _order("O2", False)], "rest")  # type: ignore[list-item]
+    upsert_records(conn, "main", CLOSED_ORDERS.target, [_order("O1", True), _order("O2", False)], "rest")  # type: ignore[list-item]
     assert orders_needing_amends(conn, "main") == ["O1"]
     mark_amends_synced(conn, "main", ["O1"])
     assert orders_needing_amends(conn, "main") == []
     # unchanged re-read: still not needed
-    upsert_records(conn, "main", "closed_orders", [_order("O1", True)], "rest")  # type: ignore[list-item]
+    upsert_records(conn, "main", CLOSED_ORDERS.target, [_order("O1", True)], "rest")  # type: ignore[list-item]
     assert orders_needing_amends(conn, "main") == []
     # the order changed: fetch again (updated_at moves past amends_synced_at)
     conn.execute(text("UPDATE kraken.closed_order SET amends_synced_at = now() - interval '1 hour'"))
-    upsert_records(conn, "main", "closed_orders", [_order("O1", True, "0.20000000")], "rest")  # type: ignore[list-item]
+    upsert_records(conn, "main", CLOSED_ORDERS.target, [_order("O1", True, "0.20000000")], "rest")  # type: ignore[list-item]
     assert orders_needing_amends(conn, "main") == ["O1"]
     assert conn.execute(select(ClosedOrderRow.vol_exec).where(ClosedOrderRow.txid == "O1")).scalar_one() == \
         Decimal("0.20000000")
@@ -174,7 +176,7 @@ def test_raw_is_stored_as_the_same_json_value_whatever_it_holds(conn: Connection
     raw = loads('{"time": 1688464484.1787, "amount": "-24.5000", "nested": {"list": [1, 2.50, "x"]}, '
                 '"note": "caf\\u00e9 \\"quoted\\" back\\\\slash tab\\t nl\\n", "big": ' + big + '}')
     stored = entry(raw=raw)
-    upsert_records(conn, "main", "ledgers", [stored], "rest")
+    upsert_records(conn, "main", LEDGERS.target, [stored], "rest")
     in_db = conn.execute(text("SELECT raw = CAST(:expected AS jsonb) FROM kraken.ledger_entry "
                               "WHERE ledger_id = 'L1'"), {"expected": dumps(raw)}).scalar_one()
     assert in_db is True

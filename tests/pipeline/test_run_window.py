@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, select
 
 from kraken_etl.core.windows import Window
 from kraken_etl.db.state import get_bookmark
+from kraken_etl.jobs.streams import LEDGERS
+from kraken_etl.jobs.window import fetch_window, run_window
 from kraken_etl.kraken import errors as e
-from kraken_etl.pipeline import fetch_window, run_window
-from kraken_etl.streams import LEDGERS
 from models import LedgerEntryRow, QuarantineRow, SyncRunRow
 from tests.kraken.conftest import FakeClock, ScriptedKraken, envelope, make_client
 

@@ -1,18 +1,22 @@
-"""The generic contract every StreamSpec must honour (STYLE §11), driven by one payload per stream."""
+"""The contract every StreamSpec must honour (STYLE §11), driven by one real payload shape per stream.
+
+Each test asks something a declaration could get wrong and the code would not notice by itself: that the
+parser keys records by the target's key, that the validation rules name real record attributes, that the
+target's key is the table's primary key, and that the load of a real payload round-trips.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from kraken_etl.core.callcounter import cost_of
 from kraken_etl.core.windows import Window, kraken_bounds
-from kraken_etl.db.load import TARGETS, table_for
-from kraken_etl.streams import BY_NAME, STREAMS, SYNC_ORDER, StreamSpec
-from kraken_etl.validation import RULES, validate_batch
+from kraken_etl.jobs.streams import STREAMS, StreamSpec
+from kraken_etl.jobs.validation import validate_batch
 from tests.core.test_rest_parsers import AMENDS, CLOSED, LEDGER_PAGE, TRADES
 
 PAYLOADS: dict[str, dict[str, Any]] = {
@@ -26,45 +30,47 @@ WINDOW = Window(datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UT
 
 def _records(spec: StreamSpec) -> list[tuple[str, Any]]:
     payload = PAYLOADS[spec.name][spec.result_key]
-    if spec.paged:
+    if spec.paging == "window":
         return [(key, spec.parse(key, value)) for key, value in payload.items()]
     return [(value["amend_id"], spec.parse("OPARENT", value)) for value in payload]
 
 
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
-def test_parse_returns_records_whose_id_is_the_key(spec: StreamSpec) -> None:
+def test_parse_returns_records_whose_target_key_is_the_id(spec: StreamSpec) -> None:
     for key, record in _records(spec):
-        assert getattr(record, spec.id_field) == key
+        assert isinstance(record, spec.target.record_type)
+        assert getattr(record, spec.target.key) == key
+
+
+@pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
+def test_rules_name_attributes_of_the_record(spec: StreamSpec) -> None:
+    names = {f.name for f in fields(spec.target.record_type)}
+    rules = spec.rules
+    assert {rules.id_attr, rules.cursor, *rules.money, *rules.optional_money} <= names
+    assert rules.id_attr == spec.target.key
 
 
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
 def test_records_validate_inside_the_window(spec: StreamSpec) -> None:
     records = [r for _, r in _records(spec)]
-    out = validate_batch(spec.name, records, bounds=kraken_bounds(WINDOW))
+    out = validate_batch(spec.name, spec.rules, records, bounds=kraken_bounds(WINDOW))
     assert out.rejected == [] and len(out.valid) == len(records)
     low, high = kraken_bounds(WINDOW)
     for rec in records:
-        cursor = getattr(rec, RULES[spec.name].cursor)
-        value = Decimal(cursor).scaleb(-RULES[spec.name].cursor_scale) if isinstance(cursor, int) else cursor
+        cursor = getattr(rec, spec.rules.cursor)
+        value = Decimal(cursor).scaleb(-spec.rules.cursor_scale) if isinstance(cursor, int) else cursor
         if value is not None:
             assert low is not None and low < value <= high
 
 
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
-def test_row_class_is_unique_on_account_and_id(spec: StreamSpec) -> None:
-    table = table_for(spec.name)
-    assert table.name == spec.table
-    assert [c.name for c in table.primary_key.columns] == ["account", TARGETS[spec.name].key]
-    assert TARGETS[spec.name].key == spec.id_field
+def test_target_key_is_the_tables_primary_key(spec: StreamSpec) -> None:
+    table = spec.target.table
+    assert [c.name for c in table.primary_key.columns] == ["account", spec.target.key]
+    for ts, raw in spec.target.time_pairs:
+        assert ts in table.columns and raw in table.columns
 
 
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
-def test_spec_declarations(spec: StreamSpec) -> None:
-    assert spec.cost > 0 and spec.cost == cost_of(spec.method)
-    assert spec.path == f"/0/private/{spec.method}"
-    assert spec.page_size == 50 and spec.lag.total_seconds() > 0
-    assert spec.name in SYNC_ORDER and BY_NAME[spec.name] is spec
-
-
-def test_history_endpoints_cost_two() -> None:
-    assert BY_NAME["ledgers"].cost == 2 and BY_NAME["trades"].cost == 2
+def test_export_reports_exist_only_for_windowed_streams(spec: StreamSpec) -> None:
+    assert spec.export_report is None or (spec.paging == "window" and spec.export_report == spec.name)

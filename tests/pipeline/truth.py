@@ -1,4 +1,9 @@
-"""Compare what the sync stored with the simulator's ground truth, field by field, exact decimals."""
+"""Compare what the sync stored with the simulator's ground truth, field by field, exact decimals.
+
+An oracle must not share code with what it checks: the expected values are derived here from the truth's
+JSON with the standard library only (never the product's `D`, `unix_seconds` or `rawify`). Decimals are
+compared by value AND by text, so a lost or added trailing zero (a scale error) is a difference.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,29 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from kraken_etl.core.money import D
-from kraken_etl.core.parsing import rawify, unix_seconds
 from models import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
+
+
+def _decimal(value: Any) -> Decimal:
+    """The truth's number (a JSON string or number) as the exact Decimal its text spells."""
+    assert not isinstance(value, float), "truth must be decoded with parse_float=Decimal"
+    return Decimal(str(value))
+
+
+def _seconds(value: Any) -> Decimal:
+    """REST times are unix seconds already (with Kraken's fraction digits)."""
+    return _decimal(value)
+
+
+def _raw(value: Any) -> Any:
+    """The record as JSONB keeps it: every Decimal as its text, containers recursively, the rest as is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _raw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_raw(v) for v in value]
+    return value
 
 
 def _rows(engine: Engine, table: Any, account: str, key: str) -> dict[str, Any]:
@@ -21,7 +46,7 @@ def _rows(engine: Engine, table: Any, account: str, key: str) -> dict[str, Any]:
 def _dec_eq(stored: Decimal | None, truth: Any) -> bool:
     if truth is None:
         return stored is None
-    expected = D(truth)
+    expected = _decimal(truth)
     return stored is not None and stored == expected and str(stored) == str(expected)
 
 
@@ -47,11 +72,11 @@ def compare_ledgers(engine: Engine, account: str, truth: dict[str, Any]) -> list
             continue
         w = f"ledger {lid}"
         _decs(problems, w, row, rec, ("amount", "fee", "balance"))
-        _check(problems, w, "time_raw", row.time_raw == unix_seconds(rec["time"]), row.time_raw, rec["time"])
+        _check(problems, w, "time_raw", row.time_raw == _seconds(rec["time"]), row.time_raw, rec["time"])
         for field in ("refid", "type", "subtype", "aclass", "asset"):
             _check(problems, w, field, getattr(row, field) == rec.get(field), getattr(row, field), rec.get(field))
         rest_raw = {k: v for k, v in rec.items() if k != "wallet"}  # REST has no wallet; truth adds it
-        _check(problems, w, "raw", row.raw == rawify(rest_raw), row.raw, rest_raw)
+        _check(problems, w, "raw", row.raw == _raw(rest_raw), row.raw, rest_raw)
     return problems
 
 
@@ -66,13 +91,13 @@ def compare_trades(engine: Engine, account: str, truth: dict[str, Any]) -> list[
             continue
         w = f"trade {txid}"
         _decs(problems, w, row, rec, ("price", "cost", "fee", "vol", "margin"))
-        _check(problems, w, "time_raw", row.time_raw == unix_seconds(rec["time"]), row.time_raw, rec["time"])
+        _check(problems, w, "time_raw", row.time_raw == _seconds(rec["time"]), row.time_raw, rec["time"])
         for field in ("ordertxid", "postxid", "pair", "type", "ordertype", "misc", "trade_id", "maker"):
             _check(problems, w, field, getattr(row, field) == rec.get(field), getattr(row, field), rec.get(field))
         lev = rec.get("leverage")
         _check(problems, w, "leverage", row.leverage == (None if lev is None else str(lev)), row.leverage, lev)
         _check(problems, w, "ledgers", row.ledgers == rec.get("ledgers"), row.ledgers, rec.get("ledgers"))
-        _check(problems, w, "raw", row.raw == rawify(rec), row.raw, rec)
+        _check(problems, w, "raw", row.raw == _raw(rec), row.raw, rec)
     return problems
 
 
@@ -87,8 +112,8 @@ def compare_closed_orders(engine: Engine, account: str, truth: dict[str, Any]) -
             continue
         w = f"order {txid}"
         _decs(problems, w, row, rec, ("vol", "vol_exec", "cost", "fee", "price", "stopprice", "limitprice"))
-        _check(problems, w, "opentm_raw", row.opentm_raw == unix_seconds(rec["opentm"]), row.opentm_raw, rec["opentm"])
-        _check(problems, w, "closetm_raw", row.closetm_raw == unix_seconds(rec["closetm"]), row.closetm_raw,
+        _check(problems, w, "opentm_raw", row.opentm_raw == _seconds(rec["opentm"]), row.opentm_raw, rec["opentm"])
+        _check(problems, w, "closetm_raw", row.closetm_raw == _seconds(rec["closetm"]), row.closetm_raw,
                rec["closetm"])
         for field in ("status", "reason", "misc", "oflags", "cl_ord_id", "trigger"):
             _check(problems, w, field, getattr(row, field) == rec.get(field), getattr(row, field), rec.get(field))
@@ -101,7 +126,7 @@ def compare_closed_orders(engine: Engine, account: str, truth: dict[str, Any]) -
         _check(problems, w, "descr_price", _dec_eq(row.descr_price, d.get("price")), row.descr_price, d.get("price"))
         _check(problems, w, "amended", row.amended == bool(rec.get("amended")), row.amended, rec.get("amended"))
         _check(problems, w, "trades", row.trades == rec.get("trades"), row.trades, rec.get("trades"))
-        _check(problems, w, "raw", row.raw == rawify(rec), row.raw, rec)
+        _check(problems, w, "raw", row.raw == _raw(rec), row.raw, rec)
     return problems
 
 
@@ -121,7 +146,7 @@ def compare_order_amends(engine: Engine, account: str, truth: dict[str, Any]) ->
                rec["timestamp"])
         for field in ("amend_type", "reason", "post_only"):
             _check(problems, w, field, getattr(row, field) == rec.get(field), getattr(row, field), rec.get(field))
-        _check(problems, w, "raw", row.raw == rawify(rec), row.raw, rec)
+        _check(problems, w, "raw", row.raw == _raw(rec), row.raw, rec)
     return problems
 
 

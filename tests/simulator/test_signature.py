@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from kraken_etl.simulator import ApiKey, SimConfig, create_app
 from kraken_etl.core.clock import ManualClock
+from kraken_etl.simulator import ApiKey, SimConfig, create_app
 from tests.core.test_signature import SECRET  # Kraken's official vector (checked in tests/core)
 from tests.simulator.conftest import Kraken, TestClient
 

@@ -3,9 +3,11 @@
 1. migrate the database (embedded unless DATABASE_URL is set);
 2. serve the simulator on loopback with a realistic seeded account (deterministic: the same every run);
 3. backfill the older history of ledgers and trades through Kraken's export cycle;
-4. run the incremental sync through the Prefect flow for the recent part (closed orders, order amends and
-   balances in full: exports do not cover them);
+4. (the CLI) run the incremental sync through the Prefect flow for the recent part;
 5. summarise what is in the database.
+
+The steps are here; `kraken_etl.cli.demo_cmd` strings them together with the flow, since the composition
+layer never imports `flows/`.
 
 A second run finds its export jobs already loaded and its bookmarks current, so it only re-reads the
 overlap. The simulator's key lives in this process's environment only while the demo runs; it is never
@@ -20,16 +22,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from kraken_etl.backfill import BackfillRequest, Event, ExportPolicy, LoadResult, backfill
+from kraken_etl.core.clock import SystemClock
+from kraken_etl.core.results import JobResult
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.summary import open_quarantine, row_counts
-from kraken_etl.core.clock import SystemClock
-from kraken_etl.pipeline import client_for
-from kraken_etl.settings import load_settings
+from kraken_etl.jobs.backfill import BackfillRequest, backfill
+from kraken_etl.jobs.events import Progress
+from kraken_etl.jobs.exportcycle import ExportPolicy
+from kraken_etl.jobs.wiring import client_for
+from kraken_etl.settings import Settings, load_settings
 from kraken_etl.simulator import SimConfig
 from kraken_etl.simulator.server import running
 
@@ -45,7 +50,7 @@ _ACCOUNT_VARS = ("KRAKEN_ETL_CONFIG", "KRAKEN_API_KEY_FILE", "KRAKEN_API_SECRET_
 @dataclass
 class DemoSummary:
     database: str
-    backfill: list[LoadResult] = field(default_factory=list)
+    backfill: list[JobResult] = field(default_factory=list)
     sync: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
@@ -69,22 +74,34 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_demo(say: Callable[[str], None], progress: Callable[[Event], None]) -> DemoSummary:
-    """Run the demo end to end; `say` gets one line per step, `progress` the backfill's events.
+@dataclass
+class Demo:
+    """A running demo: the simulator serving, its account configured in this process's environment."""
+
+    url: str
+    settings: Settings
+    config: SimConfig
+    cutover: datetime
+    history_start: datetime
+    summary: DemoSummary
+    started: float = field(default_factory=time.monotonic)
+
+
+@contextmanager
+def demo_account(say: Callable[[str], None]) -> Iterator[Demo]:
+    """Migrate the database, serve the simulator on loopback and configure its account for the demo.
+
+    The account's key lives in this process's environment only inside the block; it is never printed.
 
     Raises:
-        SettingsError, EmbeddedDatabaseError, KrakenError, BackfillError: as the steps they come from.
+        SettingsError, EmbeddedDatabaseError: from the settings or the database.
     """
-    from flows.sync import sync_flow  # Prefect is imported only when the demo runs
-
-    started = time.monotonic()
     settings = load_settings()
     url = effective_url(settings)
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL ({settings.home / 'pgdata'})"
     summary = DemoSummary(database=where)
     migrate.upgrade(url)
     say(f"database ready: {summary.database}, schema kraken at {', '.join(migrate.heads())}")
-
     config = SimConfig(seed=SEED, ledger_entries=LEDGER_ENTRIES, tier="pro", rate_scale=RATE_SCALE,
                        export_queued_seconds=0.5, export_processing_seconds=1.0)
     with running(config) as sim:
@@ -93,40 +110,39 @@ def run_demo(say: Callable[[str], None], progress: Callable[[Event], None]) -> D
                "KRAKEN_API_SECRET": sim.api_secret, "KRAKEN_TIER": "pro", "KRAKEN_ACCOUNT": ACCOUNT,
                "KRAKEN_RATE_SCALE": str(RATE_SCALE)}
         with _environment(env):
-            demo_settings = load_settings()
-            (account,) = demo_settings.select_accounts([ACCOUNT])
-            cutover = config.end_time - RECENT
-            history_start = config.end_time - timedelta(days=config.history_days + 1)
+            yield Demo(url, load_settings(), config, config.end_time - RECENT,
+                       config.end_time - timedelta(days=config.history_days + 1), summary)
 
-            step = time.monotonic()
-            engine = make_engine(url)
-            try:
-                with client_for(account, demo_settings, clock=SystemClock()) as client:
-                    # Exports cover ledgers and trades; closed orders only come through REST.
-                    requests = (
-                        BackfillRequest(ACCOUNT, history_start, cutover, ("ledgers", "trades"), "export", None),
-                        BackfillRequest(ACCOUNT, history_start, cutover, ("closed_orders",), "rest", None),
-                    )
-                    policy = ExportPolicy(poll_initial=0.5, poll_max=2.0, timeout=300)
-                    for request in requests:
-                        summary.backfill += backfill(request, engine=engine, client=client, clock=client.clock,
-                                                     home=demo_settings.home, policy=policy, progress=progress)
-            finally:
-                engine.dispose()
-            summary.seconds["backfill (export cycle)"] = time.monotonic() - step
-            say(f"backfilled {history_start:%Y-%m-%d} .. {cutover:%Y-%m-%d}: ledgers and trades through the export "
-                "cycle, closed orders through REST")
 
-            step = time.monotonic()
-            summary.sync = sync_flow(accounts=[ACCOUNT], since=cutover.isoformat())
-            summary.seconds["incremental sync (Prefect flow)"] = time.monotonic() - step
-            say("incremental sync done through the Prefect flow")
+def backfill_history(demo: Demo, say: Callable[[str], None], progress: Progress) -> None:
+    """Load the older history: ledgers and trades through the export cycle, the rest through REST.
 
-    engine = make_engine(url)
+    Raises:
+        KrakenError, BackfillError: as `jobs.backfill.backfill`.
+    """
+    step = time.monotonic()
+    (account,) = demo.settings.select_accounts([ACCOUNT])
+    request = BackfillRequest(ACCOUNT, demo.history_start, demo.cutover, via="export", chunk=None)
+    policy = ExportPolicy(poll_initial=0.5, poll_max=2.0, timeout=300)
+    engine = make_engine(demo.url)
     try:
-        summary.counts = row_counts(engine)
-        summary.quarantined = open_quarantine(engine)
+        with client_for(account, demo.settings, clock=SystemClock()) as client:
+            demo.summary.backfill = backfill(request, engine=engine, client=client, clock=client.clock,
+                                             home=demo.settings.home, policy=policy, progress=progress)
     finally:
         engine.dispose()
-    summary.seconds["total"] = time.monotonic() - started
-    return summary
+    demo.summary.seconds["backfill (export cycle)"] = time.monotonic() - step
+    say(f"backfilled {demo.history_start:%Y-%m-%d} .. {demo.cutover:%Y-%m-%d}: ledgers and trades through the "
+        "export cycle, closed orders and amends through REST")
+
+
+def summarise(demo: Demo) -> DemoSummary:
+    """Count what landed; the total time since the demo started."""
+    engine = make_engine(demo.url)
+    try:
+        demo.summary.counts = row_counts(engine)
+        demo.summary.quarantined = open_quarantine(engine)
+    finally:
+        engine.dispose()
+    demo.summary.seconds["total"] = time.monotonic() - demo.started
+    return demo.summary

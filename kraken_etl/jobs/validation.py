@@ -49,18 +49,6 @@ class StreamRules:
     cursor_scale: int = 0  # 9 for nanoseconds
 
 
-RULES: dict[str, StreamRules] = {
-    "ledgers": StreamRules("ledger_id", ("amount", "fee"), ("balance",), "time_raw"),
-    "trades": StreamRules("txid", ("price", "cost", "fee", "vol"), ("margin",), "time_raw"),
-    "closed_orders": StreamRules(
-        "txid", ("vol", "vol_exec", "cost", "fee", "price"),
-        ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
-    "order_amends": StreamRules(
-        "amend_id", (), ("order_qty", "display_qty", "remaining_qty", "limit_price", "trigger_price"),
-        "timestamp_ns", cursor_scale=9),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class ValidatedBatch(Generic[R]):
     """The outcome: records to load, their flags by id, and what goes to quarantine."""
@@ -129,7 +117,7 @@ def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def flags_for(stream: str, record: Any, known_assets: dict[str, bool] | None = None) -> tuple[str, ...]:
+def flags_for(record: Any, known_assets: dict[str, bool] | None = None) -> tuple[str, ...]:
     """The informational flags of one record (loaded, never rejected for these).
 
     `known_assets` caches `is_known_asset` per asset code across a batch (a batch has few distinct assets).
@@ -159,6 +147,7 @@ def flags_for(stream: str, record: Any, known_assets: dict[str, bool] | None = N
 
 def validate_batch(
     stream: str,
+    rules: StreamRules,
     records: Sequence[R],
     *,
     bounds: tuple[Decimal | None, Decimal] | None = None,
@@ -166,18 +155,17 @@ def validate_batch(
     """Check a parsed batch; return the valid records (in input order), flags, and rejections.
 
     Args:
-        stream: ``ledgers``, ``trades``, ``closed_orders`` or ``order_amends``.
+        stream: the stream's name (stored on each rejection).
+        rules: the stream's rules (its `StreamSpec.rules`).
         records: parsed domain records.
         bounds: Kraken's (exclusive low, inclusive high) unix-seconds interval of the request, if any.
 
     Raises:
-        KeyError: for an unknown stream.
         pandera.errors.SchemaError: when the frame itself is wrong (a programming error, not data).
     """
     import pandas as pd
     import pandera.pandas as pa
 
-    rules = RULES[stream]
     if not records:
         return ValidatedBatch([], [])
     frame = _frame(records, rules)
@@ -204,7 +192,7 @@ def validate_batch(
                                      dict(getattr(rec, "raw", {}) or {})))
             continue
         valid.append(rec)
-        found = flags_for(stream, rec, known_assets)
+        found = flags_for(rec, known_assets)
         if found:
             flags[rid] = found
     return ValidatedBatch(valid, rejected, flags)

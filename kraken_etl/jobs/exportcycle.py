@@ -1,6 +1,6 @@
 """Kraken's export cycle as a resumable state machine.
 
-Composition ring (like `pipeline`): it wires `kraken.exports` (HTTP), `db.exports` (job rows) and
+Composition ring (`kraken_etl.jobs`): it wires `kraken.exports` (HTTP), `db.exports` (job rows) and
 `fileload` (verify, parse, validate and load the file through the shared loader). No SQL text, no httpx.
 
 The export state machine (one `export_job` row per report and range; every transition committed)::
@@ -31,25 +31,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kraken_etl.core.clock import Clock
 from kraken_etl.core.exportfile import ExportFileError
+from kraken_etl.core.results import JobResult
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.runs import Engine
-from kraken_etl.fileload import (
-    BackfillError,
-    Event,
-    ExportPolicy,
-    ExportStuck,
-    LoadResult,
-    Progress,
-    load_export_file,
-    quiet_progress,
-)
+from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits
+from kraken_etl.jobs.errors import BackfillError, ExportStuck
+from kraken_etl.jobs.events import Event, Progress, quiet_progress
+from kraken_etl.jobs.fileload import load_export_file
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.core.clock import Clock
 from kraken_etl.kraken.errors import InvalidArguments, KrakenError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPolicy:
+    """How the export cycle waits and what it keeps (defaults suit real Kraken; tests shrink them)."""
+
+    poll_initial: float = 5.0  # first wait between ExportStatus calls, seconds
+    poll_max: float = 60.0  # the backoff's ceiling
+    poll_factor: float = 1.5
+    timeout: float = 3 * 3600.0  # a Processing export older than this (in this run) is cancelled
+    fmt: str = "CSV"
+    keep_files: bool = False  # keep the zip under KRAKEN_ETL_HOME/exports after RemoveExport
+    limits: ExportLimits = DEFAULT_LIMITS
 
 
 def export_description(report: str, start: datetime, end: datetime) -> str:
@@ -73,11 +81,12 @@ class ExportRun:
         with self.engine.begin() as conn:
             job = jobs.update_job(conn, job.id, **changes)
         if "status" in changes:
-            self.progress(Event("status", f"export job {job.id} ({job.report}): {job.status}", job.id))
+            self.progress(Event("status", f"export job {job.id} ({job.report}): {job.status}", job.report,
+                                job_id=job.id))
         return job
 
 
-def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime) -> LoadResult:
+def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime) -> JobResult:
     """Drive one export job (report and range) to ``removed``, resuming whatever a previous run left.
 
     Raises:
@@ -91,8 +100,8 @@ def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime
         job = jobs.ensure_job(conn, account=run.account, report=report, description=description,
                               starttm=start, endtm=end, fmt=run.policy.fmt)
     run.progress(Event("status", f"export job {job.id} ({report} {start:%Y-%m-%d}..{end:%Y-%m-%d}): "
-                       f"{job.status}", job.id))
-    result: LoadResult | None = None
+                       f"{job.status}", report, job_id=job.id))
+    result: JobResult | None = None
     resets = 0
     bad_files = 0
     while True:
@@ -127,10 +136,10 @@ def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime
             if resets > 3:
                 raise BackfillError(f"export job {job.id}: Kraken keeps losing the export; giving up")
     if result is None:
-        result = LoadResult(name=description, kind=report, loaded=job.rows_loaded or 0,
-                            quarantined=job.rows_quarantined or 0, job_id=job.id, via="export",
-                            details={"resumed": "already loaded"})
-    result.window = (start, end)
+        result = JobResult(run.account, report, "export", "export", name=description,
+                           loaded=job.rows_loaded or 0, quarantined=job.rows_quarantined or 0, job_id=job.id,
+                           details={"resumed": "already loaded"})
+    result.window_start, result.window_end = start, end
     return result
 
 
@@ -172,7 +181,8 @@ def _poll(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> jobs.Export
         if status == "failed":
             raise BackfillError(f"Kraken reports export {job.kraken_id} (job {job.id}) failed; rerun to retry")
         elapsed = run.clock.now() - started
-        run.progress(Event("poll", f"export {job.kraken_id} {status}, {elapsed:,.0f}s", job.id, polls))
+        run.progress(Event("poll", f"export {job.kraken_id} {status}, {elapsed:,.0f}s", report, job_id=job.id,
+                           done=polls))
         if elapsed >= policy.timeout:
             _cancel(run, job)
             raise ExportStuck(
@@ -197,33 +207,33 @@ def _cancel(run: ExportRun, job: jobs.ExportJob) -> None:
 def _download(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> jobs.ExportJob:
     assert job.kraken_id is not None
     dest = run.home / "exports" / run.account / f"{job.id}-{report}-{job.kraken_id}.zip"
-    run.progress(Event("download", f"retrieving export {job.kraken_id}", job.id))
+    run.progress(Event("download", f"retrieving export {job.kraken_id}", report, job_id=job.id))
     try:
         download = kx.retrieve_export(
             run.client, job.kraken_id, dest,
-            on_chunk=lambda size: run.progress(Event("download", f"{size:,} bytes", job.id, size)),
+            on_chunk=lambda size: run.progress(Event("download", f"{size:,} bytes", report, job_id=job.id, done=size)),
         )
     except InvalidArguments:
         # Unknown id: Kraken deleted or expired it since it said Processed.
         return run.set(job, status="requested", kraken_id=None, error="export vanished before download")
-    run.progress(Event("download", f"retrieved {download.size:,} bytes", job.id, download.size,
-                       download.size))
+    run.progress(Event("download", f"retrieved {download.size:,} bytes", report, job_id=job.id,
+                       done=download.size, total=download.size))
     return run.set(job, status="downloaded", file_path=str(download.path), file_size=download.size,
                    sha256=download.sha256)
 
 
-def _load(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> tuple[jobs.ExportJob, LoadResult]:
+def _load(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> tuple[jobs.ExportJob, JobResult]:
     path = Path(job.file_path or "")
     if not job.file_path or not path.is_file() or path.stat().st_size != job.file_size:
         log.warning("export job %s: downloaded file missing or changed; downloading again", job.id)
-        return run.set(job, status="processed"), LoadResult(name=path.name, kind=report)
+        return run.set(job, status="processed"), JobResult(run.account, report, "export", "export", name=path.name)
     result = load_export_file(run.engine, path, account=run.account, source="export", job_id=job.id,
                               window=(job.starttm, job.endtm), limits=run.policy.limits, expect=report,
                               progress=run.progress, clock=run.clock)
     with run.engine.connect() as conn:
         job = jobs.get_job(conn, job.id)
     run.progress(Event("status", f"export job {job.id} ({report}): loaded {result.loaded:,} rows, "
-                       f"{result.quarantined:,} quarantined", job.id))
+                       f"{result.quarantined:,} quarantined", report, job_id=job.id))
     return job, result
 
 
@@ -234,6 +244,3 @@ def _remove(run: ExportRun, job: jobs.ExportJob) -> jobs.ExportJob:
     if job.file_path and not run.policy.keep_files:
         Path(job.file_path).unlink(missing_ok=True)
     return run.set(job, status="removed")
-
-
-# -- planning --------------------------------------------------------------------------------------------

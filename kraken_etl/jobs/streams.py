@@ -1,0 +1,97 @@
+"""Each Kraken history stream declared once (STYLE §5): a frozen `StreamSpec` per stream.
+
+Everything that differs between streams is data here, and nowhere else: the endpoint and its answer's
+shape, the call cost, the parser, the target table with its key and precise-time columns (`LoadTarget`),
+the validation rules, how a backfill reaches it (an export report, or REST), and how a sync runs it
+(a frozen, paged window, or one call per amended order). Adding a stream means one declaration here plus
+its parser (core) and its table (models + a migration).
+
+Balances are a snapshot, not a stream of records (`jobs.balances`); `SYNC_ORDER` names them next to the
+streams so one sync runs all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from kraken_etl.core.amend import parse_order_amend
+from kraken_etl.core.callcounter import cost_of
+from kraken_etl.core.ledger import parse_ledger_entry
+from kraken_etl.core.order import parse_closed_order
+from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Trade
+from kraken_etl.core.trade import parse_trade
+from kraken_etl.db.load import LoadTarget
+from kraken_etl.jobs.validation import StreamRules
+
+StreamName = Literal["ledgers", "trades", "closed_orders", "order_amends"]
+Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
+
+# Re-read this much before the bookmark on every incremental run: entries can become visible a little
+# after their timestamp (and the simulator backdates `advance` activity by up to entries/2.4 s).
+DEFAULT_LAG = timedelta(minutes=15)
+PAGE_SIZE = 50  # Kraken's fixed page size for the history endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """One Kraken history stream: endpoint, answer shape, cost, parser, target, rules, routes."""
+
+    name: StreamName
+    path: str  # e.g. /0/private/Ledgers
+    result_key: str  # the map (or list) inside `result`
+    parse: Callable[[str, Mapping[str, Any]], Record]
+    target: LoadTarget
+    rules: StreamRules
+    paging: Literal["window", "per_order"] = "window"  # per_order: one call per amended order (OrderAmends)
+    export_report: Literal["ledgers", "trades"] | None = None  # Kraken's export report, if it has one
+    lag: timedelta = DEFAULT_LAG
+    params: Mapping[str, str] = field(default_factory=dict)  # fixed request parameters
+
+    @property
+    def method(self) -> str:
+        """Kraken's method name (the last path segment)."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def cost(self) -> int:
+        """Call-counter cost of one page (2 for Ledgers/TradesHistory, per Kraken's rate-limit page)."""
+        return cost_of(self.method)
+
+
+LEDGERS = StreamSpec(
+    name="ledgers", path="/0/private/Ledgers", result_key="ledger", parse=parse_ledger_entry,
+    target=LoadTarget("ledger_entry", "ledger_id", LedgerEntry, (("time", "time_raw"),)),
+    rules=StreamRules("ledger_id", ("amount", "fee"), ("balance",), "time_raw"),
+    export_report="ledgers",
+)
+TRADES = StreamSpec(
+    name="trades", path="/0/private/TradesHistory", result_key="trades", parse=parse_trade,
+    target=LoadTarget("trade", "txid", Trade, (("time", "time_raw"),)),
+    rules=StreamRules("txid", ("price", "cost", "fee", "vol"), ("margin",), "time_raw"),
+    export_report="trades",
+    params={"ledgers": "true"},  # the ledger ids of each fill, for trade <-> ledger reconciliation
+)
+CLOSED_ORDERS = StreamSpec(
+    name="closed_orders", path="/0/private/ClosedOrders", result_key="closed", parse=parse_closed_order,
+    target=LoadTarget("closed_order", "txid", ClosedOrder, (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
+    rules=StreamRules("txid", ("vol", "vol_exec", "cost", "fee", "price"),
+                      ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
+    # window on close time: an order opened long ago but closed since the bookmark is still found
+    params={"trades": "true", "closetime": "close"},
+)
+ORDER_AMENDS = StreamSpec(
+    name="order_amends", path="/0/private/OrderAmends", result_key="amends", parse=parse_order_amend,
+    target=LoadTarget("order_amend", "amend_id", OrderAmend),
+    rules=StreamRules("amend_id", (), ("order_qty", "display_qty", "remaining_qty", "limit_price",
+                                       "trigger_price"), "timestamp_ns", cursor_scale=9),
+    paging="per_order",
+)
+
+STREAMS: tuple[StreamSpec, ...] = (LEDGERS, TRADES, CLOSED_ORDERS, ORDER_AMENDS)
+BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
+BALANCES = "balances"
+# What `sync` runs by default, in dependency order (amends need the closed orders stored first).
+SYNC_ORDER: tuple[str, ...] = (*BY_NAME, BALANCES)
