@@ -13,25 +13,28 @@ from typing import Any
 from prefect import flow, task
 
 from flows.sync import retry_if_retryable
-from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label
+from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label, request_for
 from kraken_etl.jobs.wiring import configured_labels
 
 
 @task(retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="backfill {label} {start}..{end} via {via}")
 def backfill_account(label: str, start: str, end: str, via: str, streams: list[str], chunk_days: int,
-                     export_threshold: int) -> list[dict[str, Any]]:
-    return [r.as_dict() for r in backfill_label(label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                                export_threshold)]
+                     export_threshold: int, max_export_rows: int) -> list[dict[str, Any]]:
+    request = request_for(label, start, end, via, streams, chunk_days, export_threshold,  # type: ignore[arg-type]
+                          max_export_rows)
+    _, results = backfill_label(request)
+    return [r.as_dict() for r in results]
 
 
 @flow(name="backfill")
 def backfill_flow(date_from: str, date_to: str, via: str = "auto", streams: list[str] | None = None,
-                  accounts: list[str] | None = None, chunk_days: int = 90,
-                  export_threshold: int = 5_000) -> dict[str, list[dict[str, Any]]]:
-    """Load [date_from, date_to) (ISO 8601, naive = UTC) of every stream (default) for each account;
-    never moves the bookmark."""
+                  accounts: list[str] | None = None, chunk_days: int = 0, export_threshold: int = 5_000,
+                  max_export_rows: int = 1_000_000) -> dict[str, list[dict[str, Any]]]:
+    """Load [date_from, date_to) (ISO 8601, naive = UTC) of every stream (default) for each account,
+    planned from the data (`chunk_days` > 0: calendar chunks instead); never moves the bookmark."""
     labels = accounts or configured_labels()
     chosen = streams or list(BACKFILL_STREAMS)
-    return {label: backfill_account(label, date_from, date_to, via, chosen, chunk_days, export_threshold)
+    return {label: backfill_account(label, date_from, date_to, via, chosen, chunk_days, export_threshold,
+                                    max_export_rows)
             for label in labels}

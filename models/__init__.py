@@ -4,6 +4,7 @@ from models.base import SCHEMA, Base
 from models.tables import (
     AssetPairRow,
     AssetRow,
+    BackfillPlanRow,
     BalanceSnapshotRow,
     ClosedOrderRow,
     ExportJobRow,
@@ -23,6 +24,7 @@ __all__ = [
     "SCHEMA",
     "AssetPairRow",
     "AssetRow",
+    "BackfillPlanRow",
     "BalanceSnapshotRow",
     "Base",
     "ClosedOrderRow",

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -440,3 +441,24 @@ class AssetPairRow(Base):
     lot_decimals: Mapped[int | None]
     raw: Mapped[Raw | None]
     updated_at: Mapped[UtcDateTime] = _created()
+
+
+class BackfillPlanRow(Base):
+    """A backfill's plan, stored before anything is requested, so a rerun resumes the same ranges.
+
+    `request_key` names the request (account, range, streams, via, limits); `ranges` holds the planned steps
+    (stream, start, end, expected rows, via). `finished_at` is set when every step has loaded.
+    """
+
+    __tablename__ = "backfill_plan"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    account: Mapped[Label]
+    request_key: Mapped[str]
+    request: Mapped[Raw]
+    ranges: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    count_calls: Mapped[int] = mapped_column(server_default=text("0"))
+    created_at: Mapped[UtcDateTime] = _created()
+    finished_at: Mapped[UtcDateTime | None]
+
+    __table_args__ = (Index(None, "account", "request_key"),)

@@ -1,8 +1,10 @@
 """`kraken-etl backfill --from DATE --to DATE [--via auto|rest|export] [--stream S]… [--account A]`.
 
-Loads a past range: Kraken's export cycle for big chunks, REST windows for small ones (`auto` decides
-from a `count`). Resumable: a rerun after a crash continues the same export jobs. Never moves the
-incremental bookmark. Rich progress shows polling, download and load.
+Loads a past range of every stream, planned from the data: a few count calls find where the history begins
+and how many rows it holds; one export per report covers up to `--max-export-rows` (a larger history is split
+by row count); closed orders and order amends go by REST. The plan is printed before anything is requested
+(`--dry-run` stops there) and stored, so a rerun after a crash resumes the same plan and export jobs. Never
+moves the incremental bookmark. Rich progress shows polling, download and load.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url
-from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label
+from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label, request_for
 from kraken_etl.jobs.errors import BackfillError
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.exportcycle import ExportPolicy
@@ -40,9 +42,15 @@ def backfill_(
     stream: Annotated[list[str] | None, typer.Option(
         "--stream", help=f"Stream(s) to load (repeatable): {', '.join(BACKFILL_STREAMS)}. Default: all.")] = None,
     account: Annotated[str | None, typer.Option("--account", help="Account label (default: all).")] = None,
-    chunk_days: Annotated[int, typer.Option(help="Days per chunk (0 = the whole range at once).")] = 90,
-    export_threshold: Annotated[int, typer.Option(help="auto: rows from which a chunk goes by export.")] = 5_000,
+    chunk_days: Annotated[int, typer.Option(
+        help="Calendar chunks of N days (0 = plan ranges from the data: one export per report unless it "
+        "holds more than --max-export-rows).")] = 0,
+    export_threshold: Annotated[int, typer.Option(help="auto: rows from which a range goes by export.")] = 5_000,
+    max_export_rows: Annotated[int, typer.Option(
+        envvar="KRAKEN_EXPORT_MAX_ROWS", help="Rows one export may hold; a larger history is split by rows.")
+    ] = 1_000_000,
     poll_timeout: Annotated[float, typer.Option(help="Seconds before a stuck export is cancelled.")] = 10_800.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
 ) -> None:
     """Load a past date range of every stream (exports where Kraken has them, REST elsewhere)."""
     for exc_type in (BackfillError, ExportFileError, KrakenError):
@@ -71,14 +79,19 @@ def backfill_(
             def show(event: Event, _task: TaskID = task, _label: str = acct.label) -> None:
                 total = event.total if event.kind in ("download", "load") else None
                 bar.update(_task, description=f"{_label}: {event.message}", completed=event.done, total=total)
-                if event.kind == "status":
+                if event.kind == "plan":
+                    console.print(f"{_label} plan: {event.message}", highlight=False, soft_wrap=True)
+                elif event.kind == "status":
                     err_console.print(f"{_label}: {event.message}", highlight=False)
 
+            request = request_for(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
+                                  export_threshold, max_export_rows)
             with relaxed_gc():
-                results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                         export_threshold, settings=current, policy=policy, progress=show)
+                _, results = backfill_label(request, settings=current, policy=policy, progress=show,
+                                            dry_run=dry_run)
         for r in results:
             window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
             table.add_row(acct.label, r.stream, window, r.via, f"{r.fetched:,}", f"{r.loaded:,}",
                           f"{r.quarantined:,}", str(r.job_id or "-"))
-    console.print(table)
+    if not dry_run:
+        console.print(table)

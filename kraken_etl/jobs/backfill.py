@@ -1,14 +1,17 @@
-"""Backfill: load a past date range of every stream, through Kraken's export cycle where Kraken has an
-export for the stream (ledgers, trades) and REST windows where it has not (closed orders, order amends).
+"""Backfill: load a past date range of every stream, planned from the data (`jobs.plan`).
 
-`via` chooses for the streams that have an export: ``export``, ``rest``, or ``auto`` (from a `count` per
-chunk: big chunks by export, small ones by REST). Composition ring: `exportcycle` drives the export state
-machine, `fileload` loads files, `window.run_window` pages REST windows. Backfill never writes the
-incremental bookmark; reruns resume export jobs and reload idempotently.
+The plan comes first: a few count calls say where the history begins and how many rows each stream holds;
+ranges are split by row count (one export covers up to `max_export_rows`), empty ranges are never
+requested, and each range goes by Kraken's export cycle (ledgers, trades) or REST windows (closed orders,
+and whatever `via` sends there); order amends follow the closed orders. The plan is stored before anything
+is requested, so a rerun after a crash resumes the same ranges and finds their export jobs (never a second
+AddExport for a planned range). Backfill never writes the incremental bookmark; loads are idempotent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,12 +21,14 @@ from typing import Literal
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.timeutil import as_utc
-from kraken_etl.core.windows import Window, plan_backfill, to_kraken_params
+from kraken_etl.core.windows import Window
+from kraken_etl.db import plans
 from kraken_etl.db.runs import Engine
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export
-from kraken_etl.jobs.streams import BY_NAME, STREAMS, StreamSpec
+from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
+from kraken_etl.jobs.streams import BY_NAME, STREAMS
 from kraken_etl.jobs.window import run_window
 from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
@@ -32,40 +37,6 @@ from kraken_etl.settings import Settings, SettingsError
 Via = Literal["auto", "rest", "export"]
 VIAS: tuple[str, ...] = ("auto", "rest", "export")
 BACKFILL_STREAMS: tuple[str, ...] = tuple(spec.name for spec in STREAMS)
-
-
-def estimate_rows(client: KrakenClient, spec: StreamSpec, window: Window) -> int:
-    """Rows Kraken holds for the stream in the window: one history call's `count`.
-
-    Raises:
-        KrakenError: from the client.
-    """
-    result = client.private(spec.method, {**to_kraken_params(window), "ofs": 0}, cost=spec.cost)
-    count = result.get("count", 0) if isinstance(result, dict) else 0
-    return int(count)
-
-
-def choose_via(
-    client: KrakenClient, spec: StreamSpec, window: Window, via: Via, threshold: int
-) -> tuple[str, int | None]:
-    """``rest`` or ``export`` for one stream and window; `auto` estimates the size from `count`.
-
-    A stream without an export report always goes through REST.
-
-    Raises:
-        KrakenError: from the client (the `auto` estimate).
-    """
-    if spec.export_report is None:
-        return "rest", None
-    if via != "auto":
-        return via, None
-    rows = estimate_rows(client, spec, window)
-    return ("export" if rows >= threshold else "rest"), rows
-
-
-def plan_windows(start: datetime, end: datetime, chunk: timedelta | None) -> list[Window]:
-    """The backfill's chunks: `core.windows.plan_backfill`, or one window when `chunk` is None."""
-    return plan_backfill(start, end, chunk) if chunk is not None else [Window(start, end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +48,24 @@ class BackfillRequest:
     end: datetime
     streams: tuple[str, ...] = field(default=BACKFILL_STREAMS)
     via: Via = "auto"
-    chunk: timedelta | None = timedelta(days=90)
-    export_threshold: int = 5_000  # auto: at least this many rows in a chunk → export, else REST
+    chunk: timedelta | None = None  # calendar chunks (`--chunk-days`); None: ranges planned from the data
+    export_threshold: int = 5_000  # auto: at least this many rows in a range → export, else REST
+    max_export_rows: int = 1_000_000  # one export holds at most about this many rows
+
+    @property
+    def limits(self) -> PlanLimits:
+        return PlanLimits(max_export_rows=self.max_export_rows, export_threshold=self.export_threshold,
+                          chunk=self.chunk)
+
+    @property
+    def key(self) -> str:
+        """Names the request (not the account): the same request resumes the same stored plan."""
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()
+
+    def describe(self) -> dict[str, object]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "streams": list(self.streams),
+                "via": self.via, "chunk_days": self.chunk.days if self.chunk else None,
+                "export_threshold": self.export_threshold, "max_export_rows": self.max_export_rows}
 
     def __post_init__(self) -> None:
         if self.via not in VIAS:
@@ -90,6 +77,29 @@ class BackfillRequest:
             raise SettingsError(f"the range is empty: {self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d}")
 
 
+def plan(request: BackfillRequest, *, engine: Engine, client: KrakenClient, store: bool = True) -> BackfillPlan:
+    """The request's plan: the stored one of an interrupted run, else a new one from Kraken's counts.
+
+    With `store` (the default) a new plan is saved before it is returned; a dry run passes False.
+
+    Raises:
+        KrakenError: from the count calls.
+    """
+    with engine.connect() as conn:
+        stored = plans.open_plan(conn, request.account, request.key)
+    if stored is not None:
+        plan_id, ranges, calls = stored
+        return BackfillPlan(tuple(PlannedRange.from_dict(r) for r in ranges), calls, plan_id, resumed=True)
+    specs = [spec for spec in STREAMS if spec.name in request.streams]
+    fresh = plan_backfill_ranges(client, specs, request.start, request.end, request.via, request.limits)
+    if not store:
+        return fresh
+    with engine.begin() as conn:
+        plan_id = plans.save_plan(conn, request.account, request.key, request.describe(),
+                                  [r.as_dict() for r in fresh.ranges], fresh.count_calls)
+    return BackfillPlan(fresh.ranges, fresh.count_calls, plan_id)
+
+
 def backfill(
     request: BackfillRequest,
     *,
@@ -99,60 +109,87 @@ def backfill(
     home: Path,
     policy: ExportPolicy | None = None,
     progress: Progress = quiet_progress,
+    planned: BackfillPlan | None = None,
 ) -> list[JobResult]:
-    """Load a past range of the requested streams, chunk by chunk; one result per chunk and stream.
-
-    Streams run in declaration order (amends after closed orders, whose trails they follow).
+    """Run the request's plan step by step (planning it first unless `planned` is given).
 
     Raises:
         ExportStuck, BackfillError, ExportFileError, KrakenError: see `run_export` and `run_window`.
     """
+    chosen = planned or plan(request, engine=engine, client=client)
+    for line in chosen.lines():
+        progress(Event("plan", line))
     run = ExportRun(engine, client, clock, request.account, home, policy or ExportPolicy(), progress)
-    windows = plan_windows(as_utc(request.start), as_utc(request.end), request.chunk)
     results: list[JobResult] = []
-    for spec in (s for s in STREAMS if s.name in request.streams):
-        if spec.paging == "per_order":  # not windowed: the trails of amended orders not stored yet
-            progress(Event("status", f"{spec.name}: via rest (one call per amended order)", spec.name))
+    for step in chosen.ranges:
+        spec = BY_NAME[step.stream]
+        rows = "" if step.rows is None else f" (~{step.rows:,} rows)"
+        span = f" {step.start:%Y-%m-%d}..{step.end:%Y-%m-%d}" if step.start else ""
+        progress(Event("status", f"{spec.name}{span}: via {step.via}{rows}", spec.name))
+        if step.start is None:  # order amends: the trails of amended orders not stored yet
             results.append(sync_order_amends(client=client, engine=engine, account=request.account,
                                              progress=progress, kind="backfill"))
-            continue
-        for window in windows:
-            how, estimate = choose_via(client, spec, window, request.via, request.export_threshold)
-            lower, upper = window.start or request.start, window.end
-            suffix = f" (~{estimate:,} rows)" if estimate is not None else ""
-            progress(Event("status", f"{spec.name} {lower:%Y-%m-%d}..{upper:%Y-%m-%d}: via {how}{suffix}", spec.name))
-            if how == "export" and spec.export_report is not None:
-                results.append(run_export(run, spec.export_report, lower, upper))
-            else:
-                results.append(run_window(spec, window, client=client, engine=engine, account=request.account,
-                                          kind="backfill", write_bookmark=False, progress=progress))
+        elif step.via == "export" and spec.export_report is not None:
+            results.append(run_export(run, spec.export_report, step.start, step.end))
+        else:
+            results.append(run_window(spec, Window(step.start, step.end), client=client, engine=engine,
+                                      account=request.account, kind="backfill", write_bookmark=False,
+                                      progress=progress))
+    if chosen.stored_id is not None:
+        with engine.begin() as conn:
+            plans.finish_plan(conn, chosen.stored_id)
     return results
 
 
-def backfill_label(
+def request_for(
     label: str,
     start: datetime | str,
     end: datetime | str,
     via: Via = "auto",
     streams: Sequence[str] = BACKFILL_STREAMS,
-    chunk_days: int = 90,
+    chunk_days: int = 0,
     export_threshold: int = 5_000,
+    max_export_rows: int = 1_000_000,
+) -> BackfillRequest:
+    """A request from plain values (CLI options, flow parameters): moments as ISO 8601 text or datetimes
+    (naive = UTC); `chunk_days` 0 (the default) plans ranges from the data.
+
+    Raises:
+        SettingsError: an unknown `via` or stream, an empty range, a non-positive size limit.
+    """
+    if max_export_rows < 1 or export_threshold < 0 or chunk_days < 0:
+        raise SettingsError("max_export_rows must be positive; export_threshold and chunk_days not negative")
+    try:
+        lower, upper = as_utc(start), as_utc(end)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return BackfillRequest(label, lower, upper, tuple(streams or BACKFILL_STREAMS), via,
+                           timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold,
+                           max_export_rows)
+
+
+def backfill_label(
+    request: BackfillRequest,
     *,
     settings: Settings | None = None,
     policy: ExportPolicy | None = None,
     progress: Progress = quiet_progress,
-) -> list[JobResult]:
-    """Backfill one configured account, by label: what the CLI and the Prefect task both run.
+    dry_run: bool = False,
+) -> tuple[BackfillPlan, list[JobResult]]:
+    """Plan and run `request` for its configured account: what the CLI and the Prefect task both run.
 
-    Parameters are plain values (no secrets); `chunk_days` 0 means one chunk for the whole range; moments
-    are ISO 8601 text or datetimes (naive = UTC).
+    With `dry_run` the plan is computed (and reported through `progress`) but neither stored nor run.
 
     Raises:
-        SettingsError: an unknown label, `via` or stream, or an empty range; MissingCredentials without a key.
+        SettingsError: an unknown account label; MissingCredentials without a key.
         ExportStuck, BackfillError, ExportFileError, KrakenError: as `backfill`.
     """
-    request = BackfillRequest(label, as_utc(start), as_utc(end), tuple(streams), via,
-                              timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold)
-    with open_account(label, settings) as session:
-        return backfill(request, engine=session.engine, client=session.client, clock=session.client.clock,
-                        home=session.settings.home, policy=policy, progress=progress)
+    with open_account(request.account, settings) as session:
+        chosen = plan(request, engine=session.engine, client=session.client, store=not dry_run)
+        if dry_run:
+            for line in chosen.lines():
+                progress(Event("plan", line))
+            return chosen, []
+        return chosen, backfill(request, engine=session.engine, client=session.client,
+                                clock=session.client.clock, home=session.settings.home, policy=policy,
+                                progress=progress, planned=chosen)

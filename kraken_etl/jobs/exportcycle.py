@@ -76,6 +76,9 @@ class ExportRun:
     home: Path
     policy: ExportPolicy = field(default_factory=ExportPolicy)
     progress: Progress = quiet_progress
+    # seconds spent waiting on Kraken (export processing, download), for the report of our own time
+    processing_wait: float = 0.0
+    download_seconds: float = 0.0
 
     def set(self, job: jobs.ExportJob, **changes: Any) -> jobs.ExportJob:
         with self.engine.begin() as conn:
@@ -96,6 +99,7 @@ def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime
         KrakenError: fatal Kraken errors (permissions, key) from the client.
     """
     description = export_description(report, start, end)
+    waited_before, downloading_before = run.processing_wait, run.download_seconds
     with run.engine.begin() as conn:
         job = jobs.ensure_job(conn, account=run.account, report=report, description=description,
                               starttm=start, endtm=end, fmt=run.policy.fmt)
@@ -140,6 +144,8 @@ def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime
                            loaded=job.rows_loaded or 0, quarantined=job.rows_quarantined or 0, job_id=job.id,
                            details={"resumed": "already loaded"})
     result.window_start, result.window_end = start, end
+    result.details["kraken_processing_wait_seconds"] = round(run.processing_wait - waited_before, 3)
+    result.details["download_seconds"] = round(run.download_seconds - downloading_before, 3)
     return result
 
 
@@ -189,7 +195,9 @@ def _poll(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> jobs.Export
                 f"export {job.kraken_id} (job {job.id}) still {status} after {elapsed:,.0f}s; cancelled it "
                 "at Kraken; rerun the backfill to request it again"
             )
-        run.clock.sleep(min(wait, max(policy.timeout - elapsed, 0.0)))
+        pause = min(wait, max(policy.timeout - elapsed, 0.0))
+        run.clock.sleep(pause)
+        run.processing_wait += pause
         wait = min(wait * policy.poll_factor, policy.poll_max)
 
 
@@ -208,6 +216,7 @@ def _download(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> jobs.Ex
     assert job.kraken_id is not None
     dest = run.home / "exports" / run.account / f"{job.id}-{report}-{job.kraken_id}.zip"
     run.progress(Event("download", f"retrieving export {job.kraken_id}", report, job_id=job.id))
+    began = run.clock.now()
     try:
         download = kx.retrieve_export(
             run.client, job.kraken_id, dest,
@@ -216,6 +225,7 @@ def _download(run: ExportRun, job: jobs.ExportJob, report: kx.Report) -> jobs.Ex
     except InvalidArguments:
         # Unknown id: Kraken deleted or expired it since it said Processed.
         return run.set(job, status="requested", kraken_id=None, error="export vanished before download")
+    run.download_seconds += run.clock.now() - began
     run.progress(Event("download", f"retrieved {download.size:,} bytes", report, job_id=job.id,
                        done=download.size, total=download.size))
     return run.set(job, status="downloaded", file_path=str(download.path), file_size=download.size,

@@ -63,23 +63,24 @@ def upgrade() -> None:
     op.add_column(finding, sa.Column("acknowledged_at", sa.TIMESTAMP(timezone=True), nullable=True),
                   schema="kraken")
     op.add_column(finding, sa.Column("ack_note", sa.Text(), nullable=True), schema="kraken")
-    op.create_unique_constraint(op.f("uq_reconciliation_finding_account_fingerprint"), finding, ["account", "fingerprint"],
-                                schema="kraken")
+    op.create_unique_constraint(op.f("uq_reconciliation_finding_account_fingerprint"), finding,
+                                ["account", "fingerprint"], schema="kraken")
     op.create_check_constraint(op.f("ck_reconciliation_finding_status"), finding, "status IN ('open', 'resolved')",
                                schema="kraken")
     op.create_check_constraint(op.f("ck_reconciliation_finding_severity"), finding,
                                "severity IN ('break', 'warning', 'info')", schema="kraken")
-    op.create_foreign_key(op.f("fk_reconciliation_finding_last_seen_run_id_reconciliation_run"), finding, "reconciliation_run",
-                          ["last_seen_run_id"], ["id"], source_schema="kraken", referent_schema="kraken",
-                          ondelete="SET NULL")
-    op.create_index(op.f("ix_reconciliation_finding_account_status_check_name"), finding, ["account", "status", "check_name"],
-                    schema="kraken")
+    op.create_foreign_key(op.f("fk_reconciliation_finding_last_seen_run_id_reconciliation_run"), finding,
+                          "reconciliation_run", ["last_seen_run_id"], ["id"], source_schema="kraken",
+                          referent_schema="kraken", ondelete="SET NULL")
+    op.create_index(op.f("ix_reconciliation_finding_account_status_check_name"), finding,
+                    ["account", "status", "check_name"], schema="kraken")
 
 
 def downgrade() -> None:
     finding = "reconciliation_finding"
     op.drop_index(op.f("ix_reconciliation_finding_account_status_check_name"), finding, schema="kraken")
-    op.drop_constraint(op.f("fk_reconciliation_finding_last_seen_run_id_reconciliation_run"), finding, schema="kraken")
+    op.drop_constraint(op.f("fk_reconciliation_finding_last_seen_run_id_reconciliation_run"), finding,
+                       schema="kraken")
     op.drop_constraint(op.f("ck_reconciliation_finding_severity"), finding, schema="kraken")
     op.drop_constraint(op.f("ck_reconciliation_finding_status"), finding, schema="kraken")
     op.drop_constraint(op.f("uq_reconciliation_finding_account_fingerprint"), finding, schema="kraken")

@@ -121,7 +121,9 @@ def test_backfill_via_export_equals_truth_and_rerun_changes_nothing(
     assert not list((home / "exports").rglob("*.zip")), "files are removed after RemoveExport"
     assert clock.sleeps and max(clock.sleeps) <= FAST.poll_max
     # the exports are gone from Kraken (RemoveExport delete)
-    assert all(e.description != export_description("ledgers", START, END)
+    first = results[0]
+    assert first.window_start is not None and first.window_end is not None
+    assert all(e.description != export_description("ledgers", first.window_start, first.window_end)
                for e in kx.export_statuses(client, "ledgers"))
 
     snapshot = table_fingerprint(engine)
