@@ -20,6 +20,8 @@ from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.summary import stored_accounts
+from kraken_etl.jobs.accounts import choose_import_account
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.fileload import import_files
 
@@ -29,18 +31,30 @@ def import_(
     files: Annotated[
         list[Path], typer.Argument(help="Kraken export files: .zip, .csv or .tsv.", metavar="FILE...")
     ],
-    account: str | None = typer.Option(None, "--account", help="Account label the rows belong to."),
+    account: str | None = typer.Option(
+        None, "--account", help="Account label the rows belong to (a file import needs no key: a label that is "
+        "not configured is accepted as a new account)."),
+    new_account: bool = typer.Option(
+        False, "--new-account", help="The --account label is new on purpose (even if it looks like a known one)."),
 ) -> None:
     """Load Kraken export files (ledgers or trades, detected from the header)."""
     from kraken_etl.cli.common import expected_error
 
     expected_error(ExportFileError)
     current = settings()
-    label = current.select_accounts([account] if account else None)[0].label
     url = effective_url(current)
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
+        if account:
+            configured = {a.label for a in current.select_accounts(None)}
+            choice = choose_import_account(account, configured, stored_accounts(engine), allow_new=new_account)
+            label = choice.label
+            if choice.new:
+                err_console.print(f"new account {label!r}: not configured (a file import needs no key)",
+                                  highlight=False)
+        else:
+            label = current.select_accounts(None)[0].label
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console,
                       transient=True) as bar:
             task = bar.add_task("import", total=None)
@@ -66,7 +80,11 @@ def import_(
             unchanged = result.loaded - result.inserted - result.updated
             table.add_row(result.name, result.stream, f"{result.fetched:,}", f"{result.inserted:,}",
                           f"{result.updated:,}", f"{unchanged:,}", f"{result.quarantined:,}", f"{result.pending:,}",
-                          "ok")
+                          _ok(result.details.get("identical_copies", 0)))
     console.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+def _ok(identical_copies: int) -> str:
+    return f"ok ({identical_copies:,} identical repeats ignored)" if identical_copies else "ok"

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, text
 
@@ -42,15 +42,19 @@ SOURCE_RANK: Mapping[str, int] = {"rest": 3, "ws": 3, "export": 2, "import": 1}
 
 @dataclass(frozen=True, slots=True)
 class UpsertCounts:
-    """Rows inserted, updated (merged values changed) and left unchanged by one batch."""
+    """Rows inserted, updated (merged values changed) and left unchanged by one batch; repeats of ids the
+    same load already wrote (identical: no-ops; conflicting: returned, not merged)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    identical_repeats: int = 0  # later copies of an id this load already wrote, equal to it: no-ops
+    conflicts: tuple[tuple[str, dict[str, Any]], ...] = ()  # later copies that differ: (id, raw), not merged
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated,
-                            self.unchanged + other.unchanged)
+                            self.unchanged + other.unchanged, self.identical_repeats + other.identical_repeats,
+                            self.conflicts + other.conflicts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +199,27 @@ def prepare_upsert(
     return PreparedBatch(target, len(unique), chunks)
 
 
-def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
+def _repeats_statement(target: LoadTarget) -> str:
+    """Staged rows whose row THIS transaction already wrote (an earlier batch of the same file): removed
+    from staging; returned with whether merging them would change that row (a conflicting copy)."""
+    table = target.table
+    exprs = _merge_expressions(target, _columns(target))
+    current = ", ".join(f"t.{name}" for name in exprs)
+    merged = ", ".join(f"({expr})" for expr in exprs.values()).replace("EXCLUDED.", "s.")
+    return (
+        f"DELETE FROM stg_{table.name} s USING {table.schema}.{table.name} t\n"
+        f"WHERE t.account = s.account AND t.{target.key} = s.{target.key} AND s.{target.key} = ANY(:keys)\n"
+        f"  AND t.xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296\n"
+        f"RETURNING s.{target.key}, s.raw, ROW({current}) IS DISTINCT FROM ROW({merged}) AS differs"
+    )
+
+
+def load_prepared(conn: Connection, batch: PreparedBatch, *, repeats: Sequence[str] = ()) -> UpsertCounts:
     """COPY a prepared batch into staging and merge it under the MERGE RULE; see `upsert_records`.
+
+    `repeats`: keys that may already have been written by this transaction (a file load is one transaction;
+    the caller tracks its ids). Such a row keeps its first copy: an identical later copy is a no-op and a
+    conflicting one is returned in `conflicts` (for quarantine), never merged over the first.
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
@@ -215,8 +238,17 @@ def load_prepared(conn: Connection, batch: PreparedBatch) -> UpsertCounts:
         with cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
             for chunk in batch.chunks:
                 copy.write(chunk)
+    conflicts: list[tuple[str, dict[str, Any]]] = []
+    repeated = 0
+    if repeats:
+        for key, raw, differs in conn.execute(text(_repeats_statement(target)), {"keys": list(repeats)}):
+            repeated += 1
+            if differs:
+                conflicts.append((str(key), dict(raw)))
     inserted, touched = conn.execute(text(merge)).one()
-    return UpsertCounts(int(inserted), int(touched) - int(inserted), batch.rows - int(touched))
+    rows = batch.rows - repeated
+    return UpsertCounts(int(inserted), int(touched) - int(inserted), rows - int(touched),
+                        repeated - len(conflicts), tuple(conflicts))
 
 
 def upsert_records(

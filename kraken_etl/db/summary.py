@@ -63,3 +63,12 @@ def pending_rows(engine: Engine) -> int:
     q = models.QuarantineRow
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(q).where(q.reason == PENDING_REASON)).scalar_one()
+
+
+def stored_accounts(engine: Engine) -> set[str]:
+    """Every account label that has rows in the database (ledgers, trades or run log)."""
+    with engine.connect() as conn:
+        found: set[str] = set()
+        for row in (models.LedgerEntryRow, models.TradeRow, models.SyncRunRow):
+            found |= set(conn.execute(select(row.account).distinct()).scalars())
+    return found

@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from kraken_etl.core.clock import Clock, SystemClock
-from kraken_etl.core.exportfile import PENDING_REASON, ExportBatch, ExportFileError, ExportKind, iter_export_batches
+from kraken_etl.core.exportfile import (
+    BATCH_ROWS,
+    PENDING_REASON,
+    ExportBatch,
+    ExportFileError,
+    ExportKind,
+    iter_export_batches,
+)
 from kraken_etl.core.records import LedgerEntry, Rejected, Source, Trade
 from kraken_etl.core.results import JobResult
+from kraken_etl.core.seenkeys import SeenKeys
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.load import PreparedBatch, load_prepared, prepare_upsert
 from kraken_etl.db.quarantine import quarantine
@@ -34,7 +42,7 @@ from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text,
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BY_NAME
-from kraken_etl.jobs.validation import validate_batch
+from kraken_etl.jobs.validation import conflict_reason, validate_batch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,6 +57,7 @@ class CheckedBatch:
     valid: Sequence[LedgerEntry | Trade]
     flags: dict[str, tuple[str, ...]]
     rejected: list[Rejected]
+    identical: int = 0  # repeated ids equal to their first copy in the batch (no-ops)
 
 
 def check_batch(batch: ExportBatch) -> CheckedBatch:
@@ -58,7 +67,8 @@ def check_batch(batch: ExportBatch) -> CheckedBatch:
     """
     spec = BY_NAME[batch.kind]
     checked = validate_batch(spec.name, spec.rules, cast("list[Any]", batch.records))
-    return CheckedBatch(batch.kind, batch.rows, checked.valid, checked.flags, [*batch.rejected, *checked.rejected])
+    return CheckedBatch(batch.kind, batch.rows, checked.valid, checked.flags, [*batch.rejected, *checked.rejected],
+                        checked.identical_copies)
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -76,8 +86,12 @@ def load_export_file(
     expect: ExportKind | None = None,
     progress: Progress = quiet_progress,
     clock: Clock | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> JobResult:
     """Verify, parse, validate and load one export file in ONE transaction (all of it or nothing).
+
+    A repeated id keeps its first copy wherever the copies sit in the file: an identical copy is a no-op
+    (counted in ``details["identical_copies"]``), a conflicting one is quarantined, never merged over it.
 
     The load is logged as one `sync_run` row (kind ``export`` with a `job_id`, else ``import``) in the same
     transaction; a failed load is logged as ``failed`` in its own. With `job_id`, the job's ``loaded``
@@ -103,18 +117,24 @@ def load_export_file(
             run_id = insert_run(conn, timer.finish(result))
             # Parsing, validation and COPY text are built one batch ahead in a worker thread while the
             # database merges the current batch (bench/bench_import.py measures the overlap).
-            prepared = (_prepare(parsed, account, source, text) for parsed in iter_export_batches(text))
-            for batch, copy_text, position in read_ahead(prepared):
-                counts = load_prepared(conn, copy_text)
-                if batch.rejected:
-                    quarantine(conn, account, batch.kind, source, batch.rejected, run_id)
-                pending = sum(1 for r in batch.rejected if r.reason == PENDING_REASON)
+            seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+            batches = iter_export_batches(text, batch_rows=batch_rows)
+            prepared = (_prepare(parsed, account, source, text, seen) for parsed in batches)
+            for batch, copy_text, position, repeats in read_ahead(prepared):
+                counts = load_prepared(conn, copy_text, repeats=repeats)
+                rejected = batch.rejected + [Rejected(batch.kind, key, conflict_reason(key), raw)
+                                             for key, raw in counts.conflicts]
+                if rejected:
+                    quarantine(conn, account, batch.kind, source, rejected, run_id)
+                pending = sum(1 for r in rejected if r.reason == PENDING_REASON)
                 result.fetched += batch.rows
                 result.loaded += counts.inserted + counts.updated + counts.unchanged
                 result.inserted += counts.inserted
                 result.updated += counts.updated
                 result.pending += pending
-                result.quarantined += len(batch.rejected) - pending
+                result.quarantined += len(rejected) - pending
+                copies = result.details.get("identical_copies", 0) + batch.identical + counts.identical_repeats
+                result.details["identical_copies"] = copies
                 progress(Event("load", f"{path.name}: {result.fetched:,} rows", kind, job_id, position, total))
             update_run(conn, run_id, timer.finish(result))
             if job_id is not None:
@@ -128,12 +148,15 @@ def load_export_file(
 
 
 def _prepare(
-    parsed: ExportBatch, account: str, source: Source, text: Any
-) -> tuple[CheckedBatch, PreparedBatch, int]:
-    """Validate a parsed batch and build its COPY text (runs in the read-ahead thread)."""
+    parsed: ExportBatch, account: str, source: Source, text: Any, seen: SeenKeys
+) -> tuple[CheckedBatch, PreparedBatch, int, list[str]]:
+    """Validate a parsed batch, build its COPY text and find ids an earlier batch of the file may have held
+    (runs in the read-ahead thread, one batch at a time)."""
     batch = check_batch(parsed)
-    copy_text = prepare_upsert(account, BY_NAME[batch.kind].target, batch.valid, source, flags=batch.flags)
-    return batch, copy_text, _tell(text)
+    target = BY_NAME[batch.kind].target
+    copy_text = prepare_upsert(account, target, batch.valid, source, flags=batch.flags)
+    repeats = seen.check_and_add([getattr(record, target.key) for record in batch.valid])
+    return batch, copy_text, _tell(text), repeats
 
 
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
@@ -171,6 +194,7 @@ def import_files(
     limits: ExportLimits = DEFAULT_LIMITS,
     progress: Progress = quiet_progress,
     clock: Clock | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> list[JobResult]:
     """Load export files a person downloaded from Kraken (zip, CSV or TSV; ledgers or trades).
 
@@ -185,7 +209,7 @@ def import_files(
     for path in paths:
         try:
             results.append(load_export_file(engine, Path(path), account=account, source="import",
-                                            limits=limits, progress=progress, clock=clock))
+                                            limits=limits, progress=progress, clock=clock, batch_rows=batch_rows))
         except ExportFileError as exc:
             results.append(JobResult(account, "unknown", "import", "import", name=Path(path).name,
                                      status="failed", error=str(exc)))

@@ -2,7 +2,8 @@
 
 Validate what matters for the books (ARCHITECTURE decision 7), per stream:
 
-- the id is present, non-empty and unique within the batch (a second copy is rejected, never merged);
+- the id is present, non-empty and unique within the batch: a second copy equal to the first is a no-op
+  (dropped, counted), a conflicting copy is rejected and the first copy kept, never merged over it;
 - every money column the books need is a non-null `Decimal` (the frame column is ``object`` dtype, never
   ``float64``: a float would already be a lost digit);
 - the cursor time lies inside the interval Kraken was asked for (``(low, high]`` in unix seconds) when a
@@ -56,6 +57,7 @@ class ValidatedBatch(Generic[R]):
     valid: list[R]
     rejected: list[Rejected]
     flags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    identical_copies: int = 0  # repeated ids whose record equals the first copy: dropped as no-ops
 
 
 def _is_decimal(value: Any) -> bool:
@@ -185,17 +187,33 @@ def validate_batch(
     rejected: list[Rejected] = []
     flags: dict[str, tuple[str, ...]] = {}
     known_assets: dict[str, bool] = {}
+    first: dict[str, R] = {}  # the first copy of each id: later copies are compared with it
+    identical = 0
     for i, rec in enumerate(records):
         rid = getattr(rec, rules.id_attr)
         if i in reasons:
+            if reasons[i] == [DUPLICATE] and rid in first:
+                if getattr(first[rid], "raw", None) == getattr(rec, "raw", None):
+                    identical += 1  # the same record again: a no-op, nothing to quarantine
+                    continue
+                reasons[i] = [conflict_reason(rid)]
             rejected.append(Rejected(stream, rid if _id_ok(rid) else None, "; ".join(reasons[i]),
                                      dict(getattr(rec, "raw", {}) or {})))
             continue
+        first.setdefault(rid, rec)
         valid.append(rec)
         found = flags_for(rec, known_assets)
         if found:
             flags[rid] = found
-    return ValidatedBatch(valid, rejected, flags)
+    return ValidatedBatch(valid, rejected, flags, identical)
+
+
+DUPLICATE = "duplicate id in batch"
+
+
+def conflict_reason(record_id: str) -> str:
+    """The one rule for a repeated id, within a batch or across a file: the first copy is kept."""
+    return f"conflicting copy of {record_id}: another record with this id came first and is kept"
 
 
 def _reason(column: str, check: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from kraken_etl.jobs.streams import SYNC_ORDER
@@ -120,3 +122,45 @@ def test_trades_store_their_ledger_ids(sim: InProcessSim, engine: Engine) -> Non
         assert conn.execute(select(func.count()).select_from(TradeRow).where(TradeRow.ledgers.is_(None))) \
             .scalar_one() == 0
 
+
+
+class _CutAfter(httpx.BaseTransport):
+    """The network seam: after `allowed` requests to `path`, the connection fails (as a crash mid-run would
+    leave things: some chunks committed, the rest never sent)."""
+
+    def __init__(self, inner: httpx.BaseTransport, path: str, allowed: int) -> None:
+        self.inner, self.path, self.allowed, self.seen = inner, path, allowed, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == self.path:
+            self.seen += 1
+            if self.seen > self.allowed:
+                raise httpx.ConnectError("connection cut", request=request)
+        return self.inner.handle_request(request)
+
+
+def test_amend_rows_committed_before_a_failure_always_have_their_run_row(engine: Engine) -> None:
+    import random
+
+    from kraken_etl.core.callcounter import TIERS
+    from kraken_etl.kraken.client import KrakenClient
+    from kraken_etl.kraken.nonce import MemoryNonceSource
+    from kraken_etl.kraken.ratelimit import SharedCounter
+
+    sim = make_sim(seed=12, ledger_entries=6_000)
+    sync_account(["closed_orders"], client=sim.client(), engine=engine, account="main")
+    amended = len(sim.truth("order_amends")["amends"])
+    assert amended > 60, "the account needs more than one chunk of amended orders"
+    key, tier = sim.config.default_key, TIERS[sim.config.tier]
+    cut = _CutAfter(sim.transport, "/0/private/OrderAmends", allowed=55)
+    client = KrakenClient("http://testserver", api_key=SecretStr(key.key), api_secret=SecretStr(key.secret),
+                          tier=tier, clock=sim.clock, nonce=MemoryNonceSource(sim.clock), counter=SharedCounter(tier),
+                          transport=cut, rng=random.Random(3))
+    with pytest.raises(e.KrakenError):
+        sync_account(["order_amends"], client=client, engine=engine, account="main")
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(OrderAmendRow)).scalar_one()
+        runs = conn.execute(select(SyncRunRow.status, SyncRunRow.inserted)
+                            .where(SyncRunRow.stream == "order_amends")).all()
+    assert stored > 0, "the first chunk (50 orders) committed before the cut"
+    assert [tuple(r) for r in runs] == [("failed", stored)], "the committed rows are logged by their run"
