@@ -193,7 +193,7 @@ def validate_batch(
         rid = getattr(rec, rules.id_attr)
         if i in reasons:
             if reasons[i] == [DUPLICATE] and rid in first:
-                if getattr(first[rid], "raw", None) == getattr(rec, "raw", None):
+                if first[rid] == rec:  # records are frozen dataclasses: every field, raw included
                     identical += 1  # the same record again: a no-op, nothing to quarantine
                     continue
                 reasons[i] = [conflict_reason(rid)]

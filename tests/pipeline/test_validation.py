@@ -44,10 +44,17 @@ def test_rejections_carry_reasons(changes: dict[str, object], reason: str) -> No
     assert out.rejected[0].raw["amount"] == "-24.5000"
 
 
-def test_duplicate_ids_reject_the_second_copy() -> None:
+def test_a_conflicting_copy_is_rejected_and_the_first_kept() -> None:
     out = validate_batch("ledgers", LEDGERS.rules, [e("L1"), e("L1", fee=Decimal("1"))])  # type: ignore[list-item]
     assert len(out.valid) == 1 and out.valid[0].fee == Decimal("0.0490")
-    assert out.rejected[0].reason == "duplicate id in batch"
+    assert out.rejected[0].reason.startswith("conflicting copy of L1")
+    assert out.identical_copies == 0
+
+
+def test_an_identical_copy_is_a_no_op() -> None:
+    out = validate_batch("ledgers", LEDGERS.rules, [e("L1"), e("L2"), e("L1")])  # type: ignore[list-item]
+    assert [r.ledger_id for r in out.valid] == ["L1", "L2"]
+    assert out.rejected == [] and out.identical_copies == 1
 
 
 def test_unknowns_and_negative_fees_are_flagged_not_rejected() -> None:
