@@ -28,7 +28,7 @@ def orders_exist(group: recon_chain.Group) -> bool:
     return befores == afters
 
 
-def _break(account: str, g: recon_chain.Group) -> Finding:
+def _break(g: recon_chain.Group) -> Finding:
     expected = g.prev_end + g.net
     diff = g.end - expected
     rows = g.ids[0] if g.n == 1 else f"{g.n} rows at {g.moment:%Y-%m-%d %H:%M:%S}"
@@ -43,10 +43,42 @@ def _break(account: str, g: recon_chain.Group) -> Finding:
     )
 
 
+def _altered(g: recon_chain.Group) -> Finding:
+    expected = g.prev_end + g.net
+    diff = g.end - expected
+    return Finding(
+        check=NAME, kind="balance_altered", severity="break", asset=g.asset, wallet=g.wallet,
+        expected=expected, actual=g.end, difference=diff, source_ids=(g.end_id,),
+        message=(f"{g.asset} [{g.wallet}]: {g.end_id} states balance {g.end}, but {g.prev_id} + its amount − fee "
+                 f"gives {expected} and the next row continues from {expected} (off by {diff})"),
+        details={"before_id": g.prev_id, "after_id": g.end_id, "moment": g.moment, "rows": [g.end_id]},
+        scope=chain_scope(g.asset, g.wallet), at=g.moment.isoformat(),
+    )
+
+
+def _judge(groups: list[recon_chain.Group]) -> list[Finding]:
+    """Breaks; a row whose balance alone is off (it breaks, the next row breaks back by as much) is one
+    `balance_altered` finding naming that row, not two breaks."""
+    bad = [g for g in groups if g.n == 1 or not orders_exist(g)]
+    out: list[Finding] = []
+    i = 0
+    while i < len(bad):
+        g = bad[i]
+        nxt = bad[i + 1] if i + 1 < len(bad) else None
+        if (nxt is not None and g.n == 1 and nxt.n == 1 and (nxt.asset, nxt.wallet) == (g.asset, g.wallet)
+                and nxt.prev_id == g.end_id and nxt.end == g.prev_end + g.net + nxt.net):
+            out.append(_altered(g))
+            i += 2
+            continue
+        out.append(_break(g))
+        i += 1
+    return out
+
+
 def check_balance_chain(inp: CheckInput) -> CheckReport:
     """Every chain break (and every row whose wallet is unknown)."""
     examined, groups = recon_chain.chain_groups(inp.conn, inp.account, inp.as_of, inp.since)
-    findings = [_break(inp.account, g) for g in groups if g.n == 1 or not orders_exist(g)]
+    findings = _judge(groups)
     for asset, n, ids in recon_coverage.unknown_wallets(inp.conn, inp.account, inp.as_of):
         findings.append(Finding(
             check=NAME, kind="wallet_unknown", severity="warning", asset=asset, source_ids=tuple(ids),
