@@ -20,14 +20,14 @@ from sqlalchemy import Connection, text
 
 _ROWS_FULL = """
 SELECT e.ledger_id, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment,
-       e.amount - e.fee AS net, e.balance
+       e.amount - e.fee AS net, e.balance, true AS from_start
 FROM kraken.ledger_entry e
 WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NOT NULL AND e.time <= :as_of
 """
 
 _ROWS_SCOPED = """
 SELECT e.ledger_id, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment,
-       e.amount - e.fee AS net, e.balance
+       e.amount - e.fee AS net, e.balance, s.start IS NULL AS from_start
 FROM scope s
 JOIN kraken.ledger_entry e ON e.account = :account AND e.asset = s.asset AND e.wallet_resolved = s.wallet
      AND (s.start IS NULL OR e.time >= s.start)
@@ -68,19 +68,33 @@ sink AS (
 ),
 g AS (
     SELECT asset, wallet, moment, count(*) AS n, sum(net) AS s, max(balance) AS top, max(ledger_id) AS top_id,
+           bool_and(from_start) AS from_start,
            array_agg(ledger_id ORDER BY ledger_id) FILTER (WHERE n > 1) AS ids,
            array_agg(net ORDER BY ledger_id) FILTER (WHERE n > 1) AS nets,
            array_agg(balance ORDER BY ledger_id) FILTER (WHERE n > 1) AS bals
     FROM sized GROUP BY asset, wallet, moment
 ),
-ends AS (
-    SELECT g.*, coalesce(k.e, g.top) AS e, coalesce(k.sink_id, g.top_id) AS end_id
-    FROM g LEFT JOIN sink k USING (asset, wallet, moment)
+chains AS (SELECT DISTINCT asset, wallet FROM g UNION SELECT DISTINCT asset, 'spot / main' FROM g),
+firsts AS (
+    SELECT c.asset, f.time, f.ledger_id, f.before
+    FROM chains c CROSS JOIN LATERAL (
+        SELECT x.time, x.ledger_id, x.balance - (x.amount - x.fee) AS before FROM kraken.ledger_entry x
+        WHERE x.account = :account AND x.asset = c.asset AND x.wallet_resolved = c.wallet AND x.balance IS NOT NULL
+        ORDER BY x.time, x.ledger_id LIMIT 1) f
 ),
-chain AS (
-    SELECT ends.*,
-           lag(e) OVER w AS p, lag(end_id) OVER w AS prev_id, lag(moment) OVER w AS prev_moment
+complete AS (SELECT DISTINCT ON (asset) asset, before = 0 AS complete FROM firsts ORDER BY asset, time, ledger_id),
+ends AS (
+    SELECT g.*, coalesce(k.e, g.top) AS e, coalesce(k.sink_id, g.top_id) AS end_id, coalesce(c.complete, false) AS complete
+    FROM g LEFT JOIN sink k USING (asset, wallet, moment) LEFT JOIN complete c USING (asset)
+),
+lagged AS (
+    SELECT ends.*, lag(e) OVER w AS p0, lag(end_id) OVER w AS prev_id, lag(moment) OVER w AS prev_moment
     FROM ends WINDOW w AS (PARTITION BY asset, wallet ORDER BY moment)
+),
+-- A chain's first group is taken as given (partial history), except when the asset's history is complete
+-- (its first row starts from zero): then every wallet's chain of it opens from zero too.
+chain AS (
+    SELECT lagged.*, CASE WHEN p0 IS NOT NULL THEN p0 WHEN complete AND from_start THEN 0 END AS p FROM lagged
 ),
 tot AS (SELECT count(*) AS examined FROM r)
 SELECT tot.examined, c.* FROM tot LEFT JOIN (
@@ -103,8 +117,8 @@ class Group:
     end: Decimal  # the group's end balance (its sink row's)
     end_id: str
     prev_end: Decimal
-    prev_id: str
-    prev_moment: datetime
+    prev_id: str | None  # None: the chain's opening (the asset's history starts from zero)
+    prev_moment: datetime | None
     ids: tuple[str, ...]
     nets: tuple[Decimal, ...]
     balances: tuple[Decimal, ...]

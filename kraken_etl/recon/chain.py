@@ -32,6 +32,16 @@ def _break(g: recon_chain.Group) -> Finding:
     expected = g.prev_end + g.net
     diff = g.end - expected
     rows = g.ids[0] if g.n == 1 else f"{g.n} rows at {g.moment:%Y-%m-%d %H:%M:%S}"
+    if g.prev_id is None:
+        return Finding(
+            check=NAME, kind="chain_break", severity="break", asset=g.asset, wallet=g.wallet,
+            expected=expected, actual=g.end, difference=diff, source_ids=g.ids,
+            message=(f"{g.asset} [{g.wallet}]: the asset's history starts from zero, but this chain opens with "
+                     f"{rows} stating {g.end} where its rows add up to {expected}: {diff} unaccounted for before "
+                     f"{g.end_id}"),
+            details={"before_id": None, "after_id": g.end_id, "moment": g.moment, "rows": list(g.ids)},
+            scope=chain_scope(g.asset, g.wallet), at=g.moment.isoformat(),
+        )
     return Finding(
         check=NAME, kind="chain_break", severity="break", asset=g.asset, wallet=g.wallet,
         expected=expected, actual=g.end, difference=diff, source_ids=(g.prev_id, *g.ids),

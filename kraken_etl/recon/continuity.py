@@ -9,10 +9,12 @@ row's balance. Rules, in order:
    order is unknown, so rows are placed greedily as long as any of them fits a chain.
 2. Ledger types that only ever move spot funds (trade, deposit, withdrawal, …) have one candidate, the
    main chain. Others (earn, staking, transfer, …) may sit in any wallet of the asset.
-3. A row that fits no chain but would open a fresh one (amount − fee = balance) opens one: a known
-   wallet name of the asset not in use yet, else ``inferred / N``.
-4. A row that fits nothing goes to the chain it misses by least (a missing row before it: the balance
-   chain check reports the gap there); only a tie between candidates leaves it `unknown`.
+3. A row that fits no chain opens the asset's first non-spot chain when it has none yet and opening
+   from zero explains it at least as well as continuing spot (a known wallet name of the asset not in
+   use yet, else ``inferred / N``).
+4. Otherwise it goes to the chain it misses by least (a missing row before it: the balance chain check
+   reports the gap there); a row that opens from zero goes to the non-spot chain it misses by least
+   (fewest wallets: an emptied earn chain refilled). A tie between chains leaves it `unknown`.
 
 Rows that already carry a wallet (export, listener, suffix) are fixed: they only move their chain.
 """
@@ -86,9 +88,13 @@ def _fallback(row: Row, state: dict[str, Decimal], known: Sequence[str]) -> str 
         return row.wallet
     if row.type not in MULTI_WALLET_TYPES or not state:
         return MAIN
-    if row.net == row.balance:
-        return _new_wallet(state, known)
+    fresh = abs(row.balance - row.net)  # what a new chain opening from zero would miss
     misses = sorted((abs(prev + row.net - row.balance), wallet) for wallet, prev in state.items())
+    others = [m for m in misses if m[1] != MAIN]
+    if not others and (fresh == 0 or misses[0][0] > fresh):
+        return _new_wallet(state, known)  # the asset's first non-spot chain (its opening rows maybe missing)
+    if fresh == 0:
+        misses = others  # fewest wallets: an opening from zero continues an earn chain that was emptied
     if len(misses) > 1 and misses[0][0] == misses[1][0]:
         return None
     return misses[0][1]

@@ -93,6 +93,7 @@ class Store:
         self.version = 0
         self.discrepancies = Discrepancies(frozenset(), frozenset(), {}, {})
         self.rest_wallet_suffix = False  # REST marks earn wallets by asset suffix (SimConfig knob)
+        self.discrepancies_hidden: set[int] = set()
         self._cache: dict[tuple[object, ...], tuple[Positions, Column]] = {}
 
     # -- building ------------------------------------------------------------------------------------
@@ -270,6 +271,7 @@ class Store:
             filled = np.flatnonzero(self.orders.col("vol_exec") > 2_000)
             for o in rng.sample(list(filled), min(spec.vol_exec_mismatch, len(filled))):
                 vol_exec[int(o)] = int(self.orders.col("vol_exec")[o]) - 1_000
+        self.discrepancies_hidden = hidden
         leg_amount, leg_trades = self._leg_faults(rng, spec.leg_amount, missing)
         altered = self._balance_faults(rng, spec.altered_balance, hidden | set(leg_amount))
         with self.lock:
@@ -282,8 +284,9 @@ class Store:
         """`leg_amount`: the base leg of N trades (not already missing a leg) moves 0.0001 more in REST."""
         if not n or not self.trades.n:
             return {}, {}
-        pool = [t for t in range(self.trades.n) if t not in skip]
         legs = self.trades.col("leg")
+        near = self._neighbours(self.discrepancies_hidden)
+        pool = [t for t in range(self.trades.n) if t not in skip and int(legs[t]) not in near]
         amounts, trades = {}, {}
         for t in rng.sample(pool, min(n, len(pool))):
             pos = int(legs[t])
@@ -301,8 +304,25 @@ class Store:
         for pos in range(self.ledger.n):
             last[(int(cols["asset"][pos]), int(cols["wallet"][pos]))] = pos
         finals = set(last.values())
-        pool = [int(p) for p in np.flatnonzero(cols["wallet"] == c.SPOT) if int(p) not in finals and int(p) not in skip]
+        near = self._neighbours(skip)
+        pool = [int(p) for p in np.flatnonzero(cols["wallet"] == c.SPOT) if int(p) not in finals | near]
         out = {}
         for pos in rng.sample(pool, min(n, len(pool))):
             out[pos] = 10 ** max(0, c.ASSETS[int(cols["asset"][pos])].decimals - 4) * rng.randint(1, 9)
+        return out
+
+    def _neighbours(self, positions: set[int]) -> set[int]:
+        """`positions` and the rows just before and after each in its (asset, wallet) chain: faults are
+        kept apart so that each one can be named on its own."""
+        if not positions:
+            return set()
+        cols = self.ledger.columns()
+        chains: dict[tuple[int, int], list[int]] = {}
+        for pos in range(self.ledger.n):
+            chains.setdefault((int(cols["asset"][pos]), int(cols["wallet"][pos])), []).append(pos)
+        out = set(positions)
+        for rows in chains.values():
+            for i, pos in enumerate(rows):
+                if pos in positions:
+                    out.update(rows[max(0, i - 1):i + 2])
         return out
