@@ -11,6 +11,7 @@ assignment could not place are reported as `wallet_unknown` warnings, not breaks
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from kraken_etl.db import recon_chain, recon_coverage
 from kraken_etl.recon.check import CheckInput, CheckReport
@@ -75,8 +76,8 @@ def _judge(groups: list[recon_chain.Group]) -> list[Finding]:
     while i < len(bad):
         g = bad[i]
         nxt = bad[i + 1] if i + 1 < len(bad) else None
-        if (nxt is not None and g.n == 1 and nxt.n == 1 and (nxt.asset, nxt.wallet) == (g.asset, g.wallet)
-                and nxt.prev_id == g.end_id and nxt.end == g.prev_end + g.net + nxt.net):
+        if (nxt is not None and g.n == 1 and g.prev_id is not None and (nxt.asset, nxt.wallet) == (g.asset, g.wallet)
+                and nxt.prev_id == g.end_id and orders_exist(replace(nxt, prev_end=g.prev_end + g.net))):
             out.append(_altered(g))
             i += 2
             continue
