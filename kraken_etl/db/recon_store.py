@@ -163,3 +163,11 @@ def last_runs(engine: Engine) -> list[dict[str, Any]]:
                    duration_seconds, incremental, finished_at
             FROM kraken.reconciliation_run ORDER BY account, id DESC
         """)).mappings()]
+
+
+def stored_accounts(engine: Engine) -> list[str]:
+    """Account labels that have ledger entries or trades (what `reconcile` runs over by default)."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT account FROM kraken.ledger_entry GROUP BY account UNION SELECT account FROM kraken.trade "
+            "GROUP BY account ORDER BY 1")).scalars())
