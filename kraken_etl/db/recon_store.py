@@ -71,6 +71,8 @@ def dumps(value: Any) -> str:
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction for a whole reconciliation (committed on success, rolled back on error)."""
     with engine.begin() as conn:
+        # the checks sort and group whole ledgers: give them memory instead of temp files (this run only)
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
         yield conn
 
 

@@ -19,6 +19,7 @@ class CheckSummary:
     warnings: int
     infos: int
     incremental: bool = False
+    seconds: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

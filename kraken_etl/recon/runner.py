@@ -54,9 +54,14 @@ def _finding(row: dict[str, Any]) -> Finding:
                    ack_note=row["ack_note"])
 
 
-def _summary(name: str, report: CheckReport, incremental: bool) -> CheckSummary:
+def _seconds(value: float) -> Decimal:
+    return Decimal(round(value * 1_000_000)) / 1_000_000  # float-ok: a duration in seconds, not money
+
+
+def _summary(name: str, report: CheckReport, incremental: bool, seconds: float) -> CheckSummary:
     count = {s: sum(1 for f in report.findings if f.severity == s) for s in ("break", "warning", "info")}
-    return CheckSummary(name, report.rows_examined, count["break"], count["warning"], count["info"], incremental)
+    return CheckSummary(name, report.rows_examined, count["break"], count["warning"], count["info"], incremental,
+                        _seconds(seconds))
 
 
 def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, checks: Sequence[str] | None = None,
@@ -84,22 +89,27 @@ def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, ch
             last = None if full else recon_store.last_ok_run(conn, account)
             since = last["watermark"] if last else None
             incremental = since is not None
+            counts: dict[str, Any] = {}
             run_id = recon_store.start_run(conn, account, moment, names, incremental, started_at, mark)
+            t1 = clock.now()
             assigned = assign_wallets(conn, account, since)
-            summaries, counts, all_findings = [], {}, []
+            counts["_wallets"] = {"changed": assigned, "seconds": _seconds(clock.now() - t1)}
+            summaries: list[CheckSummary] = []
+            all_findings: list[Finding] = []
             for name in names:
                 check_since = since if last and name in (last["checks"] or []) else None
+                t1 = clock.now()
                 report = CHECKS[name](CheckInput(conn, account, moment, check_since))
                 recon_store.upsert_findings(conn, account, run_id, [_row(f, account) for f in report.findings])
                 recon_store.resolve_unseen(conn, account, run_id, name, report.scopes)
-                summary = _summary(name, report, check_since is not None)
+                summary = _summary(name, report, check_since is not None, clock.now() - t1)
                 summaries.append(summary)
                 all_findings += report.findings
                 counts[name] = {"examined": report.rows_examined, "breaks": summary.breaks,
                                 "warnings": summary.warnings, "infos": summary.infos,
-                                "incremental": summary.incremental}
+                                "incremental": summary.incremental, "seconds": summary.seconds}
             open_rows = recon_store.open_findings(conn, account)
-            duration = Decimal(round((clock.now() - t0) * 1_000_000)) / 1_000_000  # float-ok: seconds, not money
+            duration = _seconds(clock.now() - t0)
             breaks = sum(1 for r in open_rows if r["severity"] == "break")
             recon_store.finish_run(conn, run_id, status="ok", finished_at=utcnow(clock), findings=len(all_findings),
                                    breaks=breaks, rows_examined=sum(s.rows_examined for s in summaries),
