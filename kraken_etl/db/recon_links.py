@@ -29,52 +29,36 @@ t AS MATERIALIZED (
            OR EXISTS (SELECT 1 FROM kraken.ledger_entry x WHERE x.account = :account AND x.refid = tr.txid
                       AND x.updated_at > CAST(:since AS timestamptz)))
 ),
-legs AS (
-    SELECT t.txid, l.id AS leg_id, e.asset, e.amount, e.fee
-    FROM t CROSS JOIN LATERAL unnest(t.ledgers) AS l(id)
-    LEFT JOIN kraken.ledger_entry e ON e.account = :account AND e.ledger_id = l.id
-    WHERE t.ledgers IS NOT NULL
-    UNION ALL
-    SELECT t.txid, e.ledger_id, e.asset, e.amount, e.fee
+leg AS (
+    SELECT t.txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
+           CASE WHEN e.amount = 0 THEN 'k'
+                WHEN abs(e.amount) = t.vol THEN CASE WHEN (e.amount > 0) = (t.type = 'buy') THEN 'b' ELSE 'x' END
+                WHEN abs(e.amount) = t.cost THEN CASE WHEN (e.amount < 0) = (t.type = 'buy') THEN 'q' ELSE 'x' END
+                ELSE 'x' END AS kind,
+           upper(e.asset) IN ('ZUSD', 'USD') AS usd
     FROM t JOIN kraken.ledger_entry e ON e.account = :account AND e.refid = t.txid
-    WHERE t.ledgers IS NULL
 ),
-agg AS (
-    SELECT t.txid, t.type, t.vol, t.cost, t.fee, t.price, t.pair, t.time,
-           count(l.leg_id) AS n_legs,
-           count(l.leg_id) FILTER (WHERE l.asset IS NULL) AS n_missing,
-           count(*) FILTER (WHERE l.amount <> 0) AS n_moving,
-           count(*) FILTER (WHERE abs(l.amount) = t.vol AND l.amount <> 0) AS n_base,
-           count(*) FILTER (WHERE abs(l.amount) = t.cost AND l.amount <> 0) AS n_quote,
-           coalesce(sum(l.fee) FILTER (WHERE abs(l.amount) = t.cost AND l.amount <> 0), 0) AS qfee,
-           coalesce(sum(l.fee) FILTER (WHERE abs(l.amount) = t.vol AND l.amount <> 0), 0) AS bfee,
-           coalesce(sum(l.fee) FILTER (WHERE l.amount = 0), 0) AS kfee,
-           bool_and(CASE WHEN l.amount = 0 OR l.amount IS NULL THEN true
-                         WHEN abs(l.amount) = t.vol THEN (l.amount > 0) = (t.type = 'buy')
-                         WHEN abs(l.amount) = t.cost THEN (l.amount < 0) = (t.type = 'buy')
-                         ELSE true END) AS signs_ok,
-           bool_or(l.amount = 0 AND upper(l.asset) = 'KFEE') AS has_kfee,
-           bool_or(abs(l.amount) = t.cost AND l.amount <> 0 AND upper(l.asset) IN ('ZUSD', 'USD')) AS usd_quote,
-           array_agg(l.leg_id ORDER BY l.leg_id) FILTER (WHERE l.leg_id IS NOT NULL) AS leg_ids,
-           array_agg(l.asset ORDER BY l.leg_id) FILTER (WHERE l.leg_id IS NOT NULL) AS assets,
-           array_agg(l.amount ORDER BY l.leg_id) FILTER (WHERE l.leg_id IS NOT NULL) AS amounts,
-           array_agg(l.fee ORDER BY l.leg_id) FILTER (WHERE l.leg_id IS NOT NULL) AS fees
-    FROM t LEFT JOIN legs l ON l.txid = t.txid
-    GROUP BY t.txid, t.type, t.vol, t.cost, t.fee, t.price, t.pair, t.time
+lc AS (
+    SELECT txid, count(*) FILTER (WHERE listed) AS n_listed,
+           count(*) FILTER (WHERE kind = 'b') AS n_base, count(*) FILTER (WHERE kind = 'q') AS n_quote,
+           count(*) FILTER (WHERE kind = 'x') AS n_other,
+           coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee, coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
+           coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote
+    FROM leg GROUP BY txid
 ),
 judged AS (
-    SELECT agg.*,
+    SELECT t.txid, t.type, t.vol, t.cost, t.fee, t.price, t.pair, t.time, t.ledgers,
         CASE
-          WHEN n_legs = 0 THEN 'no_legs'
-          WHEN n_missing > 0 THEN 'missing_leg'
-          WHEN n_moving <> 2 OR n_base <> 1 OR n_quote <> 1 OR NOT signs_ok THEN 'leg_amount_mismatch'
+          WHEN lc.txid IS NULL AND t.ledgers IS NULL THEN 'no_legs'
+          WHEN t.ledgers IS NOT NULL AND coalesce(lc.n_listed, 0) < cardinality(t.ledgers) THEN 'missing_leg'
+          WHEN n_other > 0 OR n_base <> 1 OR n_quote <> 1 THEN 'leg_amount_mismatch'
           WHEN NOT (
-               (bfee = 0 AND kfee = 0 AND abs(qfee - fee) <= {_TOL.format(a="qfee", b="fee")})
-            OR (bfee > 0 AND kfee = 0 AND abs(bfee * price + qfee - fee) <= fee / 50 + {_TOL.format(a="qfee", b="fee")})
-            OR (kfee > 0 AND bfee = 0 AND qfee = 0 AND (NOT usd_quote OR abs(kfee / 100 - fee) <= {_TOL.format(a="kfee", b="fee")}))
+               (bfee = 0 AND kfee = 0 AND abs(qfee - t.fee) <= {_TOL.format(a="qfee", b="t.fee")})
+            OR (bfee > 0 AND kfee = 0 AND abs(bfee * t.price + qfee - t.fee) <= t.fee / 50 + {_TOL.format(a="qfee", b="t.fee")})
+            OR (kfee > 0 AND bfee = 0 AND qfee = 0 AND (NOT usd_quote OR abs(kfee / 100 - t.fee) <= {_TOL.format(a="kfee", b="t.fee")}))
           ) THEN 'leg_fee_mismatch'
         END AS verdict
-    FROM agg
+    FROM t LEFT JOIN lc ON lc.txid = t.txid
 )
 SELECT (SELECT count(*) FROM t) AS examined,
        CASE WHEN CAST(:since AS timestamptz) IS NOT NULL THEN (SELECT array_agg(txid) FROM t) END AS scope_ids,
@@ -93,12 +77,16 @@ o AS MATERIALIZED (
            OR EXISTS (SELECT 1 FROM kraken.trade x WHERE x.account = :account AND x.ordertxid = o.txid
                       AND x.updated_at > CAST(:since AS timestamptz)))
 ),
+agg AS (
+    SELECT tr.ordertxid AS txid, count(*) AS n, sum(tr.vol) AS vol, sum(tr.cost) AS tcost, sum(tr.fee) AS tfee
+    FROM kraken.trade tr JOIN o ON o.txid = tr.ordertxid
+    WHERE tr.account = :account
+    GROUP BY tr.ordertxid
+),
 sums AS (
-    SELECT o.txid, o.vol_exec, o.cost, o.fee, o.closetm, o.listed,
-           count(t.txid) AS n, coalesce(sum(t.vol), 0) AS vol, coalesce(sum(t.cost), 0) AS tcost,
-           coalesce(sum(t.fee), 0) AS tfee, array_agg(t.txid ORDER BY t.txid) FILTER (WHERE t.txid IS NOT NULL) AS ids
-    FROM o LEFT JOIN kraken.trade t ON t.account = :account AND t.ordertxid = o.txid
-    GROUP BY o.txid, o.vol_exec, o.cost, o.fee, o.closetm, o.listed
+    SELECT o.txid, o.vol_exec, o.cost, o.fee, o.closetm, coalesce(a.n, 0) AS n, coalesce(a.vol, 0) AS vol,
+           coalesce(a.tcost, 0) AS tcost, coalesce(a.tfee, 0) AS tfee
+    FROM o LEFT JOIN agg a ON a.txid = o.txid
 )
 SELECT (SELECT count(*) FROM o) AS examined,
        CASE WHEN CAST(:since AS timestamptz) IS NOT NULL THEN (SELECT array_agg(txid) FROM o) END AS scope_ids,
@@ -117,7 +105,9 @@ def trade_mismatches(conn: Connection, account: str, as_of: datetime,
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
     """
-    return _run(conn, _TRADES, {"account": account, "as_of": as_of, "since": since})
+    examined, ids, rows = _run(conn, _TRADES, {"account": account, "as_of": as_of, "since": since})
+    trade_legs(conn, account, rows)
+    return examined, ids, rows
 
 
 def order_mismatches(conn: Connection, account: str, as_of: datetime,
@@ -127,7 +117,40 @@ def order_mismatches(conn: Connection, account: str, as_of: datetime,
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
     """
-    return _run(conn, _ORDERS, {"account": account, "as_of": as_of, "since": since})
+    examined, ids, rows = _run(conn, _ORDERS, {"account": account, "as_of": as_of, "since": since})
+    order_trade_ids(conn, account, rows)
+    return examined, ids, rows
+
+
+def trade_legs(conn: Connection, account: str, rows: list[dict[str, Any]]) -> None:
+    """Fill in each disagreeing trade's legs (stored ones by refid, listed ids not stored with asset None)."""
+    if not rows:
+        return
+    found: dict[str, list[tuple[str, str, Any, Any]]] = {}
+    for r in conn.execute(text(
+            "SELECT refid, ledger_id, asset, amount, fee FROM kraken.ledger_entry "
+            "WHERE account = :account AND refid = ANY(:txids) ORDER BY ledger_id"),
+            {"account": account, "txids": [row["txid"] for row in rows]}):
+        found.setdefault(r.refid, []).append((r.ledger_id, r.asset, r.amount, r.fee))
+    for row in rows:
+        legs = found.get(row["txid"], [])
+        have = {leg[0] for leg in legs}
+        legs += [(i, None, None, None) for i in row["ledgers"] or [] if i not in have]
+        legs.sort(key=lambda leg: leg[0])
+        row["leg_ids"], row["assets"] = [leg[0] for leg in legs], [leg[1] for leg in legs]
+        row["amounts"], row["fees"] = [leg[2] for leg in legs], [leg[3] for leg in legs]
+
+
+def order_trade_ids(conn: Connection, account: str, rows: list[dict[str, Any]]) -> None:
+    """Fill in each disagreeing order's trade ids."""
+    ids: dict[str, list[str]] = {}
+    if rows:
+        for r in conn.execute(text("SELECT ordertxid, txid FROM kraken.trade WHERE account = :account "
+                                   "AND ordertxid = ANY(:orders) ORDER BY txid"),
+                              {"account": account, "orders": [row["txid"] for row in rows]}):
+            ids.setdefault(r.ordertxid, []).append(r.txid)
+    for row in rows:
+        row["ids"] = ids.get(row["txid"], [])
 
 
 def _run(conn: Connection, sql: str,
