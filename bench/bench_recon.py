@@ -65,8 +65,10 @@ FROM legs l LEFT JOIN prev p ON p.asset = l.asset;
 
 INSERT INTO kraken.trade (account, txid, ordertxid, pair, time, time_raw, type, ordertype, price, cost, fee, vol,
     ledgers, source, raw)
-SELECT '{account}', 'T' || lpad(to_hex(k), 7, '0') || '-BENCH-TRADE', 'O' || lpad(to_hex(k / 2), 7, '0') || '-BENCH-ORDER',
-       base || 'ZUSD', t, extract(epoch FROM t), CASE WHEN buy THEN 'buy' ELSE 'sell' END, 'limit', price, cost, fee, vol,
+SELECT '{account}', 'T' || lpad(to_hex(k), 7, '0') || '-BENCH-TRADE',
+       'O' || lpad(to_hex(k / 2), 7, '0') || '-BENCH-ORDER',
+       base || 'ZUSD', t, extract(epoch FROM t), CASE WHEN buy THEN 'buy' ELSE 'sell' END, 'limit',
+       price, cost, fee, vol,
        ARRAY['L' || lpad(to_hex(2 * k), 7, '0') || '-BENCH-' || lpad((2 * k % 99991)::text, 6, '0'),
              'L' || lpad(to_hex(2 * k + 1), 7, '0') || '-BENCH-' || lpad(((2 * k + 1) % 99991)::text, 6, '0')],
        'rest', '{{}}'

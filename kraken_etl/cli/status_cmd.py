@@ -62,7 +62,8 @@ def status() -> None:
         console.print(counts)
         console.print(f"unresolved quarantine: {open_quarantine(engine):,}")
         for r in last_reconciliations(engine):
-            console.print(f"last reconciliation of {r['account']}: run {r['id']} {r['status']} as of {r['as_of']:%Y-%m-%d %H:%M}, "
+            console.print(f"last reconciliation of {r['account']}: run {r['id']} {r['status']} "
+                          f"as of {r['as_of']:%Y-%m-%d %H:%M}, "
                           f"{r['breaks']} open break(s), {r['rows_examined']:,} rows examined")
     finally:
         engine.dispose()

@@ -1,4 +1,4 @@
-"""The balance chain in SQL: per (account, asset, wallet), balance = previous balance + amount − fee.
+"""The balance chain in SQL: per (account, asset, wallet), balance = previous balance + amount - fee.
 
 Rows are grouped by moment (whole seconds: export times carry none, and inside one moment Kraken's
 order is unknown). A one-row group is checked against the previous group's end balance in SQL; groups
@@ -84,7 +84,8 @@ firsts AS (
 ),
 complete AS (SELECT DISTINCT ON (asset) asset, before = 0 AS complete FROM firsts ORDER BY asset, time, ledger_id),
 ends AS (
-    SELECT g.*, coalesce(k.e, g.top) AS e, coalesce(k.sink_id, g.top_id) AS end_id, coalesce(c.complete, false) AS complete
+    SELECT g.*, coalesce(k.e, g.top) AS e, coalesce(k.sink_id, g.top_id) AS end_id,
+           coalesce(c.complete, false) AS complete
     FROM g LEFT JOIN sink k USING (part, asset, wallet, moment) LEFT JOIN complete c USING (asset)
 ),
 lagged AS (
@@ -109,7 +110,8 @@ ORDER BY c.asset, c.wallet, c.moment
 # predecessor come back (and each chain's first row), to be judged by moment groups in `chain_groups`.
 _SUSPECTS = """
 SELECT x.asset, x.wallet, x.moment, x.prev_moment, x.first, x.chain_start, x.examined FROM (
-    SELECT {chain_start} AS chain_start, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment, e.balance, e.amount - e.fee AS net,
+    SELECT {chain_start} AS chain_start, e.asset, e.wallet_resolved AS wallet,
+           date_trunc('second', e.time) AS moment, e.balance, e.amount - e.fee AS net,
            lag(e.balance) OVER w AS prev_balance, date_trunc('second', lag(e.time) OVER w) AS prev_moment,
            lag(e.ledger_id) OVER w IS NULL AS first, count(*) OVER () AS examined
     FROM {source}

@@ -2,7 +2,7 @@
 
 Trade legs are the trade's `ledgers` ids when TradesHistory gave them, else the ledger rows whose refid
 is the trade txid. A trade agrees when every listed leg is stored, exactly one leg moves `vol` of the base
-(bought: +, sold: −), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits
+(bought: +, sold: -), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits
 (reference Appendix C): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the
 trade's price (Kraken states the trade fee in the quote currency); on a KFEE leg (amount 0) = fee / 0.01
 USD for USD-quoted pairs. Trades outside the stored ledger's time range are not judged (partial history).
@@ -42,7 +42,8 @@ lc AS (
     SELECT txid, count(*) FILTER (WHERE listed) AS n_listed,
            count(*) FILTER (WHERE kind = 'b') AS n_base, count(*) FILTER (WHERE kind = 'q') AS n_quote,
            count(*) FILTER (WHERE kind = 'x') AS n_other,
-           coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee, coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
+           coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee,
+           coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
            coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote
     FROM leg GROUP BY txid
 ),
@@ -54,8 +55,10 @@ judged AS (
           WHEN n_other > 0 OR n_base <> 1 OR n_quote <> 1 THEN 'leg_amount_mismatch'
           WHEN NOT (
                (bfee = 0 AND kfee = 0 AND abs(qfee - t.fee) <= {_TOL.format(a="qfee", b="t.fee")})
-            OR (bfee > 0 AND kfee = 0 AND abs(bfee * t.price + qfee - t.fee) <= t.fee / 50 + {_TOL.format(a="qfee", b="t.fee")})
-            OR (kfee > 0 AND bfee = 0 AND qfee = 0 AND (NOT usd_quote OR abs(kfee / 100 - t.fee) <= {_TOL.format(a="kfee", b="t.fee")}))
+            OR (bfee > 0 AND kfee = 0
+                AND abs(bfee * t.price + qfee - t.fee) <= t.fee / 50 + {_TOL.format(a="qfee", b="t.fee")})
+            OR (kfee > 0 AND bfee = 0 AND qfee = 0
+                AND (NOT usd_quote OR abs(kfee / 100 - t.fee) <= {_TOL.format(a="kfee", b="t.fee")}))
           ) THEN 'leg_fee_mismatch'
         END AS verdict
     FROM t LEFT JOIN lc ON lc.txid = t.txid
@@ -72,7 +75,8 @@ WITH tspan AS (SELECT min(time) AS lo, max(time) AS hi FROM kraken.trade WHERE a
 o AS MATERIALIZED (
     SELECT o.txid, o.vol_exec, o.cost, o.fee, o.closetm, o.opentm, o.trades AS listed
     FROM kraken.closed_order o, tspan
-    WHERE o.account = :account AND o.closetm <= :as_of AND o.opentm >= tspan.lo AND o.closetm <= tspan.hi + interval '1 day'
+    WHERE o.account = :account AND o.closetm <= :as_of
+      AND o.opentm >= tspan.lo AND o.closetm <= tspan.hi + interval '1 day'
       AND (CAST(:since AS timestamptz) IS NULL OR o.updated_at > CAST(:since AS timestamptz)
            OR EXISTS (SELECT 1 FROM kraken.trade x WHERE x.account = :account AND x.ordertxid = o.txid
                       AND x.updated_at > CAST(:since AS timestamptz)))
@@ -112,7 +116,8 @@ def trade_mismatches(conn: Connection, account: str, as_of: datetime,
 
 def order_mismatches(conn: Connection, account: str, as_of: datetime,
                      since: datetime | None = None) -> tuple[int, list[str] | None, list[dict[str, Any]]]:
-    """Closed orders examined, their ids when incremental, and the ones whose vol_exec, cost or fee differ from their trades' sums.
+    """Closed orders examined, their ids when incremental, and the ones whose vol_exec, cost or fee differ
+    from their trades' sums.
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
@@ -126,7 +131,7 @@ def trade_legs(conn: Connection, account: str, rows: list[dict[str, Any]]) -> No
     """Fill in each disagreeing trade's legs (stored ones by refid, listed ids not stored with asset None)."""
     if not rows:
         return
-    found: dict[str, list[tuple[str, str, Any, Any]]] = {}
+    found: dict[str, list[tuple[str, str | None, Any, Any]]] = {}
     for r in conn.execute(text(
             "SELECT refid, ledger_id, asset, amount, fee FROM kraken.ledger_entry "
             "WHERE account = :account AND refid = ANY(:txids) ORDER BY ledger_id"),

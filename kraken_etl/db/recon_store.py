@@ -173,3 +173,9 @@ def stored_accounts(engine: Engine) -> list[str]:
         return list(conn.execute(text(
             "SELECT account FROM kraken.ledger_entry GROUP BY account UNION SELECT account FROM kraken.trade "
             "GROUP BY account ORDER BY 1")).scalars())
+
+
+__all__ = [
+    "Connection", "Engine", "acknowledge", "dumps", "finish_run", "last_ok_run", "last_runs", "open_findings",
+    "record_failure", "resolve_unseen", "start_run", "stored_accounts", "transaction", "upsert_findings", "watermark",
+]

@@ -1,10 +1,10 @@
-"""Check `balance_chain`: per (asset, wallet), each entry's balance = the previous balance + amount − fee.
+"""Check `balance_chain`: per (asset, wallet), each entry's balance = the previous balance + amount - fee.
 
 SQL (`kraken_etl.db.recon_chain`) returns the single rows that break and every moment holding several
 rows; here a multi-row moment is accepted when some order of its rows chains (each row's starting
 balance, plus the group's end, equals each row's balance, plus the group's start, as multisets). A
 break names the stored row before the gap and the first row after it, the expected and stated balance,
-and the difference (= what is missing between them: a hidden row's amount − fee). Rows wallet
+and the difference (= what is missing between them: a hidden row's amount - fee). Rows wallet
 assignment could not place are reported as `wallet_unknown` warnings, not breaks.
 """
 
@@ -60,7 +60,7 @@ def _altered(g: recon_chain.Group) -> Finding:
     return Finding(
         check=NAME, kind="balance_altered", severity="break", asset=g.asset, wallet=g.wallet,
         expected=expected, actual=g.end, difference=diff, source_ids=(g.end_id,),
-        message=(f"{g.asset} [{g.wallet}]: {g.end_id} states balance {g.end}, but {g.prev_id} + its amount − fee "
+        message=(f"{g.asset} [{g.wallet}]: {g.end_id} states balance {g.end}, but {g.prev_id} + its amount - fee "
                  f"gives {expected} and the next row continues from {expected} (off by {diff})"),
         details={"before_id": g.prev_id, "after_id": g.end_id, "moment": g.moment, "rows": [g.end_id]},
         scope=chain_scope(g.asset, g.wallet), at=g.moment.isoformat(),

@@ -2,7 +2,7 @@
 
 REST Ledgers carry no `wallet`; an earn allocation writes two rows of one asset with one refid, one per
 wallet, each with its own running balance. For a row without a wallet, the candidate wallets are the
-asset's chains seen so far; the row belongs to the one whose last balance + amount − fee equals the
+asset's chains seen so far; the row belongs to the one whose last balance + amount - fee equals the
 row's balance. Rules, in order:
 
 1. Rows are taken moment by moment (whole seconds: export times have no fraction); inside a moment the
@@ -103,15 +103,11 @@ def _fallback(row: Row, state: dict[str, Decimal], known: Sequence[str]) -> str 
 def _moment_group(rows: list[Row], state: dict[str, Decimal], known: Sequence[str]) -> Iterator[Assignment]:
     pending = list(rows)
     while pending:
-        for i, row in enumerate(pending):
-            wallet = _place(row, state)
-            if wallet is not None:
-                break
-        else:
-            row = pending[0]
+        at, wallet = next(((k, w) for k, r in enumerate(pending) if (w := _place(r, state)) is not None),
+                          (0, None))
+        row = pending.pop(at)
+        if wallet is None:
             wallet = _fallback(row, state, known)
-            i = 0
-        pending.pop(i)
         if wallet is None:
             yield Assignment(row.ledger_id, None, "unknown")
             continue

@@ -26,15 +26,15 @@ def _trade_findings(row: dict[str, Any]) -> list[Finding]:
     base = {"check": TRADE, "kind": verdict, "severity": "break", "details": details, "scope": txid,
             "at": row["time"].isoformat()}
     if verdict == "missing_leg":
-        return [Finding(**base, asset=None, source_ids=(txid, leg["ledger_id"]),  # type: ignore[arg-type]
+        return [Finding(**base, asset=None, source_ids=(txid, leg["ledger_id"]),
                         message=f"trade {txid} ({row['pair']}): ledger leg {leg['ledger_id']} is not stored")
                 for leg in legs if leg["asset"] is None]
     if verdict == "no_legs":
-        return [Finding(**base, source_ids=(txid,),  # type: ignore[arg-type]
+        return [Finding(**base, source_ids=(txid,),
                         message=f"trade {txid} ({row['pair']}) has no ledger legs (no listed ids, no refid match)")]
     if verdict == "leg_fee_mismatch":
         fees = sum((leg["fee"] for leg in legs), start=row["fee"] * 0)
-        return [Finding(**base, expected=row["fee"], actual=fees, difference=fees - row["fee"],  # type: ignore[arg-type]
+        return [Finding(**base, expected=row["fee"], actual=fees, difference=fees - row["fee"],
                         source_ids=(txid, *(leg["ledger_id"] for leg in legs)),
                         message=f"trade {txid} ({row['pair']}): fee {row['fee']} but its legs charge {fees}")]
     return _amount_findings(row, legs, base)
@@ -49,17 +49,18 @@ def _amount_findings(row: dict[str, Any], legs: list[dict[str, Any]], base: dict
     out = []
     for leg in moving:
         amount = leg["amount"]
-        if abs(amount) == vol and (amount > 0) == buy or abs(amount) == cost and (amount < 0) == buy:
+        if (abs(amount) == vol and (amount > 0) == buy) or (abs(amount) == cost and (amount < 0) == buy):
             continue
         want_vol = not matched["vol"]
         expected = (vol if buy else -vol) if want_vol else (-cost if buy else cost)
-        out.append(Finding(**base, asset=leg["asset"], expected=expected, actual=amount,  # type: ignore[arg-type]
+        out.append(Finding(**base, asset=leg["asset"], expected=expected, actual=amount,
                            difference=amount - expected, source_ids=(txid, leg["ledger_id"]),
                            message=(f"trade {txid} ({row['pair']} {row['type']} vol {vol} cost {cost}): leg "
                                     f"{leg['ledger_id']} moves {amount} {leg['asset']}, expected {expected}")))
     if not out:
-        out.append(Finding(**base, source_ids=(txid,),  # type: ignore[arg-type]
-                           message=f"trade {txid} ({row['pair']}): {len(moving)} moving legs, expected a base and a quote leg"))
+        out.append(Finding(**base, source_ids=(txid,),
+                           message=(f"trade {txid} ({row['pair']}): {len(moving)} moving legs, "
+                                    "expected a base and a quote leg")))
     return out
 
 

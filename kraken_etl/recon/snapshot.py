@@ -30,8 +30,10 @@ def _half_unit(*values: Decimal) -> Decimal:
     return Decimal(5).scaleb(exp - 1)
 
 
-def _ledger_side(chains: list[tuple[str, str, Decimal, str]]) -> tuple[dict[str, Decimal], dict[tuple[str, str], Decimal],
-                                                                       dict[str, list[str]]]:
+Sides = tuple[dict[str, Decimal], dict[tuple[str, str], Decimal], dict[str, list[str]]]
+
+
+def _ledger_side(chains: list[tuple[str, str, Decimal, str]]) -> Sides:
     total: dict[str, Decimal] = defaultdict(lambda: ZERO)
     per_wallet: dict[tuple[str, str], Decimal] = {}
     last_ids: dict[str, list[str]] = defaultdict(list)
@@ -87,7 +89,8 @@ def check_ledger_vs_exchange(inp: CheckInput) -> CheckReport:
             check=NAME, kind="balance_mismatch", severity="break", asset=asset, wallet=wallet,
             expected=row["ledger"], actual=row["exchange"], difference=diff,
             source_ids=(),
-            message=(f"{asset}{f' [{wallet}]' if wallet else ''}: Kraken's {row['source']} at {taken_at:%Y-%m-%d %H:%M:%S} "
+            message=(f"{asset}{f' [{wallet}]' if wallet else ''}: Kraken's {row['source']} "
+                     f"at {taken_at:%Y-%m-%d %H:%M:%S} "
                      f"says {row['exchange']}, the ledger says {row['ledger']} (difference {diff})"),
             details={"taken_at": taken_at, "snapshot_id": row["snapshot_id"], "snapshots_disagreeing": count,
                      "last_ledger_ids": row["ids"]},

@@ -2,7 +2,7 @@
 
 The expected findings are derived from what `GET /_sim/faults` names and the simulator's truth:
 - a hidden ledger row: a chain break of its asset whose later row is the next stored row of that chain
-  and whose difference is the hidden row's amount − fee (rows hidden back to back add up); a hidden row
+  and whose difference is the hidden row's amount - fee (rows hidden back to back add up); a hidden row
   that was the last of its chain shows as a snapshot difference instead;
 - a missing trade leg: the trade and the leg's ledger id (plus the gap it leaves in the quote chain);
 - balance drift: the asset, and the difference between Kraken's balance and the ledger's;
