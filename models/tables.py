@@ -58,6 +58,9 @@ class LedgerEntryRow(Base):
         Index(None, "account", "time"),
         Index(None, "account", "refid"),
         Index(None, "account", "asset", "wallet", "time"),
+        Index(None, "account", "asset", "wallet_resolved", "time"),
+        Index(None, "account", "updated_at"),
+        Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
     )
 
 
@@ -91,7 +94,9 @@ class TradeRow(Base):
     first_seen_at: Mapped[UtcDateTime] = _created()
     updated_at: Mapped[UtcDateTime] = _created()
 
-    __table_args__ = (Index(None, "account", "time"), Index(None, "account", "ordertxid"))
+    __table_args__ = (
+        Index(None, "account", "time"), Index(None, "account", "ordertxid"), Index(None, "account", "updated_at"),
+    )
 
 
 class ClosedOrderRow(Base):
@@ -138,7 +143,9 @@ class ClosedOrderRow(Base):
     # When the OrderAmends trail was last fetched; re-fetched while NULL or older than updated_at.
     amends_synced_at: Mapped[UtcDateTime | None]
 
-    __table_args__ = (Index(None, "account", "closetm"), Index(None, "account", "opentm"))
+    __table_args__ = (
+        Index(None, "account", "closetm"), Index(None, "account", "opentm"), Index(None, "account", "updated_at"),
+    )
 
 
 class OrderAmendRow(Base):
@@ -365,6 +372,8 @@ class ReconciliationRunRow(Base):
     duration_seconds: Mapped[Decimal | None]
     counts: Mapped[Raw] = mapped_column(server_default=text("'{}'"))  # per check: examined, breaks, findings
     error: Mapped[str | None]
+    # where the next incremental run looks for changed rows (now, or the oldest open transaction's start)
+    watermark: Mapped[UtcDateTime | None]
 
     __table_args__ = (Index(None, "account", "started_at"),)
 

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.recon_store import last_runs as last_reconciliations
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
 
 
@@ -60,5 +61,9 @@ def status() -> None:
             counts.add_row(name, f"{count:,}")
         console.print(counts)
         console.print(f"unresolved quarantine: {open_quarantine(engine):,}")
+        for r in last_reconciliations(engine):
+            console.print(f"last reconciliation of {r['account']}: run {r['id']} {r['status']} "
+                          f"as of {r['as_of']:%Y-%m-%d %H:%M}, "
+                          f"{r['breaks']} open break(s), {r['rows_examined']:,} rows examined")
     finally:
         engine.dispose()

@@ -7,7 +7,7 @@ nonce source, call counter and retry loop; it sniffs ``PK\\x03\\x04`` vs ``{`` a
 envelope as the typed error) into ``<dest>.part``, then hashes it and renames it into place only when
 complete (a crash mid-download leaves no file that looks finished).
 
-No state, no SQL: `kraken_etl.backfill` drives the cycle and `kraken_etl.db.exports` records it.
+No state, no SQL: `kraken_etl.jobs.exportcycle` drives the cycle and `kraken_etl.db.exports` records it.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ class SimConfig:
     # REST shape knobs (UNVERIFIED in the reference)
     page_size: int = 50
     without_count_omits: bool = True
+    rest_wallet_suffix: bool = False  # REST Ledgers/Balance name earn-wallet rows XBT.F, SOL.B, ETH.M (UNVERIFIED)
     # exports
     export_queued_seconds: float = 1.0
     export_processing_seconds: float = 2.0

@@ -28,6 +28,7 @@ class SimContext:
         self.config = config
         self.clock = config.clock
         self.store = Store(config.seed)
+        self.store.rest_wallet_suffix = config.rest_wallet_suffix
         end_ticks = int(config.end_time.timestamp()) * TICKS
         self.store.build(config.ledger_entries, end_ticks, config.history_days)
         self.auth = Authenticator(config, self.clock)
@@ -79,6 +80,8 @@ class SimContext:
                              for t in missing},
             "balance_drift": _drift_texts(d.balance_drift),
             "vol_exec_mismatch": sorted(store.order_id(o) for o in d.vol_exec),
+            "leg_amount": {store.trade_id(t): store.ledger_id(p) for t, p in sorted(d.leg_trades.items())},
+            "altered_balance": sorted(store.ledger_id(p) for p in d.altered_balance),
         }
 
 

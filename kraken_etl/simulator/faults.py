@@ -36,6 +36,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "missing_leg": ("count", "N trades have one ledger leg hidden from REST Ledgers"),
     "balance_drift": ("count", "N assets' Balance/BalanceEx differ from the ledger"),
     "vol_exec_mismatch": ("count", "N closed orders report a vol_exec that disagrees with their trades"),
+    "leg_amount": ("count", "N trades have a base leg whose REST amount differs from the trade's vol"),
+    "altered_balance": ("count", "N spot ledger entries report a REST balance off their chain (next row is right)"),
 }
 
 
@@ -65,6 +67,8 @@ class FaultSpec:
     missing_leg: int = 0
     balance_drift: int = 0
     vol_exec_mismatch: int = 0
+    leg_amount: int = 0
+    altered_balance: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a plain dict (for the admin endpoint)."""

@@ -74,11 +74,31 @@ def ledger_fields(store: Store, pos: int) -> dict[str, Any]:
     }
 
 
+# The `rest_wallet_suffix` knob: REST names earn-wallet rows and balances by a suffixed asset (UNVERIFIED).
+WALLET_SUFFIX = {c.EARN_FLEX: ".F", c.EARN_BONDED: ".B", c.EARN_LIQUID: ".M"}
+
+
+def suffixed(asset: int, wallet: int) -> str:
+    """The REST asset id of (asset, wallet) when earn wallets are marked by suffix: ``XBT.F``, ``SOL.B``."""
+    if wallet not in WALLET_SUFFIX:
+        return c.ASSETS[asset].id
+    return c.ASSETS[asset].altname + WALLET_SUFFIX[wallet]
+
+
 def ledger_record(store: Store, pos: int, *, wallet: bool = False) -> dict[str, Any]:
-    """The Ledgers/QueryLedgers record (REST omits `wallet`; truth adds it)."""
+    """The Ledgers/QueryLedgers record (REST omits `wallet`; truth adds it, and ignores the REST faults)."""
     rec = ledger_fields(store, pos)
-    if not wallet:
-        del rec["wallet"]
+    if wallet:
+        return rec
+    del rec["wallet"]
+    d = store.discrepancies
+    if pos in d.leg_amount or pos in d.altered_balance:
+        decimals = c.ASSETS[int(store.ledger.col("asset")[pos])].decimals
+        amount = int(store.ledger.col("amount")[pos]) + d.leg_amount.get(pos, 0)
+        balance = int(store.ledger.col("balance")[pos]) + d.altered_balance.get(pos, 0)
+        rec["amount"], rec["balance"] = fmt_scaled(amount, decimals), fmt_scaled(balance, decimals)
+    if store.rest_wallet_suffix:
+        rec["asset"] = suffixed(int(store.ledger.col("asset")[pos]), int(store.ledger.col("wallet")[pos]))
     return rec
 
 
@@ -196,8 +216,16 @@ def balance_result(store: Store, *, truth: bool = False) -> dict[str, str]:
     """Balance: per asset, the sum over wallets of the last ledger balance (+ drift unless truth)."""
     drift = {} if truth else store.discrepancies.balance_drift
     out = {}
+    split = store.rest_wallet_suffix and not truth
     for asset, wallets in store.balances().items():
         a = c.ASSETS[asset]
+        if split:
+            for wallet, value in wallets.items():
+                if wallet in WALLET_SUFFIX:
+                    out[suffixed(asset, wallet)] = fmt_scaled(value, a.decimals)
+            spot = sum(v for w, v in wallets.items() if w not in WALLET_SUFFIX)
+            out[a.id] = fmt_scaled(spot + drift.get(asset, 0), a.decimals)
+            continue
         out[a.id] = fmt_scaled(sum(wallets.values()) + drift.get(asset, 0), a.decimals)
     return out
 
@@ -206,6 +234,7 @@ def balance_ex_result(store: Store, *, truth: bool = False) -> dict[str, dict[st
     """BalanceEx: balance and hold_trade (no open orders are ever held) as strings."""
     out = {}
     for asset_id, text in balance_result(store, truth=truth).items():
-        d = c.ASSETS[c.ASSET_CODE[asset_id]].decimals
+        code = c.asset_by_name(asset_id.split(".")[0] if asset_id not in c.ASSET_CODE else asset_id)
+        d = c.ASSETS[code if code is not None else 0].decimals
         out[asset_id] = {"balance": text, "hold_trade": fmt_scaled(0, d)}
     return out

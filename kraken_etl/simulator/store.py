@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +60,9 @@ class Discrepancies:
     missing_leg_trades: frozenset[int]
     balance_drift: dict[int, int]  # asset code -> scaled amount added to Balance/BalanceEx
     vol_exec: dict[int, int]  # order index -> vol_exec REST reports
+    leg_amount: dict[int, int] = field(default_factory=dict)  # ledger position -> scaled amount added (REST)
+    leg_trades: dict[int, int] = field(default_factory=dict)  # trade index -> its altered leg's position
+    altered_balance: dict[int, int] = field(default_factory=dict)  # ledger position -> scaled balance added
 
 
 def _tie_deltas(times: Column, start: int, codec: IdCodec) -> tuple[Int8s, Int8s]:
@@ -89,6 +92,8 @@ class Store:
         self.lock = threading.RLock()
         self.version = 0
         self.discrepancies = Discrepancies(frozenset(), frozenset(), {}, {})
+        self.rest_wallet_suffix = False  # REST marks earn wallets by asset suffix (SimConfig knob)
+        self.discrepancies_hidden: set[int] = set()
         self._cache: dict[tuple[object, ...], tuple[Positions, Column]] = {}
 
     # -- building ------------------------------------------------------------------------------------
@@ -266,7 +271,58 @@ class Store:
             filled = np.flatnonzero(self.orders.col("vol_exec") > 2_000)
             for o in rng.sample(list(filled), min(spec.vol_exec_mismatch, len(filled))):
                 vol_exec[int(o)] = int(self.orders.col("vol_exec")[o]) - 1_000
+        self.discrepancies_hidden = hidden
+        leg_amount, leg_trades = self._leg_faults(rng, spec.leg_amount, missing)
+        altered = self._balance_faults(rng, spec.altered_balance, hidden | set(leg_amount))
         with self.lock:
-            self.discrepancies = Discrepancies(frozenset(hidden), frozenset(missing), drift, vol_exec)
+            self.discrepancies = Discrepancies(frozenset(hidden), frozenset(missing), drift, vol_exec,
+                                               leg_amount, leg_trades, altered)
             self._cache.clear()
         return self.discrepancies
+
+    def _leg_faults(self, rng: random.Random, n: int, skip: set[int]) -> tuple[dict[int, int], dict[int, int]]:
+        """`leg_amount`: the base leg of N trades (not already missing a leg) moves 0.0001 more in REST."""
+        if not n or not self.trades.n:
+            return {}, {}
+        legs = self.trades.col("leg")
+        near = self._neighbours(self.discrepancies_hidden)
+        pool = [t for t in range(self.trades.n) if t not in skip and int(legs[t]) not in near]
+        amounts, trades = {}, {}
+        for t in rng.sample(pool, min(n, len(pool))):
+            pos = int(legs[t])
+            asset = int(self.ledger.col("asset")[pos])
+            amounts[pos] = 10 ** max(0, c.ASSETS[asset].decimals - 4)
+            trades[t] = pos
+        return amounts, trades
+
+    def _balance_faults(self, rng: random.Random, n: int, skip: set[int]) -> dict[int, int]:
+        """`altered_balance`: N spot rows that have a later row in their chain report balance + 0.0001…"""
+        if not n or not self.ledger.n:
+            return {}
+        cols = self.ledger.columns()
+        last: dict[tuple[int, int], int] = {}
+        for pos in range(self.ledger.n):
+            last[(int(cols["asset"][pos]), int(cols["wallet"][pos]))] = pos
+        finals = set(last.values())
+        near = self._neighbours(skip)
+        pool = [int(p) for p in np.flatnonzero(cols["wallet"] == c.SPOT) if int(p) not in finals | near]
+        out = {}
+        for pos in rng.sample(pool, min(n, len(pool))):
+            out[pos] = 10 ** max(0, c.ASSETS[int(cols["asset"][pos])].decimals - 4) * rng.randint(1, 9)
+        return out
+
+    def _neighbours(self, positions: set[int]) -> set[int]:
+        """`positions` and the rows just before and after each in its (asset, wallet) chain: faults are
+        kept apart so that each one can be named on its own."""
+        if not positions:
+            return set()
+        cols = self.ledger.columns()
+        chains: dict[tuple[int, int], list[int]] = {}
+        for pos in range(self.ledger.n):
+            chains.setdefault((int(cols["asset"][pos]), int(cols["wallet"][pos])), []).append(pos)
+        out = set(positions)
+        for rows in chains.values():
+            for i, pos in enumerate(rows):
+                if pos in positions:
+                    out.update(rows[max(0, i - 1):i + 2])
+        return out

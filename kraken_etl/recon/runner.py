@@ -1,0 +1,138 @@
+"""`reconcile` and `acknowledge`: run the checks for one account, store the run and its findings.
+
+One transaction per run: wallets are assigned, every check reads the same data, findings are upserted
+by fingerprint, findings not seen again inside what was re-examined are resolved, and the run row is
+finished. A run is incremental when a previous successful run of the same check exists and `full` is
+False: only rows changed after that run's watermark (chains, trades, orders) are re-examined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from kraken_etl.core.clock import Clock, SystemClock, utcnow
+from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.db import recon_store
+from kraken_etl.db.recon_store import Engine
+from kraken_etl.recon.check import CheckInput, CheckReport
+from kraken_etl.recon.finding import Finding
+from kraken_etl.recon.registry import CHECKS
+from kraken_etl.recon.result import CheckSummary, ReconResult
+from kraken_etl.recon.wallets import assign_wallets
+
+
+class ReconError(KrakenEtlError):
+    """A reconciliation could not run (bad arguments, database failure): not a data problem."""
+
+    exit_code = 2
+
+
+def _select(checks: Sequence[str] | None) -> list[str]:
+    names = list(CHECKS) if not checks else list(dict.fromkeys(checks))
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise ReconError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    return names
+
+
+def _row(f: Finding, account: str) -> dict[str, Any]:
+    return {"check_name": f.check, "kind": f.kind, "severity": f.severity, "asset": f.asset, "wallet": f.wallet,
+            "expected": f.expected, "actual": f.actual, "difference": f.difference, "source_ids": list(f.source_ids),
+            "message": f.message, "details": {**f.details, "scope": f.scope, "at": f.at},
+            "fingerprint": f.fingerprint(account)}
+
+
+def _finding(row: dict[str, Any]) -> Finding:
+    details = dict(row["details"] or {})
+    return Finding(check=row["check_name"], kind=row["kind"], severity=row["severity"], message=row["message"],
+                   asset=row["asset"], wallet=row["wallet"], expected=row["expected"], actual=row["actual"],
+                   difference=row["difference"], source_ids=tuple(row["source_ids"] or ()), details=details,
+                   scope=str(details.pop("scope", "") or ""), at=details.pop("at", None), id=int(row["id"]),
+                   ack_note=row["ack_note"])
+
+
+def _seconds(value: float) -> Decimal:
+    return Decimal(round(value * 1_000_000)) / 1_000_000  # float-ok: a duration in seconds, not money
+
+
+def _summary(name: str, report: CheckReport, incremental: bool, seconds: float) -> CheckSummary:
+    count = {s: sum(1 for f in report.findings if f.severity == s) for s in ("break", "warning", "info")}
+    return CheckSummary(name, report.rows_examined, count["break"], count["warning"], count["info"], incremental,
+                        _seconds(seconds))
+
+
+def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, checks: Sequence[str] | None = None,
+              full: bool = False, clock: Clock | None = None) -> ReconResult:
+    """Reconcile one account: run the checks, store the run and its findings, return the summary.
+
+    Args:
+        engine: the database.
+        account: the account label.
+        as_of: the moment to reconcile at (rows and snapshots after it are ignored); default now.
+        checks: names from `CHECKS` (default: all).
+        full: re-examine everything even when an earlier run allows an incremental one.
+        clock: the clock for run stamps and the default `as_of` (default: the system clock).
+
+    Raises:
+        ReconError: on an unknown check or a database failure (the failure is logged as a failed run).
+    """
+    clock = clock or SystemClock()
+    names = _select(checks)
+    moment = as_of or utcnow(clock)
+    started_at, t0 = utcnow(clock), clock.now()
+    try:
+        with recon_store.transaction(engine) as conn:
+            mark = recon_store.watermark(conn)
+            last = None if full else recon_store.last_ok_run(conn, account)
+            since = last["watermark"] if last else None
+            incremental = since is not None
+            counts: dict[str, Any] = {}
+            run_id = recon_store.start_run(conn, account, moment, names, incremental, started_at, mark)
+            t1 = clock.now()
+            assigned = assign_wallets(conn, account, since)
+            counts["_wallets"] = {"changed": assigned, "seconds": _seconds(clock.now() - t1)}
+            summaries: list[CheckSummary] = []
+            all_findings: list[Finding] = []
+            for name in names:
+                check_since = since if last and name in (last["checks"] or []) else None
+                t1 = clock.now()
+                report = CHECKS[name](CheckInput(conn, account, moment, check_since))
+                recon_store.upsert_findings(conn, account, run_id, [_row(f, account) for f in report.findings])
+                recon_store.resolve_unseen(conn, account, run_id, name, report.scopes)
+                summary = _summary(name, report, check_since is not None, clock.now() - t1)
+                summaries.append(summary)
+                all_findings += report.findings
+                counts[name] = {"examined": report.rows_examined, "breaks": summary.breaks,
+                                "warnings": summary.warnings, "infos": summary.infos,
+                                "incremental": summary.incremental, "seconds": summary.seconds}
+            open_rows = recon_store.open_findings(conn, account)
+            duration = _seconds(clock.now() - t0)
+            breaks = sum(1 for r in open_rows if r["severity"] == "break")
+            recon_store.finish_run(conn, run_id, status="ok", finished_at=utcnow(clock), findings=len(all_findings),
+                                   breaks=breaks, rows_examined=sum(s.rows_examined for s in summaries),
+                                   duration=duration, counts=counts)
+    except KrakenEtlError:
+        raise
+    except Exception as exc:  # a database failure: log it as a failed run, say it in one line
+        if type(exc).__module__.startswith(("sqlalchemy", "psycopg")):
+            recon_store.record_failure(engine, account, moment, names, started_at, utcnow(clock), str(exc))
+            raise ReconError(f"reconciliation of {account!r} failed: {str(exc).splitlines()[0]}") from exc
+        raise
+    return ReconResult(run_id, account, moment, tuple(summaries), tuple(_finding(r) for r in open_rows), duration,
+                       incremental, assigned)
+
+
+def acknowledge(engine: Engine, finding_id: int, note: str) -> None:
+    """Mark a finding acknowledged by an accountant, with a note (it stays open while it holds).
+
+    Raises:
+        ReconError: when there is no such finding or the note is empty.
+    """
+    if not note.strip():
+        raise ReconError("an acknowledgement needs a note (--note TEXT)")
+    with recon_store.transaction(engine) as conn:
+        if not recon_store.acknowledge(conn, finding_id, note.strip()):
+            raise ReconError(f"no reconciliation finding with id {finding_id}")
