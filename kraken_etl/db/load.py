@@ -76,8 +76,8 @@ TARGETS: Mapping[str, _Target] = {
     "order_amends": _Target(OrderAmendRow.__table__, "amend_id", OrderAmend, ()),  # type: ignore[arg-type]
 }
 
-# Columns the database manages, never copied from a record.
-_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at"}
+# Columns the database manages, never copied from a record (reconciliation assigns the resolved wallet).
+_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at", "wallet_resolved", "wallet_source"}
 
 
 def table_for(stream: str) -> Table:

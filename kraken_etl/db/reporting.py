@@ -1,0 +1,148 @@
+"""Schema `reporting` from Python: refresh what is materialised, and the queries the HTML report reads.
+
+Everything here reads the `reporting` views (the contract), never the `kraken` tables directly, so the
+report shows what an accountant's SQL would show. It must not compute money in Python: sums and balances
+come from SQL as `Decimal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from models.reporting import MATERIALISED
+
+
+def refresh_reporting(engine: Engine) -> None:
+    """Recompute the materialised daily sums and their boundary in one transaction.
+
+    Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY); the one-row `refresh_state`
+    is swapped last, so a reader sees either the old pair or the new pair, never a mix.
+    """
+    with engine.begin() as conn:
+        for view in MATERIALISED:
+            conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """What a report covers: one account or all, and an inclusive UTC date range."""
+
+    account: str | None
+    date_from: date | None
+    date_to: date
+
+
+def _rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(text(sql), dict(params))]
+
+
+def _params(f: ReportFilter) -> dict[str, Any]:
+    return {"account": f.account, "date_from": f.date_from, "date_to": f.date_to}
+
+
+_ACCOUNT = "(CAST(:account AS text) IS NULL OR account = :account)"
+_FROM_DAY = "(CAST(:date_from AS date) IS NULL OR day >= :date_from)"
+# [from, to] as UTC instants: dates are UTC calendar days whatever the session's time zone
+_IN_RANGE = ("time < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC' AND "
+             "(CAST(:date_from AS date) IS NULL OR time >= CAST(:date_from AS date)::timestamp AT TIME ZONE 'UTC')")
+
+
+def balance_series(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """End-of-day balance per day and asset (wallets summed) within the range."""
+    return _rows(conn, f"""
+        SELECT day, asset, sum(balance) AS balance
+        FROM reporting.balance_daily
+        WHERE {_ACCOUNT} AND day <= :date_to AND {_FROM_DAY}
+        GROUP BY day, asset ORDER BY asset, day
+    """, _params(f))
+
+
+def holdings_at_end(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Balance per account, asset and wallet at the end of `date_to` (UTC)."""
+    return _rows(conn, """
+        SELECT account, asset, wallet, balance, entries
+        FROM reporting.balances_at(
+            (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond',
+            CAST(:account AS text))
+        WHERE balance <> 0
+        ORDER BY account, asset, wallet NULLS FIRST
+    """, _params(f))
+
+
+def fees_by_month(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Fees per UTC month and asset within the range (months overlapping it)."""
+    return _rows(conn, f"""
+        SELECT month, asset, sum(fees) AS fees, sum(entries) AS entries
+        FROM reporting.fees_monthly
+        WHERE {_ACCOUNT} AND month <= :date_to
+          AND (CAST(:date_from AS date) IS NULL OR month >= date_trunc('month', CAST(:date_from AS date)))
+        GROUP BY month, asset ORDER BY month, asset
+    """, _params(f))
+
+
+def volume_by_pair(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Trades per pair and side: count, base volume, quote cost, fees."""
+    return _rows(conn, f"""
+        SELECT base || '/' || quote AS pair, side, count(*) AS trades, sum(vol) AS volume,
+               sum(cost) AS cost, sum(fee) AS fees
+        FROM reporting.trade
+        WHERE {_ACCOUNT} AND {_IN_RANGE}
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """, _params(f))
+
+
+def deposits_withdrawals(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Deposits and withdrawals per asset within the range."""
+    return _rows(conn, f"""
+        SELECT asset, type, count(*) AS entries, sum(amount) AS amount, sum(fee) AS fees
+        FROM reporting.deposits_withdrawals
+        WHERE {_ACCOUNT} AND {_IN_RANGE}
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """, _params(f))
+
+
+def reconciliation(conn: Connection, f: ReportFilter) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The latest run per account and the open findings (most severe first)."""
+    runs = _rows(conn, f"SELECT * FROM reporting.reconciliation_latest WHERE {_ACCOUNT} ORDER BY account",
+                 _params(f))
+    findings = _rows(conn, f"""
+        SELECT account, severity, check_name, asset, wallet, expected, actual, difference, message, last_seen_at
+        FROM reporting.reconciliation_open_findings WHERE {_ACCOUNT}
+        ORDER BY CASE severity WHEN 'break' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, last_seen_at DESC
+        LIMIT 200
+    """, _params(f))
+    return runs, findings
+
+
+def freshness(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Sync health per account and stream."""
+    return _rows(conn, f"""
+        SELECT account, stream, last_success_at, age_seconds, last_run_status, open_quarantine
+        FROM reporting.sync_health WHERE {_ACCOUNT} ORDER BY account, stream
+    """, _params(f))
+
+
+def refreshed_at(conn: Connection) -> datetime | None:
+    """When the materialised reporting data was last refreshed."""
+    value: datetime | None = conn.execute(text("SELECT refreshed_at FROM reporting.refresh_state")).scalar()
+    return value
+
+
+def first_day(conn: Connection, account: str | None) -> date | None:
+    """The first UTC day with a ledger entry (for a report without --from)."""
+    value: date | None = conn.execute(text(
+        f"SELECT min(day) FROM reporting.ledger_daily WHERE {_ACCOUNT}"), {"account": account}).scalar()
+    if value is None:
+        value = conn.execute(text(f"SELECT (min(time) AT TIME ZONE 'UTC')::date FROM reporting.ledger "
+                                  f"WHERE {_ACCOUNT}"), {"account": account}).scalar()
+    return value
+
+
+def run_query(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """Run one read-only query (the SQL guide's and the dashboard's) and return its rows."""
+    return conn.execute(text(sql), dict(params or {})).fetchall()
