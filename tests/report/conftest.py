@@ -16,7 +16,7 @@ from kraken_etl.streams import SYNC_ORDER
 from tests import dbharness
 from tests.pipeline.conftest import make_sim
 
-ACCOUNT = "main"
+ACCOUNT = "default"
 
 
 @dataclass

@@ -96,7 +96,7 @@ def test_entries_after_the_refresh_boundary_count_without_a_refresh(loaded: Load
         try:
             conn.execute(text(
                 "INSERT INTO kraken.ledger_entry (account, ledger_id, time, time_raw, type, asset, amount, fee, "
-                "balance, source, raw) VALUES ('main', 'LTEST-1', now(), 0, 'deposit', 'ZUSD', 10.5, 0.5, 0, "
+                "balance, source, raw) VALUES ('default', 'LTEST-1', now(), 0, 'deposit', 'ZUSD', 10.5, 0.5, 0, "
                 "'rest', '{}')"))
             after = {r[0]: r[1] for r in conn.execute(text("SELECT asset, balance FROM reporting.balances_at(now())"))}
             today = conn.execute(text("SELECT balance, entries FROM reporting.balance_daily WHERE asset = 'USD' "
@@ -176,10 +176,10 @@ def test_sync_health_after_a_sync(loaded: Loaded) -> None:
         tx = conn.begin()
         try:
             conn.execute(text("INSERT INTO kraken.quarantine (account, stream, source, reason, fingerprint, raw) "
-                              "VALUES ('main', 'ledgers', 'rest', 'bad amount', 'fp1', '{}'), "
-                              "('main', 'ledgers', 'rest', 'bad time', 'fp2', '{}')"))
+                              "VALUES ('default', 'ledgers', 'rest', 'bad amount', 'fp1', '{}'), "
+                              "('default', 'ledgers', 'rest', 'bad time', 'fp2', '{}')"))
             n = conn.execute(text("SELECT open_quarantine FROM reporting.sync_health "
-                                  "WHERE account = 'main' AND stream = 'ledgers'")).scalar_one()
+                                  "WHERE account = 'default' AND stream = 'ledgers'")).scalar_one()
         finally:
             tx.rollback()
     assert n == 2
@@ -191,18 +191,18 @@ def test_reconciliation_latest_and_open_findings(loaded: Loaded) -> None:
         try:
             old, new = (conn.execute(text(
                 "INSERT INTO kraken.reconciliation_run (account, as_of, started_at, finished_at, status, findings, "
-                "breaks, checks) VALUES ('main', now(), now() - make_interval(hours => :h), now(), 'ok', 2, 1, "
+                "breaks, checks) VALUES ('default', now(), now() - make_interval(hours => :h), now(), 'ok', 2, 1, "
                 "ARRAY['balance_chain']) RETURNING id"), {"h": h}).scalar_one() for h in (48, 1))
             conn.execute(text(
                 "INSERT INTO kraken.reconciliation_finding (run_id, account, check_name, kind, severity, asset, "
                 "expected, actual, difference, message, fingerprint, status, acknowledged_at) VALUES "
-                "(:old, 'main', 'balance_chain', 'gap', 'break', 'XXBT', 1.5, 1.25, -0.25, 'missing row', 'a', "
+                "(:old, 'default', 'balance_chain', 'gap', 'break', 'XXBT', 1.5, 1.25, -0.25, 'missing row', 'a', "
                 "'open', NULL), "
-                "(:new, 'main', 'snapshot', 'drift', 'warning', 'ZUSD', 1, 2, 1, 'drift', 'b', 'open', now()), "
-                "(:new, 'main', 'snapshot', 'drift', 'break', 'ZEUR', 1, 2, 1, 'gone', 'c', 'resolved', NULL)"),
+                "(:new, 'default', 'snapshot', 'drift', 'warning', 'ZUSD', 1, 2, 1, 'drift', 'b', 'open', now()), "
+                "(:new, 'default', 'snapshot', 'drift', 'break', 'ZEUR', 1, 2, 1, 'gone', 'c', 'resolved', NULL)"),
                 {"old": old, "new": new})
             latest = conn.execute(text("SELECT run_id, open_breaks, open_warnings, open_info, acknowledged "
-                                       "FROM reporting.reconciliation_latest WHERE account = 'main'")).one()
+                                       "FROM reporting.reconciliation_latest WHERE account = 'default'")).one()
             findings = conn.execute(text("SELECT asset, severity, difference FROM "
                                          "reporting.reconciliation_open_findings ORDER BY asset")).all()
         finally:
