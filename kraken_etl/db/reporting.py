@@ -16,6 +16,11 @@ from sqlalchemy import Connection, Engine, text
 
 from models.reporting import MATERIALISED
 
+__all__ = [  # Engine re-exported so the report ring names the type without importing SQLAlchemy
+    "Engine", "ReportFilter", "balance_series", "deposits_withdrawals", "fees_by_month", "first_day", "freshness",
+    "holdings_at_end", "reconciliation", "refresh_reporting", "refreshed_at", "run_query", "volume_by_pair",
+]
+
 
 def refresh_reporting(engine: Engine) -> None:
     """Recompute the materialised daily sums and their boundary in one transaction.

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from kraken_etl.core.clock import Clock, SystemClock, utcnow
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import reporting as q
+from kraken_etl.db.reporting import Engine
 from kraken_etl.report import charts
 from kraken_etl.report.page import Section, pivot, render_page
 
