@@ -110,17 +110,20 @@ CREATE MATERIALIZED VIEW reporting.refresh_state AS
 SELECT date_trunc('day', now(), 'UTC') AS covered_before, now() AS refreshed_at
 """
 
-# Daily movements: materialised days, then live entries from the boundary on.
+# Daily movements: materialised days, then live entries from the boundary on (a scalar subquery, so the
+# planner sees one value and can use the (account, time) index).
 _MOVES = """
     SELECT d.account, d.asset, d.wallet_key, d.day, d.net, d.entries
     FROM reporting.ledger_daily d
     UNION ALL
     SELECT l.account, reporting.normalize_asset(l.asset), coalesce(l.wallet_resolved, l.wallet, ''),
            (l.time AT TIME ZONE 'UTC')::date, l.amount - l.fee, 1
-    FROM kraken.ledger_entry l, reporting.refresh_state r
-    WHERE l.time >= r.covered_before
+    FROM kraken.ledger_entry l
+    WHERE l.time >= (SELECT r.covered_before FROM reporting.refresh_state r)
 """
 
+# One pass: the running sum per (account, asset, wallet) on the days with movements, each row then spread
+# over the days until the next movement (or today). Filters on account/asset push down to the daily sums.
 BALANCE_DAILY = f"""
 CREATE VIEW reporting.balance_daily AS
 WITH moves AS ({_MOVES}),
@@ -128,41 +131,37 @@ per_day AS (
     SELECT account, asset, wallet_key, day, sum(net) AS net, sum(entries)::bigint AS entries
     FROM moves GROUP BY 1, 2, 3, 4
 ),
-spans AS (
-    SELECT account, asset, wallet_key, min(day) AS first_day,
-           greatest(max(day), (now() AT TIME ZONE 'UTC')::date) AS last_day
-    FROM per_day GROUP BY 1, 2, 3
-),
-grid AS (
-    SELECT s.account, s.asset, s.wallet_key, g.day::date AS day
-    FROM spans s, generate_series(s.first_day, s.last_day, interval '1 day') AS g(day)
+running AS (
+    SELECT account, asset, wallet_key, day, net, entries,
+           sum(net) OVER w AS balance, lead(day) OVER w AS next_day
+    FROM per_day
+    WINDOW w AS (PARTITION BY account, asset, wallet_key ORDER BY day)
 )
-SELECT g.account, g.asset, reporting.asset_base_code(g.asset) AS base_asset, nullif(g.wallet_key, '') AS wallet,
-       g.day,
-       sum(coalesce(p.net, 0)) OVER (PARTITION BY g.account, g.asset, g.wallet_key ORDER BY g.day) AS balance,
-       coalesce(p.net, 0) AS net_change, coalesce(p.entries, 0) AS entries
-FROM grid g
-LEFT JOIN per_day p ON p.account = g.account AND p.asset = g.asset AND p.wallet_key = g.wallet_key
-                   AND p.day = g.day
+SELECT r.account, r.asset, reporting.asset_base_code(r.asset) AS base_asset, nullif(r.wallet_key, '') AS wallet,
+       g.day::date AS day, r.balance,
+       CASE WHEN g.day = r.day THEN r.net ELSE 0 END AS net_change,
+       CASE WHEN g.day = r.day THEN r.entries ELSE 0 END AS entries
+FROM running r,
+     generate_series(r.day, coalesce(r.next_day - 1, greatest(r.day, (now() AT TIME ZONE 'UTC')::date)),
+                     interval '1 day') AS g(day)
 """
 
 BALANCES_AT = """
 CREATE FUNCTION reporting.balances_at(ts timestamptz, account_label text DEFAULT NULL)
 RETURNS TABLE (account text, asset text, wallet text, balance numeric, entries bigint, last_entry_day date)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    WITH cut AS (
-        SELECT least(r.covered_before, date_trunc('day', ts, 'UTC')) AS at FROM reporting.refresh_state r
-    ),
-    moves AS (
+    WITH moves AS (
         SELECT d.account, d.asset, d.wallet_key, d.net, d.entries, d.day
-        FROM reporting.ledger_daily d, cut
-        WHERE d.day < (cut.at AT TIME ZONE 'UTC')::date
+        FROM reporting.ledger_daily d
+        WHERE d.day < (SELECT least(r.covered_before, date_trunc('day', ts, 'UTC')) AT TIME ZONE 'UTC'
+                       FROM reporting.refresh_state r)::date
           AND (account_label IS NULL OR d.account = account_label)
         UNION ALL
         SELECT l.account, reporting.normalize_asset(l.asset), coalesce(l.wallet_resolved, l.wallet, ''),
                l.amount - l.fee, 1, (l.time AT TIME ZONE 'UTC')::date
-        FROM kraken.ledger_entry l, cut
-        WHERE l.time >= cut.at AND l.time <= ts
+        FROM kraken.ledger_entry l
+        WHERE l.time >= (SELECT least(r.covered_before, date_trunc('day', ts, 'UTC')) FROM reporting.refresh_state r)
+          AND l.time <= ts
           AND (account_label IS NULL OR l.account = account_label)
     )
     SELECT m.account, m.asset, nullif(m.wallet_key, ''), sum(m.net), sum(m.entries)::bigint, max(m.day)
