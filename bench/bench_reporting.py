@@ -116,8 +116,8 @@ def main() -> int:
                 "balances_at_year_end": f"SELECT * FROM reporting.balances_at({year_end}, 'bench')",
                 "balances_at_now": "SELECT * FROM reporting.balances_at(now(), 'bench')",
                 "plain_balances_at_year_end": "SELECT asset, coalesce(wallet_resolved, wallet), sum(amount - fee) "
-                                              f"FROM kraken.ledger_entry WHERE account = 'bench' AND time <= {year_end} "
-                                              "GROUP BY 1, 2",
+                                              "FROM kraken.ledger_entry WHERE account = 'bench' "
+                                              f"AND time <= {year_end} GROUP BY 1, 2",
                 "plain_balance_daily_sums": "SELECT asset, coalesce(wallet_resolved, wallet), "
                                             "(time AT TIME ZONE 'UTC')::date, sum(amount - fee) "
                                             "FROM kraken.ledger_entry WHERE account = 'bench' GROUP BY 1, 2, 3",

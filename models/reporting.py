@@ -56,5 +56,9 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "normalize_asset": (),
     "asset_base_code": (),
     "asset_suffix": (),
+    "asset_suffix_length": (),
     "split_pair": ("base", "quote"),
+    "pair_base": (),
+    "pair_quote": (),
+    "pair_quote_length": (),
 }

@@ -33,45 +33,79 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # kraken_etl.core.assets.ASSET_ALIASES as of this revision (a test keeps them in agreement).
-ALIASES = (
-    '{"XXBT":"BTC","XBT":"BTC","XXDG":"DOGE","XDG":"DOGE","XETH":"ETH","XETC":"ETC","XLTC":"LTC",'
-    '"XXRP":"XRP","XXLM":"XLM","XXMR":"XMR","XZEC":"ZEC","XMLN":"MLN","XREP":"REP","XICN":"ICN",'
-    '"XNMC":"NMC","XXVN":"XVN","ZUSD":"USD","ZEUR":"EUR","ZGBP":"GBP","ZCAD":"CAD","ZJPY":"JPY",'
-    '"ZAUD":"AUD","ZCHF":"CHF","ZKRW":"KRW"}'
-)
-# split_suffix's suffixes (.HOLD, .S, .M, .B, .F, .T, .P), case-insensitive, at least one character before.
-SUFFIX_RE = r"^(.+)(\.HOLD|\.[SMBFTP])$"
+ALIASES: dict[str, str] = {
+    "XXBT": "BTC", "XBT": "BTC", "XXDG": "DOGE", "XDG": "DOGE", "XETH": "ETH", "XETC": "ETC", "XLTC": "LTC",
+    "XXRP": "XRP", "XXLM": "XLM", "XXMR": "XMR", "XZEC": "ZEC", "XMLN": "MLN", "XREP": "REP", "XICN": "ICN",
+    "XNMC": "NMC", "XXVN": "XVN", "ZUSD": "USD", "ZEUR": "EUR", "ZGBP": "GBP", "ZCAD": "CAD", "ZJPY": "JPY",
+    "ZAUD": "AUD", "ZCHF": "CHF", "ZKRW": "KRW",
+}
 WS = r"E' \t\n\r\f\x0b'"  # Python's str.strip() whitespace (ASCII)
+# Quote currencies recognised at the end of a pair key when kraken.asset_pair is not loaded, by length.
+QUOTES: dict[int, tuple[str, ...]] = {
+    5: ("PYUSD",),
+    4: ("ZUSD", "ZEUR", "ZGBP", "ZCAD", "ZJPY", "ZAUD", "ZCHF", "XXBT", "XETH", "USDT", "USDC"),
+    3: ("DAI", "USD", "EUR", "GBP", "CAD", "JPY", "AUD", "CHF", "XBT", "ETH", "DOT"),
+}
 
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# Every function is one expression of plain string operations (no regular expression), so PostgreSQL inlines
+# it into the calling query when its argument is a column: no per-row function call.
+_ALIAS_CASE = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ALIASES.items())
+_QUOTE_LEN = " ".join(
+    f"WHEN length(pair) > {n} AND right(pair, {n}) IN {_in(q)} THEN {n}" for n, q in QUOTES.items()
+)
+_T = f"btrim(code, {WS})"
 FUNCTIONS = [
+    # split_suffix: .HOLD, then .S .M .B .F .T .P, case-insensitive, with at least one character before
+    f"""
+    CREATE FUNCTION reporting.asset_suffix_length(code text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN strpos(code, '.') = 0 THEN 0
+                WHEN length({_T}) > 5 AND upper(right({_T}, 5)) = '.HOLD' THEN 5
+                WHEN length({_T}) > 2 AND upper(right({_T}, 2)) IN ('.S', '.M', '.B', '.F', '.T', '.P') THEN 2
+                WHEN code IS NOT NULL THEN 0 END
+    """,
     f"""
     CREATE FUNCTION reporting.asset_base_code(code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN regexp_replace(btrim(code, {WS}), '{SUFFIX_RE}', '\\1', 'i')
+    RETURN left({_T}, length({_T}) - reporting.asset_suffix_length(code))
     """,
     f"""
     CREATE FUNCTION reporting.asset_suffix(code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN substr(btrim(code, {WS}), length(reporting.asset_base_code(code)) + 1)
+    RETURN right({_T}, reporting.asset_suffix_length(code))
     """,
-    f"""
+    """
     CREATE FUNCTION reporting.normalize_asset(code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN coalesce('{ALIASES}'::jsonb ->> reporting.asset_base_code(code), reporting.asset_base_code(code))
+    RETURN coalesce(CASE reporting.asset_base_code(code) """ + _ALIAS_CASE + """ END, reporting.asset_base_code(code))
         || reporting.asset_suffix(code)
+    """,
+    f"""
+    CREATE FUNCTION reporting.pair_quote_length(pair text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE {_QUOTE_LEN} END
+    """,
+    """
+    CREATE FUNCTION reporting.pair_base(pair text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN pair LIKE '%_/_%' THEN split_part(pair, '/', 1)
+                WHEN strpos(pair, '/') = 0 THEN left(pair, -reporting.pair_quote_length(pair)) END
+    """,
+    """
+    CREATE FUNCTION reporting.pair_quote(pair text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN pair LIKE '%_/_%' THEN split_part(pair, '/', 2)
+                WHEN strpos(pair, '/') = 0 THEN right(pair, reporting.pair_quote_length(pair)) END
     """,
     """
     CREATE FUNCTION reporting.split_pair(pair text, OUT base text, OUT quote text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT split_part(pair, '/', 1), split_part(pair, '/', 2) WHERE pair LIKE '%_/_%'
-        UNION ALL
-        (SELECT left(pair, length(pair) - length(q)), q
-         FROM unnest(ARRAY['ZUSD', 'ZEUR', 'ZGBP', 'ZCAD', 'ZJPY', 'ZAUD', 'ZCHF', 'XXBT', 'XETH', 'USDT',
-                           'USDC', 'PYUSD', 'DAI', 'USD', 'EUR', 'GBP', 'CAD', 'JPY', 'AUD', 'CHF', 'XBT', 'ETH',
-                           'DOT']) WITH ORDINALITY AS u(q, n)
-         WHERE pair NOT LIKE '%/%' AND right(pair, length(q)) = q AND length(pair) > length(q)
-         ORDER BY n LIMIT 1)
-        LIMIT 1
+        SELECT reporting.pair_base(pair), reporting.pair_quote(pair)
     $$
     """,
 ]
@@ -171,12 +205,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$
 """
 
+# Base and quote are worked out once per distinct pair (a handful), not once per fill.
 TRADE = """
 CREATE VIEW reporting.trade AS
-SELECT t.account, t.txid, t.time, t.pair,
-       reporting.normalize_asset(coalesce(p.base, s.base)) AS base,
-       reporting.normalize_asset(coalesce(p.quote, s.quote)) AS quote,
-       coalesce(p.base, s.base) AS base_code, coalesce(p.quote, s.quote) AS quote_code,
+WITH pairs AS MATERIALIZED (  -- computed once per query, before the join
+    SELECT d.pair, c.base_code, c.quote_code,
+           reporting.normalize_asset(c.base_code) AS base, reporting.normalize_asset(c.quote_code) AS quote
+    FROM (SELECT DISTINCT pair FROM kraken.trade) d
+    LEFT JOIN kraken.asset_pair p ON p.pair = d.pair
+    CROSS JOIN LATERAL (SELECT coalesce(p.base, reporting.pair_base(d.pair)) AS base_code,
+                               coalesce(p.quote, reporting.pair_quote(d.pair)) AS quote_code) c
+)
+SELECT t.account, t.txid, t.time, t.pair, pr.base, pr.quote, pr.base_code, pr.quote_code,
        t.type AS side, t.ordertype, t.price, t.vol, t.cost, t.fee, t.maker,
        t.ordertxid AS order_txid, o.status AS order_status,
        coalesce(t.ledgers, ARRAY(SELECT l.ledger_id FROM kraken.ledger_entry l
@@ -184,20 +224,25 @@ SELECT t.account, t.txid, t.time, t.pair,
            AS ledger_ids,
        t.source
 FROM kraken.trade t
-LEFT JOIN kraken.asset_pair p ON p.pair = t.pair
+JOIN pairs pr ON pr.pair = t.pair
 LEFT JOIN kraken.closed_order o ON o.account = t.account AND o.txid = t.ordertxid
-LEFT JOIN LATERAL reporting.split_pair(t.pair) s ON true
 """
 
 FEES_MONTHLY = """
 CREATE VIEW reporting.fees_monthly AS
-SELECT l.account, date_trunc('month', l.time, 'UTC')::date AS month, reporting.normalize_asset(l.asset) AS asset,
-       sum(l.fee) AS fees,
-       sum(l.fee) FILTER (WHERE l.type = 'trade') AS trade_fees,
-       sum(l.fee) FILTER (WHERE l.type <> 'trade') AS other_fees,
-       count(*) AS entries
-FROM kraken.ledger_entry l
-WHERE l.fee <> 0
+WITH by_code AS (
+    SELECT l.account, date_trunc('month', l.time AT TIME ZONE 'UTC')::date AS month, l.asset,
+           sum(l.fee) AS fees,
+           sum(l.fee) FILTER (WHERE l.type = 'trade') AS trade_fees,
+           sum(l.fee) FILTER (WHERE l.type <> 'trade') AS other_fees,
+           count(*) AS entries
+    FROM kraken.ledger_entry l
+    WHERE l.fee <> 0
+    GROUP BY 1, 2, 3
+)
+SELECT account, month, reporting.normalize_asset(asset) AS asset, sum(fees) AS fees,
+       sum(trade_fees) AS trade_fees, sum(other_fees) AS other_fees, sum(entries)::bigint AS entries
+FROM by_code
 GROUP BY 1, 2, 3
 """
 
@@ -213,13 +258,18 @@ WHERE l.type IN ('deposit', 'withdrawal')
 
 EARN_REWARDS = """
 CREATE VIEW reporting.earn_rewards AS
-SELECT l.account, date_trunc('month', l.time, 'UTC')::date AS month,
-       reporting.normalize_asset(l.asset) AS asset,
-       reporting.normalize_asset(reporting.asset_base_code(l.asset)) AS base_asset,
-       CASE WHEN l.type = 'staking' THEN 'staking' ELSE 'earn' END AS kind,
-       sum(l.amount) AS rewards, sum(l.fee) AS fees, sum(l.amount - l.fee) AS net, count(*) AS entries
-FROM kraken.ledger_entry l
-WHERE l.type = 'staking' OR (l.type = 'earn' AND l.subtype = 'reward')
+WITH by_code AS (
+    SELECT l.account, date_trunc('month', l.time AT TIME ZONE 'UTC')::date AS month, l.asset,
+           CASE WHEN l.type = 'staking' THEN 'staking' ELSE 'earn' END AS kind,
+           sum(l.amount) AS rewards, sum(l.fee) AS fees, count(*) AS entries
+    FROM kraken.ledger_entry l
+    WHERE l.type = 'staking' OR (l.type = 'earn' AND l.subtype = 'reward')
+    GROUP BY 1, 2, 3, 4
+)
+SELECT account, month, reporting.normalize_asset(asset) AS asset,
+       reporting.normalize_asset(reporting.asset_base_code(asset)) AS base_asset, kind,
+       sum(rewards) AS rewards, sum(fees) AS fees, sum(rewards) - sum(fees) AS net, sum(entries)::bigint AS entries
+FROM by_code
 GROUP BY 1, 2, 3, 4, 5
 """
 
@@ -493,7 +543,11 @@ FUNCTION_COMMENTS = {
     "normalize_asset(text)": "Kraken asset code to the common code, suffix kept: XXBT -> BTC, XBT.M -> BTC.M",
     "asset_base_code(text)": "Kraken asset code without its suffix: DOT.S -> DOT",
     "asset_suffix(text)": "Kraken asset suffix (.S, .M, .B, .F, .T, .P, .HOLD) or ''",
+    "asset_suffix_length(text)": "Length of the Kraken asset suffix (5 for .HOLD, 2 for .S and the others, else 0)",
     "split_pair(text)": "Kraken pair to (base, quote) Kraken codes when kraken.asset_pair is not loaded",
+    "pair_base(text)": "Kraken pair to its base asset code (XXBTZUSD -> XXBT, XBT/USD -> XBT); NULL if unknown",
+    "pair_quote(text)": "Kraken pair to its quote asset code (XXBTZUSD -> ZUSD); NULL if unknown",
+    "pair_quote_length(text)": "Length of the known quote code ending a pair key, NULL if none",
 }
 
 VIEWS = [LEDGER, LEDGER_DAILY, REFRESH_STATE, BALANCE_DAILY, TRADE, FEES_MONTHLY, DEPOSITS_WITHDRAWALS,

@@ -59,18 +59,22 @@ def test_normalisation_agrees_with_core_assets(conn: Connection) -> None:
 
 
 def test_normalisation_is_inlined_and_fast_enough_for_a_view(conn: Connection) -> None:
-    plan = conn.execute(text("EXPLAIN VERBOSE SELECT reporting.normalize_asset(asset) FROM kraken.ledger_entry"))
-    text_plan = "\n".join(r[0] for r in plan)
-    assert "normalize_asset" not in text_plan  # inlined to an expression, no per-row function call
+    sql = ("EXPLAIN VERBOSE SELECT reporting.normalize_asset(asset), reporting.pair_base(asset), "
+           "reporting.pair_quote(asset) FROM kraken.ledger_entry")
+    text_plan = "\n".join(r[0] for r in conn.execute(text(sql)))
+    assert "reporting." not in text_plan  # inlined to expressions: no per-row function call
 
 
 @pytest.mark.parametrize(("pair", "base", "quote"), [
     ("XXBTZUSD", "XXBT", "ZUSD"), ("XETHXXBT", "XETH", "XXBT"), ("USDTZUSD", "USDT", "ZUSD"),
     ("DOTUSD", "DOT", "USD"), ("SOLUSD", "SOL", "USD"), ("ETHUSDT", "ETH", "USDT"), ("XBT/EUR", "XBT", "EUR"),
-    ("ADAETH", "ADA", "ETH"), ("NOPE", None, None),
+    ("ADAETH", "ADA", "ETH"), ("XBTPYUSD", "XBT", "PYUSD"), ("NOPE", None, None), ("USD", None, None),
+    ("A/", None, None),
 ])
 def test_split_pair(conn: Connection, pair: str, base: str | None, quote: str | None) -> None:
     assert tuple(conn.execute(text("SELECT * FROM reporting.split_pair(:p)"), {"p": pair}).one()) == (base, quote)
+    scalars = conn.execute(text("SELECT reporting.pair_base(:p), reporting.pair_quote(:p)"), {"p": pair}).one()
+    assert tuple(scalars) == (base, quote)
 
 
 def test_reader_reads_every_view(conn: Connection) -> None:
