@@ -68,7 +68,8 @@ def write_report(
         if from_day > to_day:
             raise ReportError(f"--from {from_day} is after --to {to_day}")
         f = q.ReportFilter(account, from_day, to_day)
-        balances = q.balance_series(conn, f)
+        step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
+        balances = q.balance_series(conn, f, step)
         holdings = q.holdings_at_end(conn, f)
         fees = q.fees_by_month(conn, f)
         volume = q.volume_by_pair(conn, f)
@@ -78,7 +79,8 @@ def write_report(
         refreshed = q.refreshed_at(conn)
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
-        Section("balances", "Balances over time", "End-of-day balance per asset (UTC), all wallets.",
+        Section("balances", "Balances over time",
+                "End-of-day balance per asset (UTC), all wallets" + (", every 7th day." if step > 1 else "."),
                 chart=charts.render_svg(charts.balances_spec(charts.values(balances, ("day", "asset", "balance"))))
                 if balances else None),
         Section("holdings", f"Holdings at the end of {to_day}", "Non-zero balances per account, asset and wallet.",

@@ -95,3 +95,22 @@ def test_cli_report(loaded: Loaded, tmp_path: Path) -> None:
     assert f"report written to {out}" in done.output and out.stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["report", "--account", "nobody", "--out", str(tmp_path / "n.html")], env=env)
     assert bad.exit_code == 1 and "no ledger entries" in bad.output
+
+
+def test_report_queries_agree_with_the_views(loaded: Loaded) -> None:
+    from sqlalchemy import text
+
+    from kraken_etl.db import reporting as q
+
+    with loaded.engine.connect() as conn:
+        f = q.ReportFilter(ACCOUNT, date(2025, 3, 15), date(2026, 12, 1))
+        fees = {(r["month"], r["asset"]): r["fees"] for r in q.fees_by_month(conn, f)}
+        view = {(m, a): v for m, a, v in conn.execute(text(
+            "SELECT month, asset, fees FROM reporting.fees_monthly WHERE account = :a AND month >= '2025-03-01'"),
+            {"a": ACCOUNT})}
+        weekly = q.balance_series(conn, f, 7)
+        daily = {(r["day"], r["asset"]): r["balance"] for r in q.balance_series(conn, f)}
+    assert fees == view and fees
+    assert weekly and all(daily[(r["day"], r["asset"])] == r["balance"] for r in weekly)
+    assert {r["day"] for r in weekly} == {d for d, _ in daily if (d - date(2025, 3, 15)).days % 7 == 0} | {
+        date(2026, 12, 1)}
