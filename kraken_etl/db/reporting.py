@@ -31,6 +31,9 @@ def refresh_reporting(engine: Engine) -> None:
     with engine.begin() as conn:
         for view in MATERIALISED:
             conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
+    with engine.begin() as conn:
+        # fresh statistics, or the planner guesses the daily sums' size from the empty view of the migration
+        conn.execute(text("ANALYZE reporting.ledger_daily"))
 
 
 @dataclass(frozen=True, slots=True)
