@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -86,7 +87,7 @@ def main() -> int:
     n = args.entries
     admin = dbharness.admin_libpq_url()
     template = dbharness.create_template(admin)
-    out: dict[str, Any] = {"entries": n, "trades": n // 4}
+    out: dict[str, Any] = {"entries": n, "trades": n // 4, "load_average_before": os.getloadavg()}
     try:
         with dbharness.database_copy(admin, template) as url:
             engine = make_engine(url)
@@ -133,6 +134,7 @@ def main() -> int:
             engine.dispose()
     finally:
         dbharness.drop_database(admin, template)
+    out["load_average_after"] = os.getloadavg()  # the machine is shared: say how busy it was
     targets = {
         "balance_daily_all": out["balance_daily_all"]["seconds"] <= 1.0,
         "balances_at_year_end": out["balances_at_year_end"]["seconds"] <= 1.0,
