@@ -47,7 +47,11 @@ VIEWS: dict[str, tuple[str, ...]] = {
 # materialised views, refreshed by kraken_etl.db.reporting.refresh_reporting (in this order)
 MATERIALISED: dict[str, tuple[str, ...]] = {
     "ledger_daily": ("account", "asset", "wallet_key", "day", "amount", "fee", "net", "entries"),
-    "refresh_state": ("covered_before", "refreshed_at"),
+}
+
+# tables of the schema (state of the refresh; readers may read them, only refresh_reporting writes)
+TABLES: dict[str, tuple[str, ...]] = {
+    "refresh_state": ("singleton", "covered_before", "refreshed_at"),
 }
 
 # set-returning and helper functions: name -> result columns (empty for scalar functions)

@@ -23,16 +23,18 @@ __all__ = [  # Engine re-exported so the report ring names the type without impo
 
 
 def refresh_reporting(engine: Engine) -> None:
-    """Recompute the materialised daily sums and their boundary in one transaction.
+    """Move the boundary to today's UTC midnight and recompute the daily sums before it, in one transaction.
 
-    Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY); the one-row `refresh_state`
-    is swapped last, so a reader sees either the old pair or the new pair, never a mix.
+    Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY) and see either the old boundary
+    with the old sums or the new with the new: entries after the boundary are always read live.
     """
     with engine.begin() as conn:
+        conn.execute(text("UPDATE reporting.refresh_state "
+                          "SET covered_before = date_trunc('day', now(), 'UTC'), refreshed_at = now()"))
         for view in MATERIALISED:
             conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
     with engine.begin() as conn:
-        # fresh statistics, or the planner guesses the daily sums' size from the empty view of the migration
+        # fresh statistics, or the planner guesses the daily sums' size from the migration's empty view
         conn.execute(text("ANALYZE reporting.ledger_daily"))
 
 
@@ -96,7 +98,8 @@ def fees_by_month(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
               AND (CAST(:date_from AS date) IS NULL OR day >= date_trunc('month', CAST(:date_from AS date)))
             UNION ALL
             SELECT (time AT TIME ZONE 'UTC')::date, asset, fee FROM reporting.ledger
-            WHERE {_ACCOUNT} AND fee <> 0 AND time >= (SELECT covered_before FROM reporting.refresh_state)
+            WHERE {_ACCOUNT} AND fee <> 0
+              AND time >= (SELECT coalesce(covered_before, '-infinity') FROM reporting.refresh_state)
               AND time < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC'
         )
         SELECT date_trunc('month', day)::date AS month, asset, sum(fee) AS fees

@@ -6,8 +6,9 @@ carries a `COMMENT ON` so BI tools show it. `kraken_reader` may read (USAGE, SEL
 write nothing.
 
 What is materialised, and why: `ledger_daily` (net movement per account, asset, wallet and UTC day)
-and `refresh_state` (the day boundary it covers). Summing a 1M-entry ledger for every question takes
-longer than a second; the daily sums are a few thousand rows. `balance_daily` and `balances_at` read
+for the entries before `refresh_state.covered_before` (a one-row table: NULL until the first refresh,
+when nothing is materialised and everything is read live: nothing is ever missed, only slower). Summing
+a 1M-entry ledger for every question takes longer than a second; the daily sums are a few thousand rows. `balance_daily` and `balances_at` read
 them for the days before `refresh_state.covered_before` and the live ledger after it, so entries loaded
 since the last refresh still count; a backfill of older days shows after `refresh_reporting` runs
 (the nightly flow calls it after loading).
@@ -123,6 +124,14 @@ FROM kraken.ledger_entry l
 LEFT JOIN kraken.trade t ON t.account = l.account AND t.txid = l.refid
 """
 
+REFRESH_STATE = """
+CREATE TABLE reporting.refresh_state (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    covered_before timestamptz,
+    refreshed_at timestamptz
+)
+"""
+
 LEDGER_DAILY = """
 CREATE MATERIALIZED VIEW reporting.ledger_daily AS
 WITH by_code AS (
@@ -130,18 +139,13 @@ WITH by_code AS (
            (time AT TIME ZONE 'UTC')::date AS day,
            sum(amount) AS amount, sum(fee) AS fee, count(*) AS entries
     FROM kraken.ledger_entry
-    WHERE time < date_trunc('day', now(), 'UTC')
+    WHERE time < (SELECT coalesce(covered_before, '-infinity') FROM reporting.refresh_state)
     GROUP BY 1, 2, 3, 4
 )
 SELECT account, reporting.normalize_asset(asset) AS asset, wallet_key, day,
        sum(amount) AS amount, sum(fee) AS fee, sum(amount) - sum(fee) AS net, sum(entries)::bigint AS entries
 FROM by_code
 GROUP BY 1, 2, 3, 4
-"""
-
-REFRESH_STATE = """
-CREATE MATERIALIZED VIEW reporting.refresh_state AS
-SELECT date_trunc('day', now(), 'UTC') AS covered_before, now() AS refreshed_at
 """
 
 # Daily movements: materialised days, then live entries from the boundary on (a scalar subquery, so the
@@ -153,7 +157,7 @@ _MOVES = """
     SELECT l.account, reporting.normalize_asset(l.asset), coalesce(l.wallet_resolved, l.wallet, ''),
            (l.time AT TIME ZONE 'UTC')::date, l.amount - l.fee, 1
     FROM kraken.ledger_entry l
-    WHERE l.time >= (SELECT r.covered_before FROM reporting.refresh_state r)
+    WHERE l.time >= (SELECT coalesce(r.covered_before, '-infinity') FROM reporting.refresh_state r)
 """
 
 # One pass: the running sum per (account, asset, wallet) on the days with movements, each row then spread
@@ -187,14 +191,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH moves AS (
         SELECT d.account, d.asset, d.wallet_key, d.net, d.entries, d.day
         FROM reporting.ledger_daily d
-        WHERE d.day < (SELECT least(r.covered_before, date_trunc('day', ts, 'UTC')) AT TIME ZONE 'UTC'
+        WHERE d.day < (SELECT least(coalesce(r.covered_before, '-infinity'), date_trunc('day', ts, 'UTC'))
+                              AT TIME ZONE 'UTC'
                        FROM reporting.refresh_state r)::date
           AND (account_label IS NULL OR d.account = account_label)
         UNION ALL
         SELECT l.account, reporting.normalize_asset(l.asset), coalesce(l.wallet_resolved, l.wallet, ''),
                l.amount - l.fee, 1, (l.time AT TIME ZONE 'UTC')::date
         FROM kraken.ledger_entry l
-        WHERE l.time >= (SELECT least(r.covered_before, date_trunc('day', ts, 'UTC')) FROM reporting.refresh_state r)
+        WHERE l.time >= (SELECT least(coalesce(r.covered_before, '-infinity'), date_trunc('day', ts, 'UTC'))
+                         FROM reporting.refresh_state r)
           AND l.time <= ts
           AND (account_label IS NULL OR l.account = account_label)
     )
@@ -385,10 +391,12 @@ COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "refresh_state": (
-        "Materialised: when the materialised reporting data was last refreshed.",
+        "One row: the boundary of the materialised daily sums (written by refresh_reporting only).",
         {
-            "covered_before": "ledger_daily covers entries strictly before this instant (a UTC midnight)",
-            "refreshed_at": "When refresh_reporting last ran",
+            "singleton": "Always true (the table holds one row)",
+            "covered_before": "ledger_daily covers entries strictly before this instant (a UTC midnight; "
+                              "NULL before the first refresh: nothing materialised, all read live)",
+            "refreshed_at": "When refresh_reporting last ran (NULL before the first refresh)",
         },
     ),
     "balance_daily": (
@@ -550,9 +558,10 @@ FUNCTION_COMMENTS = {
     "pair_quote_length(text)": "Length of the known quote code ending a pair key, NULL if none",
 }
 
-VIEWS = [LEDGER, LEDGER_DAILY, REFRESH_STATE, BALANCE_DAILY, TRADE, FEES_MONTHLY, DEPOSITS_WITHDRAWALS,
+VIEWS = [LEDGER, REFRESH_STATE, LEDGER_DAILY, BALANCE_DAILY, TRADE, FEES_MONTHLY, DEPOSITS_WITHDRAWALS,
          EARN_REWARDS, RECONCILIATION_LATEST, OPEN_FINDINGS, SYNC_HEALTH]
-MATERIALISED = ("ledger_daily", "refresh_state")
+MATERIALISED = ("ledger_daily",)
+TABLES = ("refresh_state",)
 
 
 def _quote(text: str) -> str:
@@ -565,16 +574,16 @@ def upgrade() -> None:
         "kraken-etl reporting contract: views for accountants and dashboards (see docs/sql-guide.md)"))
     for statement in FUNCTIONS:
         op.execute(statement)
-    op.execute(VIEWS[0])
+    op.execute(LEDGER)
+    op.execute(REFRESH_STATE)
+    op.execute("INSERT INTO reporting.refresh_state DEFAULT VALUES")
     op.execute(LEDGER_DAILY)
     op.execute("CREATE UNIQUE INDEX ledger_daily_key ON reporting.ledger_daily (account, asset, wallet_key, day)")
-    op.execute(REFRESH_STATE)
-    op.execute("CREATE UNIQUE INDEX refresh_state_key ON reporting.refresh_state (covered_before)")
     op.execute(BALANCES_AT)
     for statement in VIEWS[3:]:
         op.execute(statement)
     for view, (comment, columns) in COMMENTS.items():
-        kind = "MATERIALIZED VIEW" if view in MATERIALISED else "VIEW"
+        kind = "MATERIALIZED VIEW" if view in MATERIALISED else "TABLE" if view in TABLES else "VIEW"
         op.execute(f"COMMENT ON {kind} reporting.{view} IS {_quote(comment)}")
         for column, text in columns.items():
             op.execute(f"COMMENT ON COLUMN reporting.{view}.{column} IS {_quote(text)}")

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from kraken_etl.core.assets import ASSET_ALIASES, SUFFIXES, normalize_asset, split_suffix
-from models.reporting import FUNCTIONS, MATERIALISED, VIEWS
+from models.reporting import FUNCTIONS, MATERIALISED, TABLES, VIEWS
 
 
 def _columns(conn: Connection, name: str) -> list[tuple[str, str | None]]:
@@ -22,8 +22,8 @@ def test_views_are_declared_and_commented(conn: Connection) -> None:
     live = dict(conn.execute(text(
         "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = 'reporting' AND c.relkind IN ('v', 'm', 'r')")).all())
-    assert live == {**dict.fromkeys(VIEWS, "v"), **dict.fromkeys(MATERIALISED, "m")}
-    for name, columns in {**VIEWS, **MATERIALISED}.items():
+    assert live == {**dict.fromkeys(VIEWS, "v"), **dict.fromkeys(MATERIALISED, "m"), **dict.fromkeys(TABLES, "r")}
+    for name, columns in {**VIEWS, **MATERIALISED, **TABLES}.items():
         found = _columns(conn, name)
         assert [c for c, _ in found] == list(columns), name
         assert all(comment for _, comment in found), (name, [c for c, d in found if not d])
@@ -79,7 +79,7 @@ def test_split_pair(conn: Connection, pair: str, base: str | None, quote: str | 
 
 def test_reader_reads_every_view(conn: Connection) -> None:
     conn.execute(text("SET LOCAL ROLE kraken_reader"))
-    for name in (*VIEWS, *MATERIALISED):
+    for name in (*VIEWS, *MATERIALISED, *TABLES):
         conn.execute(text(f"SELECT * FROM reporting.{name} LIMIT 1")).all()
     conn.execute(text("SELECT * FROM reporting.balances_at(now(), 'main')")).all()
 
@@ -89,6 +89,8 @@ def test_reader_reads_every_view(conn: Connection) -> None:
     "UPDATE reporting.deposits_withdrawals SET fee = 0",
     "DELETE FROM reporting.deposits_withdrawals",
     "REFRESH MATERIALIZED VIEW reporting.ledger_daily",
+    "UPDATE reporting.refresh_state SET covered_before = now()",
+    "INSERT INTO reporting.refresh_state VALUES (false, now(), now())",
     "CREATE TABLE reporting.intruder (x int)",
     "CREATE VIEW reporting.intruder AS SELECT 1",
     "DROP VIEW reporting.ledger",

@@ -77,8 +77,7 @@ def test_wallets_once_assigned_split_the_balances(loaded: Loaded) -> None:
             conn.execute(text("INSERT INTO w VALUES (:i, :w)"), [{"i": r["id"], "w": r["wallet"]} for r in rows])
             conn.execute(text("UPDATE kraken.ledger_entry l SET wallet_resolved = w.wallet, wallet_source = 'export' "
                               "FROM w WHERE w.ledger_id = l.ledger_id"))
-            for view in ("ledger_daily", "refresh_state"):
-                conn.execute(text(f"REFRESH MATERIALIZED VIEW reporting.{view}"))
+            conn.execute(text("REFRESH MATERIALIZED VIEW reporting.ledger_daily"))
             got = {(a, w): b for a, w, b in conn.execute(
                 text("SELECT asset, wallet, balance FROM reporting.balances_at(now())"))}
             sources = set(conn.execute(text("SELECT DISTINCT wallet_source FROM reporting.ledger")).scalars())
@@ -211,9 +210,28 @@ def test_reconciliation_latest_and_open_findings(loaded: Loaded) -> None:
     assert [tuple(f) for f in findings] == [("BTC", "break", Decimal("-0.25")), ("USD", "warning", Decimal(1))]
 
 
+def test_before_any_refresh_everything_is_read_live(loaded: Loaded) -> None:
+    with loaded.engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            conn.execute(text("UPDATE reporting.refresh_state SET covered_before = NULL, refreshed_at = NULL"))
+            conn.execute(text("REFRESH MATERIALIZED VIEW reporting.ledger_daily"))
+            empty = conn.execute(text("SELECT count(*) FROM reporting.ledger_daily")).scalar_one()
+            live = {(a, w): b for a, w, b in conn.execute(
+                text("SELECT asset, wallet, balance FROM reporting.balances_at(now())"))}
+            days = conn.execute(text("SELECT count(*), sum(entries) FROM reporting.balance_daily")).one()
+        finally:
+            tx.rollback()
+    assert empty == 0
+    assert live == {(normalize_asset(a), None): D(v) for a, v in loaded.truths["balances"]["balance"].items()}
+    materialised = _q(loaded, "SELECT count(*), sum(entries) FROM reporting.balance_daily")
+    assert tuple(days) == materialised[0]
+
+
 def test_refresh_is_repeatable(loaded: Loaded) -> None:
     before = _q(loaded, "SELECT * FROM reporting.ledger_daily ORDER BY 1, 2, 3, 4")
     refresh_reporting(loaded.engine)
     assert _q(loaded, "SELECT * FROM reporting.ledger_daily ORDER BY 1, 2, 3, 4") == before
     stamp = _q(loaded, "SELECT covered_before, refreshed_at FROM reporting.refresh_state")
     assert len(stamp) == 1 and stamp[0][0] <= stamp[0][1]  # type: ignore[operator]
+    assert stamp[0][0].hour == 0 and stamp[0][0].minute == 0  # type: ignore[union-attr]
