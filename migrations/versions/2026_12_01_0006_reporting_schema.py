@@ -5,13 +5,13 @@ change only through a migration with a line in docs/reporting-changelog.md. Ever
 carries a `COMMENT ON` so BI tools show it. `kraken_reader` may read (USAGE, SELECT, EXECUTE) and
 write nothing.
 
-What is materialised, and why: `ledger_daily` (net movement per account, asset, wallet and UTC day)
-for the entries before `refresh_state.covered_before` (a one-row table: NULL until the first refresh,
-when nothing is materialised and everything is read live: nothing is ever missed, only slower). Summing
-a 1M-entry ledger for every question takes longer than a second; the daily sums are a few thousand rows. `balance_daily` and `balances_at` read
-them for the days before `refresh_state.covered_before` and the live ledger after it, so entries loaded
-since the last refresh still count; a backfill of older days shows after `refresh_reporting` runs
-(the nightly flow calls it after loading).
+What is materialised, and why: `ledger_daily`, the net movement per account, asset, wallet and UTC day
+of the entries before `refresh_state.covered_before` (a one-row table, NULL until the first refresh:
+then nothing is materialised and everything is read live, so nothing is ever missed, only slower).
+Summing a 1M-entry ledger for every question takes longer than a second; the daily sums are a few
+thousand rows. `balance_daily` and `balances_at` read them for the days before the boundary and the live
+ledger after it, so entries loaded since the last refresh still count; a backfill of older days shows
+after `refresh_reporting` runs (the nightly flow calls it after loading).
 
 The SQL is frozen here (a migration must not change when the code does); `models/reporting.py`
 declares the views' columns, and tests compare the two and the asset normalisation with
