@@ -6,9 +6,12 @@ CLI prints one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from kraken_etl.core.clock import Clock, SystemClock, utcnow
 from kraken_etl.core.errors import KrakenEtlError
@@ -33,6 +36,22 @@ class ReportInfo:
     date_from: date
     date_to: date
     charts: int
+
+
+def _gather(engine: Engine, jobs: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """Run the queries at once, each on its own connection, while the chart engine starts.
+
+    vl-convert holds the GIL while it boots (seconds on a busy machine); the queries spend that time
+    waiting on their sockets while PostgreSQL works, so the two overlap instead of adding up.
+    """
+    def run(job: Callable[[Any], Any]) -> Any:
+        with engine.connect() as conn:
+            return job(conn)
+
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="report-sql") as pool:
+        futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+        charts.warm_up()
+        return {name: future.result() for name, future in futures.items()}
 
 
 def write_report(
@@ -67,16 +86,16 @@ def write_report(
             raise ReportError(f"no ledger entries for {who}: nothing to report (run a sync or an import first)")
         if from_day > to_day:
             raise ReportError(f"--from {from_day} is after --to {to_day}")
-        f = q.ReportFilter(account, from_day, to_day)
-        step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
-        balances = q.balance_series(conn, f, step)
-        holdings = q.holdings_at_end(conn, f)
-        fees = q.fees_by_month(conn, f)
-        volume = q.volume_by_pair(conn, f)
-        flows = q.deposits_withdrawals(conn, f)
-        runs, findings = q.reconciliation(conn, f)
-        fresh = q.freshness(conn, f)
-        refreshed = q.refreshed_at(conn)
+    f = q.ReportFilter(account, from_day, to_day)
+    step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
+    got = _gather(engine, {
+        "balances": lambda c: q.balance_series(c, f, step), "holdings": lambda c: q.holdings_at_end(c, f),
+        "fees": lambda c: q.fees_by_month(c, f), "volume": lambda c: q.volume_by_pair(c, f),
+        "flows": lambda c: q.deposits_withdrawals(c, f), "reconciliation": lambda c: q.reconciliation(c, f),
+        "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at,
+    })
+    balances, holdings, fees, volume = got["balances"], got["holdings"], got["fees"], got["volume"]
+    flows, (runs, findings), fresh, refreshed = got["flows"], got["reconciliation"], got["fresh"], got["refreshed"]
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
         Section("balances", "Balances over time",

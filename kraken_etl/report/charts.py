@@ -104,3 +104,9 @@ def render_svg(spec: Mapping[str, Any]) -> str:
     full = {**spec, "config": CONFIG, "background": "white"}
     svg: str = vl_convert.vegalite_to_svg(json.dumps(full), vl_version=VEGA_LITE)
     return svg
+
+
+def warm_up() -> None:
+    """Start the chart engine (its first render pays for booting it) with a one-bar chart."""
+    render_svg({"data": {"values": [{"x": "a", "n": 1}]}, "mark": "bar",
+                "encoding": {"y": {"field": "x", "type": "nominal"}, "x": {"field": "n", "type": "quantitative"}}})
