@@ -10,6 +10,7 @@ from kraken_etl.cli import (
     demo_cmd,
     import_cmd,
     reconcile_cmd,
+    report_cmd,
     simulator_cmd,
     status_cmd,
     sync_cmd,
@@ -28,5 +29,6 @@ app.command("sync")(sync_cmd.sync)
 app.command("import")(import_cmd.import_)
 app.command("backfill")(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile")
+app.command("report")(report_cmd.report)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(simulator_cmd.app, name="simulator")

@@ -1,0 +1,173 @@
+"""Schema `reporting` from Python: refresh what is materialised, and the queries the HTML report reads.
+
+Everything here reads the `reporting` views (the contract), never the `kraken` tables directly, so the
+report shows what an accountant's SQL would show. It must not compute money in Python: sums and balances
+come from SQL as `Decimal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from models.reporting import MATERIALISED
+
+__all__ = [  # Engine re-exported so the report ring names the type without importing SQLAlchemy
+    "Engine", "ReportFilter", "balance_series", "deposits_withdrawals", "fees_by_month", "first_day", "freshness",
+    "holdings_at_end", "reconciliation", "refresh_reporting", "refreshed_at", "run_query", "volume_by_pair",
+]
+
+
+def refresh_reporting(engine: Engine) -> None:
+    """Move the boundary to today's UTC midnight and recompute the daily sums before it, in one transaction.
+
+    Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY) and see either the old boundary
+    with the old sums or the new with the new: entries after the boundary are always read live.
+    """
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE reporting.refresh_state "
+                          "SET covered_before = date_trunc('day', now(), 'UTC'), refreshed_at = now()"))
+        for view in MATERIALISED:
+            conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
+    with engine.begin() as conn:
+        # fresh statistics, or the planner guesses the daily sums' size from the migration's empty view
+        conn.execute(text("ANALYZE reporting.ledger_daily"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """What a report covers: one account or all, and an inclusive UTC date range."""
+
+    account: str | None
+    date_from: date | None
+    date_to: date
+
+
+def _rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(text(sql), dict(params))]
+
+
+def _params(f: ReportFilter) -> dict[str, Any]:
+    return {"account": f.account, "date_from": f.date_from, "date_to": f.date_to}
+
+
+_ACCOUNT = "(CAST(:account AS text) IS NULL OR account = :account)"
+_FROM_DAY = "(CAST(:date_from AS date) IS NULL OR day >= :date_from)"
+# [from, to] as UTC instants: dates are UTC calendar days whatever the session's time zone
+_IN_RANGE = ("time < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC' AND "
+             "(CAST(:date_from AS date) IS NULL OR time >= CAST(:date_from AS date)::timestamp AT TIME ZONE 'UTC')")
+
+
+def balance_series(conn: Connection, f: ReportFilter, step_days: int = 1) -> list[dict[str, Any]]:
+    """End-of-day balance per asset (wallets summed) every `step_days` days of the range, and its last day."""
+    return _rows(conn, f"""
+        SELECT day, asset, sum(balance) AS balance
+        FROM reporting.balance_daily
+        WHERE {_ACCOUNT} AND day <= :date_to AND {_FROM_DAY}
+          AND (day = :date_to OR (day - coalesce(CAST(:date_from AS date), DATE '2000-01-01')) % :step = 0)
+        GROUP BY day, asset ORDER BY asset, day
+    """, {**_params(f), "step": step_days})
+
+
+def holdings_at_end(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Balance per account, asset and wallet at the end of `date_to` (UTC)."""
+    return _rows(conn, """
+        SELECT account, asset, wallet, balance, entries
+        FROM reporting.balances_at(
+            (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond',
+            CAST(:account AS text))
+        WHERE balance <> 0
+        ORDER BY account, asset, wallet NULLS FIRST
+    """, _params(f))
+
+
+def fees_by_month(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Fees per UTC month and asset for the months overlapping the range (the figures of fees_monthly).
+
+    Read from the materialised daily sums plus the live ledger after their boundary, which is several
+    times cheaper than fees_monthly's pass over every entry (tests check both agree).
+    """
+    return _rows(conn, f"""
+        WITH days AS (
+            SELECT day, asset, fee FROM reporting.ledger_daily
+            WHERE {_ACCOUNT} AND fee <> 0 AND day < (CAST(:date_to AS date) + 1)
+              AND (CAST(:date_from AS date) IS NULL OR day >= date_trunc('month', CAST(:date_from AS date)))
+            UNION ALL
+            SELECT (time AT TIME ZONE 'UTC')::date, asset, fee FROM reporting.ledger
+            WHERE {_ACCOUNT} AND fee <> 0
+              AND time >= (SELECT coalesce(covered_before, '-infinity') FROM reporting.refresh_state)
+              AND time < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC'
+        )
+        SELECT date_trunc('month', day)::date AS month, asset, sum(fee) AS fees
+        FROM days GROUP BY 1, 2 HAVING sum(fee) <> 0 ORDER BY 1, 2
+    """, _params(f))
+
+
+def volume_by_pair(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Trades per pair and side: count, base volume, quote cost, fees."""
+    return _rows(conn, f"""
+        SELECT base || '/' || quote AS pair, side, count(*) AS trades, sum(vol) AS volume,
+               sum(cost) AS cost, sum(fee) AS fees
+        FROM reporting.trade
+        WHERE {_ACCOUNT} AND {_IN_RANGE}
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """, _params(f))
+
+
+def deposits_withdrawals(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Deposits and withdrawals per asset within the range (grouped by Kraken's code, then normalised)."""
+    return _rows(conn, f"""
+        SELECT reporting.normalize_asset(asset_code) AS asset, type, sum(entries) AS entries,
+               sum(amount) AS amount, sum(fees) AS fees
+        FROM (SELECT asset_code, type, count(*) AS entries, sum(amount) AS amount, sum(fee) AS fees
+              FROM reporting.deposits_withdrawals
+              WHERE {_ACCOUNT} AND {_IN_RANGE}
+              GROUP BY 1, 2) AS by_code
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """, _params(f))
+
+
+def reconciliation(conn: Connection, f: ReportFilter) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The latest run per account and the open findings (most severe first)."""
+    runs = _rows(conn, f"SELECT * FROM reporting.reconciliation_latest WHERE {_ACCOUNT} ORDER BY account",
+                 _params(f))
+    findings = _rows(conn, f"""
+        SELECT account, severity, check_name, asset, wallet, expected, actual, difference, message, last_seen_at
+        FROM reporting.reconciliation_open_findings WHERE {_ACCOUNT}
+        ORDER BY CASE severity WHEN 'break' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, last_seen_at DESC
+        LIMIT 200
+    """, _params(f))
+    return runs, findings
+
+
+def freshness(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """Sync health per account and stream."""
+    return _rows(conn, f"""
+        SELECT account, stream, last_success_at, age_seconds, last_run_status, open_quarantine
+        FROM reporting.sync_health WHERE {_ACCOUNT} ORDER BY account, stream
+    """, _params(f))
+
+
+def refreshed_at(conn: Connection) -> datetime | None:
+    """When the materialised reporting data was last refreshed."""
+    value: datetime | None = conn.execute(text("SELECT refreshed_at FROM reporting.refresh_state")).scalar()
+    return value
+
+
+def first_day(conn: Connection, account: str | None) -> date | None:
+    """The first UTC day with a ledger entry (for a report without --from)."""
+    value: date | None = conn.execute(text(
+        f"SELECT min(day) FROM reporting.ledger_daily WHERE {_ACCOUNT}"), {"account": account}).scalar()
+    if value is None:
+        value = conn.execute(text(f"SELECT (min(time) AT TIME ZONE 'UTC')::date FROM reporting.ledger "
+                                  f"WHERE {_ACCOUNT}"), {"account": account}).scalar()
+    return value
+
+
+def run_query(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """Run one read-only query (the SQL guide's and the dashboard's) and return its rows."""
+    return conn.execute(text(sql), dict(params or {})).fetchall()

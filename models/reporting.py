@@ -1,0 +1,68 @@
+"""Schema `reporting`: the contract for accountants and BI tools, declared as data.
+
+The SQL lives, frozen, in the migration that created it (``migrations/versions/*_0006_reporting_schema.py``);
+this module names what it must provide, so a test can compare the live schema with it (every view, every
+column, in order, each with a comment) and code can refer to the names without spelling SQL. Changing a
+view means a new migration, an update here and a line in docs/reporting-changelog.md.
+"""
+
+from __future__ import annotations
+
+REPORTING_SCHEMA = "reporting"
+
+# view -> its columns, in order
+VIEWS: dict[str, tuple[str, ...]] = {
+    "ledger": (
+        "account", "ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass",
+        "asset", "asset_code", "asset_suffix", "wallet", "wallet_source", "amount", "fee", "net", "balance",
+        "trade_txid", "order_txid", "source",
+    ),
+    "balance_daily": ("account", "asset", "base_asset", "wallet", "day", "balance", "net_change", "entries"),
+    "trade": (
+        "account", "txid", "time", "pair", "base", "quote", "base_code", "quote_code", "side", "ordertype",
+        "price", "vol", "cost", "fee", "maker", "order_txid", "order_status", "ledger_ids", "source",
+    ),
+    "fees_monthly": ("account", "month", "asset", "fees", "trade_fees", "other_fees", "entries"),
+    "deposits_withdrawals": (
+        "account", "ledger_id", "refid", "time", "type", "subtype", "asset", "asset_code", "wallet",
+        "amount", "fee", "net",
+    ),
+    "earn_rewards": ("account", "month", "asset", "base_asset", "kind", "rewards", "fees", "net", "entries"),
+    "reconciliation_latest": (
+        "account", "run_id", "as_of", "started_at", "finished_at", "status", "checks", "incremental",
+        "rows_examined", "duration_seconds", "run_findings", "run_breaks", "error", "open_breaks",
+        "open_warnings", "open_info", "acknowledged",
+    ),
+    "reconciliation_open_findings": (
+        "account", "finding_id", "check_name", "kind", "severity", "asset", "wallet", "expected", "actual",
+        "difference", "source_ids", "message", "first_seen_at", "last_seen_at", "last_seen_run_id",
+        "acknowledged_at", "ack_note",
+    ),
+    "sync_health": (
+        "account", "stream", "last_success_at", "last_success_kind", "age", "age_seconds", "last_run_status",
+        "last_run_at", "last_error", "bookmark", "open_quarantine",
+    ),
+}
+
+# materialised views, refreshed by kraken_etl.db.reporting.refresh_reporting (in this order)
+MATERIALISED: dict[str, tuple[str, ...]] = {
+    "ledger_daily": ("account", "asset", "wallet_key", "day", "amount", "fee", "net", "entries"),
+}
+
+# tables of the schema (state of the refresh; readers may read them, only refresh_reporting writes)
+TABLES: dict[str, tuple[str, ...]] = {
+    "refresh_state": ("singleton", "covered_before", "refreshed_at"),
+}
+
+# set-returning and helper functions: name -> result columns (empty for scalar functions)
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "balances_at": ("account", "asset", "wallet", "balance", "entries", "last_entry_day"),
+    "normalize_asset": (),
+    "asset_base_code": (),
+    "asset_suffix": (),
+    "asset_suffix_length": (),
+    "split_pair": ("base", "quote"),
+    "pair_base": (),
+    "pair_quote": (),
+    "pair_quote_length": (),
+}
