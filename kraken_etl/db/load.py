@@ -77,7 +77,7 @@ TARGETS: Mapping[str, _Target] = {
 }
 
 # Columns the database manages, never copied from a record.
-_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at"}
+_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at", "wallet_resolved", "wallet_source"}
 
 
 def table_for(stream: str) -> Table:
