@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from kraken_etl.cli import backfill_cmd, db_cmd, demo_cmd, import_cmd, simulator_cmd, status_cmd, sync_cmd
+from kraken_etl.cli import (
+    backfill_cmd,
+    db_cmd,
+    demo_cmd,
+    import_cmd,
+    listen_cmd,
+    simulator_cmd,
+    status_cmd,
+    sync_cmd,
+)
 
 app = typer.Typer(
     name="kraken-etl",
@@ -18,5 +27,6 @@ app.command("status")(status_cmd.status)
 app.command("sync")(sync_cmd.sync)
 app.command("import")(import_cmd.import_)
 app.command("backfill")(backfill_cmd.backfill_)
+app.command("listen")(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(simulator_cmd.app, name="simulator")

@@ -7,6 +7,7 @@ from rich.table import Table
 from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
+from kraken_etl.db.ws import listener_health_lines
 
 
 @handle_errors
@@ -60,5 +61,7 @@ def status() -> None:
             counts.add_row(name, f"{count:,}")
         console.print(counts)
         console.print(f"unresolved quarantine: {open_quarantine(engine):,}")
+        for line in listener_health_lines(engine):
+            console.print(line, highlight=False)
     finally:
         engine.dispose()

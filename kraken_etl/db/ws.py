@@ -206,3 +206,22 @@ def assign_listener_wallets(conn: Connection, account: str) -> int:
            AND w.wallet_type IS NOT NULL AND w.wallet_id IS NOT NULL
     """), {"account": account})
     return result.rowcount or 0
+
+
+def listener_health(engine: Any) -> list[dict[str, Any]]:
+    """`reporting.listener_health`, one dict per account."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text("SELECT * FROM reporting.listener_health ORDER BY account"))]
+
+
+def listener_health_lines(engine: Any) -> list[str]:
+    """One line per account for `kraken-etl status` (nothing when no listener ever ran)."""
+    lines = []
+    for h in listener_health(engine):
+        since = h["connected_since"].isoformat(timespec="seconds") if h["connected_since"] else "—"
+        last = h["last_message_at"].isoformat(timespec="seconds") if h["last_message_at"] else "never"
+        state = "healthy" if h["healthy"] else h["status"]
+        lines.append(f"listener {h['account']}: {state}, connected since {since}, last message {last}, "
+                     f"{h['messages_today']:,} messages today, gaps {h['gaps_filled']}/{h['gaps_total']} filled"
+                     f"{', ' + str(h['gaps_open']) + ' open' if h['gaps_open'] else ''}")
+    return lines

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Engine
+import httpx
+from sqlalchemy import Engine, text
 
 from kraken_etl.simulator import RunningSimulator
 from tests.listen.conftest import advance, ids, scalar, set_faults, start_listener, wait_for
@@ -36,11 +37,12 @@ def test_every_event_stored_exactly_once(sim: RunningSimulator, engine: Engine) 
                              "AND order_id = ANY(:o)", o=order_ids)
     assert no_exec >= 3 * len(order_ids)
     assert stats.gaps == 0 and stats.quarantined == 0 and stats.balance_updates == len(ledger_ids)
-    # numbers written as 1.5e-05 by the simulator arrive exact
-    truth = advance(sim, 1)  # (after stop: not received; only used to keep the simulator honest)
-    assert truth["ledger_ids"]
-    tiny = scalar(engine, "SELECT count(*) FROM kraken.ws_balance_update WHERE raw->>'fee' LIKE '0.000%'")
-    assert tiny >= 0
+    # amounts and fees equal the truth exactly, including those the simulator wrote as 1.5e-05
+    truth = httpx.get(sim.rest_url + "/_sim/truth/ledgers").json()["ledger"]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT ledger_id, amount, fee FROM kraken.ws_balance_update")).all()
+    assert rows and all((a, f) == (Decimal(truth[i]["amount"]), Decimal(truth[i]["fee"])) for i, a, f in rows)
+    assert any(Decimal(0) < abs(v) < Decimal("0.001") for _, a, f in rows for v in (a, f))
     assert scalar(engine, "SELECT status FROM kraken.listener_session WHERE id = :i", i=stats.session_id) == "stopped"
     snap = scalar(engine, "SELECT count(*) FROM kraken.balance_snapshot WHERE source = 'ws'")
     assert snap > 0
