@@ -112,7 +112,8 @@ class Listener:
                 leftover = store.open_gaps(conn, self.account)
             if leftover:
                 self._fill_now(leftover)
-            self._loop(alive)
+            # the very first session has no predecessor: its start-up (until the subscription) is the gap
+            self._loop(alive or now)
         finally:
             try:
                 self._finish()

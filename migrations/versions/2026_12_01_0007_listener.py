@@ -58,11 +58,15 @@ nightly AS (
     ORDER BY account, asset, wallet, time DESC, ledger_id DESC
 ),
 since AS (
+    -- only updates after the nightly row: REST's running balance already includes everything before it
     SELECT w.account, w.asset, w.wallet_type || ' / ' || w.wallet_id AS wallet,
            sum(w.amount - w.fee) AS delta, count(*) AS updates, max(w.timestamp) AS last_update_at
     FROM kraken.ws_balance_update w
+    LEFT JOIN nightly n ON n.account = w.account AND n.asset = w.asset
+                       AND n.wallet = w.wallet_type || ' / ' || w.wallet_id
     WHERE NOT EXISTS (SELECT 1 FROM kraken.ledger_entry l
                       WHERE l.account = w.account AND l.ledger_id = w.ledger_id)
+      AND (n.as_of IS NULL OR w.timestamp > n.as_of)
     GROUP BY 1, 2, 3
 )
 SELECT account, asset, wallet,
@@ -112,7 +116,8 @@ LEFT JOIN today t USING (account)
 COMMENTS = {
     "reporting.intraday_balances": (
         "Per account, asset (normalised: BTC, not XXBT) and wallet: the running balance of the newest REST "
-        "ledger row (the last nightly state) plus the WebSocket balance updates not yet in the REST ledger."
+        "ledger row (the last nightly state) plus the WebSocket balance updates after it that REST does not "
+        "hold yet (amount - fee each)."
     ),
     "reporting.listener_health": (
         "Per account, the latest WebSocket listener session: connected since, last message, messages today "

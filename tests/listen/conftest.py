@@ -105,6 +105,20 @@ def start_listener(sim: RunningSimulator, engine: Engine, account: str = "main",
     return running
 
 
+def sync_rest(sim: RunningSimulator, engine: Engine) -> None:
+    """The nightly sync's ledgers and trades streams (the same code path), up to a moment from now."""
+    from datetime import timedelta
+
+    from kraken_etl.core.clock import utcnow
+    from kraken_etl.pipeline import sync_stream
+    from kraken_etl.streams import LEDGERS, TRADES
+
+    with sim_client(sim) as client:
+        now = utcnow(client.clock) + timedelta(seconds=2)
+        for spec in (LEDGERS, TRADES):
+            sync_stream(spec, client=client, engine=engine, account="main", now=now)
+
+
 @pytest.fixture()
 def sim() -> Iterator[RunningSimulator]:
     with serve_in_thread(SimConfig(seed=21, ledger_entries=400, rate_limits=False, ws_exponents=True)) as running:
