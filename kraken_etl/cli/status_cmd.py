@@ -7,7 +7,7 @@ from rich.table import Table
 from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
-from kraken_etl.db.ws import listener_health_lines
+from kraken_etl.db.wscheck import listener_health_lines
 
 
 @handle_errors

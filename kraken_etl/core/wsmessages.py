@@ -15,7 +15,8 @@ Keys (a replayed message must be a no-op, distinct events must never merge):
   sha256 of the item's canonical content (sorted keys, numbers by value). A replay has the same content
   and so the same key; two different events of one order differ in type, time or content.
 
-This module must not read the clock, open sockets or speak SQL.
+The records are in `kraken_etl.core.wsrecords` (re-exported here). This module must not read the clock,
+open sockets or speak SQL.
 """
 
 from __future__ import annotations
@@ -23,13 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from kraken_etl.core.parsing import rawify
 from kraken_etl.core.timeutil import parse_rfc3339
+from kraken_etl.core.wsrecords import WsBalanceUpdate, WsExecution, WsWalletBalance
+
+__all__ = ["Frame", "MalformedMessage", "WsBalanceUpdate", "WsExecution", "WsWalletBalance", "classify",
+           "content_digest", "decode", "execution_key", "latest_time", "parse_balance_snapshot",
+           "parse_balance_update", "parse_execution"]
 
 Kind = Literal["data", "heartbeat", "status", "pong", "ack", "error", "other"]
 
@@ -57,61 +63,6 @@ class Frame:
     message: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class WsExecution:
-    """One item of the `executions` channel."""
-
-    event_key: str
-    order_id: str
-    exec_id: str | None
-    exec_type: str
-    order_status: str | None
-    symbol: str | None
-    side: str | None
-    order_qty: Decimal | None
-    last_qty: Decimal | None
-    last_price: Decimal | None
-    cost: Decimal | None
-    fee: Decimal | None
-    fee_asset: str | None
-    liquidity_ind: str | None
-    timestamp: datetime
-    sequence: int | None
-    is_snapshot: bool
-    raw: dict[str, Any] = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class WsBalanceUpdate:
-    """One update of the `balances` channel: one ledger movement, with the wallet it touched."""
-
-    ledger_id: str
-    ref_id: str | None
-    timestamp: datetime
-    type: str
-    subtype: str | None
-    category: str | None
-    asset: str
-    asset_class: str | None
-    wallet_type: str | None
-    wallet_id: str | None
-    amount: Decimal
-    fee: Decimal
-    balance: Decimal
-    sequence: int | None
-    raw: dict[str, Any] = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class WsWalletBalance:
-    """One wallet's balance from the `balances` snapshot."""
-
-    asset: str
-    wallet: str  # ``"spot / main"``, as exports write wallets
-    balance: Decimal
-    raw: dict[str, Any] = field(compare=False)
-
-
 def decode(text: str | bytes) -> dict[str, Any]:
     """Decode one message; JSON numbers with a fraction or exponent become exact Decimals.
 
@@ -120,8 +71,10 @@ def decode(text: str | bytes) -> dict[str, Any]:
     """
     try:
         message = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MalformedMessage("?", "(message)", text[:60], f"is not JSON ({exc.msg})") from None
+    except ValueError:
+        raise MalformedMessage("?", "(message)", text[:60], "is not JSON") from None
     if not isinstance(message, dict):
         raise MalformedMessage("?", "(message)", message, "is not an object")
     return message

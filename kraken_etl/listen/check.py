@@ -10,7 +10,7 @@ check_name, kind, severity, asset, wallet, expected, actual, difference, source_
 - ``rest_ledger_unseen_by_ws`` / ``rest_trade_unseen_by_ws`` (warning): a REST row from a time the
   listener was running that it never saw, outside every filled gap (a gap it did not notice).
 
-The SQL lives in `kraken_etl.db.ws.check_inputs`; this module only shapes findings.
+The SQL lives in `kraken_etl.db.wscheck.check_inputs`; this module only shapes findings.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from kraken_etl.db.runs import Engine
-from kraken_etl.db.ws import check_inputs
+from kraken_etl.db.wscheck import check_inputs
 
 CHECK_NAME = "ws_rest"
 

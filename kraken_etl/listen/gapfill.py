@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from kraken_etl.core.clock import Clock
-from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.windows import Window
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.ws import GapRow, assign_listener_wallets, finish_gap
@@ -95,12 +94,3 @@ def _finish(engine: Engine, ids: tuple[int, ...], clock: Clock, status: str, err
                 finish_gap(conn, gap_id, status=status, at=as_datetime(clock.now()), error=error)
     except Exception:  # the database may be what failed; the gap stays pending and a restart retries it
         log.warning("could not record the failed fill of gaps %s", ids)
-
-
-def window_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """A gap's bounds in order (a clock step back must not make an empty window)."""
-    return (start, end) if start < end else (end, start + timedelta(microseconds=1))
-
-
-class FillFailed(KrakenEtlError):
-    """Gaps could not be filled (they stay recorded as failed and are retried)."""

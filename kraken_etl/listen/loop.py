@@ -248,7 +248,7 @@ class Listener:
         records = self.batch.executions if frame.channel == "executions" else self.batch.balance_updates
         already = len(records)
         self.batch.add(frame, now)
-        newest = latest_time(records[already:])  # type: ignore[arg-type]
+        newest = latest_time(records[already:])
         if newest is not None:
             self._last_event[frame.channel] = max(newest, before) if before else newest
         if gap is not None:

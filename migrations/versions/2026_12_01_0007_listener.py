@@ -91,11 +91,12 @@ gaps AS (
            max(detected_at) AS last_gap_at
     FROM kraken.listener_gap GROUP BY account
 ),
+midnight AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS at),
 today AS (
     SELECT account, count(*) AS messages_today FROM (
-        SELECT account FROM kraken.ws_execution WHERE timestamp >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        SELECT account FROM kraken.ws_execution, midnight WHERE timestamp >= midnight.at
         UNION ALL
-        SELECT account FROM kraken.ws_balance_update WHERE timestamp >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        SELECT account FROM kraken.ws_balance_update, midnight WHERE timestamp >= midnight.at
     ) t GROUP BY account
 )
 SELECT s.account, s.id AS session_id, s.status, s.started_at,

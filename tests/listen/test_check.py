@@ -7,7 +7,8 @@ from sqlalchemy import Engine, text
 
 from kraken_etl.listen.check import check_ws_rest
 from kraken_etl.simulator import RunningSimulator
-from tests.listen.conftest import advance, ids, scalar, set_faults, start_listener, sync_rest as _sync, wait_for
+from tests.listen.conftest import advance, ids, scalar, set_faults, start_listener, wait_for
+from tests.listen.conftest import sync_rest as _sync
 
 
 def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, engine: Engine) -> None:

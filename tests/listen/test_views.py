@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from kraken_etl.core.assets import normalize_asset
-from kraken_etl.db.ws import listener_health_lines
+from kraken_etl.db.wscheck import listener_health_lines
 from kraken_etl.simulator import RunningSimulator
 from tests.listen.conftest import advance, ids, start_listener, sync_rest, wait_for
 
