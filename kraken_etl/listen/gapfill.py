@@ -10,13 +10,15 @@ pair of REST reads, not one per gap).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.windows import Window
 from kraken_etl.db.runs import Engine
-from kraken_etl.db.ws import GapRow, assign_listener_wallets, finish_gap
+from kraken_etl.db.ws import GapRow, assign_listener_wallets, finish_gap, open_gaps
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.listen.batch import as_datetime
@@ -94,3 +96,60 @@ def _finish(engine: Engine, ids: tuple[int, ...], clock: Clock, status: str, err
                 finish_gap(conn, gap_id, status=status, at=as_datetime(clock.now()), error=error)
     except Exception:  # the database may be what failed; the gap stays pending and a restart retries it
         log.warning("could not record the failed fill of gaps %s", ids)
+
+
+class GapFiller:
+    """Fills gaps on a background thread, so a REST fill (seconds, rate-limited) never stalls the
+    WebSocket reading and committing. Gap ids are queued; each round fills every queued gap still open
+    (merged into as few REST windows as possible). A fatal error is kept for the listener to raise and
+    sets `stop`."""
+
+    def __init__(self, *, client: KrakenClient, engine: Engine, account: str, clock: Clock, margin: float,
+                 stop: threading.Event) -> None:
+        self.client, self.engine, self.account, self.clock, self.margin = client, engine, account, clock, margin
+        self.stop = stop
+        self.filled = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[list[int] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=f"gapfill-{account}", daemon=True)
+        self._thread.start()
+
+    def submit(self, gap_ids: list[int]) -> None:
+        """Queue gaps for filling."""
+        if gap_ids:
+            self._queue.put(list(gap_ids))
+
+    def close(self, timeout: float = 300.0) -> None:
+        """Fill what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            wanted: set[int] = set()
+            done = item is None
+            if item is not None:
+                wanted.update(item)
+            while not self._queue.empty():  # take everything queued meanwhile: one merged round
+                more = self._queue.get()
+                if more is None:
+                    done = True
+                else:
+                    wanted.update(more)
+            if wanted and self.error is None:
+                self._fill(wanted)
+            if done:
+                return
+
+    def _fill(self, wanted: set[int]) -> None:
+        try:
+            with self.engine.connect() as conn:
+                gaps = [g for g in open_gaps(conn, self.account) if g.id in wanted]
+            results = fill(gaps, client=self.client, engine=self.engine, account=self.account, clock=self.clock,
+                           margin=self.margin)
+            self.filled += sum(len(r.gap_ids) for r in results if r.ok)
+        except BaseException as exc:  # fatal: the listener raises it after stopping
+            log.error("%s: gap fill failed: %s", self.account, exc)
+            self.error = exc
+            self.stop.set()

@@ -37,10 +37,11 @@ from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSubscriptionRefused
 from kraken_etl.listen.batch import Batch, as_datetime
 from kraken_etl.listen.config import ListenerConfig
-from kraken_etl.listen.gapfill import fill
+from kraken_etl.listen.gapfill import GapFiller
 
 log = logging.getLogger(__name__)
-CommitHook = Callable[[list[float], float], None]  # (receipt times of the batch's messages, commit time)
+# (receipt times of the batch's messages, event times of its records, commit time): for the benchmark
+CommitHook = Callable[[list[float], list[datetime], float], None]
 
 
 class ListenerBusy(KrakenEtlError):
@@ -88,6 +89,7 @@ class Listener:
         self._last_event: dict[str, datetime] = {}
         self._pending = _Pending()
         self._last_received: float | None = None
+        self.filler: GapFiller | None = None
 
     # -- the whole run ------------------------------------------------------------------------------
 
@@ -110,8 +112,9 @@ class Listener:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
                 self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
                 leftover = store.open_gaps(conn, self.account)
-            if leftover:
-                self._fill_now(leftover)
+            self.filler = GapFiller(client=self.client, engine=self.engine, account=self.account, clock=self.clock,
+                                    margin=self.config.margin, stop=self.stop)
+            self.filler.submit([g.id for g in leftover])
             # the very first session has no predecessor: its start-up (until the subscription) is the gap
             self._loop(alive or now)
         finally:
@@ -120,6 +123,8 @@ class Listener:
             finally:
                 store.unlock_account(lock, self.account)
                 lock.close()
+        if self.filler is not None and self.filler.error is not None:
+            raise self.filler.error
         return self.stats
 
     def _loop(self, alive: datetime | None) -> None:
@@ -160,7 +165,10 @@ class Listener:
     def _finish(self) -> None:
         try:
             self._flush()
-            self._fill_pending(force=True)
+            if self.filler is not None:
+                self._fill_pending(force=True)
+                self.filler.close()
+                self.stats.gaps_filled = self.filler.filled
         finally:
             if self.stats.session_id is not None:
                 with self.engine.begin() as conn:
@@ -263,6 +271,8 @@ class Listener:
         if not self.batch.size:
             return
         received = self.batch.received
+        events = ([r.timestamp for r in self.batch.executions] + [r.timestamp for r in self.batch.balance_updates]
+                  if self.on_commit is not None else [])
         counts = self.batch.commit(self.engine, self.account, self.stats.session_id)
         self.stats.messages += len(received)
         self.stats.executions += counts.executions
@@ -270,7 +280,7 @@ class Listener:
         self.stats.quarantined += counts.quarantined
         self.stats.batches += 1
         if self.on_commit is not None:
-            self.on_commit(received, self.clock.now())
+            self.on_commit(received, events, self.clock.now())
 
     def _record_gap(self, kind: str, start: datetime, end: datetime, *, channel: str | None = None,
                     expected: int | None = None, got: int | None = None) -> None:
@@ -291,14 +301,6 @@ class Listener:
             return
         if not force and (self._pending.due is None or self.clock.now() < self._pending.due):
             return
-        self._flush()  # the rows that arrived before the fill commit first
-        wanted = set(self._pending.gap_ids)
+        if self.filler is not None:
+            self.filler.submit(self._pending.gap_ids)
         self._pending = _Pending()
-        with self.engine.connect() as conn:
-            gaps = [g for g in store.open_gaps(conn, self.account) if g.id in wanted]
-        self._fill_now(gaps)
-
-    def _fill_now(self, gaps: list[store.GapRow]) -> None:
-        results = fill(gaps, client=self.client, engine=self.engine, account=self.account, clock=self.clock,
-                       margin=self.config.margin)
-        self.stats.gaps_filled += sum(len(r.gap_ids) for r in results if r.ok)

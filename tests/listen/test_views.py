@@ -30,7 +30,8 @@ def test_intraday_balances_are_nightly_plus_listener_updates(sim: RunningSimulat
             conn.execute(text("UPDATE kraken.ledger_entry SET wallet_resolved = :w, wallet_source = 'export' "
                               "WHERE ledger_id = :i"), {"w": row["wallet"], "i": lid})
     running = start_listener(sim, engine)
-    wait_for(lambda: running.listener.stats.gaps_filled == 1, what="start-up gap filled")
+    wait_for(lambda: running.listener.filler is not None and running.listener.filler.filled == 1,
+             what="start-up gap filled")
     new: set[str] = set()
     for _ in range(3):
         new |= set(advance(sim, 40)["ledger_ids"])
