@@ -68,7 +68,7 @@ def _messages(n: int, now: float, seq: dict[str, int], rng: random.Random) -> li
     return out
 
 
-def emit(port: int, rate: float, seconds: float) -> None:
+def emit(port: int, rate: float, seconds: float, count_file: str) -> None:
     from websockets.asyncio.server import serve
 
     async def handler(ws: Any) -> None:
@@ -93,6 +93,7 @@ def emit(port: int, rate: float, seconds: float) -> None:
                 await ws.send(text)
             sent += max(0, due)
             await asyncio.sleep(0.001)
+        Path(count_file).write_text(str(sent))
         while True:  # heartbeats until the listener goes away
             await ws.send('{"channel":"heartbeat"}')
             await asyncio.sleep(0.5)
@@ -135,10 +136,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=6000)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--emit", nargs=3)
+    parser.add_argument("--emit", nargs=4)
     args = parser.parse_args()
     if args.emit:
-        emit(int(args.emit[0]), float(args.emit[1]), float(args.emit[2]))
+        emit(int(args.emit[0]), float(args.emit[1]), float(args.emit[2]), args.emit[3])
         return
     warnings.filterwarnings("ignore")
     from pydantic import SecretStr
@@ -158,7 +159,9 @@ def main() -> None:
                        "rest_url")
     conn_line = json.loads(line)
     port = _free_port()
-    emitter, _ = _start([__file__, "--emit", str(port), str(args.rate), str(args.seconds)], "ready")
+    count_file = RESULTS.parent / "listen-sent.txt"
+    count_file.unlink(missing_ok=True)
+    emitter, _ = _start([__file__, "--emit", str(port), str(args.rate), str(args.seconds), str(count_file)], "ready")
     admin = dbharness.admin_libpq_url()
     template = dbharness.create_template(admin)
     latencies: list[float] = []
@@ -182,10 +185,12 @@ def main() -> None:
             thread = threading.Thread(target=listener.run, daemon=True)
             cpu0, wall0, machine0 = time.process_time(), time.time(), _cpu_total()
             thread.start()
-            expected = int(args.rate * args.seconds)
             deadline = time.time() + args.seconds + 60
-            while listener.stats.messages < expected + 2 and time.time() < deadline:
+            while not count_file.exists() and time.time() < deadline:
                 time.sleep(0.2)
+            expected = int(count_file.read_text()) if count_file.exists() else -1
+            while listener.stats.messages < expected + 2 and time.time() < deadline:  # + the two snapshots
+                time.sleep(0.05)
             cpu1, wall1, machine1 = time.process_time(), time.time(), _cpu_total()
             stop.set()
             thread.join(60)
@@ -213,7 +218,7 @@ def main() -> None:
     report = {
         "benchmark": "listen", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(), "offered_rate": args.rate, "seconds": args.seconds,
-        "messages_expected": expected, "messages_committed": listener.stats.messages, "rows_stored": stored,
+        "messages_sent": expected, "messages_committed": listener.stats.messages - 2, "rows_stored": stored,
         "exactly_once": stored == expected and listener.stats.quarantined == 0,
         "sustained_msgs_per_s": round(steady_rate), "batches": listener.stats.batches,
         "latency_ms": {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99), "max": round(ordered[-1] * 1000, 2)},

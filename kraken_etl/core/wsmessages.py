@@ -113,28 +113,31 @@ def classify(message: dict[str, Any]) -> Frame:
 
 def _text(channel: str, item: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
     value = item.get(name)
+    if type(value) is str and value:
+        return value
     if value is None or value == "":
         if required:
             raise MalformedMessage(channel, name, value, "is missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MalformedMessage(channel, name, value, "is not text")
-    return str(value)
+    if type(value) is int:
+        return str(value)
+    raise MalformedMessage(channel, name, value, "is not text")
 
 
 def _dec(channel: str, item: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None:
     value = item.get(name)
-    if value is None:
+    kind = type(value)
+    if kind is Decimal:
+        number = value
+    elif value is None:
         if required:
             raise MalformedMessage(channel, name, value, "is missing")
         return None
-    if isinstance(value, float):  # a float here means the message was decoded without parse_float
-        raise MalformedMessage(channel, name, value, "was decoded through float")
-    if isinstance(value, bool):
-        raise MalformedMessage(channel, name, value, "is not a number")
-    if isinstance(value, Decimal | int):
+    elif kind is int:
         number = Decimal(value)
-    elif isinstance(value, str):
+    elif kind is float:  # a float here means the message was decoded without parse_float
+        raise MalformedMessage(channel, name, value, "was decoded through float")
+    elif kind is str:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
@@ -203,7 +206,7 @@ def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapsho
         MalformedMessage: on a missing order id, exec type or timestamp, or an unreadable number.
     """
     ch = "executions"
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):
         raise MalformedMessage(ch, "(item)", item, "is not an object")
     fees = item.get("fees")
     fee: Decimal | None = None
@@ -233,7 +236,7 @@ def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapsho
         timestamp=_time(ch, item),
         sequence=sequence,
         is_snapshot=is_snapshot,
-        raw=rawify(item),
+        raw=item if type(item) is dict else dict(item),
     )
 
 
@@ -261,7 +264,7 @@ def parse_balance_update(item: Mapping[str, Any], *, sequence: int | None) -> Ws
         fee=_dec(ch, item, "fee") or Decimal(0),
         balance=_dec(ch, item, "balance", required=True),  # type: ignore[arg-type]
         sequence=sequence,
-        raw=rawify(item),
+        raw=item if type(item) is dict else dict(item),
     )
 
 

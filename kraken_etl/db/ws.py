@@ -9,9 +9,11 @@ what is committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text, update
@@ -20,17 +22,50 @@ from sqlalchemy.dialects.postgresql import insert
 from kraken_etl.core.records import Rejected
 from kraken_etl.core.wsmessages import WsBalanceUpdate, WsExecution, WsWalletBalance
 from kraken_etl.db.load import quarantine
-from models import BalanceSnapshotRow, ListenerGapRow, ListenerSessionRow, WsBalanceUpdateRow, WsExecutionRow
+from models import BalanceSnapshotRow, ListenerGapRow, ListenerSessionRow
 
-_EXEC: Table = WsExecutionRow.__table__  # type: ignore[assignment]
-_BAL: Table = WsBalanceUpdateRow.__table__  # type: ignore[assignment]
 _SESSION: Table = ListenerSessionRow.__table__  # type: ignore[assignment]
 _GAP: Table = ListenerGapRow.__table__  # type: ignore[assignment]
 _SNAP: Table = BalanceSnapshotRow.__table__  # type: ignore[assignment]
 
-_EXEC_INSERT = insert(_EXEC).on_conflict_do_nothing(index_elements=["account", "event_key"]).returning(_EXEC.c.id)
-_BAL_INSERT = insert(_BAL).on_conflict_do_nothing(index_elements=["account", "ledger_id"]).returning(
-    _BAL.c.ledger_id)
+# Column name → PostgreSQL type. A batch is ONE statement: the rows travel as one JSON document (encoded
+# by the C encoder, Decimals and times as their exact text) and `jsonb_to_recordset` types them back;
+# measured ~10x cheaper than per-row parameters or array parameters (bench/bench_listen.py).
+_EXEC_COLUMNS = {
+    "event_key": "text", "order_id": "text", "exec_id": "text", "exec_type": "text", "order_status": "text",
+    "symbol": "text", "side": "text", "order_qty": "numeric", "last_qty": "numeric", "last_price": "numeric",
+    "cost": "numeric", "fee": "numeric", "fee_asset": "text", "liquidity_ind": "text", "timestamp": "timestamptz",
+    "sequence": "bigint", "is_snapshot": "boolean", "raw": "jsonb",
+}
+_BAL_COLUMNS = {
+    "ledger_id": "text", "ref_id": "text", "timestamp": "timestamptz", "type": "text", "subtype": "text",
+    "category": "text", "asset": "text", "asset_class": "text", "wallet_type": "text", "wallet_id": "text",
+    "amount": "numeric", "fee": "numeric", "balance": "numeric", "sequence": "bigint", "raw": "jsonb",
+}
+
+
+def _recordset_insert(table: str, columns: dict[str, str], key: str) -> Any:
+    names = ", ".join(f'"{c}"' for c in columns)
+    typed = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    return text(f"INSERT INTO kraken.{table} (account, {names}) SELECT :account, {names} "
+                f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({typed}) "
+                f"ON CONFLICT (account, {key}) DO NOTHING RETURNING 1")
+
+
+_EXEC_INSERT = _recordset_insert("ws_execution", _EXEC_COLUMNS, "event_key")
+_BAL_INSERT = _recordset_insert("ws_balance_update", _BAL_COLUMNS, "ledger_id")
+
+
+def _exact(value: object) -> str:
+    if isinstance(value, Decimal | datetime):
+        return str(value)  # Decimal: its exact digits; datetime: ISO 8601 with the offset
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _rows_json(records: Sequence[Any], columns: dict[str, str]) -> str:
+    names = tuple(columns)
+    return json.dumps([{c: getattr(r, c) for c in names} for r in records], default=_exact,
+                      separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,25 +75,6 @@ class StoredCounts:
     executions: int = 0
     balance_updates: int = 0
     quarantined: int = 0
-
-
-def _execution_row(account: str, r: WsExecution) -> dict[str, Any]:
-    return {
-        "account": account, "event_key": r.event_key, "order_id": r.order_id, "exec_id": r.exec_id,
-        "exec_type": r.exec_type, "order_status": r.order_status, "symbol": r.symbol, "side": r.side,
-        "order_qty": r.order_qty, "last_qty": r.last_qty, "last_price": r.last_price, "cost": r.cost,
-        "fee": r.fee, "fee_asset": r.fee_asset, "liquidity_ind": r.liquidity_ind, "timestamp": r.timestamp,
-        "sequence": r.sequence, "is_snapshot": r.is_snapshot, "raw": r.raw,
-    }
-
-
-def _balance_row(account: str, r: WsBalanceUpdate) -> dict[str, Any]:
-    return {
-        "account": account, "ledger_id": r.ledger_id, "ref_id": r.ref_id, "timestamp": r.timestamp,
-        "type": r.type, "subtype": r.subtype, "category": r.category, "asset": r.asset,
-        "asset_class": r.asset_class, "wallet_type": r.wallet_type, "wallet_id": r.wallet_id,
-        "amount": r.amount, "fee": r.fee, "balance": r.balance, "sequence": r.sequence, "raw": r.raw,
-    }
 
 
 def store_batch(
@@ -76,11 +92,13 @@ def store_batch(
     new_exec = new_bal = 0
     if executions:
         # one event key twice in a batch (a snapshot repeating an update) would fail the statement
-        unique = {r.event_key: r for r in executions}
-        new_exec = len(conn.execute(_EXEC_INSERT, [_execution_row(account, r) for r in unique.values()]).all())
+        unique = list({r.event_key: r for r in executions}.values())
+        rows = _rows_json(unique, _EXEC_COLUMNS)
+        new_exec = len(conn.execute(_EXEC_INSERT, {"account": account, "rows": rows}).all())
     if balance_updates:
-        unique_bal = {r.ledger_id: r for r in balance_updates}
-        new_bal = len(conn.execute(_BAL_INSERT, [_balance_row(account, r) for r in unique_bal.values()]).all())
+        unique_bal = list({r.ledger_id: r for r in balance_updates}.values())
+        rows = _rows_json(unique_bal, _BAL_COLUMNS)
+        new_bal = len(conn.execute(_BAL_INSERT, {"account": account, "rows": rows}).all())
     if rejected:
         quarantine(conn, account, "ws", "ws", list(rejected), None)
     if session_id is not None:

@@ -44,6 +44,10 @@ def test_every_event_stored_exactly_once(sim: RunningSimulator, engine: Engine) 
         rows = conn.execute(text("SELECT ledger_id, amount, fee FROM kraken.ws_balance_update")).all()
     assert rows and all((a, f) == (Decimal(truth[i]["amount"]), Decimal(truth[i]["fee"])) for i, a, f in rows)
     assert any(Decimal(0) < abs(v) < Decimal("0.001") for _, a, f in rows for v in (a, f))
+    # raw keeps the message's numbers exactly (fractions as decimal strings, integers as JSON integers)
+    assert scalar(engine, "SELECT count(*) FROM kraken.ws_balance_update WHERE (raw->>'amount')::numeric <> amount "
+                          "OR (raw->>'fee')::numeric <> fee OR (jsonb_typeof(raw->'amount') = 'number' "
+                          "AND amount <> trunc(amount))") == 0
     assert scalar(engine, "SELECT status FROM kraken.listener_session WHERE id = :i", i=stats.session_id) == "stopped"
     snap = scalar(engine, "SELECT count(*) FROM kraken.balance_snapshot WHERE source = 'ws'")
     assert snap > 0

@@ -49,7 +49,7 @@ def test_trade_execution_is_exact_and_keyed_by_exec_id() -> None:
     assert rec.last_qty == Decimal("0.005") and rec.last_price == Decimal("26599.9")
     assert rec.cost == Decimal("132.9995") and rec.fee == Decimal("0.3458") and rec.fee_asset == "USD"
     assert rec.timestamp == datetime(2023, 9, 22, 10, 33, 5, 709993, tzinfo=UTC)
-    assert rec.raw["last_qty"] == "0.005" and rec.raw["trade_id"] == 62887576
+    assert rec.raw["last_qty"] == Decimal("0.005") and rec.raw["trade_id"] == 62887576  # as received, exact
 
 
 def test_exponent_numbers_are_exact() -> None:
