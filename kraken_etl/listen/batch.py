@@ -60,6 +60,14 @@ class Batch:
             except MalformedMessage as exc:
                 self.reject(f"ws_{frame.channel}", str(exc), item)
 
+    def absorb(self, other: Batch) -> None:
+        """Append another batch's contents (merging batches into one transaction)."""
+        self.executions += other.executions
+        self.balance_updates += other.balance_updates
+        self.wallets += other.wallets
+        self.rejected += other.rejected
+        self.received += other.received
+
     def reject(self, stream: str, reason: str, item: object, received_at: float | None = None) -> None:
         """Keep an unusable message or item for quarantine."""
         if received_at is not None:

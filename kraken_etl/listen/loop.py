@@ -22,7 +22,6 @@ import logging
 import os
 import random
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,10 +37,9 @@ from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSu
 from kraken_etl.listen.batch import Batch, as_datetime
 from kraken_etl.listen.config import ListenerConfig
 from kraken_etl.listen.gapfill import GapFiller
+from kraken_etl.listen.writer import BatchWriter, CommitHook
 
 log = logging.getLogger(__name__)
-# (receipt times of the batch's messages, event times of its records, commit time): for the benchmark
-CommitHook = Callable[[list[float], list[datetime], float], None]
 
 
 class ListenerBusy(KrakenEtlError):
@@ -90,6 +88,7 @@ class Listener:
         self._pending = _Pending()
         self._last_received: float | None = None
         self.filler: GapFiller | None = None
+        self.writer: BatchWriter | None = None
 
     # -- the whole run ------------------------------------------------------------------------------
 
@@ -112,6 +111,8 @@ class Listener:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
                 self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
                 leftover = store.open_gaps(conn, self.account)
+            self.writer = BatchWriter(engine=self.engine, account=self.account, session_id=self.stats.session_id,
+                                      clock=self.clock, stop=self.stop, on_commit=self.on_commit)
             self.filler = GapFiller(client=self.client, engine=self.engine, account=self.account, clock=self.clock,
                                     margin=self.config.margin, stop=self.stop)
             self.filler.submit([g.id for g in leftover])
@@ -123,8 +124,9 @@ class Listener:
             finally:
                 store.unlock_account(lock, self.account)
                 lock.close()
-        if self.filler is not None and self.filler.error is not None:
-            raise self.filler.error
+        for helper in (self.writer, self.filler):
+            if helper is not None and helper.error is not None:
+                raise helper.error
         return self.stats
 
     def _loop(self, alive: datetime | None) -> None:
@@ -165,6 +167,9 @@ class Listener:
     def _finish(self) -> None:
         try:
             self._flush()
+            if self.writer is not None:
+                self.writer.close()
+                self._sync_stats()
             if self.filler is not None:
                 self._fill_pending(force=True)
                 self.filler.close()
@@ -233,6 +238,7 @@ class Listener:
                 self._flush()
             if self._pending.due is not None and now >= self._pending.due:
                 self._fill_pending()
+            self._sync_stats()
             if now - last_any >= cfg.silence_seconds:
                 return "silence"
             if now >= next_ping:
@@ -268,19 +274,19 @@ class Listener:
     # -- commits and gaps ---------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        if not self.batch.size:
+        """Hand the batch to the committer and start a new one."""
+        if not self.batch.size or self.writer is None:
             return
-        received = self.batch.received
-        events = ([r.timestamp for r in self.batch.executions] + [r.timestamp for r in self.batch.balance_updates]
-                  if self.on_commit is not None else [])
-        counts = self.batch.commit(self.engine, self.account, self.stats.session_id)
-        self.stats.messages += len(received)
-        self.stats.executions += counts.executions
-        self.stats.balance_updates += counts.balance_updates
-        self.stats.quarantined += counts.quarantined
-        self.stats.batches += 1
-        if self.on_commit is not None:
-            self.on_commit(received, events, self.clock.now())
+        self.writer.put(self.batch)
+        self.batch = Batch()
+        self._sync_stats()
+
+    def _sync_stats(self) -> None:
+        w = self.writer
+        if w is not None:
+            self.stats.messages, self.stats.executions = w.messages, w.executions
+            self.stats.balance_updates, self.stats.quarantined, self.stats.batches = (
+                w.balance_updates, w.quarantined, w.batches)
 
     def _record_gap(self, kind: str, start: datetime, end: datetime, *, channel: str | None = None,
                     expected: int | None = None, got: int | None = None) -> None:
