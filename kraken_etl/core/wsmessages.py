@@ -63,6 +63,9 @@ class Frame:
     message: dict[str, Any]
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: building one per message costs more than parsing
+
+
 def decode(text: str | bytes) -> dict[str, Any]:
     """Decode one message; JSON numbers with a fraction or exponent become exact Decimals.
 
@@ -70,7 +73,7 @@ def decode(text: str | bytes) -> dict[str, Any]:
         MalformedMessage: when the text is not a JSON object.
     """
     try:
-        message = json.loads(text, parse_float=Decimal)
+        message = _DECODER.decode(text if type(text) is str else text.decode())
     except json.JSONDecodeError as exc:
         raise MalformedMessage("?", "(message)", text[:60], f"is not JSON ({exc.msg})") from None
     except ValueError:
@@ -188,14 +191,16 @@ def execution_key(item: Mapping[str, Any]) -> str:
         MalformedMessage: when `order_id`, `exec_type` or `timestamp` is missing.
     """
     ch = "executions"
-    order_id = _text(ch, item, "order_id", required=True)
-    exec_type = _text(ch, item, "exec_type", required=True)
-    exec_id = _text(ch, item, "exec_id")
+    return _key(item, str(_text(ch, item, "order_id", required=True)), str(_text(ch, item, "exec_type", required=True)),
+                _text(ch, item, "exec_id"))
+
+
+def _key(item: Mapping[str, Any], order_id: str, exec_type: str, exec_id: str | None) -> str:
     if exec_id:
         return f"exec:{exec_type}:{exec_id}"
     stamp = item.get("timestamp")
     if not isinstance(stamp, str):
-        raise MalformedMessage(ch, "timestamp", stamp, "is missing")
+        raise MalformedMessage("executions", "timestamp", stamp, "is missing")
     return f"{order_id}:{exec_type}:{stamp}:{content_digest(item)}"
 
 
@@ -218,11 +223,14 @@ def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapsho
         fee_asset = ",".join(sorted(a for a in assets if a))
     elif "fee_usd_equiv" in item:
         fee = _dec(ch, item, "fee_usd_equiv")
+    order_id = str(_text(ch, item, "order_id", required=True))
+    exec_type = str(_text(ch, item, "exec_type", required=True))
+    exec_id = _text(ch, item, "exec_id")
     return WsExecution(
-        event_key=execution_key(item),
-        order_id=str(_text(ch, item, "order_id", required=True)),
-        exec_id=_text(ch, item, "exec_id"),
-        exec_type=str(_text(ch, item, "exec_type", required=True)),
+        event_key=_key(item, order_id, exec_type, exec_id),
+        order_id=order_id,
+        exec_id=exec_id,
+        exec_type=exec_type,
         order_status=_text(ch, item, "order_status"),
         symbol=_text(ch, item, "symbol"),
         side=_text(ch, item, "side"),
