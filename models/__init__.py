@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models of schema `kraken` (persistence only; imported by kraken_etl.db and migrations)."""
 
 from models.base import SCHEMA, Base
+from models.listener import ListenerGapRow, ListenerSessionRow
 from models.tables import (
     AssetPairRow,
     AssetRow,
@@ -30,6 +31,8 @@ __all__ = [
     "ClosedOrderRow",
     "ExportJobRow",
     "LedgerEntryRow",
+    "ListenerGapRow",
+    "ListenerSessionRow",
     "OrderAmendRow",
     "QuarantineRow",
     "ReconciliationFindingRow",

@@ -8,6 +8,7 @@ from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.recon_store import last_runs as last_reconciliations
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
+from kraken_etl.db.wscheck import listener_health_lines
 
 
 @handle_errors
@@ -65,5 +66,7 @@ def status() -> None:
             console.print(f"last reconciliation of {r['account']}: run {r['id']} {r['status']} "
                           f"as of {r['as_of']:%Y-%m-%d %H:%M}, "
                           f"{r['breaks']} open break(s), {r['rows_examined']:,} rows examined")
+        for line in listener_health_lines(engine):
+            console.print(line, highlight=False)
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunKind = Literal["incremental", "backfill", "snapshot", "export", "import"]
+RunKind = Literal["incremental", "backfill", "snapshot", "export", "import", "listener_gap"]
 Via = Literal["rest", "export", "import"]
 
 

@@ -6,6 +6,7 @@
 - ``GET /_sim/truth/order_amends`` → ``{"amends": {order_txid: [amend, ...]}}`` (amended orders only)
 - ``GET /_sim/truth/balances`` → ``{"balance": Balance result, "balance_ex": BalanceEx result}``
 - ``POST /_sim/advance`` ``{"ledger_entries": N}`` → the new ids
+- ``POST /_sim/activity`` ``{"entries_per_second": R}`` → background activity at that rate (0 stops)
 - ``GET|POST /_sim/faults`` → the active fault spec and what it touched (POST replaces the spec; body
   is a JSON object of fault names, or ``{"spec": "name=value,..."}``)
 
@@ -128,9 +129,23 @@ async def stats_route(request: Request) -> Response:
     return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections})
 
 
+async def activity_route(request: Request) -> Response:
+    """``POST /_sim/activity``."""
+    if not _allowed(request):
+        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+    try:
+        rate = float(str((await _json_body(request)).get("entries_per_second", 0)))  # float-ok: a rate, not money
+    except (ValueError, TypeError) as exc:
+        return _reply({"error": str(exc)}, 400)
+    if not 0 <= rate <= 100_000:
+        return _reply({"error": "entries_per_second must be in 0..100000"}, 400)
+    return _reply(request.app.state.sim.activity.set_rate(rate))
+
+
 ROUTES = [
     Route("/_sim/truth/{kind}", truth_route, methods=["GET"]),
     Route("/_sim/stats", stats_route, methods=["GET"]),
     Route("/_sim/advance", advance_route, methods=["POST"]),
     Route("/_sim/faults", faults_route, methods=["GET", "POST"]),
+    Route("/_sim/activity", activity_route, methods=["POST"]),
 ]

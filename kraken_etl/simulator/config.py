@@ -110,6 +110,7 @@ class SimConfig:
     # websocket
     ws_token_ttl: float = 900.0
     ws_heartbeat_seconds: float = 1.0
+    ws_exponents: bool = False  # write small WS numbers (|x| < 0.001) in exponent form, as 1.5e-05
     # faults, admin, time
     faults: FaultSpec = field(default_factory=FaultSpec)
     admin_hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost", "testclient")

@@ -17,7 +17,7 @@ from kraken_etl.simulator.generator import GRID, TICKS
 from kraken_etl.simulator.jsontext import Num
 from kraken_etl.simulator.records import fmt_scaled, trade_ledger_ids
 from kraken_etl.simulator.store import Store
-from kraken_etl.simulator.ws import Hub, TokenBook
+from kraken_etl.simulator.ws import Activity, Hub, TokenBook
 from kraken_etl.simulator.wsmessages import added_messages
 
 
@@ -36,6 +36,7 @@ class SimContext:
         self.tokens = TokenBook(config.seed, config.ws_token_ttl)
         self.hub = Hub()
         self.ws_connections = 0
+        self.activity = Activity(self.advance)
         self.faults = FaultState(config.faults)
         self.auth.storm = lambda: self.faults.take("storm")
         self.store.apply_faults(config.faults)

@@ -32,6 +32,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "corrupt_zip": ("count", "the next N RetrieveExport answers are a corrupt zip"),
     "ws_drop": ("count", "abruptly drop each WS connection after N messages (0 = never)"),
     "ws_seq_gap": ("count", "skip one sequence number every N channel messages (0 = never)"),
+    "ws_lose": ("count", "lose every Nth channel message: never sent, its sequence number used (0 = never)"),
     "hide_ledger": ("count", "N non-trade ledger entries are hidden from REST (truth keeps them)"),
     "missing_leg": ("count", "N trades have one ledger leg hidden from REST Ledgers"),
     "balance_drift": ("count", "N assets' Balance/BalanceEx differ from the ledger"),
@@ -63,6 +64,7 @@ class FaultSpec:
     corrupt_zip: int = 0
     ws_drop: int = 0
     ws_seq_gap: int = 0
+    ws_lose: int = 0
     hide_ledger: int = 0
     missing_leg: int = 0
     balance_drift: int = 0

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kraken_etl.simulator.ids import token as make_token
-from kraken_etl.simulator.jsontext import dumps
-from kraken_etl.simulator.wsmessages import balances_snapshot, now_rfc3339, trades_snapshot
+from kraken_etl.simulator.jsontext import Num, dumps
+from kraken_etl.simulator.wsmessages import balances_snapshot, exponent_form, now_rfc3339, trades_snapshot
 
 if TYPE_CHECKING:
     from kraken_etl.simulator.context import SimContext
@@ -110,6 +110,42 @@ class Hub:
             for channel, data in messages:
                 if channel in conn.channels:
                     conn.put(("update", (channel, data)))
+
+
+class Activity:
+    """Account activity at a chosen rate (ledger entries per second) from a background thread: each
+    tick calls `advance`, so REST and WebSocket subscribers see it like any other new activity."""
+
+    TICK = 0.02
+
+    def __init__(self, advance: Any) -> None:
+        self._advance = advance
+        self.rate = 0.0
+        self.generated = 0
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def set_rate(self, per_second: float) -> dict[str, Any]:
+        """Start, change or (0) stop the activity."""
+        with self._lock:
+            self.rate = max(0.0, per_second)
+            if self.rate and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._run, daemon=True, name="kraken-sim-activity")
+                self._thread.start()
+            self._wake.set()
+        return {"entries_per_second": Num(repr(self.rate)), "generated": self.generated}
+
+    def _run(self) -> None:
+        owed = 0.0
+        while self.rate > 0:
+            self._wake.wait(self.TICK)
+            self._wake.clear()
+            owed += self.rate * self.TICK
+            if owed >= 1:
+                n = int(owed)
+                owed -= n
+                self.generated += len(self._advance(n)["ledger_ids"])
 
 
 def _connection_id(seed: int, n: int) -> int:
@@ -242,6 +278,10 @@ async def _writer(ctx: SimContext, websocket: WebSocket, conn: Connection) -> No
         if spec.ws_seq_gap and conn.sent % spec.ws_seq_gap == 0:
             seq += 1  # a lost message, as a client would see it
         conn.sequence[channel] = seq
+        if spec.ws_lose and kind == "update" and conn.sent % spec.ws_lose == 0:
+            continue  # really lost: the client sees the next sequence jump
+        if ctx.config.ws_exponents:
+            data = exponent_form(data)
         await websocket.send_text(dumps({"channel": channel, "type": kind, "data": data, "sequence": seq}))
         if spec.ws_drop and conn.sent >= spec.ws_drop:
             raise AbruptDrop(f"ws_drop after {conn.sent} messages")

@@ -35,6 +35,25 @@ def wsnum(text: str) -> Num:
     return Num(format(d, "f")) if d != 0 else Num("0")
 
 
+def exponent_form(value: Any) -> Any:
+    """`value` with every WS number below 0.001 in magnitude written in exponent form (``1.5e-05``), the way
+    a float printer writes it (reference Appendix C: WS v2 numbers may use exponent notation)."""
+    if type(value) is Num:
+        d = Decimal(value)
+        if d == 0 or abs(d) >= Decimal("0.001"):
+            return value
+        sign, digits, exp = d.normalize().as_tuple()
+        mantissa = "".join(map(str, digits))
+        power = exp + len(digits) - 1  # type: ignore[operator]
+        text = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+        return Num(f"{'-' if sign else ''}{text}e{'-' if power < 0 else '+'}{abs(power):02d}")
+    if isinstance(value, dict):
+        return {k: exponent_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exponent_form(v) for v in value]
+    return value
+
+
 def symbol(pair: int) -> str:
     """WS v2 symbol of a pair (``BTC/USD``)."""
     p = c.PAIRS[pair]

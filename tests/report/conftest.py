@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from kraken_etl.db.engine import make_engine
 from kraken_etl.db.reporting import refresh_reporting
-from kraken_etl.jobs.sync import sync_account
 from kraken_etl.jobs.streams import SYNC_ORDER
+from kraken_etl.jobs.sync import sync_account
 from tests import dbharness
 from tests.pipeline.conftest import make_sim
 

@@ -1,0 +1,33 @@
+"""The listener's knobs, with the defaults `kraken-etl listen` uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kraken_etl.core.wsgaps import Backoff
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    """How the listener batches, watches and reconnects.
+
+    - batches commit when `batch_max` messages are waiting or the oldest waited `batch_seconds`;
+    - no message at all (not even a heartbeat, ~1/s when idle) for `silence_seconds` = a dead connection
+      (Kraken's reconnection guide: ~5 s);
+    - an application ping every `ping_seconds`;
+    - a detected gap is filled `fill_delay` seconds later (REST shows new rows after a moment, and gaps
+      close together merge into one REST window), reading `margin` seconds either side of it;
+    - reconnects wait `backoff` (exponential, full jitter); `max_connect_failures` in a row (0 = never)
+      ends the listener.
+    """
+
+    batch_max: int = 500
+    batch_seconds: float = 0.010
+    silence_seconds: float = 5.0
+    ping_seconds: float = 15.0
+    fill_delay: float = 1.0
+    margin: float = 2.0
+    token_margin: float = 60.0
+    backoff: Backoff = field(default_factory=Backoff)
+    max_connect_failures: int = 0
+    subscribe_timeout: float = 10.0

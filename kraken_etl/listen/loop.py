@@ -1,0 +1,312 @@
+"""`Listener`: one account's WebSocket v2 listener, until its stop event is set.
+
+The loop: fresh token → connect → subscribe (executions with order and trade snapshots, balances with
+snapshot) → consume. Messages are parsed on arrival and committed in small batches (`batch_max` messages
+or `batch_seconds`, whichever comes first), rows and the session's progress in one transaction.
+
+Gaps (each recorded in `listener_gap` before it is filled from REST by `gapfill`):
+
+- ``restart``: at start, from the last moment a previous session was alive to the new subscription
+  (covers a kill -9 and the downtime after it);
+- ``sequence``: a channel's sequence jumped: from the last event before it to the first after;
+- ``disconnect`` / ``silence``: the socket closed, or nothing (not even a heartbeat) arrived for
+  `silence_seconds`: from the last message to the next subscription.
+
+Reconnects wait an exponential backoff with full jitter. A stop (SIGTERM/SIGINT via `run`) commits what
+is waiting, fills pending gaps, closes the socket and marks the session stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kraken_etl.core.clock import Clock
+from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.wsgaps import SequenceTracker
+from kraken_etl.core.wsmessages import Frame, MalformedMessage, classify, decode, latest_time
+from kraken_etl.db import ws as store
+from kraken_etl.db.runs import Engine
+from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.errors import KrakenError
+from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSubscriptionRefused
+from kraken_etl.listen.batch import Batch, as_datetime
+from kraken_etl.listen.config import ListenerConfig
+from kraken_etl.listen.gapfill import GapFiller
+from kraken_etl.listen.writer import BatchWriter, CommitHook
+
+log = logging.getLogger(__name__)
+
+
+class ListenerBusy(KrakenEtlError):
+    """Another listener already runs for this account (one per account: a PostgreSQL advisory lock)."""
+
+
+@dataclass(slots=True)
+class ListenStats:
+    """What a listener did (also the session row's counters)."""
+
+    account: str
+    session_id: int | None = None
+    messages: int = 0
+    executions: int = 0
+    balance_updates: int = 0
+    quarantined: int = 0
+    connects: int = 0
+    gaps: int = 0
+    gaps_filled: int = 0
+    batches: int = 0
+    stop_reason: str = ""
+
+
+@dataclass(slots=True)
+class _Pending:
+    gap_ids: list[int] = field(default_factory=list)
+    due: float | None = None
+
+
+class Listener:
+    """The listener of one account (see the module docstring)."""
+
+    def __init__(self, *, account: str, ws_url: str, client: KrakenClient, engine: Engine, clock: Clock,
+                 stop: threading.Event, config: ListenerConfig | None = None, rng: random.Random | None = None,
+                 on_commit: CommitHook | None = None) -> None:
+        self.account, self.ws_url, self.client, self.engine, self.clock = account, ws_url, client, engine, clock
+        self.stop = stop
+        self.config = config or ListenerConfig()
+        self.rng = rng or random.Random()  # jitter, not cryptography
+        self.on_commit = on_commit
+        self.tokens = TokenKeeper(client, clock, self.config.token_margin)
+        self.stats = ListenStats(account)
+        self.batch = Batch()
+        self.tracker = SequenceTracker()
+        self._last_event: dict[str, datetime] = {}
+        self._pending = _Pending()
+        self._last_received: float | None = None
+        self.filler: GapFiller | None = None
+        self.writer: BatchWriter | None = None
+
+    # -- the whole run ------------------------------------------------------------------------------
+
+    def run(self) -> ListenStats:
+        """Listen until `stop` is set; returns the counters.
+
+        Raises:
+            ListenerBusy: when another listener holds this account.
+            FatalKrakenError: when the key cannot get a token or read REST (invalid key, permission).
+            WsDisconnected: after `max_connect_failures` failed connects in a row (when set).
+        """
+        lock = self.engine.connect()
+        if not store.try_lock_account(lock, self.account):
+            lock.close()
+            raise ListenerBusy(f"a listener already runs for account {self.account!r}")
+        lock.commit()
+        try:
+            now = as_datetime(self.clock.now())
+            with self.engine.begin() as conn:
+                alive = store.interrupt_stale_sessions(conn, self.account, now)
+                self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
+                leftover = store.open_gaps(conn, self.account)
+            self.writer = BatchWriter(engine=self.engine, account=self.account, session_id=self.stats.session_id,
+                                      clock=self.clock, stop=self.stop, on_commit=self.on_commit)
+            self.filler = GapFiller(client=self.client, engine=self.engine, account=self.account, clock=self.clock,
+                                    margin=self.config.margin, stop=self.stop)
+            self.filler.submit([g.id for g in leftover])
+            # the very first session has no predecessor: its start-up (until the subscription) is the gap
+            self._loop(alive or now)
+        finally:
+            try:
+                self._finish()
+            finally:
+                store.unlock_account(lock, self.account)
+                lock.close()
+        for helper in (self.writer, self.filler):
+            if helper is not None and helper.error is not None:
+                raise helper.error
+        return self.stats
+
+    def _loop(self, alive: datetime | None) -> None:
+        failures = 0
+        gap_from: tuple[str, datetime] | None = ("restart", alive) if alive else None
+        while not self.stop.is_set():
+            conn: WsConnection | None = None
+            try:
+                conn = self._connect()
+                failures = 0
+                connected = as_datetime(self.clock.now())
+                if gap_from is not None:
+                    self._record_gap(gap_from[0], gap_from[1], connected)
+                gap_from = None
+                reason = self._consume(conn)
+            except (WsDisconnected, WsSubscriptionRefused) as exc:
+                reason = "disconnect"
+                log.warning("%s: %s", self.account, exc)
+            except KrakenError as exc:
+                if not exc.retryable:
+                    raise
+                reason = "disconnect"
+                log.warning("%s: token: %s", self.account, exc)
+            finally:
+                if conn is not None:
+                    conn.close()
+            self._flush()
+            if self.stop.is_set():
+                break
+            if gap_from is None:
+                last = self._last_received
+                gap_from = (reason, as_datetime(last) if last is not None else as_datetime(self.clock.now()))
+            failures += 1
+            if self.config.max_connect_failures and failures >= self.config.max_connect_failures:
+                raise WsDisconnected(f"{failures} connection attempts failed in a row")
+            self.stop.wait(self.config.backoff.delay(failures - 1, self.rng))
+
+    def _finish(self) -> None:
+        try:
+            self._flush()
+            if self.writer is not None:
+                self.writer.close()
+                self._sync_stats()
+            if self.filler is not None:
+                self._fill_pending(force=True)
+                self.filler.close()
+                self.stats.gaps_filled = self.filler.filled
+        finally:
+            if self.stats.session_id is not None:
+                with self.engine.begin() as conn:
+                    store.stop_session(conn, self.stats.session_id, as_datetime(self.clock.now()),
+                                       self.stats.stop_reason or "stopped")
+
+    # -- one connection -----------------------------------------------------------------------------
+
+    def _connect(self) -> WsConnection:
+        token = self.tokens.fresh()  # a new token for every connection
+        conn = WsConnection(self.ws_url)
+        self.tracker.reset()  # a new connection starts new subscriptions (and sequences)
+        try:
+            pending = {"executions", "balances"}
+            conn.subscribe_private(token)
+            deadline = self.clock.now() + self.config.subscribe_timeout
+            retried: set[str] = set()
+            while pending:
+                text = conn.recv(deadline - self.clock.now())
+                if text is None:
+                    raise WsDisconnected("no subscription acknowledgement in time")
+                frame = self._handle(text)
+                if frame is None:
+                    continue
+                if frame.kind == "ack" and frame.channel in pending:
+                    pending.discard(frame.channel)
+                elif frame.kind == "error":
+                    error = str(frame.message.get("error", "refused"))
+                    channel = next(iter(pending))
+                    if "Invalid token" in error and channel not in retried:  # Kraken's own error text
+                        retried.add(channel)
+                        conn.subscribe(channel, self.tokens.fresh())
+                        continue
+                    raise WsSubscriptionRefused(channel, error)
+        except BaseException:
+            conn.close()
+            raise
+        self.stats.connects += 1
+        with self.engine.begin() as db:
+            store.mark_connected(db, self.stats.session_id or 0, as_datetime(self.clock.now()))
+        return conn
+
+    def _consume(self, conn: WsConnection) -> str:
+        cfg = self.config
+        last_any = self.clock.now()
+        next_ping = last_any + cfg.ping_seconds
+        while not self.stop.is_set():
+            now = self.clock.now()
+            waits = [last_any + cfg.silence_seconds, next_ping, now + 0.25]
+            if self.batch.first_at is not None:
+                waits.append(self.batch.first_at + cfg.batch_seconds)
+            if self._pending.due is not None:
+                waits.append(self._pending.due)
+            text = conn.recv(min(waits) - now)
+            now = self.clock.now()
+            if text is not None:
+                last_any = now
+                self._handle(text)
+                if self.batch.size >= cfg.batch_max:
+                    self._flush()
+            if self.batch.first_at is not None and now - self.batch.first_at >= cfg.batch_seconds:
+                self._flush()
+            if self._pending.due is not None and now >= self._pending.due:
+                self._fill_pending()
+            self._sync_stats()
+            if now - last_any >= cfg.silence_seconds:
+                return "silence"
+            if now >= next_ping:
+                conn.ping()
+                next_ping = now + cfg.ping_seconds
+        self.stats.stop_reason = "signal"
+        return "stop"
+
+    def _handle(self, text: str) -> Frame | None:
+        now = self.clock.now()
+        self._last_received = now
+        try:
+            frame = classify(decode(text))
+        except MalformedMessage as exc:
+            self.batch.reject("ws", str(exc), {"text": text[:2000]}, received_at=now)
+            return None
+        if frame.kind != "data" or frame.channel is None:
+            return frame
+        gap = self.tracker.observe(frame.channel, frame.type, frame.sequence)
+        before = self._last_event.get(frame.channel)
+        records = self.batch.executions if frame.channel == "executions" else self.batch.balance_updates
+        already = len(records)
+        self.batch.add(frame, now)
+        newest = latest_time(records[already:])
+        if newest is not None:
+            self._last_event[frame.channel] = max(newest, before) if before else newest
+        if gap is not None:
+            end = newest or as_datetime(now)
+            self._record_gap("sequence", before or end - timedelta(seconds=self.config.silence_seconds), end,
+                             channel=gap.channel, expected=gap.expected, got=gap.got)
+        return frame
+
+    # -- commits and gaps ---------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Hand the batch to the committer and start a new one."""
+        if not self.batch.size or self.writer is None:
+            return
+        self.writer.put(self.batch)
+        self.batch = Batch()
+        self._sync_stats()
+
+    def _sync_stats(self) -> None:
+        w = self.writer
+        if w is not None:
+            self.stats.messages, self.stats.executions = w.messages, w.executions
+            self.stats.balance_updates, self.stats.quarantined, self.stats.batches = (
+                w.balance_updates, w.quarantined, w.batches)
+
+    def _record_gap(self, kind: str, start: datetime, end: datetime, *, channel: str | None = None,
+                    expected: int | None = None, got: int | None = None) -> None:
+        if end <= start:
+            end = start + timedelta(microseconds=1)
+        with self.engine.begin() as conn:
+            gap_id = store.insert_gap(conn, self.account, self.stats.session_id, kind,
+                                      as_datetime(self.clock.now()), start, end, channel=channel,
+                                      expected=expected, got=got)
+        self.stats.gaps += 1
+        log.info("%s: %s gap %s..%s recorded", self.account, kind, start, end)
+        self._pending.gap_ids.append(gap_id)
+        if self._pending.due is None:
+            self._pending.due = self.clock.now() + self.config.fill_delay
+
+    def _fill_pending(self, force: bool = False) -> None:
+        if not self._pending.gap_ids:
+            return
+        if not force and (self._pending.due is None or self.clock.now() < self._pending.due):
+            return
+        if self.filler is not None:
+            self.filler.submit(self._pending.gap_ids)
+        self._pending = _Pending()
