@@ -22,13 +22,16 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kraken_etl.core.callcounter import TIERS
+from kraken_etl.core.errors import KrakenEtlError
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
 
 
-class SettingsError(ValueError):
+class SettingsError(KrakenEtlError, ValueError):
     """A setting is missing or wrong; the message names it and never contains a secret."""
+
+    exit_code = 2  # a configuration problem
 
 
 @dataclass(frozen=True, slots=True)

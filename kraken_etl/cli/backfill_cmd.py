@@ -22,10 +22,8 @@ from kraken_etl.cli.common import (
     parse_date,
     settings,
 )
-from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url
-from kraken_etl.kraken.errors import KrakenError
 
 
 @handle_errors
@@ -40,8 +38,7 @@ def backfill_(
     poll_timeout: Annotated[float, typer.Option(help="Seconds before a stuck export is cancelled.")] = 10_800.0,
 ) -> None:
     """Load a past date range (exports for big ranges, REST for small ones); never moves the bookmark."""
-    for exc_type in (BackfillError, ExportFileError, KrakenError):
-        expected_error(exc_type)
+    expected_error(BackfillError)  # until BackfillError derives from KrakenEtlError
     if via not in ("auto", "rest", "export"):
         raise typer.BadParameter("must be auto, rest or export", param_hint="--via")
     streams = tuple(stream or ("ledgers", "trades"))

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from kraken_etl.backfill import Event, import_files
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
-from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
 
@@ -30,9 +29,6 @@ def import_(
     account: str | None = typer.Option(None, "--account", help="Account label the rows belong to."),
 ) -> None:
     """Load Kraken export files (ledgers or trades, detected from the header)."""
-    from kraken_etl.cli.common import expected_error
-
-    expected_error(ExportFileError)
     current = settings()
     label = current.select_accounts([account] if account else None)[0].label
     url = effective_url(current)

@@ -15,15 +15,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, parse_date, settings
+from kraken_etl.cli.common import console, err_console, handle_errors, one_line, parse_date, settings
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.settings import SettingsError
 from kraken_etl.streams import SYNC_ORDER
 
 if TYPE_CHECKING:
     from kraken_etl.pipeline import WindowResult
-
-expected_error(KrakenError)
 
 
 def _streams(chosen: list[str] | None) -> list[str]:
@@ -60,6 +58,7 @@ def sync(
     engine = make_engine(url)
     results: list[WindowResult] = []
     failures: list[str] = []
+    code = 1
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=err_console, transient=False) as bar:
@@ -78,7 +77,8 @@ def sync(
                             results.append(result)
                             bar.update(tasks[name], completed=result.fetched, total=result.fetched or 1)
                 except KrakenError as exc:
-                    failures.append(f"account {acct.label!r}: {exc}")
+                    failures.append(f"account {acct.label!r}: {one_line(exc)}")
+                    code = max(code, exc.exit_code)  # missing credentials: 2
     finally:
         engine.dispose()
     if results:
@@ -86,7 +86,7 @@ def sync(
     if failures:
         for line in failures:
             err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(code)
 
 
 def _summary(results: list[WindowResult]) -> Table:

@@ -35,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, TextIO
 
 from kraken_etl.core.assets import rest_asset
+from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 
 ExportKind = Literal["ledgers", "trades"]
@@ -59,7 +60,7 @@ REST_ORDERTYPES: dict[str, str] = {
 }
 
 
-class ExportFileError(ValueError):
+class ExportFileError(KrakenEtlError, ValueError):
     """An export file (or its zip) cannot be read at all; nothing from it is loaded."""
 
 
