@@ -44,9 +44,9 @@ def sync(
         "YYYY-MM-DD, UTC). Ignored where a bookmark exists. Default: the beginning of the history.")] = None,
 ) -> None:
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
+    from kraken_etl.core.clock import utcnow
     from kraken_etl.db import migrate
     from kraken_etl.db.engine import effective_url, make_engine
-    from kraken_etl.core.clock import utcnow
     from kraken_etl.pipeline import client_for, sync_one
 
     current = settings()

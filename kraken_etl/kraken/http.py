@@ -82,6 +82,9 @@ def transport_error(exc: httpx.TransportError, host: str, name: str) -> KrakenEr
             reason = getattr(cause, "reason", None) or type(cause).__name__
             return TlsFailure("ETransport:TLS failure", f"{host}: {reason}", method=name)
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return TransportFailure("ETransport:Failure", f"cannot connect to {host}: check KRAKEN_API_URL",
+                                method=name)
     return TransportFailure("ETransport:Failure", f"{type(exc).__name__} talking to {host}", method=name)
 
 
