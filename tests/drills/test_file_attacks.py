@@ -120,13 +120,6 @@ def test_a_bomb_that_lies_about_its_size_is_stopped_while_streaming(tmp_path: Pa
     assert "liar.zip" in str(info.value)
 
 
-@pytest.fixture()
-def engine(db_url: str) -> Engine:
-    from kraken_etl.db.engine import make_engine
-
-    return make_engine(db_url)
-
-
 def _count(engine: Engine, table: object) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
