@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 # A canary credential: base64 like a real secret, and unique enough to grep for anywhere.
 CANARY_KEY = "CANARYKEY-7f3a9c1e5b2d4680-KRAKENETL"
-CANARY_SECRET = base64.b64encode(b"CANARY-SECRET-9d8e7f6a5b4c3d2e1f0a" * 2).decode()
+CANARY_SECRET = base64.b64encode(b"CANARY-SECRET-" + b"9d8e7f6a5b" * 5).decode()  # 64 bytes, like Kraken's
 CANARY_PASSWORD = "CanaryPw-4b1d9e"
 
 
