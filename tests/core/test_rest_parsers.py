@@ -240,7 +240,7 @@ def test_count_as_string_quirk() -> None:
 
 
 # Issue 15: amounts Kraken never writes are a MalformedRecord (quarantined by the pipeline with the reason).
-@pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "１２", "+5", " 12 ", "9" * 400, "NaN", "1,5",
+@pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "\uff11\uff12", "+5", " 12 ", "9" * 400, "NaN", "1,5",
                                     "1e5", "Infinity"])
 def test_ledger_amounts_outside_krakens_grammar_are_malformed(amount: str) -> None:
     raw = dict(LEDGER_PAGE["ledger"]["L4UESK-KG3EQ-UFO4T5"], amount=amount)

@@ -71,7 +71,7 @@ def _scalar(engine: Engine, query: object) -> object:
 
 
 @pytest.mark.parametrize("raw", ['"1E+1000000"', "1E+1000000", '"1_000"', '"+5"', '"NaN"', '"' + "9" * 400 + '"',
-                                 '"１２"'])
+                                 '"\uff11\uff12"'])
 def test_an_impossible_rest_amount_is_quarantined_and_the_bookmark_passes_it(engine: Engine, raw: str) -> None:
     sim: InProcessSim = make_sim(ledger_entries=300)
     try:
