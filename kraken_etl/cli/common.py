@@ -51,15 +51,20 @@ def one_line(exc: BaseException) -> str:
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so every `KrakenEtlError` prints one line and exits with its `exit_code`
-    (configuration problems 2, the rest 1). Anything else is a bug and keeps its traceback."""
+    (configuration problems 2, the rest 1); so does the database going away mid-command (1). Anything else
+    is a bug and keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from kraken_etl.db.engine import DATABASE_ERRORS, describe_database_error
+
         warnings.filterwarnings("ignore", module="platformdirs")
         try:
             return func(*args, **kwargs)
         except KrakenEtlError as exc:
             raise fail(one_line(exc), code=exc.exit_code) from None
+        except DATABASE_ERRORS as exc:  # the database went away mid-command: operational, one line
+            raise fail(describe_database_error(exc), code=1) from None
         except tuple(_LEGACY) as exc:
             raise fail(one_line(exc), code=1) from None
         except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import embedded
@@ -24,6 +24,17 @@ class DatabaseUnreachable(KrakenEtlError):
     """DATABASE_URL names a server that cannot be reached or refuses us (a configuration problem)."""
 
     exit_code = 2
+
+
+# The database going away mid-command (server stopped, network cut, disk full): operational, not a bug.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, psycopg.OperationalError)
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """One line for a `DATABASE_ERRORS` failure: libpq's reason, without the SQL text or its parameters."""
+    reason = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(reason).splitlines() if line.strip()]
+    return f"database: {lines[0] if lines else type(exc).__name__}"
 
 
 def masked(url: str) -> str:

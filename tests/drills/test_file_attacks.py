@@ -151,3 +151,23 @@ def test_a_file_with_an_impossible_amount_loads_the_rest_and_quarantines_that_ro
     with engine.connect() as conn:
         rows = conn.execute(select(QuarantineRow.record_id, QuarantineRow.reason)).all()
     assert [r.record_id for r in rows] == ["LBAD01"] and rows[0].reason.startswith("amount:")
+
+
+HOSTILE = ["'; DROP TABLE kraken.ledger_entry; --", "$(rm -rf /tmp/x)", "`id`", "a\\tb", "Robert'); --",
+           "%s %(x)s {0}", "\u202eRTL", "x\\\\N"]
+
+
+def test_names_that_look_like_sql_or_shell_are_stored_verbatim(engine: Engine, tmp_path: Path) -> None:
+    header = HEADER.rstrip("\n")
+    lines = [header] + [
+        f'"LH{i:03d}","R{i}","2024-01-01 00:00:0{i}","deposit","{name}","currency","{name}",1.0,0,1.0'
+        for i, name in enumerate(HOSTILE)
+    ]
+    path = tmp_path / "hostile.csv"
+    path.write_text("\n".join(lines) + "\n")
+    (result,) = import_files(engine, [path], account="main")
+    assert result.error is None and result.loaded == len(HOSTILE)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(LedgerEntryRow.ledger_id, LedgerEntryRow.subtype)).all())
+    assert [stored[f"LH{i:03d}"] for i in range(len(HOSTILE))] == HOSTILE
+    assert _count(engine, LedgerEntryRow) == len(HOSTILE)  # the table is still there

@@ -105,3 +105,16 @@ def test_api_url_with_a_tls_error(db_url: str, tmp_path: Path) -> None:
     with http_server(200, b"{}") as url:
         line = _sync_against(url.replace("http://", "https://"), db_url, tmp_path)
     assert "TLS" in line
+
+
+def test_the_database_going_away_mid_command_is_one_line_without_sql() -> None:
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from kraken_etl.db.engine import DATABASE_ERRORS, describe_database_error
+
+    cause = psycopg.OperationalError("server closed the connection unexpectedly\n\tThis probably means ...")
+    exc = OperationalError("INSERT INTO kraken.ledger_entry VALUES (%(a)s)", {"a": "row data"}, cause)
+    assert isinstance(exc, DATABASE_ERRORS)
+    line = describe_database_error(exc)
+    assert line == "database: server closed the connection unexpectedly"
