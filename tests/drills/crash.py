@@ -102,9 +102,19 @@ def timed_clean_run(args: Sequence[str], env: dict[str, str]) -> float:
 
 
 def moments(seed: int, count: int, span: float) -> list[float]:
-    """`count` seeded kill delays spread over (0.05, 1) x `span`: import/startup, the middle, and the end."""
+    """`count` seeded kill delays over (0.05, 0.9) x `span` (a clean run's duration): start-up, the middle,
+    near the end. Timings on a shared machine vary, so a moment may come after the run ended (`killed`
+    False); the figures count real kills."""
     rng = random.Random(seed)
-    return sorted(rng.uniform(0.05, 1.0) * span for _ in range(count))
+    return sorted(rng.uniform(0.05, 0.9) * span for _ in range(count))
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty every table of the `kraken` schema (a fresh account for the next kill moment)."""
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'kraken'"))]
+        conn.execute(text("TRUNCATE " + ", ".join(f"kraken.{t}" for t in tables) + " RESTART IDENTITY CASCADE"))
 
 
 # -- invariants -------------------------------------------------------------------------------------------
@@ -144,10 +154,12 @@ def bookmarks_not_ahead(engine: Engine, truth: dict[str, dict[str, Any]], accoun
 
 
 def amends_have_a_run(engine: Engine) -> list[str]:
+    """Every order_amend row was written by a logged run: rows <= the inserts its sync_run rows report."""
     with engine.connect() as conn:
         amends = conn.execute(text("SELECT count(*) FROM kraken.order_amend")).scalar_one()
-        runs = conn.execute(text("SELECT count(*) FROM kraken.sync_run WHERE stream = 'order_amends'")).scalar_one()
-    return [f"{amends} order_amend rows without an order_amends sync_run row"] if amends and not runs else []
+        logged = conn.execute(text("SELECT coalesce(sum(inserted), 0) FROM kraken.sync_run "
+                                   "WHERE stream = 'order_amends'")).scalar_one()
+    return [f"{amends - logged} order_amend rows without an order_amends sync_run row"] if amends > logged else []
 
 
 def after_kill(engine: Engine, sim: RunningSimulator) -> list[str]:
@@ -163,22 +175,56 @@ def ledger_ids(engine: Engine) -> set[str]:
 
 
 def drill_sync(sim: RunningSimulator, db_url: str, scratch_url: str, engine: Engine, work: Path, *, seed: int,
-               count: int) -> DrillReport:
-    """kill -9 `sync` at `count` seeded moments of a clean run's duration (measured on `scratch_url`)."""
+               count: int, reset: bool = False) -> DrillReport:
+    """kill -9 `sync` at `count` seeded moments of a clean run's duration (measured on `scratch_url`).
+
+    `reset=False`: the kills accumulate on one database (each run resumes the last), then one clean run.
+    `reset=True`: each moment starts from an empty database and is followed by its own clean rerun, which
+    must equal the truth.
+    """
     from tests.pipeline.truth import compare_all
 
     span = timed_clean_run(["sync"], cli_env(sim, scratch_url, work / "scratch"))
     env = cli_env(sim, db_url, work / "home")
-    report = DrillReport("sync")
+    report = DrillReport("sync" + (" (fresh account per kill)" if reset else ""))
+    truth = truths(sim)
     for delay in moments(seed, count, span):
+        if reset:
+            reset_database(engine)
         killed, code = run_killed(["sync"], env, delay)
-        report.kills.append(Kill(delay, killed, code, after_kill(engine, sim)))
+        kill = Kill(delay, killed, code, after_kill(engine, sim))
+        if reset:
+            rerun = run_clean(["sync"], env)
+            kill.problems += ([f"rerun exit {rerun.returncode}: {rerun.stderr[-300:]}"] if rerun.returncode else [])
+            kill.problems += compare_all(engine, "main", truth)[:5]
+        report.kills.append(kill)
     final = run_clean(["sync"], env)
     report.final_code = final.returncode
-    truth = truths(sim)
     report.final_problems = compare_all(engine, "main", truth) + duplicates(engine)
     report.rows_compared = sum(len(truth[k][r]) for k, r in (("ledgers", "ledger"), ("trades", "trades"),
                                                              ("closed_orders", "closed")))
+    return report
+
+
+def drill_amends(sim: RunningSimulator, db_url: str, scratch_url: str, engine: Engine, work: Path, *, seed: int,
+                 count: int) -> DrillReport:
+    """kill -9 `sync --stream order_amends` (closed orders already synced) at seeded moments."""
+    scratch_env = cli_env(sim, scratch_url, work / "scratch")
+    env = cli_env(sim, db_url, work / "home")
+    for target in (scratch_env, env):
+        done = run_clean(["sync", "--stream", "closed_orders"], target)
+        if done.returncode != 0:
+            raise AssertionError(done.stderr[-2000:])
+    span = timed_clean_run(["sync", "--stream", "order_amends"], scratch_env)
+    report = DrillReport("sync --stream order_amends")
+    for delay in moments(seed, count, span):
+        killed, code = run_killed(["sync", "--stream", "order_amends"], env, delay)
+        report.kills.append(Kill(delay, killed, code, duplicates(engine) + amends_have_a_run(engine)))
+    final = run_clean(["sync", "--stream", "order_amends"], env)
+    report.final_code = final.returncode
+    report.final_problems = duplicates(engine) + amends_have_a_run(engine)
+    with engine.connect() as conn:
+        report.rows_compared = int(conn.execute(text("SELECT count(*) FROM kraken.order_amend")).scalar_one())
     return report
 
 
@@ -226,8 +272,10 @@ def write_large_export(path: Path, rows: int) -> None:
 
 
 def drill_import(db_url: str, scratch_url: str, engine: Engine, work: Path, *, seed: int, count: int,
-                 rows: int) -> DrillReport:
-    """kill -9 `import` of a `rows`-row file at seeded moments; the rerun loads every row exactly once."""
+                 rows: int, reset: bool = False) -> DrillReport:
+    """kill -9 `import` of a `rows`-row file at seeded moments; the rerun loads every row exactly once.
+
+    `reset=True` empties the database before each kill, so every moment interrupts a first import."""
     export = work / "large_ledgers.csv"
     write_large_export(export, rows)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "DATABASE_URL"))}
@@ -236,8 +284,10 @@ def drill_import(db_url: str, scratch_url: str, engine: Engine, work: Path, *, s
     env = {**base, "DATABASE_URL": db_url, "KRAKEN_ETL_HOME": str(work / "home")}
     args = ["import", str(export), "--account", "main"]
     span = timed_clean_run(args, scratch_env)
-    report = DrillReport("import")
+    report = DrillReport("import" + (" (fresh account per kill)" if reset else ""))
     for delay in moments(seed, count, span):
+        if reset:
+            reset_database(engine)
         killed, code = run_killed(args, env, delay)
         problems = duplicates(engine)
         with engine.connect() as conn:
