@@ -65,7 +65,7 @@ class ExportFileError(KrakenEtlError, ValueError):
     """An export file (or its zip) cannot be read at all; nothing from it is loaded."""
 
 
-class RowError(ValueError):
+class RowError(KrakenEtlError, ValueError):
     """One row cannot become a record; the message is the quarantine reason."""
 
 
