@@ -16,10 +16,11 @@ TIME_FIELDS = {"ledgers": ("ledger", "ledger_entry", "ledger_id", "time"),
 
 
 def reset_database(engine: Engine) -> None:
-    """Empty every table of the `kraken` schema (a fresh account for the next kill moment)."""
+    """Empty every data table of the `kraken` schema (a fresh account for the next kill moment); the
+    migration version stays, so the next command does not migrate again."""
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'kraken'"))]
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'kraken' AND tablename <> 'alembic_version'"))]
         conn.execute(text("TRUNCATE " + ", ".join(f"kraken.{t}" for t in tables) + " RESTART IDENTITY CASCADE"))
 
 
