@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
 export UV_NATIVE_TLS ?= 1
 
-.PHONY: install test demo lint bench clean stop
+.PHONY: install test demo lint bench drills clean stop
 
 install: $(STAMP)
 
@@ -45,6 +45,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The full reliability drills (minutes): defect drills, then kill -9 at 20 seeded moments per command.
+# A fast variant of each runs inside `make test` (tests/drills/). Figures: bench/results/drills.json.
+drills: $(STAMP)
+	@status=0; $(BIN)/pytest -q -p no:cacheprovider tests/drills $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python bench/drills/crash_drills.py $(DRILL_ARGS) || status=$$?; \
+	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
+	exit $$status
 
 stop: $(STAMP)
 	$(BIN)/kraken-etl db stop

@@ -4,8 +4,9 @@ A zip from Kraken (or one a person downloaded, or one a hostile party crafted) i
 
 - the file itself is under `ExportLimits.max_file_bytes`;
 - it is a readable zip (corrupt or truncated → `ExportFileError`);
-- it holds exactly one file member, named ``*.csv`` or ``*.tsv``, not encrypted, with no absolute path,
-  drive letter or ``..`` component (we never extract to disk, but such a name marks a malicious file);
+- it holds exactly one file member, named ``*.csv`` or ``*.tsv``, not encrypted, not a symbolic link,
+  not itself a zip, with no absolute path, drive letter or ``..`` component (we never extract to disk, but
+  such a name marks a malicious file); a zip listing more than 64 entries is refused before any is read;
 - decompression-bomb guard: the declared ratio and size are checked up front, and the real byte count is
   checked *while streaming* (a lying header cannot get past it): at most `max_ratio` x the compressed size
   and at most `max_uncompressed_bytes` in absolute terms;
@@ -13,6 +14,7 @@ A zip from Kraken (or one a person downloaded, or one a hostile party crafted) i
   surface before anything is parsed — a rejected file loads nothing.
 
 `open_export_text` then yields the member (or the plain file) as a text stream for `core.exportfile`.
+Every `ExportFileError` from here (or raised while the stream is read) names the file.
 This module does no HTTP and no SQL.
 """
 
@@ -80,30 +82,45 @@ class _GuardedReader(io.RawIOBase):
         try:
             data = self._inner.read(len(view))
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise ExportFileError(f"corrupt or truncated zip: {exc}") from None
+            raise ExportFileError(f"{self._what}: corrupt or truncated zip ({exc})") from None
         except Exception as exc:  # zlib.error and friends from a damaged deflate stream
-            raise ExportFileError(f"corrupt or truncated zip: {exc}") from None
+            raise ExportFileError(f"{self._what}: corrupt or truncated zip ({exc})") from None
         self.count += len(data)
         if self.count > self._cap:
             raise ExportFileError(
-                f"refusing {self._what}: it decompresses to more than {self._cap:,} bytes"
+                f"{self._what}: refusing it: it decompresses to more than {self._cap:,} bytes"
                 " (decompression bomb?)"
             )
         view[: len(data)] = data
         return len(data)
 
 
-def _check_name(name: str) -> None:
+_S_IFMT = 0o170000
+_S_IFLNK = 0o120000
+
+
+def _check_member(info: zipfile.ZipInfo, path: Path) -> None:
+    name = info.filename
     posix = name.replace("\\", "/")
     parts = PurePosixPath(posix).parts
     if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in parts:
-        raise ExportFileError(f"refusing zip member {name!r}: absolute path or '..' (path traversal)")
+        raise ExportFileError(f"{path.name}: refusing zip member {name!r}: absolute path or '..' (path traversal)")
+    if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
+        raise ExportFileError(f"{path.name}: refusing zip member {name!r}: a symbolic link")
+
+
+def _named(path: Path, exc: ExportFileError) -> ExportFileError:
+    """`exc` with the file's name in front, unless the message already names it."""
+    text = str(exc)
+    return exc if path.name in text else ExportFileError(f"{path.name}: {text}")
 
 
 def _select_member(archive: zipfile.ZipFile, path: Path, limits: ExportLimits) -> zipfile.ZipInfo:
     infos = archive.infolist()
+    if len(infos) > 64:
+        raise ExportFileError(f"{path.name}: {len(infos):,} zip members; a Kraken export holds one file")
     for info in infos:
-        _check_name(info.filename)
+        _check_member(info, path)
     files = [info for info in infos if not info.is_dir()]
     if len(files) != 1:
         names = ", ".join(info.filename for info in files[:5]) or "none"
@@ -190,6 +207,13 @@ def verify_export_file(path: str | Path, limits: ExportLimits = DEFAULT_LIMITS) 
             size/ratio limits exceeded, not UTF-8, or a header that is not a Kraken ledgers/trades header.
     """
     path = Path(path)
+    try:
+        return _verify(path, limits)
+    except ExportFileError as exc:
+        raise _named(path, exc) from None
+
+
+def _verify(path: Path, limits: ExportLimits) -> VerifiedFile:
     size = _check_file_size(path, limits)
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -202,8 +226,12 @@ def verify_export_file(path: str | Path, limits: ExportLimits = DEFAULT_LIMITS) 
         for chunk in iter(lambda: stream.read(_CHUNK), b""):
             if len(first) < 64 * 1024:
                 first += chunk[: 64 * 1024]
+            if member is not None and first.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
+                raise ExportFileError(f"{path.name}: zip member {member!r} is itself a zip (nested zip)")
             data_size += len(chunk)
             decoder.feed(chunk)
+            if b"\x00" in chunk:
+                raise ExportFileError(f"{path.name}: binary data (NUL bytes), not a CSV/TSV export")
         decoder.finish()
     header = detect_header(_header_line(first, path.name))
     return VerifiedFile(path, member, size, data_size, digest.hexdigest(), header)
@@ -247,10 +275,13 @@ def open_export_text(path: str | Path, limits: ExportLimits = DEFAULT_LIMITS) ->
         ExportFileError: as `verify_export_file`, when the file changed since it was verified.
     """
     path = Path(path)
-    _check_file_size(path, limits)
-    with _binary_stream(path, limits) as (stream, _member):
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        try:
-            yield text
-        finally:
-            text.detach()
+    try:
+        _check_file_size(path, limits)
+        with _binary_stream(path, limits) as (stream, _member):
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            try:
+                yield text
+            finally:
+                text.detach()
+    except ExportFileError as exc:  # raised by the checks, or by the reader of the stream mid-file
+        raise _named(path, exc) from None

@@ -11,6 +11,7 @@ setting is raised as `SettingsError`, whose message names the setting and what i
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import tomllib
@@ -22,13 +23,16 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kraken_etl.core.callcounter import TIERS
+from kraken_etl.core.errors import KrakenEtlError
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
 
 
-class SettingsError(ValueError):
+class SettingsError(KrakenEtlError, ValueError):
     """A setting is missing or wrong; the message names it and never contains a secret."""
+
+    exit_code = 2  # a configuration problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,40 @@ def check_api_secret(secret: SecretStr | None, setting: str) -> SecretStr | None
     except ValueError:
         raise SettingsError(f"{setting}: not a Kraken API secret (expected base64 text)") from None
     return secret
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(url: str, setting: str, secure: str, plain: str) -> str:
+    """An API endpoint: `secure` (``https``/``wss``) anywhere, `plain` (``http``/``ws``) only on loopback.
+
+    Signed requests carry the API key; sent in clear text to another machine they could be read on the way.
+    TLS verification has no switch at all (httpx verifies against the system trust store).
+
+    Raises:
+        SettingsError: naming `setting` (the URL is shown: it holds no secret).
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError(f"{setting}: {url!r} is not a URL") from None
+    if parts.scheme not in (secure, plain) or not host:
+        raise SettingsError(f"{setting}: {url!r} is not a {secure}:// URL")
+    if parts.scheme == plain and not _is_loopback(host):
+        raise SettingsError(f"{setting}: {url!r} must use {secure}:// ({plain}:// is allowed only for a "
+                            "loopback address such as the local simulator)")
+    return url
 
 
 def read_secret_file(path: str | Path, setting: str) -> SecretStr:
@@ -274,6 +312,8 @@ def load_settings() -> Settings:
         name = str(first["loc"][0]) if first.get("loc") else "settings"
         raise SettingsError(f"{name}: {first['msg']}") from None
     _check_tier(settings.tier, "KRAKEN_TIER")
+    check_endpoint(settings.api_url, "KRAKEN_API_URL", "https", "http")
+    check_endpoint(settings.ws_auth_url, "KRAKEN_WS_AUTH_URL", "wss", "ws")
     settings.sqlalchemy_url()  # validates DATABASE_URL early
     settings.accounts()  # validates tiers, labels, secret files and the TOML config early
     return settings

@@ -158,3 +158,37 @@ def test_cli_bad_setting_is_one_clear_line(env: dict[str, str], tmp_path: Path) 
     assert "Traceback" not in out.stderr
     assert SECRET not in out.stderr + out.stdout
     assert "hunter2" not in out.stderr + out.stdout
+
+
+@pytest.mark.parametrize("url", ["http://api.kraken.com", "http://10.0.0.5:8080", "ftp://127.0.0.1", "api.kraken.com",
+                                 "https://", "http://127.0.0.1:notaport"])
+def test_api_url_must_be_https_unless_loopback(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("KRAKEN_API_URL", url)
+    with pytest.raises(SettingsError, match="KRAKEN_API_URL"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["https://api.kraken.com", "http://127.0.0.1:8080", "http://localhost:1",
+                                 "http://[::1]:9000", "https://10.0.0.5"])
+def test_api_url_accepted(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("KRAKEN_API_URL", url)
+    assert load_settings().api_url == url
+
+
+def test_ws_url_must_be_wss_unless_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRAKEN_WS_AUTH_URL", "ws://ws-auth.kraken.com/v2")
+    with pytest.raises(SettingsError, match="KRAKEN_WS_AUTH_URL"):
+        load_settings()
+    monkeypatch.setenv("KRAKEN_WS_AUTH_URL", "ws://127.0.0.1:8765/v2")
+    assert load_settings().ws_auth_url.startswith("ws://127.0.0.1")
+
+
+def test_tls_verification_is_on_for_kraken() -> None:
+    import ssl
+
+    from kraken_etl.kraken.http import default_transport
+
+    transport = default_transport("https://api.kraken.com")
+    assert transport is not None
+    context = transport._pool._ssl_context  # httpcore's pool holds the SSL context httpx built
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

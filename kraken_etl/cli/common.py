@@ -1,7 +1,8 @@
 """What every command shares: settings loading, the effective database, and one-line errors.
 
-An expected failure (bad setting, unreachable database, a fatal Kraken error) ends the command with one
-clear line on stderr and a non-zero exit code, never a traceback and never a secret.
+An expected failure (bad setting, unreachable database, a fatal Kraken error, a rejected file) is a
+`KrakenEtlError`: it ends the command with one clear line on stderr and its `exit_code` (2 for a
+configuration problem, 1 otherwise; Typer exits 2 on usage errors), never a traceback and never a secret.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from kraken_etl.settings import Settings, SettingsError, load_settings
+from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.settings import Settings, load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,35 +26,33 @@ R = TypeVar("R")
 console = Console()
 err_console = Console(stderr=True)
 
-# Exceptions that end a command with one line. Other rings register theirs with `expected_error`.
-_EXPECTED: list[type[BaseException]] = [SettingsError]
-
-
-def expected_error(exc_type: type[BaseException]) -> type[BaseException]:
-    """Register an exception type whose message is fit to show a user as it is."""
-    if exc_type not in _EXPECTED:
-        _EXPECTED.append(exc_type)
-    return exc_type
-
-
 def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
+def one_line(exc: BaseException) -> str:
+    """The error's message on one line (a multi-line message is joined; never a traceback)."""
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text or type(exc).__name__
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a command so expected errors print one line and exit non-zero."""
+    """Decorate a command so every `KrakenEtlError` prints one line and exits with its `exit_code`
+    (configuration problems 2, the rest 1); so does the database going away mid-command (1). Anything else
+    is a bug and keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from kraken_etl.db.embedded import EmbeddedDatabaseError
+        from kraken_etl.db.engine import DATABASE_ERRORS, describe_database_error
 
-        expected_error(EmbeddedDatabaseError)
         warnings.filterwarnings("ignore", module="platformdirs")
         try:
             return func(*args, **kwargs)
-        except tuple(_EXPECTED) as exc:
-            raise fail(str(exc), code=2 if isinstance(exc, SettingsError) else 1) from None
+        except KrakenEtlError as exc:
+            raise fail(one_line(exc), code=exc.exit_code) from None
+        except DATABASE_ERRORS as exc:  # the database went away mid-command: operational, one line
+            raise fail(describe_database_error(exc), code=1) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)

@@ -24,7 +24,7 @@ def upgrade(revision: str = typer.Argument("head", help="Alembic revision to mig
 @handle_errors
 def url() -> None:
     """Print the effective database URL as a plain libpq URL: `psql "$(kraken-etl db url)"`."""
-    typer.echo(libpq_url(effective_url(settings())))
+    typer.echo(libpq_url(effective_url(settings(), check=False)))
 
 
 @app.command("stop")

@@ -7,11 +7,9 @@ import os
 
 from rich.table import Table
 
-from kraken_etl.cli.common import console, expected_error, handle_errors, settings
+from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, libpq_url
-from kraken_etl.jobs.errors import BackfillError
 from kraken_etl.jobs.events import Event
-from kraken_etl.kraken.errors import KrakenError
 
 
 def _quiet_prefect() -> None:
@@ -29,8 +27,6 @@ def _quiet_prefect() -> None:
 @handle_errors
 def demo() -> None:
     """Run the main job end to end against the local simulator and show what landed in PostgreSQL."""
-    for exc_type in (KrakenError, BackfillError):
-        expected_error(exc_type)
     _quiet_prefect()
     import time
 

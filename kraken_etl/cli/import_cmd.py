@@ -17,13 +17,7 @@ from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
 from kraken_etl.cli.tuning import relaxed_gc
-from kraken_etl.core.exportfile import ExportFileError
-from kraken_etl.db import migrate
-from kraken_etl.db.engine import effective_url, make_engine
-from kraken_etl.db.summary import stored_accounts
-from kraken_etl.jobs.accounts import choose_import_account
 from kraken_etl.jobs.events import Event
-from kraken_etl.jobs.fileload import import_files
 
 
 @handle_errors
@@ -38,9 +32,12 @@ def import_(
         False, "--new-account", help="The --account label is new on purpose (even if it looks like a known one)."),
 ) -> None:
     """Load Kraken export files (ledgers or trades, detected from the header)."""
-    from kraken_etl.cli.common import expected_error
+    from kraken_etl.db import migrate
+    from kraken_etl.db.engine import effective_url, make_engine
+    from kraken_etl.db.summary import stored_accounts
+    from kraken_etl.jobs.accounts import choose_import_account
+    from kraken_etl.jobs.fileload import import_files
 
-    expected_error(ExportFileError)
     current = settings()
     url = effective_url(current)
     migrate.upgrade(url)

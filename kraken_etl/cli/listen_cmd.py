@@ -14,12 +14,7 @@ from typing import Annotated
 
 import typer
 
-from kraken_etl.cli.common import console, expected_error, handle_errors, settings
-from kraken_etl.core.errors import KrakenEtlError
-from kraken_etl.kraken.errors import KrakenError
-
-expected_error(KrakenEtlError)
-expected_error(KrakenError)
+from kraken_etl.cli.common import console, handle_errors, settings
 
 
 @handle_errors

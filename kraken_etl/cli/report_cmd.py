@@ -7,11 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kraken_etl.cli.common import console, expected_error, handle_errors, parse_date, settings
-from kraken_etl.db.engine import effective_url, make_engine
-from kraken_etl.report import ReportError, write_report
-
-expected_error(ReportError)
+from kraken_etl.cli.common import console, handle_errors, parse_date, settings
 
 
 @handle_errors
@@ -22,6 +18,9 @@ def report(
     date_to: Annotated[str | None, typer.Option("--to", help="Last UTC day, inclusive (default: today).")] = None,
 ) -> None:
     """Write one self-contained HTML page: balances, holdings, fees, trades, flows, reconciliation, freshness."""
+    from kraken_etl.db.engine import effective_url, make_engine
+    from kraken_etl.report import write_report
+
     start = parse_date(date_from, "--from").date() if date_from else None
     end = parse_date(date_to, "--to").date() if date_to else None
     engine = make_engine(effective_url(settings()))

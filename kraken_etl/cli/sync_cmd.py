@@ -15,15 +15,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kraken_etl.cli.common import console, err_console, expected_error, handle_errors, parse_date, settings
+from kraken_etl.cli.common import console, err_console, handle_errors, one_line, parse_date, settings
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.kraken.errors import KrakenError
 
 if TYPE_CHECKING:
     from kraken_etl.core.results import JobResult
     from kraken_etl.jobs.events import Event
-
-expected_error(KrakenError)
 
 
 @handle_errors
@@ -49,6 +47,8 @@ def sync(
     now = datetime.now(UTC)  # one signpost for every stream of every account of this run
     results: list[JobResult] = []
     failures: list[str] = []
+    code = 1
+    code = 1
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
@@ -65,13 +65,14 @@ def sync(
                         results.append(result)
                         bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
             except KrakenError as exc:
-                failures.append(f"account {acct.label!r}: {exc}")
+                failures.append(f"account {acct.label!r}: {one_line(exc)}")
+                code = max(code, exc.exit_code)  # missing credentials: 2
     if results:
         console.print(_summary(results))
     if failures:
         for line in failures:
             err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(code)
 
 
 def _summary(results: list[JobResult]) -> Table:

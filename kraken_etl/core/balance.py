@@ -11,18 +11,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.parsing import MalformedRecord, Reader, rawify
 from kraken_etl.core.records import BalanceSnapshot
+
+
+def _entries(result: object) -> Mapping[str, Any]:
+    if result is None:
+        return {}
+    if not isinstance(result, Mapping):
+        raise MalformedRecord("balances", None, "(result)", result, "is not an object")
+    return result
 
 
 def parse_balance(result: Mapping[str, Any] | None, taken_at: datetime) -> list[BalanceSnapshot]:
     """``Balance``'s result (asset → amount).
 
     Raises:
-        MalformedRecord: when an amount is not a decimal.
+        MalformedRecord: when the result is not an object or an amount is not a decimal.
     """
     out = []
-    for asset, value in (result or {}).items():
+    for asset, value in _entries(result).items():
         r = Reader("balances", asset, {"balance": value})
         out.append(BalanceSnapshot(asset=asset, balance=r.dec("balance"), taken_at=taken_at,
                                    source="Balance", raw={"asset": asset, "balance": rawify(value)}))
@@ -36,7 +44,7 @@ def parse_balance_ex(result: Mapping[str, Any] | None, taken_at: datetime) -> li
         MalformedRecord: when an entry is not an object or an amount is not a decimal.
     """
     out = []
-    for asset, entry in (result or {}).items():
+    for asset, entry in _entries(result).items():
         r = Reader("balances", asset, entry)
         out.append(BalanceSnapshot(
             asset=asset,

@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.money import D, NotADecimal
 from kraken_etl.core.timeutil import from_unix
 
 
-class MalformedRecord(ValueError):
+class MalformedRecord(KrakenEtlError, ValueError):
     """A Kraken record that breaks the documented contract (missing field, unparseable value)."""
 
     def __init__(self, stream: str, record_id: str | None, field: str, value: object, why: str = "") -> None:

@@ -25,11 +25,13 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from kraken_etl.core.errors import KrakenEtlError
+
 DATABASE_NAME = "kraken_etl"
 SUPERUSER = "postgres"
 
 
-class EmbeddedDatabaseError(RuntimeError):
+class EmbeddedDatabaseError(KrakenEtlError, RuntimeError):
     """The embedded PostgreSQL could not be started, reached or stopped."""
 
 

@@ -36,7 +36,7 @@ from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.load import PreparedBatch, load_prepared, prepare_upsert
-from kraken_etl.db.quarantine import quarantine
+from kraken_etl.db.quarantine import fingerprint, quarantine
 from kraken_etl.db.runs import Engine, insert_run, update_run
 from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
@@ -118,6 +118,7 @@ def load_export_file(
             # Parsing, validation and COPY text are built one batch ahead in a worker thread while the
             # database merges the current batch (bench/bench_import.py measures the overlap).
             seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+            held: dict[str, Rejected] = {}  # quarantine fingerprints of this file: each counted once
             batches = iter_export_batches(text, batch_rows=batch_rows)
             prepared = (_prepare(parsed, account, source, text, seen) for parsed in batches)
             for batch, copy_text, position, repeats in read_ahead(prepared):
@@ -126,13 +127,14 @@ def load_export_file(
                                              for key, raw in counts.conflicts]
                 if rejected:
                     quarantine(conn, account, batch.kind, source, rejected, run_id)
-                pending = sum(1 for r in rejected if r.reason == PENDING_REASON)
+                new = [r for r in rejected if held.setdefault(fingerprint(r.reason, r.raw), r) is r]
+                pending = sum(1 for r in new if r.reason == PENDING_REASON)
                 result.fetched += batch.rows
                 result.loaded += counts.inserted + counts.updated + counts.unchanged
                 result.inserted += counts.inserted
                 result.updated += counts.updated
                 result.pending += pending
-                result.quarantined += len(rejected) - pending
+                result.quarantined += len(new) - pending  # what the quarantine holds for this file
                 copies = result.details.get("identical_copies", 0) + batch.identical + counts.identical_repeats
                 result.details["identical_copies"] = copies
                 progress(Event("load", f"{path.name}: {result.fetched:,} rows", kind, job_id, position, total))

@@ -2,7 +2,7 @@
 
 ::
 
-    KrakenError(code, message, raw)                 any failure talking to Kraken
+    KrakenError(code, message, raw)                 any failure talking to Kraken (a KrakenEtlError)
     ├── RetryableKrakenError                        the *request* may succeed if sent again later
     │   ├── RateLimitExceeded     EAPI:Rate limit exceeded (call counter; cool down first)
     │   ├── InvalidNonce          EAPI:Invalid nonce (retried once with a fresh nonce)
@@ -11,7 +11,7 @@
     │   ├── ServiceThrottled      EService:Throttled:<unix ts> (retry after that time)
     │   ├── DeadlineElapsed       EService:Deadline elapsed
     │   ├── InternalError         EGeneral:Internal error, EDatabase:Internal error
-    │   ├── TransportFailure      no Kraken answer: timeout, connection error, HTTP 5xx/520, truncated JSON
+    │   ├── TransportFailure      no Kraken answer: timeout, connection error, HTTP 5xx/520/429, truncated JSON
     │   ├── RetriesExhausted      the client's bounded per-request retries ran out (window-level retry)
     │   └── PaginationDrift       `count` changed or a page came back empty early (window-level retry)
     ├── FatalKrakenError                            sending it again cannot help: fail fast
@@ -21,7 +21,9 @@
     │   ├── InvalidArguments      EGeneral:Invalid arguments[:field], EAPI:Bad request, EQuery:Unknown …
     │   ├── UnknownMethod         EGeneral:Unknown method
     │   ├── TemporaryLockout      EGeneral:Temporary lockout (the client waits within a bounded total first)
-    │   ├── MalformedResponse     a 200 answer that breaks Kraken's documented shape
+    │   ├── MalformedResponse     a 200 answer that breaks Kraken's documented shape (or an HTML page)
+    │   ├── HttpStatusError       any HTTP status but 200, 429 and 5xx (a wrong KRAKEN_API_URL)
+    │   ├── TlsFailure            the TLS handshake failed (certificate, not a TLS server)
     │   └── MissingCredentials    no key/secret configured for the account
     └── UnknownKrakenError                          a code not in `ERRORS`: fatal by default
 
@@ -171,7 +173,20 @@ class MalformedResponse(FatalKrakenError):
     pass
 
 
+class HttpStatusError(FatalKrakenError):
+    """An HTTP status other than 200, 429 or 5xx (404, 401, 403, ...): the URL is wrong, not Kraken busy."""
+
+    hint = "check KRAKEN_API_URL"
+
+
+class TlsFailure(FatalKrakenError):
+    """The TLS handshake failed (untrusted certificate, not a TLS server): never retried, never bypassed."""
+
+    hint = "check KRAKEN_API_URL and the machine's trust store"
+
+
 class MissingCredentials(FatalKrakenError):
+    exit_code = 2  # a configuration problem
     hint = "set KRAKEN_API_KEY and KRAKEN_API_SECRET (or *_FILE), or the account's entry in KRAKEN_ETL_CONFIG"
 
 
@@ -228,6 +243,8 @@ ERRORS: Mapping[str, type[KrakenError]] = {
     "EClient:Retries exhausted": RetriesExhausted,
     "EClient:Pagination drift": PaginationDrift,
     "EClient:Malformed response": MalformedResponse,
+    "EClient:HTTP status": HttpStatusError,
+    "ETransport:TLS failure": TlsFailure,
     "EClient:Missing credentials": MissingCredentials,
 }
 

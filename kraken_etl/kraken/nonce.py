@@ -20,7 +20,7 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -79,11 +79,3 @@ class FileNonceSource:
             finally:
                 os.close(fd)  # closing releases the flock
 
-
-def file_nonce_factory(home: Path) -> Callable[[str, Clock], NonceSource]:
-    """A factory making `FileNonceSource`s under ``home/nonce`` (for `KrakenClient.for_account`)."""
-
-    def make(api_key_id: str, clock: Clock) -> NonceSource:
-        return FileNonceSource(home / "nonce", api_key_id, clock)
-
-    return make

@@ -237,3 +237,20 @@ def test_count_as_string_quirk() -> None:
     assert count_of({}, "ledgers") is None
     with pytest.raises(MalformedRecord):
         count_of({"count": "-1"}, "ledgers")
+
+
+# Issue 15: amounts Kraken never writes are a MalformedRecord (quarantined by the pipeline with the reason).
+@pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "\uff11\uff12", "+5", " 12 ", "9" * 400, "NaN", "1,5",
+                                    "1e5", "Infinity"])
+def test_ledger_amounts_outside_krakens_grammar_are_malformed(amount: str) -> None:
+    raw = dict(LEDGER_PAGE["ledger"]["L4UESK-KG3EQ-UFO4T5"], amount=amount)
+    with pytest.raises(MalformedRecord) as info:
+        parse_ledger_entry("L4UESK-KG3EQ-UFO4T5", raw)
+    assert info.value.field == "amount" and "amount" in str(info.value)
+
+
+def test_a_huge_json_number_in_a_rest_answer_is_one_malformed_record() -> None:
+    page = loads('{"L1": {"refid": "R", "time": 1688464484.1787, "type": "trade", "subtype": "",'
+                 ' "aclass": "currency", "asset": "ZGBP", "amount": 1E+1000000, "fee": "0", "balance": "1"}}')
+    with pytest.raises(MalformedRecord):
+        parse_ledger_entry("L1", page["L1"])

@@ -229,6 +229,23 @@ def test_bad_cells_go_to_rejected_with_reason() -> None:
     assert reasons["L4"].startswith("amount:")
 
 
+@pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "\uff11\uff12", "\u0661\u0662", "+5", " 12 ", "9" * 400,
+                                    "9" * 60, "NaN", "Infinity", "1e5", '"1,5"'])
+def test_amounts_outside_krakens_grammar_are_rejected_and_the_rest_loads(amount: str) -> None:
+    """Issue 15: such amounts loaded silently (or overflowed the column and failed the whole file)."""
+    header = LEDGER_HEADERS["legacy"]
+    text = (
+        header + "\n"
+        f'"L1","R1","2024-01-01 00:00:00","deposit","","currency","ZEUR",{amount},0,1\n'
+        '"L2","R2","2024-01-01 00:00:00","deposit","","currency","ZEUR",1.50,0,1\n'
+    )
+    records, rejected = parse_all(text)
+    assert [r.ledger_id for r in records] == ["L2"]  # type: ignore[union-attr]
+    assert str(records[0].amount) == "1.50"  # type: ignore[union-attr]
+    assert [r.record_id for r in rejected] == ["L1"] and rejected[0].reason.startswith("amount:")
+    assert "Kraken number" in rejected[0].reason
+
+
 # -- trades ---------------------------------------------------------------------------------------------
 
 TRADE_BASIC = (

@@ -89,7 +89,8 @@ def test_retries_are_bounded_and_chained(clock: FakeClock) -> None:
     assert info.value.retryable
 
 
-def test_backoff_grows_with_jitter(clock: FakeClock) -> None:
+def test_backoff_is_exponential_with_full_jitter(clock: FakeClock) -> None:
+    """Full jitter: the n-th wait is uniform over [0, min(max, base*2**(n-1))] — the whole range, not half."""
     fake = ScriptedKraken(lambda path, params: envelope(errors=["EService:Unavailable"]))
     policy = RetryPolicy(max_attempts=5, backoff_base=1.0, backoff_max=100.0)
     with make_client(fake, clock, retry=policy) as client, pytest.raises(e.RetriesExhausted):
@@ -97,7 +98,20 @@ def test_backoff_grows_with_jitter(clock: FakeClock) -> None:
     backoffs = [s for s in clock.sleeps if s > 0]
     assert len(backoffs) == 4
     for n, delay in enumerate(backoffs):
-        assert 2**n / 2 <= delay <= 2**n
+        assert 0 <= delay <= 2**n
+
+
+def test_full_jitter_spans_the_whole_range() -> None:
+    import random
+
+    from kraken_etl.kraken.retry import full_jitter
+
+    rng = random.Random(7)
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
+    waits = [full_jitter(policy, 4, rng) for _ in range(2000)]
+    assert max(waits) <= 8.0 and min(waits) >= 0.0
+    assert sum(w < 4.0 for w in waits) > 800  # half-jitter would never go below 4
+    assert max(full_jitter(policy, 30, rng) for _ in range(100)) <= 8.0  # capped at backoff_max
 
 
 def test_invalid_nonce_is_retried_once_with_a_fresh_nonce(clock: FakeClock) -> None:
@@ -182,3 +196,64 @@ def test_repr_hides_secrets(clock: FakeClock) -> None:
     client = make_client(ScriptedKraken([]), clock)
     assert API_SECRET not in repr(client) and "test-key" not in repr(client)
     assert API_SECRET not in repr(client._auth)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 301, 418])
+def test_other_http_statuses_fail_at_once_naming_status_and_host(clock: FakeClock, status: int) -> None:
+    fake = ScriptedKraken(lambda path, params: httpx.Response(status, text="nope"))
+    with make_client(fake, clock) as client, pytest.raises(e.HttpStatusError) as info:
+        client.private("Balance")
+    assert len(fake.requests) == 1 and clock.sleeps == []
+    text = str(info.value)
+    assert f"HTTP {status}" in text and "kraken.test" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 520, 525])
+def test_429_and_5xx_are_retried(clock: FakeClock, status: int) -> None:
+    fake = ScriptedKraken([httpx.Response(status, text="busy"), envelope({"ok": 1})])
+    with make_client(fake, clock) as client:
+        assert client.private("Balance") == {"ok": 1}
+    assert len(fake.requests) == 2
+
+
+def test_an_html_page_is_a_wrong_url_not_a_retry(clock: FakeClock) -> None:
+    fake = ScriptedKraken(lambda path, params: httpx.Response(200, text="<!doctype html><p>hello</p>"))
+    with make_client(fake, clock) as client, pytest.raises(e.MalformedResponse) as info:
+        client.private("Balance")
+    assert len(fake.requests) == 1 and "KRAKEN_API_URL" in str(info.value)
+
+
+def test_rate_limit_storm_of_20_is_ridden_out_within_the_counter_budget(clock: FakeClock) -> None:
+    """Issue 15: 20 consecutive EAPI:Rate limit exceeded aborted after 8 attempts; now a time budget."""
+    replies = [envelope(errors=["EAPI:Rate limit exceeded"]) for _ in range(20)] + [envelope({"ok": 1})]
+    fake = ScriptedKraken(replies)
+    tier = TIERS["starter"]
+    with make_client(fake, clock, tier=tier) as client:
+        start = clock.now()
+        assert client.private("Balance") == {"ok": 1}
+        assert client.stats.rate_limited == 20 and len(fake.requests) == 21
+        # each retry waited for real decay of the modelled counter, never a blind hammering
+        assert clock.now() - start >= 20 * (1 / tier.decay_per_second) * 0.9
+
+
+def test_an_endless_rate_limit_fails_after_the_time_budget(clock: FakeClock) -> None:
+    fake = ScriptedKraken(lambda path, params: envelope(errors=["EAPI:Rate limit exceeded"]))
+    tier = TIERS["starter"]
+    policy = RetryPolicy(rate_limit_drains=2.0)
+    with make_client(fake, clock, tier=tier, retry=policy) as client, \
+            pytest.raises(e.RetriesExhausted) as info:
+        start = clock.now()
+        client.private("Balance")
+    budget = 2.0 * tier.limit / tier.decay_per_second
+    assert budget <= clock.now() - start <= budget + 2 * tier.limit / tier.decay_per_second
+    assert isinstance(info.value.__cause__, e.RateLimitExceeded) and "rate limited" in str(info.value)
+
+
+def test_a_refused_connection_fails_within_a_few_connect_attempts(clock: FakeClock) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with make_client(refuse, clock) as client, pytest.raises(e.RetriesExhausted) as info:
+        client.private("Balance")
+    assert client.stats.calls == 3 and sum(clock.sleeps) < 2.0
+    assert "kraken.test" in str(info.value)
