@@ -14,6 +14,7 @@ from prefect import flow, task
 
 from flows.sync import retry_if_retryable
 from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label
+from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.wiring import configured_labels
 
 
@@ -21,8 +22,9 @@ from kraken_etl.jobs.wiring import configured_labels
       task_run_name="backfill {label} {start}..{end} via {via}")
 def backfill_account(label: str, start: str, end: str, via: str, streams: list[str], chunk_days: int,
                      export_threshold: int) -> list[dict[str, Any]]:
-    return [r.as_dict() for r in backfill_label(label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                                export_threshold)]
+    with exclusive_label(label, purpose="backfill"):  # AccountBusy (not retried) when another run holds it
+        return [r.as_dict() for r in backfill_label(label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
+                                                    export_threshold)]
 
 
 @flow(name="backfill")

@@ -440,3 +440,13 @@ class AssetPairRow(Base):
     lot_decimals: Mapped[int | None]
     raw: Mapped[Raw | None]
     updated_at: Mapped[UtcDateTime] = _created()
+
+
+class NonceHighWaterRow(Base):
+    """The highest nonce an API key has sent, from any machine (seeds a machine's nonce file at lock time)."""
+
+    __tablename__ = "nonce_high_water"
+
+    key_id: Mapped[str] = mapped_column(primary_key=True)  # kraken.nonce.key_id(): a hash, never the key
+    last_nonce: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[UtcDateTime] = _created()

@@ -17,6 +17,7 @@ from kraken_etl.cli.common import (
     console,
     err_console,
     expected_error,
+    fail,
     handle_errors,
     parse_date,
     settings,
@@ -25,9 +26,11 @@ from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url
+from kraken_etl.db.locks import AccountBusy
 from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label
 from kraken_etl.jobs.errors import BackfillError
 from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.exportcycle import ExportPolicy
 from kraken_etl.kraken.errors import KrakenError
 
@@ -74,9 +77,12 @@ def backfill_(
                 if event.kind == "status":
                     err_console.print(f"{_label}: {event.message}", highlight=False)
 
-            with relaxed_gc():
-                results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                         export_threshold, settings=current, policy=policy, progress=show)
+            try:
+                with exclusive_label(acct.label, purpose="backfill", settings=current), relaxed_gc():
+                    results = backfill_label(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
+                                             export_threshold, settings=current, policy=policy, progress=show)
+            except AccountBusy as exc:
+                raise fail(str(exc), code=exc.exit_code) from None
         for r in results:
             window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
             table.add_row(acct.label, r.stream, window, r.via, f"{r.fetched:,}", f"{r.loaded:,}",

@@ -15,12 +15,14 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from kraken_etl.cli.common import console, err_console, handle_errors, settings
+from kraken_etl.cli.common import console, err_console, fail, handle_errors, settings
 from kraken_etl.cli.tuning import relaxed_gc
 from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.locks import AccountBusy
 from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.exclusive import exclusive
 from kraken_etl.jobs.fileload import import_files
 
 
@@ -36,7 +38,8 @@ def import_(
 
     expected_error(ExportFileError)
     current = settings()
-    label = current.select_accounts([account] if account else None)[0].label
+    chosen = current.select_accounts([account] if account else None)[0]
+    label = chosen.label
     url = effective_url(current)
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -48,8 +51,10 @@ def import_(
             def show(event: Event) -> None:
                 bar.update(task, description=event.message, completed=event.done, total=event.total)
 
-            with relaxed_gc():
+            with exclusive(engine, chosen, current, purpose="import"), relaxed_gc():
                 results = import_files(engine, files, account=label, progress=show)
+    except AccountBusy as exc:
+        raise fail(str(exc), code=exc.exit_code) from None
     finally:
         engine.dispose()
     table = Table(title=f"import into account {label!r}")

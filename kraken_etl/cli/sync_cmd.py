@@ -39,6 +39,8 @@ def sync(
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
     from datetime import UTC, datetime
 
+    from kraken_etl.db.locks import AccountBusy
+    from kraken_etl.jobs.exclusive import exclusive
     from kraken_etl.jobs.sync import check_streams, sync_account
     from kraken_etl.jobs.wiring import client_for, database
 
@@ -49,6 +51,7 @@ def sync(
     now = datetime.now(UTC)  # one signpost for every stream of every account of this run
     results: list[JobResult] = []
     failures: list[str] = []
+    code = 1
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
@@ -59,11 +62,14 @@ def sync(
                     bar.update(_t[event.stream], completed=event.done, total=event.total)
 
             try:
-                with client_for(acct, current) as client:
+                with exclusive(engine, acct, current, purpose="sync"), client_for(acct, current) as client:
                     for result in sync_account(streams, client=client, engine=engine, account=acct.label,
                                                now=now, since=start, progress=show):
                         results.append(result)
                         bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
+            except AccountBusy as exc:  # one line naming the account; the other accounts still run
+                failures.append(str(exc))
+                code = exc.exit_code
             except KrakenError as exc:
                 failures.append(f"account {acct.label!r}: {exc}")
     if results:
@@ -71,7 +77,7 @@ def sync(
     if failures:
         for line in failures:
             err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(code)
 
 
 def _summary(results: list[JobResult]) -> Table:
