@@ -51,7 +51,7 @@ def import_(
             def show(event: Event) -> None:
                 bar.update(task, description=event.message, completed=event.done, total=event.total)
 
-            with exclusive(engine, chosen, current, purpose="import"), relaxed_gc():
+            with exclusive(engine, chosen, current.home, purpose="import"), relaxed_gc():
                 results = import_files(engine, files, account=label, progress=show)
     except AccountBusy as exc:
         raise fail(str(exc), code=exc.exit_code) from None

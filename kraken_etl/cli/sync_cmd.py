@@ -62,7 +62,7 @@ def sync(
                     bar.update(_t[event.stream], completed=event.done, total=event.total)
 
             try:
-                with exclusive(engine, acct, current, purpose="sync"), client_for(acct, current) as client:
+                with exclusive(engine, acct, current.home, purpose="sync"), client_for(acct, current) as client:
                     for result in sync_account(streams, client=client, engine=engine, account=acct.label,
                                                now=now, since=start, progress=show):
                         results.append(result)

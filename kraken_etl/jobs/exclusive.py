@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.db.locks import account_lock
@@ -29,9 +30,11 @@ from kraken_etl.settings import Account, Settings, load_settings
 
 
 @contextmanager
-def exclusive(engine: Engine, account: Account, settings: Settings, *, purpose: str,
+def exclusive(engine: Engine, account: Account, home: Path, *, purpose: str,
               clock: Clock | None = None) -> Iterator[None]:
     """Hold `account`'s lock for the block and hand its key's nonces over from other machines.
+
+    `home` is this machine's KRAKEN_ETL_HOME (where the key's nonce file lives).
 
     Raises:
         AccountBusy: when another run holds the account (nothing was touched).
@@ -42,12 +45,12 @@ def exclusive(engine: Engine, account: Account, settings: Settings, *, purpose: 
             return
         kid = key_id(account.api_key.get_secret_value())
         floor = nonce_floor(engine, kid)
-        seeded = raise_nonce_floor(settings.home, kid, floor) if floor is not None else last_nonce(settings.home, kid)
+        seeded = raise_nonce_floor(home, kid, floor) if floor is not None else last_nonce(home, kid)
         record_nonce(engine, kid, max(seeded, int((clock or SystemClock()).now() * 1000)))
         try:
             yield
         finally:
-            record_nonce(engine, kid, last_nonce(settings.home, kid))
+            record_nonce(engine, kid, last_nonce(home, kid))
 
 
 @contextmanager
@@ -59,5 +62,5 @@ def exclusive_label(label: str, *, purpose: str, settings: Settings | None = Non
     """
     current = settings or load_settings()
     account = current.select_accounts([label])[0]
-    with database(current) as engine, exclusive(engine, account, current, purpose=purpose):
+    with database(current) as engine, exclusive(engine, account, current.home, purpose=purpose):
         yield

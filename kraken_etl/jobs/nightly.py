@@ -169,7 +169,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
     start = as_utc(since) if since is not None else None
     outcome = NightlyOutcome(label, signpost, started_at=time.monotonic())
     with open_account(label, settings) as session, \
-            exclusive(session.engine, session.account, session.settings, purpose="nightly",
+            exclusive(session.engine, session.account, session.settings.home, purpose="nightly",
                       clock=session.client.clock):
         engine = session.engine
         outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
