@@ -55,7 +55,7 @@ def sync(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
-            tasks = {name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams}
+            tasks: dict[str, TaskID] = {}
 
             def show(event: Event, _t: dict[str, TaskID] = tasks) -> None:
                 if event.stream in _t:
@@ -63,6 +63,7 @@ def sync(
 
             try:
                 with exclusive(engine, acct, current.home, purpose="sync"), client_for(acct, current) as client:
+                    tasks.update({name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams})
                     for result in sync_account(streams, client=client, engine=engine, account=acct.label,
                                                now=now, since=start, progress=show):
                         results.append(result)

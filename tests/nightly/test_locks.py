@@ -69,7 +69,7 @@ def test_a_lock_returned_to_the_pool_is_not_kept_by_the_pooled_connection(engine
         try:
             with account_lock(engine, "main"):
                 done.set()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:  # reported to the test below
             errors.append(exc)
 
     thread = threading.Thread(target=other_thread)
