@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.sync import retry_if_retryable
@@ -31,7 +32,12 @@ def nightly_account(account: str, now: str, since: str | None = None) -> Nightly
     return run_nightly(account, now=now, since=since)
 
 
-@flow(name="nightly", flow_run_name="nightly {accounts}",
+def _run_name() -> str:
+    chosen = flow_run.parameters.get("accounts")
+    return "nightly " + (", ".join(chosen) if chosen else "every account")
+
+
+@flow(name="nightly", flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_ACCOUNTS))  # type: ignore[arg-type]
 def nightly_flow(accounts: list[str] | None = None, since: str | None = None) -> dict[str, Any]:
     """The nightly run of `accounts` (default: every configured one).
