@@ -6,6 +6,7 @@ from rich.table import Table
 
 from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.locks import held_locks
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
 
 
@@ -60,5 +61,6 @@ def status() -> None:
             counts.add_row(name, f"{count:,}")
         console.print(counts)
         console.print(f"unresolved quarantine: {open_quarantine(engine):,}")
+        console.print(f"running now (account locks held): {', '.join(held_locks(engine)) or 'none'}")
     finally:
         engine.dispose()

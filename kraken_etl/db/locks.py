@@ -110,3 +110,15 @@ def lock_is_held(engine: Engine, account: str) -> bool:
     hi, lo = _split(lock_key(account))
     with engine.connect() as conn:
         return conn.execute(_HOLDER_SQL, {"hi": hi, "lo": lo}).first() is not None
+
+
+def held_locks(engine: Engine) -> list[str]:
+    """What holds an account lock now, as the holders name themselves ("kraken-etl nightly main @host")."""
+    query = text(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND a.application_name LIKE 'kraken-etl %' "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY a.backend_start"
+    )
+    with engine.connect() as conn:
+        return [str(name) for name in conn.execute(query).scalars()]

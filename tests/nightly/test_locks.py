@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db.engine import make_engine
-from kraken_etl.db.locks import AccountBusy, account_lock, lock_is_held, lock_key
+from kraken_etl.db.locks import AccountBusy, account_lock, held_locks, lock_is_held, lock_key
 from kraken_etl.db.noncemark import nonce_floor, record_nonce
 from kraken_etl.jobs.exclusive import exclusive
 from kraken_etl.kraken.nonce import key_id, last_nonce, raise_nonce_floor
@@ -47,8 +47,11 @@ def test_a_second_holder_of_the_same_account_gets_one_line_naming_it(engine: Eng
 
 
 def test_other_accounts_are_not_blocked(engine: Engine) -> None:
-    with account_lock(engine, "main"), account_lock(engine, "other"):
+    with account_lock(engine, "main", purpose="sync"), account_lock(engine, "other", purpose="backfill"):
         assert lock_is_held(engine, "main") and lock_is_held(engine, "other")
+        held = held_locks(engine)
+        assert [h.split(" @")[0] for h in held] == ["kraken-etl sync main", "kraken-etl backfill other"]
+    assert held_locks(engine) == []
 
 
 def test_the_lock_is_released_when_the_block_raises(engine: Engine) -> None:
