@@ -16,6 +16,7 @@ from prefect import flow, task
 from prefect.client.schemas.objects import State, TaskRun
 
 from kraken_etl.core.timeutil import as_utc
+from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.sync import check_streams, sync_label
 from kraken_etl.jobs.wiring import configured_labels
 from kraken_etl.kraken.errors import is_retryable
@@ -33,7 +34,8 @@ def retry_if_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="sync {account} {stream} to {now}")
 def sync_stream_task(account: str, stream: str, now: str, since: str | None = None) -> dict[str, Any]:
-    (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None)
+    with exclusive_label(account, purpose="sync"):  # AccountBusy (not retried) when another run holds it
+        (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None)
     return result.as_dict()
 
 

@@ -471,3 +471,13 @@ class BackfillPlanRow(Base):
     finished_at: Mapped[UtcDateTime | None]
 
     __table_args__ = (Index(None, "account", "request_key"),)
+
+
+class NonceHighWaterRow(Base):
+    """The highest nonce an API key has sent, from any machine (seeds a machine's nonce file at lock time)."""
+
+    __tablename__ = "nonce_high_water"
+
+    key_id: Mapped[str] = mapped_column(primary_key=True)  # kraken.nonce.key_id(): a hash, never the key
+    last_nonce: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[UtcDateTime] = _created()

@@ -95,7 +95,7 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
     command[command.index("--port") + 1] = str(port)
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded 2-core CI box needs well over 90 s
         while True:
             assert server.poll() is None, "prefect server exited"
             try:
@@ -103,7 +103,7 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "prefect server did not become healthy in 90 s"
+            assert time.monotonic() < deadline, "prefect server did not become healthy in 240 s"
             time.sleep(0.5)  # polling a server's health until it is up, not dodging a race
         yield env
     finally:

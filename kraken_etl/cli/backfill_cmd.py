@@ -50,6 +50,7 @@ def backfill_(
     from kraken_etl.db import migrate
     from kraken_etl.db.engine import effective_url
     from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label, request_for
+    from kraken_etl.jobs.exclusive import exclusive_label
     from kraken_etl.jobs.exportcycle import ExportPolicy
 
     if via not in VIAS:
@@ -83,7 +84,8 @@ def backfill_(
 
             request = request_for(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
                                   export_threshold, max_export_rows)
-            with relaxed_gc():
+            # the account's lock: AccountBusy (exit 3, one line) when another run holds it
+            with exclusive_label(acct.label, purpose="backfill", settings=current), relaxed_gc():
                 _, results = backfill_label(request, settings=current, policy=policy, progress=show,
                                             dry_run=dry_run)
         for r in results:

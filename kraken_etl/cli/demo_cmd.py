@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from rich.table import Table
 
@@ -24,14 +25,30 @@ def _quiet_prefect() -> None:
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
+def _steps_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the nightly run's later steps did, one line each (skipped steps say why)."""
+    lines = []
+    for step in outcome["steps"]:
+        if step["name"] == "reconcile":
+            lines.append(f"reconciliation: {step['detail']}" if step["status"] == "ok"
+                         else f"reconciliation: {step['status']} ({step['detail']})")
+        elif step["name"] == "report":
+            lines.append(f"report: {step['path']}" if step["status"] == "ok"
+                         else f"report: {step['status']} ({step['detail']})")
+        elif step["status"] != "ok":
+            lines.append(f"{step['name']}: {step['status']} ({step['detail']})")
+    return lines
+
+
 @handle_errors
 def demo() -> None:
-    """Run the main job end to end against the local simulator and show what landed in PostgreSQL."""
+    """Run the nightly flow end to end against the local simulator and show what landed in PostgreSQL."""
     _quiet_prefect()
     import time
 
-    from flows.sync import sync_flow  # Prefect is imported only when the demo runs
+    from flows.nightly import nightly_flow  # Prefect is imported only when the demo runs
     from kraken_etl.jobs.demo import ACCOUNT, backfill_history, demo_account, summarise
+    from kraken_etl.jobs.exclusive import exclusive_label
 
     def say(line: str) -> None:
         console.print(f"• {line}", highlight=False, soft_wrap=True)
@@ -41,11 +58,16 @@ def demo() -> None:
             console.print(f"  [dim]{event.message}[/]", highlight=False, soft_wrap=True)
 
     with demo_account(say) as run:
-        backfill_history(run, say, progress)
+        with exclusive_label(ACCOUNT, purpose="demo backfill", settings=run.settings):
+            backfill_history(run, say, progress)
         began = time.monotonic()
-        run.summary.sync = sync_flow(accounts=[ACCOUNT], since=run.cutover.isoformat())
-        run.summary.seconds["incremental sync (Prefect flow)"] = time.monotonic() - began
-        say("incremental sync done through the Prefect flow")
+        outcome = nightly_flow(accounts=[ACCOUNT], since=run.cutover.isoformat())[ACCOUNT]
+        run.summary.sync = outcome["sync"]
+        run.summary.seconds["nightly flow (sync, balances, reconcile, report)"] = time.monotonic() - began
+        added = sum(r["inserted"] for r in outcome["sync"] if r["stream"] != "balances")
+        calls = sum(r["calls"] for r in outcome["sync"])
+        say(f"nightly flow done through Prefect: {added:,} new history rows and a balance snapshot from {calls} "
+            "calls (run `make demo` again: the second run is incremental and only re-reads the overlap)")
     summary = summarise(run)
 
     table = Table(title="rows per table")
@@ -61,9 +83,12 @@ def demo() -> None:
         timing.add_row(step, f"{seconds:.1f}")
     console.print(timing)
     console.print(f"quarantined records: {summary.quarantined:,} (see kraken.quarantine)")
+    for line in _steps_lines(outcome):
+        console.print(line, highlight=False, soft_wrap=True)
     url = libpq_url(effective_url(settings()))
     console.print(f'Look at the data:  psql "{url}"', highlight=False, soft_wrap=True)
     console.print('             (or:  psql "$(.venv/bin/kraken-etl db url)")', highlight=False, soft_wrap=True)
     console.print("Try:  SELECT asset, sum(amount) - sum(fee) AS net FROM kraken.ledger_entry GROUP BY asset;",
                   highlight=False, soft_wrap=True)
-    console.print("Guide: docs/sql-guide.md   Where things stand: kraken-etl status", highlight=False)
+    console.print("Guide: docs/sql-guide.md   Where things stand: kraken-etl status   Runbook: docs/operations.md",
+                  highlight=False)

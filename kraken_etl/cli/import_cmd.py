@@ -36,7 +36,9 @@ def import_(
     from kraken_etl.db.engine import effective_url, make_engine
     from kraken_etl.db.summary import stored_accounts
     from kraken_etl.jobs.accounts import choose_import_account
+    from kraken_etl.jobs.exclusive import exclusive
     from kraken_etl.jobs.fileload import import_files
+    from kraken_etl.settings import Account
 
     current = settings()
     url = effective_url(current)
@@ -59,7 +61,9 @@ def import_(
             def show(event: Event) -> None:
                 bar.update(task, description=event.message, completed=event.done, total=event.total)
 
-            with relaxed_gc():
+            # the account's lock (AccountBusy, exit 3, when another run holds it): a new label has no key
+            owner = next((a for a in current.select_accounts(None) if a.label == label), Account(label, None, None))
+            with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc():
                 results = import_files(engine, files, account=label, progress=show)
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from kraken_etl.cli.common import console, handle_errors, settings
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.locks import held_locks
 from kraken_etl.db.recon_store import last_runs as last_reconciliations
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
 from kraken_etl.db.wscheck import listener_health_lines
@@ -68,5 +69,6 @@ def status() -> None:
                           f"{r['breaks']} open break(s), {r['rows_examined']:,} rows examined")
         for line in listener_health_lines(engine):
             console.print(line, highlight=False)
+        console.print(f"running now (account locks held): {', '.join(held_locks(engine)) or 'none'}")
     finally:
         engine.dispose()

@@ -37,6 +37,8 @@ def sync(
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
     from datetime import UTC, datetime
 
+    from kraken_etl.db.locks import AccountBusy
+    from kraken_etl.jobs.exclusive import exclusive
     from kraken_etl.jobs.sync import check_streams, sync_account
     from kraken_etl.jobs.wiring import client_for, database
 
@@ -52,18 +54,22 @@ def sync(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
-            tasks = {name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams}
+            tasks: dict[str, TaskID] = {}
 
             def show(event: Event, _t: dict[str, TaskID] = tasks) -> None:
                 if event.stream in _t:
                     bar.update(_t[event.stream], completed=event.done, total=event.total)
 
             try:
-                with client_for(acct, current) as client:
+                with exclusive(engine, acct, current.home, purpose="sync"), client_for(acct, current) as client:
+                    tasks.update({name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams})
                     for result in sync_account(streams, client=client, engine=engine, account=acct.label,
                                                now=now, since=start, progress=show):
                         results.append(result)
                         bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
+            except AccountBusy as exc:  # one line naming the account; the other accounts still run
+                failures.append(str(exc))
+                code = exc.exit_code
             except KrakenError as exc:
                 failures.append(f"account {acct.label!r}: {one_line(exc)}")
                 code = max(code, exc.exit_code)  # missing credentials: 2

@@ -79,3 +79,34 @@ class FileNonceSource:
             finally:
                 os.close(fd)  # closing releases the flock
 
+
+
+def _nonce_path(home: Path, api_key_id: str) -> Path:
+    return home / "nonce" / f"{api_key_id}.nonce"
+
+
+def raise_nonce_floor(home: Path, api_key_id: str, floor: int) -> int:
+    """Make this machine's next nonce for the key exceed `floor` (the high-water mark of other machines).
+
+    Takes the same `flock` as `FileNonceSource.hold`, so it never interleaves with a send. Returns the
+    file's last nonce afterwards.
+    """
+    path = _nonce_path(home, api_key_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        last = int(text) if text.isdigit() else 0
+        if floor > last:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(floor).encode(), 0)
+            last = floor
+        return last
+    finally:
+        os.close(fd)
+
+
+def last_nonce(home: Path, api_key_id: str) -> int:
+    """The last nonce this machine handed out for the key (0 when it never used it)."""
+    return raise_nonce_floor(home, api_key_id, 0)

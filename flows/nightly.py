@@ -1,0 +1,59 @@
+"""The `nightly` flow: per account, sync every stream to one signpost (balances too), reconcile, refresh
+the reporting schema, write the report; then one markdown artifact for the whole run.
+
+Thin: the signpost is read once → one task per account (`jobs.nightly.run_nightly`, under the account's
+lock), up to `CONCURRENT_ACCOUNTS` at once → the artifact (`jobs.artifact.nightly_markdown`) → the run
+ends Failed when any account failed (`raise_for_failures` names which and why). A failing account never
+stops the others. A task is retried only when its error's class says so; a busy account (`AccountBusy`)
+is not retried: the run that holds it is doing the work. Parameters are labels, never keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.sync import retry_if_retryable
+from kraken_etl.jobs.artifact import nightly_markdown
+from kraken_etl.jobs.nightly import CONCURRENT_ACCOUNTS, NightlyOutcome, failed_outcome, raise_for_failures, run_nightly
+from kraken_etl.jobs.wiring import configured_labels
+
+ARTIFACT_KEY = "nightly-run"
+
+
+@task(retries=2, retry_delay_seconds=[30, 300], retry_condition_fn=retry_if_retryable,
+      task_run_name="nightly {account} to {now}")
+def nightly_account(account: str, now: str, since: str | None = None) -> NightlyOutcome:
+    return run_nightly(account, now=now, since=since)
+
+
+def _run_name() -> str:
+    chosen = flow_run.parameters.get("accounts")
+    return "nightly " + (", ".join(chosen) if chosen else "every account")
+
+
+@flow(name="nightly", flow_run_name=_run_name,
+      task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_ACCOUNTS))  # type: ignore[arg-type]
+def nightly_flow(accounts: list[str] | None = None, since: str | None = None) -> dict[str, Any]:
+    """The nightly run of `accounts` (default: every configured one).
+
+    `since` (ISO 8601, naive = UTC): where streams without a bookmark start (after an export backfill).
+    """
+    labels = accounts or configured_labels()
+    now = datetime.now(UTC)  # the run's one signpost
+    futures = {label: nightly_account.submit(label, now.isoformat(), since) for label in labels}
+    outcomes = []
+    for label, future in futures.items():
+        future.wait()
+        state = future.state
+        outcomes.append(state.result() if state.is_completed()
+                        else failed_outcome(label, now, state.result(raise_on_failure=False)))
+    create_markdown_artifact(markdown=nightly_markdown(outcomes, now), key=ARTIFACT_KEY,
+                             description=f"nightly run to {now:%Y-%m-%d %H:%M} UTC")
+    raise_for_failures(outcomes)
+    return {o.account: o.as_dict() for o in outcomes}

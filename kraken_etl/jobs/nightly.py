@@ -1,0 +1,185 @@
+"""The nightly job of one account: sync every stream to ONE signpost (balances included), then reconcile,
+refresh the reporting schema and write the report, under the account's lock.
+
+`run_nightly(label, now=…)` is the entry (the `nightly` flow runs it once per account, concurrently). It
+returns a `NightlyOutcome` holding everything the run's markdown artifact needs (`jobs.artifact`): the
+per-stream `JobResult`s (rows, calls, waits), each later step's status, and the bookmarks afterwards.
+
+The reconcile, reporting and report steps call the sibling packages (`recon`, `db.reporting`, `report`).
+A step that raises is `failed` (with why) and fails the account, but the other steps still run: the data
+is synced and the operator sees what broke.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.results import JobResult
+from kraken_etl.core.timeutil import as_utc
+from kraken_etl.db.reporting import refresh_reporting
+from kraken_etl.db.runs import Engine
+from kraken_etl.db.state import get_bookmark
+from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.jobs.streams import BY_NAME
+from kraken_etl.jobs.sync import sync_account
+from kraken_etl.jobs.wiring import open_account
+from kraken_etl.recon import reconcile
+from kraken_etl.report import write_report
+from kraken_etl.settings import Settings
+
+CONCURRENT_ACCOUNTS = 4  # accounts a nightly run works on at once (each has its own key and counter)
+StepStatus = Literal["ok", "failed"]
+
+
+class NightlyFailed(KrakenEtlError):
+    """At least one account of a nightly run failed; the message names each and why."""
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """One step after the sync: reconcile, refresh_reporting or report."""
+
+    name: str
+    status: StepStatus
+    detail: str = ""
+    markdown: str = ""  # the step's own summary (the reconciliation's table), if it has one
+    open_findings: int | None = None
+    path: str | None = None  # the report's file
+
+
+@dataclass(slots=True)
+class NightlyOutcome:
+    """What one account's nightly run did (or why it failed before finishing)."""
+
+    account: str
+    signpost: datetime
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    sync: list[JobResult] = field(default_factory=list)
+    steps: list[StepOutcome] = field(default_factory=list)
+    bookmarks: dict[str, datetime | None] = field(default_factory=dict)
+    started_at: float = 0.0  # monotonic seconds (durations only)
+    finished_at: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.finished_at - self.started_at
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly (a flow's return value): times as ISO 8601 strings."""
+        return {
+            "account": self.account, "signpost": self.signpost.isoformat(), "status": self.status,
+            "error": self.error, "seconds": self.seconds, "sync": [r.as_dict() for r in self.sync],
+            "steps": [asdict(s) for s in self.steps],
+            "bookmarks": {k: v.isoformat() if v else None for k, v in self.bookmarks.items()},
+        }
+
+
+def failed_outcome(account: str, signpost: datetime, error: BaseException | str) -> NightlyOutcome:
+    """The outcome of an account whose run raised (the flow builds it from the task's failed state)."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return NightlyOutcome(account, signpost, status="failed", error=text)
+
+
+def _step(name: str, run: Callable[[], StepOutcome]) -> StepOutcome:
+    try:
+        return run()
+    except Exception as exc:  # a step's failure fails the account, but the other steps still run
+        return StepOutcome(name, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def reconcile_step(engine: Engine, account: str, as_of: datetime) -> StepOutcome:
+    """`kraken_etl.recon.reconcile` at the run's signpost (incremental)."""
+
+    def run() -> StepOutcome:
+        result = reconcile(engine, account, as_of=as_of)
+        count = len(result.open_findings)
+        return StepOutcome("reconcile", "ok", f"{count} open finding(s)", markdown=result.to_markdown(),
+                           open_findings=count)
+
+    return _step("reconcile", run)
+
+
+def refresh_reporting_step(engine: Engine) -> StepOutcome:
+    """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises."""
+
+    def run() -> StepOutcome:
+        refresh_reporting(engine)
+        return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed")
+
+    return _step("refresh_reporting", run)
+
+
+def report_step(engine: Engine, account: str, out: Path) -> StepOutcome:
+    """`kraken_etl.report.write_report` for the account, to `out`."""
+
+    def run() -> StepOutcome:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_report(engine, out, account=account)
+        return StepOutcome("report", "ok", f"written to {out}", path=str(out))
+
+    return _step("report", run)
+
+
+def report_path(settings: Settings, account: str, signpost: datetime) -> Path:
+    """Where the nightly report of an account goes: ``$KRAKEN_ETL_HOME/reports/<account>-<date>.html``."""
+    return settings.home / "reports" / f"{account}-{signpost:%Y-%m-%d}.html"
+
+
+def _bookmarks(engine: Engine, account: str) -> dict[str, datetime | None]:
+    with engine.connect() as conn:
+        return {name: get_bookmark(conn, account, name) for name, spec in BY_NAME.items()
+                if spec.paging != "per_order"}
+
+
+def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None = None,
+                settings: Settings | None = None) -> NightlyOutcome:
+    """The nightly run of one configured account, under its lock, up to the signpost `now`.
+
+    Args:
+        now: the run's one signpost (shared by every account of a flow run).
+        since: where a stream with no bookmark starts (after an export backfill); a bookmark wins.
+
+    Raises:
+        AccountBusy: when another run holds the account (nothing was touched).
+        SettingsError, MissingCredentials: for an unknown label or a key not configured.
+        KrakenError: when the sync fails (the first failing stream stops the account).
+    """
+    signpost = as_utc(now)
+    start = as_utc(since) if since is not None else None
+    outcome = NightlyOutcome(label, signpost, started_at=time.monotonic())
+    with open_account(label, settings) as session, \
+            exclusive(session.engine, session.account, session.settings.home, purpose="nightly",
+                      clock=session.client.clock):
+        engine = session.engine
+        outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
+                                    now=signpost, since=start)
+        outcome.steps = [
+            reconcile_step(engine, label, signpost),
+            refresh_reporting_step(engine),
+            report_step(engine, label, report_path(session.settings, label, signpost)),
+        ]
+        outcome.bookmarks = _bookmarks(engine, label)
+    failed = [s for s in outcome.steps if s.status == "failed"]
+    if failed:
+        outcome.status = "failed"
+        outcome.error = "; ".join(f"{s.name}: {s.detail}" for s in failed)
+    outcome.finished_at = time.monotonic()
+    return outcome
+
+
+def raise_for_failures(outcomes: list[NightlyOutcome]) -> None:
+    """End a nightly run Failed when any account failed, naming each and why.
+
+    Raises:
+        NightlyFailed: listing the failed accounts.
+    """
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise NightlyFailed("nightly failed for " + "; ".join(f"account {o.account!r}: {o.error}" for o in failed))
