@@ -99,7 +99,8 @@ def write_report(
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
         Section("balances", "Balances over time",
-                "End-of-day balance per asset (UTC), all wallets" + (", every 7th day." if step > 1 else "."),
+                "End-of-day balance per asset (UTC), wallets" + (" and accounts" if account is None else "")
+                + " summed" + (", every 7th day." if step > 1 else "."),
                 chart=charts.render_svg(charts.balances_spec(charts.values(balances, ("day", "asset", "balance"))))
                 if balances else None),
         Section("holdings", f"Holdings at the end of {to_day}", "Non-zero balances per account, asset and wallet.",
