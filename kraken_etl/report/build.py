@@ -85,6 +85,8 @@ def write_report(
             who = f"account {account!r}" if account else "any account"
             raise ReportError(f"no ledger entries for {who}: nothing to report (run a sync or an import first)")
         if from_day > to_day:
+            if date_from is None:
+                raise ReportError(f"the first ledger entry is on {from_day}, after --to {to_day}: nothing to report")
             raise ReportError(f"--from {from_day} is after --to {to_day}")
     f = q.ReportFilter(account, from_day, to_day)
     step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
