@@ -85,6 +85,8 @@ def write_report(
             who = f"account {account!r}" if account else "any account"
             raise ReportError(f"no ledger entries for {who}: nothing to report (run a sync or an import first)")
         if from_day > to_day:
+            if date_from is None:
+                raise ReportError(f"the first ledger entry is on {from_day}, after --to {to_day}: nothing to report")
             raise ReportError(f"--from {from_day} is after --to {to_day}")
     f = q.ReportFilter(account, from_day, to_day)
     step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
@@ -99,7 +101,8 @@ def write_report(
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
         Section("balances", "Balances over time",
-                "End-of-day balance per asset (UTC), all wallets" + (", every 7th day." if step > 1 else "."),
+                "End-of-day balance per asset (UTC), wallets" + (" and accounts" if account is None else "")
+                + " summed" + (", every 7th day." if step > 1 else "."),
                 chart=charts.render_svg(charts.balances_spec(charts.values(balances, ("day", "asset", "balance"))))
                 if balances else None),
         Section("holdings", f"Holdings at the end of {to_day}", "Non-zero balances per account, asset and wallet.",

@@ -81,6 +81,8 @@ def test_report_range_limits_the_tables(loaded: Loaded, tmp_path: Path) -> None:
 def test_bad_ranges_and_unknown_accounts_are_one_line_errors(loaded: Loaded, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="after"):
         write_report(loaded.engine, tmp_path / "x.html", date_from=date(2026, 1, 2), date_to=date(2026, 1, 1))
+    with pytest.raises(ReportError, match=r"first ledger entry is on .* after --to 2020-01-01"):
+        write_report(loaded.engine, tmp_path / "x.html", date_to=date(2020, 1, 1))
     with pytest.raises(ReportError, match="no ledger entries for account 'nobody'"):
         write_report(loaded.engine, tmp_path / "x.html", account="nobody")
     assert not (tmp_path / "x.html").exists()
