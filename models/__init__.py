@@ -1,26 +1,12 @@
 """SQLAlchemy 2 typed models of schema `kraken` (persistence only; imported by kraken_etl.db and migrations)."""
 
+from models.assets import AssetPairRow, AssetRow
 from models.base import SCHEMA, Base
+from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
+from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
-from models.tables import (
-    AssetPairRow,
-    AssetRow,
-    BackfillPlanRow,
-    BalanceSnapshotRow,
-    ClosedOrderRow,
-    ExportJobRow,
-    LedgerEntryRow,
-    NonceHighWaterRow,
-    OrderAmendRow,
-    QuarantineRow,
-    ReconciliationFindingRow,
-    ReconciliationRunRow,
-    SyncRunRow,
-    SyncStateRow,
-    TradeRow,
-    WsBalanceUpdateRow,
-    WsExecutionRow,
-)
+from models.recon import ReconciliationFindingRow, ReconciliationRunRow
+from models.runs import BackfillPlanRow, ExportJobRow, NonceHighWaterRow, QuarantineRow, SyncRunRow, SyncStateRow
 
 __all__ = [
     "SCHEMA",

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, MetaData, Numeric, Text
+from sqlalchemy import BigInteger, MetaData, Numeric, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.types import Amount, KrakenId, Label, Raw, RawTime, UtcDateTime
 
@@ -39,3 +39,8 @@ class Base(DeclarativeBase):
         str: Text(),
         int: BigInteger(),
     }
+
+
+def created() -> Mapped[datetime]:
+    """A timestamptz column stamped by the database when the row is written."""
+    return mapped_column(server_default=func.now())

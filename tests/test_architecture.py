@@ -97,7 +97,7 @@ def _in(module: Module, *prefixes: str) -> bool:
 
 def test_modules_were_found() -> None:
     names = {m.name for m in MODULES}
-    assert {"kraken_etl.core.money", "kraken_etl.db.engine", "models.tables"} <= names
+    assert {"kraken_etl.core.money", "kraken_etl.db.engine", "models.history"} <= names
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if _in(m, "kraken_etl.core")], ids=lambda m: m.name)

@@ -1,0 +1,191 @@
+"""Kraken's history as loaded: ledger entries, trades, closed orders, order amends, balance snapshots.
+
+Conventions: every row from Kraken carries `account` (our label) and `raw` (Kraken's record verbatim,
+numbers as strings); natural keys are unique together with `account`; money is `Amount` (NUMERIC); times
+are timestamptz plus Kraken's raw time value (`*_raw`, exact) so nothing finer than a microsecond is lost.
+`source` says where the current values came from (rest, export, import, ws).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, Identity, Index, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, created
+from models.types import Amount, KrakenId, Label, Raw, RawTime, UtcDateTime
+
+
+class LedgerEntryRow(Base):
+    """One Kraken ledger entry (one asset movement). Natural key: (account, ledger_id)."""
+
+    __tablename__ = "ledger_entry"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    ledger_id: Mapped[KrakenId] = mapped_column(primary_key=True)
+    refid: Mapped[str | None]
+    time: Mapped[UtcDateTime]
+    time_raw: Mapped[RawTime]
+    type: Mapped[str]
+    subtype: Mapped[str] = mapped_column(server_default="")
+    aclass: Mapped[str] = mapped_column(server_default="currency")
+    subclass: Mapped[str | None]
+    asset: Mapped[str]
+    wallet: Mapped[str | None]  # as Kraken wrote it (exports); NULL on REST rows
+    wallet_resolved: Mapped[str | None]  # the wallet reconciliation assigned (see wallet_source)
+    wallet_source: Mapped[str | None]  # export | suffix | listener | continuity | unknown
+    amount: Mapped[Amount]
+    fee: Mapped[Amount]
+    balance: Mapped[Amount | None]
+    flags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    source: Mapped[str]
+    raw: Mapped[Raw]
+    first_seen_at: Mapped[UtcDateTime] = created()
+    updated_at: Mapped[UtcDateTime] = created()
+
+    __table_args__ = (
+        CheckConstraint(
+            "wallet_source IS NULL OR wallet_source IN ('export', 'suffix', 'listener', 'continuity', 'unknown')",
+            name="wallet_source",
+        ),
+        Index(None, "account", "time"),
+        Index(None, "account", "refid"),
+        Index(None, "account", "asset", "wallet", "time"),
+        Index(None, "account", "asset", "wallet_resolved", "time"),
+        Index(None, "account", "updated_at"),
+        Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
+    )
+
+
+class TradeRow(Base):
+    """One fill from TradesHistory (or a trades export). Natural key: (account, txid)."""
+
+    __tablename__ = "trade"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    txid: Mapped[KrakenId] = mapped_column(primary_key=True)
+    ordertxid: Mapped[str | None]
+    postxid: Mapped[str | None]
+    pair: Mapped[str]
+    time: Mapped[UtcDateTime]
+    time_raw: Mapped[RawTime]
+    type: Mapped[str]
+    ordertype: Mapped[str]
+    price: Mapped[Amount]
+    cost: Mapped[Amount]
+    fee: Mapped[Amount]
+    vol: Mapped[Amount]
+    margin: Mapped[Amount | None]
+    leverage: Mapped[str | None]
+    misc: Mapped[str] = mapped_column(server_default="")
+    trade_id: Mapped[int | None]
+    maker: Mapped[bool | None]
+    ledgers: Mapped[list[str] | None]
+    flags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    source: Mapped[str]
+    raw: Mapped[Raw]
+    first_seen_at: Mapped[UtcDateTime] = created()
+    updated_at: Mapped[UtcDateTime] = created()
+
+    __table_args__ = (
+        Index(None, "account", "time"), Index(None, "account", "ordertxid"), Index(None, "account", "updated_at"),
+    )
+
+
+class ClosedOrderRow(Base):
+    """One closed, cancelled or expired order. Natural key: (account, txid)."""
+
+    __tablename__ = "closed_order"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    txid: Mapped[KrakenId] = mapped_column(primary_key=True)
+    refid: Mapped[str | None]
+    userref: Mapped[int | None]
+    cl_ord_id: Mapped[str | None]
+    status: Mapped[str]
+    reason: Mapped[str | None]
+    opentm: Mapped[UtcDateTime]
+    opentm_raw: Mapped[RawTime]
+    closetm: Mapped[UtcDateTime | None]
+    closetm_raw: Mapped[RawTime | None]
+    starttm_raw: Mapped[RawTime | None]
+    expiretm_raw: Mapped[RawTime | None]
+    pair: Mapped[str]
+    side: Mapped[str]
+    ordertype: Mapped[str]
+    descr_price: Mapped[Amount | None]
+    descr_price2: Mapped[Amount | None]
+    leverage: Mapped[str | None]
+    order_descr: Mapped[str | None]
+    vol: Mapped[Amount]
+    vol_exec: Mapped[Amount]
+    cost: Mapped[Amount]
+    fee: Mapped[Amount]
+    price: Mapped[Amount]
+    stopprice: Mapped[Amount | None]
+    limitprice: Mapped[Amount | None]
+    misc: Mapped[str] = mapped_column(server_default="")
+    oflags: Mapped[str] = mapped_column(server_default="")
+    trigger: Mapped[str | None]
+    amended: Mapped[bool] = mapped_column(server_default=text("false"))
+    trades: Mapped[list[str] | None]
+    source: Mapped[str]
+    raw: Mapped[Raw]
+    first_seen_at: Mapped[UtcDateTime] = created()
+    updated_at: Mapped[UtcDateTime] = created()
+    # When the OrderAmends trail was last fetched; re-fetched while NULL or older than updated_at.
+    amends_synced_at: Mapped[UtcDateTime | None]
+
+    __table_args__ = (
+        Index(None, "account", "closetm"), Index(None, "account", "opentm"), Index(None, "account", "updated_at"),
+    )
+
+
+class OrderAmendRow(Base):
+    """One entry of an order's amend trail (original, user, restated). Natural key: (account, amend_id)."""
+
+    __tablename__ = "order_amend"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    amend_id: Mapped[KrakenId] = mapped_column(primary_key=True)
+    order_txid: Mapped[KrakenId]
+    amend_type: Mapped[str]
+    order_qty: Mapped[Amount | None]
+    display_qty: Mapped[Amount | None]
+    remaining_qty: Mapped[Amount | None]
+    limit_price: Mapped[Amount | None]
+    trigger_price: Mapped[Amount | None]
+    reason: Mapped[str | None]
+    post_only: Mapped[bool | None]
+    timestamp: Mapped[UtcDateTime]
+    timestamp_ns: Mapped[int]
+    source: Mapped[str]
+    raw: Mapped[Raw]
+    first_seen_at: Mapped[UtcDateTime] = created()
+
+    __table_args__ = (Index(None, "account", "order_txid", "timestamp_ns"),)
+
+
+class BalanceSnapshotRow(Base):
+    """An asset's balance as Kraken reported it at `taken_at` (Balance, BalanceEx or the WS snapshot)."""
+
+    __tablename__ = "balance_snapshot"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    account: Mapped[Label]
+    taken_at: Mapped[UtcDateTime]
+    source: Mapped[str]
+    asset: Mapped[str]
+    wallet: Mapped[str | None]
+    balance: Mapped[Amount]
+    hold_trade: Mapped[Amount | None]
+    credit: Mapped[Amount | None]
+    credit_used: Mapped[Amount | None]
+    raw: Mapped[Raw]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "account", "taken_at", "source", "asset", "wallet", postgresql_nulls_not_distinct=True
+        ),
+        Index(None, "account", "asset", "taken_at"),
+        CheckConstraint("source IN ('Balance', 'BalanceEx', 'ws')", name="source"),
+    )
