@@ -150,6 +150,15 @@ def interrupt_stale_sessions(conn: Connection, account: str, now: datetime) -> d
     return value
 
 
+def newest_events(conn: Connection, account: str) -> list[datetime]:
+    """The newest committed event time per channel (balance updates; executions outside snapshots)."""
+    row = conn.execute(text(
+        "SELECT (SELECT max(timestamp) FROM kraken.ws_balance_update WHERE account = :a),"
+        " (SELECT max(timestamp) FROM kraken.ws_execution WHERE account = :a AND NOT is_snapshot)"),
+        {"a": account}).one()
+    return [t for t in row if t is not None]
+
+
 def start_session(conn: Connection, account: str, started_at: datetime, pid: int | None) -> int:
     """A new `running` session row; its id."""
     row = conn.execute(_SESSION.insert().values(account=account, started_at=started_at, pid=pid)

@@ -40,6 +40,7 @@ from kraken_etl.listen.gapfill import GapFiller
 from kraken_etl.listen.writer import BatchWriter, CommitHook
 
 log = logging.getLogger(__name__)
+EVENT_LOOKBACK = timedelta(minutes=10)  # how far a message's event time may lag its receipt
 
 
 class ListenerBusy(KrakenEtlError):
@@ -109,6 +110,8 @@ class Listener:
             now = as_datetime(self.clock.now())
             with self.engine.begin() as conn:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
+                if alive is not None:
+                    alive = self._gap_start(alive, store.newest_events(conn, self.account))
                 self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
                 leftover = store.open_gaps(conn, self.account)
             self.writer = BatchWriter(engine=self.engine, account=self.account, session_id=self.stats.session_id,
@@ -158,7 +161,8 @@ class Listener:
                 break
             if gap_from is None:
                 last = self._last_received
-                gap_from = (reason, as_datetime(last) if last is not None else as_datetime(self.clock.now()))
+                gap_from = (reason, self._gap_start(as_datetime(last if last is not None else self.clock.now()),
+                                                    list(self._last_event.values())))
             failures += 1
             if self.config.max_connect_failures and failures >= self.config.max_connect_failures:
                 raise WsDisconnected(f"{failures} connection attempts failed in a row")
@@ -263,7 +267,7 @@ class Listener:
         already = len(records)
         self.batch.add(frame, now)
         newest = latest_time(records[already:])
-        if newest is not None:
+        if newest is not None and frame.type != "snapshot":  # a trades snapshot holds old fills
             self._last_event[frame.channel] = max(newest, before) if before else newest
         if gap is not None:
             end = newest or as_datetime(now)
@@ -272,6 +276,15 @@ class Listener:
         return frame
 
     # -- commits and gaps ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _gap_start(last_seen: datetime, newest_events: list[datetime]) -> datetime:
+        """Where a gap after `last_seen` starts: messages still on their way when the connection died can
+        carry event times before the last receipt, so the newest event seen on each channel bounds it
+        too (channels quiet for more than `EVENT_LOOKBACK` are ignored)."""
+        recent = [t for t in newest_events if t >= last_seen - EVENT_LOOKBACK]
+        return min([last_seen, *recent])
+
 
     def _flush(self) -> None:
         """Hand the batch to the committer and start a new one."""
