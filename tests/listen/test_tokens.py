@@ -43,3 +43,23 @@ def test_every_reconnect_uses_a_fresh_token(engine: Engine) -> None:
         stats = running.halt()
         # a drop during a subscription costs a token without a connection, hence >=
         assert running.listener.tokens.fetched >= stats.connects >= 3
+
+
+def test_a_stop_while_disconnected_records_the_open_interval(engine: Engine) -> None:
+    config = SimConfig(seed=6, ledger_entries=300, rate_limits=False)
+    with serve_in_thread(config) as sim:
+        running = start_listener(sim, engine)
+        added = set(advance(sim, 10)["ledger_ids"])
+        wait_for(lambda: added <= ids(engine, "SELECT ledger_id FROM kraken.ws_balance_update"), what="live")
+    # the simulator is gone: the listener keeps failing to reconnect; activity it may have missed is an
+    # open interval, recorded as a gap when it stops (the next start resumes from the stop)
+    wait_for(lambda: running.listener.stats.connects == 1 and running.listener._open_gap is not None,
+             what="disconnected")
+    running.halt()
+    from tests.listen.conftest import scalar
+
+    assert scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE kind = 'disconnect'") == 1
+    # REST is gone too: the gap is not filled now; it stays open for the next start to fill
+    assert scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE kind = 'disconnect' "
+                          "AND status <> 'filled'") == 1
+    assert scalar(engine, "SELECT status FROM kraken.listener_session") == "stopped"
