@@ -13,7 +13,8 @@ Gaps (each recorded in `listener_gap` before it is filled from REST by `gapfill`
   `silence_seconds`: from the last message to the next subscription.
 
 Reconnects wait an exponential backoff with full jitter. A stop (SIGTERM/SIGINT via `run`) commits what
-is waiting, fills pending gaps, closes the socket and marks the session stopped.
+is waiting, records any open interval as a gap (left pending for the next start, like every gap whose
+fill has not finished), closes the socket and marks the session stopped.
 """
 
 from __future__ import annotations
