@@ -1,7 +1,7 @@
 """The listener flow: a long-running Prefect deployment around `kraken-etl listen`'s code.
 
 It runs until the flow run is cancelled or the worker stops it (SIGTERM): the listeners then commit,
-fill pending gaps and stop cleanly. Parameters are account labels, never keys.
+record open gaps (filled at the next start) and stop cleanly. Parameters are account labels, never keys.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every execution and balance update is stored once as it arrives; sequence gaps, disconnects, heartbeat
 silence and the downtime before a restart are recorded and filled from REST (see docs/listener.md). On
-SIGTERM or SIGINT the listener commits what it holds, fills pending gaps, marks its session stopped,
-prints one summary line per account and exits 0.
+SIGTERM or SIGINT the listener commits what it holds, leaves unfilled gaps pending for the next start,
+marks its session stopped, prints one summary line per account and exits 0.
 """
 
 from __future__ import annotations

@@ -142,12 +142,24 @@ def unlock_account(conn: Connection, account: str) -> None:
 def interrupt_stale_sessions(conn: Connection, account: str, now: datetime) -> datetime | None:
     """Mark sessions left `running` by a crashed listener `interrupted`; the last moment any session of
     the account was known alive (None when the account never ran a listener)."""
+    # an interrupted session is known alive only up to its last commit (or its start: its own start-up
+    # gap was recorded then); a clean stop records any open gap first, so `stopped_at` is covered
     conn.execute(update(_SESSION).where(_SESSION.c.account == account, _SESSION.c.status == "running")
-                 .values(status="interrupted", stopped_at=func.coalesce(_SESSION.c.last_message_at, now),
+                 .values(status="interrupted",
+                         stopped_at=func.coalesce(_SESSION.c.last_message_at, _SESSION.c.started_at),
                          stop_reason="not stopped cleanly (killed or crashed)"))
-    alive = func.greatest(_SESSION.c.last_message_at, _SESSION.c.connected_at, _SESSION.c.stopped_at)
+    alive = func.greatest(_SESSION.c.last_message_at, _SESSION.c.stopped_at)
     value: datetime | None = conn.execute(select(func.max(alive)).where(_SESSION.c.account == account)).scalar()
     return value
+
+
+def newest_events(conn: Connection, account: str) -> list[datetime]:
+    """The newest committed event time per channel (balance updates; executions outside snapshots)."""
+    row = conn.execute(text(
+        "SELECT (SELECT max(timestamp) FROM kraken.ws_balance_update WHERE account = :a),"
+        " (SELECT max(timestamp) FROM kraken.ws_execution WHERE account = :a AND NOT is_snapshot)"),
+        {"a": account}).one()
+    return [t for t in row if t is not None]
 
 
 def start_session(conn: Connection, account: str, started_at: datetime, pid: int | None) -> int:

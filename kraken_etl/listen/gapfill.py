@@ -112,6 +112,7 @@ class GapFiller:
         self.filled = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue[list[int] | None] = queue.Queue()
+        self._abandon = False
         self._thread = threading.Thread(target=self._run, name=f"gapfill-{account}", daemon=True)
         self._thread.start()
 
@@ -121,7 +122,9 @@ class GapFiller:
             self._queue.put(list(gap_ids))
 
     def close(self, timeout: float = 300.0) -> None:
-        """Fill what is queued, then stop the thread."""
+        """Stop after the fill in progress; queued gaps stay `pending` (a restart fills them), so a stop
+        during a REST outage does not wait for fills that cannot succeed."""
+        self._abandon = True
         self._queue.put(None)
         self._thread.join(timeout)
 
@@ -138,7 +141,7 @@ class GapFiller:
                     done = True
                 else:
                     wanted.update(more)
-            if wanted and self.error is None:
+            if wanted and self.error is None and not self._abandon:
                 self._fill(wanted)
             if done:
                 return

@@ -13,7 +13,8 @@ Gaps (each recorded in `listener_gap` before it is filled from REST by `gapfill`
   `silence_seconds`: from the last message to the next subscription.
 
 Reconnects wait an exponential backoff with full jitter. A stop (SIGTERM/SIGINT via `run`) commits what
-is waiting, fills pending gaps, closes the socket and marks the session stopped.
+is waiting, records any open interval as a gap (left pending for the next start, like every gap whose
+fill has not finished), closes the socket and marks the session stopped.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from kraken_etl.listen.gapfill import GapFiller
 from kraken_etl.listen.writer import BatchWriter, CommitHook
 
 log = logging.getLogger(__name__)
+EVENT_LOOKBACK = timedelta(minutes=10)  # how far a message's event time may lag its receipt
 
 
 class ListenerBusy(KrakenEtlError):
@@ -89,6 +91,7 @@ class Listener:
         self._last_received: float | None = None
         self.filler: GapFiller | None = None
         self.writer: BatchWriter | None = None
+        self._open_gap: tuple[str, datetime] | None = None  # (kind, start) of a gap not yet recorded
 
     # -- the whole run ------------------------------------------------------------------------------
 
@@ -109,6 +112,8 @@ class Listener:
             now = as_datetime(self.clock.now())
             with self.engine.begin() as conn:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
+                if alive is not None:
+                    alive = self._gap_start(alive, store.newest_events(conn, self.account))
                 self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
                 leftover = store.open_gaps(conn, self.account)
             self.writer = BatchWriter(engine=self.engine, account=self.account, session_id=self.stats.session_id,
@@ -116,8 +121,9 @@ class Listener:
             self.filler = GapFiller(client=self.client, engine=self.engine, account=self.account, clock=self.clock,
                                     margin=self.config.margin, stop=self.stop)
             self.filler.submit([g.id for g in leftover])
-            # the very first session has no predecessor: its start-up (until the subscription) is the gap
-            self._loop(alive or now)
+            if alive is not None:  # recorded at once, so a crash before the first subscription keeps it
+                self._record_gap("restart", alive, now)
+            self._loop(now)  # the start-up itself, until the subscription, is a gap too
         finally:
             try:
                 self._finish()
@@ -129,18 +135,28 @@ class Listener:
                 raise helper.error
         return self.stats
 
-    def _loop(self, alive: datetime | None) -> None:
+    def _loop(self, started: datetime) -> None:
         failures = 0
-        gap_from: tuple[str, datetime] | None = ("restart", alive) if alive else None
+        gap_from: tuple[str, datetime] | None = ("restart", started)
+        try:
+            self._connections(gap_from, failures)
+        finally:
+            if self._open_gap is not None:  # stopped while not subscribed: the interval still counts
+                kind, start = self._open_gap
+                self._record_gap(kind, start, as_datetime(self.clock.now()))
+                self._open_gap = None
+
+    def _connections(self, gap_from: tuple[str, datetime] | None, failures: int) -> None:
+        self._open_gap = gap_from
         while not self.stop.is_set():
             conn: WsConnection | None = None
             try:
                 conn = self._connect()
                 failures = 0
                 connected = as_datetime(self.clock.now())
-                if gap_from is not None:
-                    self._record_gap(gap_from[0], gap_from[1], connected)
-                gap_from = None
+                if self._open_gap is not None:
+                    self._record_gap(self._open_gap[0], self._open_gap[1], connected)
+                self._open_gap = None
                 reason = self._consume(conn)
             except (WsDisconnected, WsSubscriptionRefused) as exc:
                 reason = "disconnect"
@@ -154,11 +170,12 @@ class Listener:
                 if conn is not None:
                     conn.close()
             self._flush()
+            if self._open_gap is None and reason != "stop":
+                last = self._last_received
+                self._open_gap = (reason, self._gap_start(
+                    as_datetime(last if last is not None else self.clock.now()), list(self._last_event.values())))
             if self.stop.is_set():
                 break
-            if gap_from is None:
-                last = self._last_received
-                gap_from = (reason, as_datetime(last) if last is not None else as_datetime(self.clock.now()))
             failures += 1
             if self.config.max_connect_failures and failures >= self.config.max_connect_failures:
                 raise WsDisconnected(f"{failures} connection attempts failed in a row")
@@ -170,8 +187,7 @@ class Listener:
             if self.writer is not None:
                 self.writer.close()
                 self._sync_stats()
-            if self.filler is not None:
-                self._fill_pending(force=True)
+            if self.filler is not None:  # gaps not filled yet stay pending for the next start
                 self.filler.close()
                 self.stats.gaps_filled = self.filler.filled
         finally:
@@ -188,7 +204,7 @@ class Listener:
         self.tracker.reset()  # a new connection starts new subscriptions (and sequences)
         try:
             pending = {"executions", "balances"}
-            conn.subscribe_private(token)
+            requests = dict(zip(conn.subscribe_private(token), ("executions", "balances"), strict=True))
             deadline = self.clock.now() + self.config.subscribe_timeout
             retried: set[str] = set()
             while pending:
@@ -202,10 +218,10 @@ class Listener:
                     pending.discard(frame.channel)
                 elif frame.kind == "error":
                     error = str(frame.message.get("error", "refused"))
-                    channel = next(iter(pending))
+                    channel = requests.get(frame.message.get("req_id"), next(iter(pending)))  # type: ignore[arg-type]
                     if "Invalid token" in error and channel not in retried:  # Kraken's own error text
                         retried.add(channel)
-                        conn.subscribe(channel, self.tokens.fresh())
+                        requests[conn.subscribe(channel, self.tokens.fresh())] = channel
                         continue
                     raise WsSubscriptionRefused(channel, error)
         except BaseException:
@@ -263,7 +279,7 @@ class Listener:
         already = len(records)
         self.batch.add(frame, now)
         newest = latest_time(records[already:])
-        if newest is not None:
+        if newest is not None and frame.type != "snapshot":  # a trades snapshot holds old fills
             self._last_event[frame.channel] = max(newest, before) if before else newest
         if gap is not None:
             end = newest or as_datetime(now)
@@ -272,6 +288,15 @@ class Listener:
         return frame
 
     # -- commits and gaps ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _gap_start(last_seen: datetime, newest_events: list[datetime]) -> datetime:
+        """Where a gap after `last_seen` starts: messages still on their way when the connection died can
+        carry event times before the last receipt, so the newest event seen on each channel bounds it
+        too (channels quiet for more than `EVENT_LOOKBACK` are ignored)."""
+        recent = [t for t in newest_events if t >= last_seen - EVENT_LOOKBACK]
+        return min([last_seen, *recent])
+
 
     def _flush(self) -> None:
         """Hand the batch to the committer and start a new one."""

@@ -1,8 +1,8 @@
 """Running listeners for configured accounts: one thread per account, one stop event, clean signals.
 
 `listen_accounts` is what the CLI and the Prefect flow call. SIGTERM and SIGINT (installed by
-`stop_on_signals`, main thread only) set the stop event: every listener commits what it holds, fills its
-pending gaps, marks its session stopped and returns, and the process exits 0.
+`stop_on_signals`, main thread only) set the stop event: every listener commits what it holds, records its
+open interval as a gap (filled at the next start), marks its session stopped and returns; the process exits 0.
 """
 
 from __future__ import annotations

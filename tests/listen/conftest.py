@@ -19,7 +19,7 @@ from kraken_etl.core.clock import SystemClock
 from kraken_etl.core.money import loads
 from kraken_etl.core.wsgaps import Backoff
 from kraken_etl.db.engine import make_engine
-from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.client import KrakenClient, RetryPolicy
 from kraken_etl.kraken.nonce import MemoryNonceSource
 from kraken_etl.kraken.ratelimit import SharedCounter
 from kraken_etl.listen.config import ListenerConfig
@@ -43,7 +43,7 @@ def sim_client(sim: RunningSimulator) -> KrakenClient:
     clock = SystemClock()
     return KrakenClient(sim.rest_url, api_key=SecretStr(sim.api_key), api_secret=SecretStr(sim.api_secret),
                         tier=tier, clock=clock, nonce=MemoryNonceSource(clock), counter=SharedCounter(tier),
-                        rng=random.Random(5))
+                        rng=random.Random(5), retry=RetryPolicy(max_attempts=3, max_backoff_total=2.0))
 
 
 def advance(sim: RunningSimulator, entries: int) -> dict[str, Any]:

@@ -47,8 +47,11 @@ def test_kill_9_then_restart_loses_nothing(sim: RunningSimulator, engine: Engine
     second = _start(env, log)
     try:
         wait_for(lambda: _connected_sessions(engine) == 2, timeout=60, what="second listener subscribed")
+        # three restart gaps: each start-up until its subscription, and the downtime from the last commit
         wait_for(lambda: scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE kind = 'restart' "
-                                        "AND status = 'filled'") == 1, timeout=60, what="restart gap filled")
+                                        "AND status = 'filled'") == 3, timeout=60, what="restart gaps filled")
+        assert scalar(engine, "SELECT count(*) FROM kraken.listener_gap g JOIN kraken.listener_session s "
+                              "ON s.status = 'interrupted' WHERE g.gap_start <= s.last_message_at") >= 1
         after = advance(sim, 30)["ledger_ids"]
         wait_for(lambda: ids(engine, WS_LEDGERS) >= set(after), what="live updates after restart")
     finally:

@@ -62,14 +62,18 @@ def test_replayed_connection_changes_nothing(sim: RunningSimulator, engine: Engi
     # a second session subscribes again: the trades snapshot repeats fills already stored
     second = start_listener(sim, engine)
     wait_for(lambda: second.listener.stats.messages >= 2, what="snapshots of the second session")
+    wait_for(lambda: scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE status = 'filled'") == 3,
+             what="restart gaps filled")
     stats = second.halt()
     assert scalar(engine, "SELECT count(*) FROM kraken.ws_execution") == before
     assert stats.executions == 0
-    # the first start-up and the interval between the sessions: restart gaps, filled from REST
+    # restart gaps, filled from REST: each start-up until its subscription, and the interval between sessions
     assert scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE kind = 'restart' "
-                          "AND status = 'filled'") == 2
-    assert scalar(engine, "SELECT g.gap_start = s.stopped_at FROM kraken.listener_gap g, kraken.listener_session s "
-                          "WHERE g.session_id = :two AND s.id = :one", two=stats.session_id,
+                          "AND status = 'filled'") == 3
+    # from the first session's end (or its newest event, if earlier) to the second's subscription
+    assert scalar(engine, "SELECT min(g.gap_start) <= s.stopped_at AND min(g.gap_start) > s.stopped_at - "
+                          "interval '10 min' FROM kraken.listener_gap g, kraken.listener_session s "
+                          "WHERE g.session_id = :two AND s.id = :one GROUP BY s.stopped_at", two=stats.session_id,
                   one=stats.session_id - 1) is True
 
 
