@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from kraken_etl.db.runs import Engine
-from kraken_etl.db.wscheck import check_inputs
+from kraken_etl.db.wscheck import CheckInputs, check_inputs
+from kraken_etl.recon.check import CheckInput, CheckReport
+from kraken_etl.recon.finding import Finding
 
 CHECK_NAME = "ws_rest"
 
@@ -38,7 +40,24 @@ def _finding(kind: str, severity: str, row: dict[str, Any], message: str, *, exp
 def check_ws_rest(engine: Engine, account: str, *, margin: float = 5.0) -> list[dict[str, Any]]:
     """Compare what the listener stored with what REST holds (see the module docstring)."""
     with engine.connect() as conn:
-        data = check_inputs(conn, account, margin=margin)
+        return _findings(check_inputs(conn, account, margin=margin))
+
+
+def check_ws_vs_rest(inp: CheckInput) -> CheckReport:
+    """The same comparison in the reconciliation runner's shape (registered as ``ws_vs_rest``): it runs
+    with every reconcile, on the run's connection; each finding's scope is the id it names."""
+    data = check_inputs(inp.conn, inp.account)
+    findings = [
+        Finding(check="ws_vs_rest", kind=f["kind"], severity=f["severity"], message=f["message"],
+                asset=f["asset"], wallet=f["wallet"], expected=f["expected"], actual=f["actual"],
+                difference=f["difference"], source_ids=tuple(f["source_ids"]), details=f["details"],
+                at=f["details"].get("time"))
+        for f in _findings(data)
+    ]
+    return CheckReport(rows_examined=data.examined, findings=findings)
+
+
+def _findings(data: CheckInputs) -> list[dict[str, Any]]:
     findings: list[dict[str, Any]] = []
     for row in data.ws_balances_not_in_rest:
         findings.append(_finding("ws_balance_missing_in_rest", "break", row,

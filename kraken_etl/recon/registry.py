@@ -1,15 +1,13 @@
 """`CHECKS`: the checks by name, in the order a run executes them.
 
-THE SEAM FOR `ws_vs_rest` (the listener's check, not built here): write
-``check_ws_vs_rest(inp: CheckInput) -> CheckReport`` in `kraken_etl/listen/` (every WebSocket execution
-and balance update appears in REST data after the next sync; SQL in `kraken_etl/db/`), and register it
-with ``register("ws_vs_rest", check_ws_vs_rest)`` at import of the listener package, or add it to
-`CHECKS` here. Its findings use ``check="ws_vs_rest"`` and a `scope` (e.g. the ledger or exec id) so
-incremental runs resolve them correctly. Nothing else changes: the runner, CLI, flow and status pick it up.
+`ws_vs_rest` is the listener's check (`kraken_etl.listen.check.check_ws_vs_rest`: every WebSocket execution
+and balance update appears in REST data after the next sync, and REST rows from while the listener ran were
+seen by it). It reports nothing for an account the listener never watched.
 """
 
 from __future__ import annotations
 
+from kraken_etl.listen.check import check_ws_vs_rest
 from kraken_etl.recon.chain import check_balance_chain
 from kraken_etl.recon.check import Check
 from kraken_etl.recon.coverage import check_coverage
@@ -22,6 +20,7 @@ CHECKS: dict[str, Check] = {
     "trade_ledger": check_trade_ledger,
     "order_trades": check_order_trades,
     "coverage": check_coverage,
+    "ws_vs_rest": check_ws_vs_rest,
 }
 
 
