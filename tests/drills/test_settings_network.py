@@ -24,11 +24,20 @@ from tests.drills.support import (
 )
 
 LIMIT_SECONDS = 5.0
-STARTUP_ALLOWANCE = 3.0  # interpreter and import time of a fresh process on this shared machine
+_STARTUP: list[float] = []
+
+
+def _startup_seconds() -> float:
+    """What a fresh `kraken-etl --help` process costs right now (interpreter and imports, on a machine that
+    may be shared): the 5 s budget is for the product's own waiting, measured on top of this."""
+    if not _STARTUP:
+        _STARTUP.append(run_cli(clean_env(), "--help").seconds)
+    return _STARTUP[0]
 
 
 def _within_limit(seconds: float) -> None:
-    assert seconds < LIMIT_SECONDS + STARTUP_ALLOWANCE, seconds
+    allowance = max(3.0, 2 * _startup_seconds())  # a failing command imports more than --help does
+    assert seconds < LIMIT_SECONDS + allowance, (seconds, allowance)
 
 
 def _creds() -> dict[str, str]:
