@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from kraken_etl.core.parsing import rawify
 from kraken_etl.core.timeutil import parse_rfc3339
@@ -73,7 +73,7 @@ def decode(text: str | bytes) -> dict[str, Any]:
         MalformedMessage: when the text is not a JSON object.
     """
     try:
-        message = _DECODER.decode(text if type(text) is str else text.decode())
+        message = _DECODER.decode(text if isinstance(text, str) else text.decode())
     except json.JSONDecodeError as exc:
         raise MalformedMessage("?", "(message)", text[:60], f"is not JSON ({exc.msg})") from None
     except ValueError:
@@ -130,8 +130,9 @@ def _text(channel: str, item: Mapping[str, Any], name: str, *, required: bool = 
 def _dec(channel: str, item: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None:
     value = item.get(name)
     kind = type(value)
+    number: Decimal
     if kind is Decimal:
-        number = value
+        number = cast("Decimal", value)
     elif value is None:
         if required:
             raise MalformedMessage(channel, name, value, "is missing")

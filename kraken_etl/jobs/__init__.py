@@ -13,6 +13,9 @@ One module per job or concern, one public entry per job, one result type (`core.
 - `backfill`   `backfill` / `backfill_label`: a past range of every stream, by export or REST
 - `demo`       the zero-config demo's steps
 - `runlog`, `events`, `errors`, `wiring`: the run log, progress events, errors, settings → client/engine
+- `exportzip`: verifies an export file (zip safety, size, CRC, UTF-8, header) before a row is parsed
+- `plan`, `accounts`, `exclusive`, `nightly`, `artifact`: backfill planning, import account labels, the
+  per-account lock with the nonce hand-over, the nightly job and its artifact text
 
 Reconciliation (`kraken_etl.recon`), the listener (`kraken_etl.listen`) and the report
 (`kraken_etl.report`) are sibling packages. This package never imports the CLI or `flows/`, and it

@@ -36,9 +36,9 @@ from kraken_etl.core.exportfile import ExportFileError
 from kraken_etl.core.results import JobResult
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.runs import Engine
-from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits
 from kraken_etl.jobs.errors import BackfillError, ExportStuck
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
+from kraken_etl.jobs.exportzip import DEFAULT_LIMITS, ExportLimits
 from kraken_etl.jobs.fileload import load_export_file
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient

@@ -38,8 +38,8 @@ from kraken_etl.db import exports as jobs
 from kraken_etl.db.load import PreparedBatch, load_prepared, prepare_upsert
 from kraken_etl.db.quarantine import fingerprint, quarantine
 from kraken_etl.db.runs import Engine, insert_run, update_run
-from kraken_etl.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
+from kraken_etl.jobs.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.validation import conflict_reason, validate_batch

@@ -26,7 +26,7 @@ from kraken_etl.core.money import D, NotADecimal
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.parsing import MalformedRecord
 from kraken_etl.core.trade import parse_trade
-from kraken_etl.exportzip import verify_export_file
+from kraken_etl.jobs.exportzip import verify_export_file
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.http import decode_body
 

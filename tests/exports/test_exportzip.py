@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kraken_etl.core.exportfile import ExportFileError, iter_export_batches
-from kraken_etl.exportzip import ExportLimits, open_export_text, verify_export_file
+from kraken_etl.jobs.exportzip import ExportLimits, open_export_text, verify_export_file
 
 HEADER = '"txid","refid","time","type","subtype","aclass","asset","amount","fee","balance"\n'
 ROW = '"L{i:05d}","R1","2024-01-01 00:00:00","deposit","","currency","ZEUR",1.0000,0.0000,{i}.0000\n'

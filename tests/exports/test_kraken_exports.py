@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kraken_etl.exportzip import verify_export_file
+from kraken_etl.jobs.exportzip import verify_export_file
 from kraken_etl.kraken import exports as kx
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import InvalidArguments, KrakenError
