@@ -25,9 +25,11 @@ t AS MATERIALIZED (
     SELECT tr.txid, tr.type, tr.vol, tr.cost, tr.fee, tr.price, tr.ledgers, tr.pair, tr.time
     FROM kraken.trade tr, span
     WHERE tr.account = :account AND tr.time <= :as_of AND tr.time BETWEEN span.lo AND span.hi
-      AND (CAST(:since AS timestamptz) IS NULL OR tr.updated_at > CAST(:since AS timestamptz)
-           OR EXISTS (SELECT 1 FROM kraken.ledger_entry x WHERE x.account = :account AND x.refid = tr.txid
-                      AND x.updated_at > CAST(:since AS timestamptz)))
+      AND (CAST(:since AS timestamptz) IS NULL OR tr.txid IN (
+            SELECT c.txid FROM kraken.trade c WHERE c.account = :account AND c.updated_at > CAST(:since AS timestamptz)
+            UNION
+            SELECT x.refid FROM kraken.ledger_entry x
+            WHERE x.account = :account AND x.updated_at > CAST(:since AS timestamptz) AND x.refid IS NOT NULL))
 ),
 leg AS (
     SELECT t.txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
@@ -77,9 +79,12 @@ o AS MATERIALIZED (
     FROM kraken.closed_order o, tspan
     WHERE o.account = :account AND o.closetm <= :as_of
       AND o.opentm >= tspan.lo AND o.closetm <= tspan.hi + interval '1 day'
-      AND (CAST(:since AS timestamptz) IS NULL OR o.updated_at > CAST(:since AS timestamptz)
-           OR EXISTS (SELECT 1 FROM kraken.trade x WHERE x.account = :account AND x.ordertxid = o.txid
-                      AND x.updated_at > CAST(:since AS timestamptz)))
+      AND (CAST(:since AS timestamptz) IS NULL OR o.txid IN (
+            SELECT c.txid FROM kraken.closed_order c
+            WHERE c.account = :account AND c.updated_at > CAST(:since AS timestamptz)
+            UNION
+            SELECT x.ordertxid FROM kraken.trade x
+            WHERE x.account = :account AND x.updated_at > CAST(:since AS timestamptz) AND x.ordertxid IS NOT NULL))
 ),
 agg AS (
     SELECT tr.ordertxid AS txid, count(*) AS n, sum(tr.vol) AS vol, sum(tr.cost) AS tcost, sum(tr.fee) AS tfee
