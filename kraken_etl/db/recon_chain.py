@@ -127,8 +127,10 @@ WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NO
 """
 
 _SOURCE_FULL = "kraken.ledger_entry e"
-_SOURCE_SCOPED = """scope s JOIN kraken.ledger_entry e ON e.account = :account AND e.asset = s.asset
-    AND e.wallet_resolved = s.wallet AND (s.start IS NULL OR e.time >= s.start)"""
+_SOURCE_SCOPED = """scope s CROSS JOIN LATERAL (
+    SELECT * FROM kraken.ledger_entry x WHERE x.account = :account AND x.asset = s.asset
+      AND x.wallet_resolved = s.wallet AND x.time >= coalesce(s.start, '-infinity')
+    OFFSET 0) e"""  # OFFSET 0: one index range per chain, not a hash join over the whole ledger
 
 # Slices of chains to judge by moment groups: from the group before `lo` (taken as given) to `hi`.
 _SLICES = """
