@@ -36,9 +36,9 @@ SELECT k, (ARRAY['XXBT','XETH','DOT'])[1 + k % 3] AS base,
        (k % 2 = 0) AS buy,
        ((k * 7919) % 100000 + 1) * 0.00000001 AS vol,
        (30000 + k % 1000)::numeric AS price,
-       to_timestamp({t0} + 2 * (k - (k % 25 = 0 AND k > 0)::int)) AS t,
+       to_timestamp({t0} + 2 * (k - (k % 25 = 0 AND k > {lo})::int)) AS t,
        (k % 40 = 0) AS base_fee
-FROM generate_series({lo}, {hi} - 1) AS k;
+FROM generate_series({lo}::bigint, {hi}::bigint - 1) AS k;
 ALTER TABLE gen ADD COLUMN cost numeric, ADD COLUMN fee numeric;
 UPDATE gen SET cost = round(vol * price, 4), fee = round(round(vol * price, 4) * 0.0026, 4);
 
@@ -158,7 +158,7 @@ def main() -> None:
             engine = make_engine(url)
             first = reconcile(engine, ACCOUNT, full=True)  # includes the first wallet pass and a cold cache
             floors, fulls = [], []
-            for _ in range(3):
+            for _ in range(2):
                 floors.append(seq_scan(url))
                 started = time.perf_counter()
                 full = reconcile(engine, ACCOUNT, full=True)

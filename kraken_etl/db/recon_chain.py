@@ -109,11 +109,11 @@ ORDER BY c.asset, c.wallet, c.moment
 # The fast pass: one window over the chain in (time, ledger id) order; only rows that do not follow their
 # predecessor come back (and each chain's first row), to be judged by moment groups in `chain_groups`.
 _SUSPECTS = """
-SELECT x.asset, x.wallet, x.moment, x.prev_moment, x.first, x.chain_start, x.examined FROM (
+SELECT x.asset, x.wallet, x.moment, x.prev_moment, x.first, x.chain_start FROM (
     SELECT {chain_start} AS chain_start, e.asset, e.wallet_resolved AS wallet,
            date_trunc('second', e.time) AS moment, e.balance, e.amount - e.fee AS net,
            lag(e.balance) OVER w AS prev_balance, date_trunc('second', lag(e.time) OVER w) AS prev_moment,
-           lag(e.ledger_id) OVER w IS NULL AS first, count(*) OVER () AS examined
+           lag(e.ledger_id) OVER w IS NULL AS first
     FROM {source}
     WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NOT NULL AND e.time <= :as_of
     WINDOW w AS (PARTITION BY e.asset, e.wallet_resolved ORDER BY e.time, e.ledger_id)
@@ -121,9 +121,16 @@ SELECT x.asset, x.wallet, x.moment, x.prev_moment, x.first, x.chain_start, x.exa
 WHERE x.first OR abs(x.balance - (x.prev_balance + x.net)) * 2 >= power(10::numeric, -scale(x.balance))
 """
 
+_COUNT = """
+SELECT count(*) FROM {source}
+WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NOT NULL AND e.time <= :as_of
+"""
+
 _SOURCE_FULL = "kraken.ledger_entry e"
-_SOURCE_SCOPED = """scope s JOIN kraken.ledger_entry e ON e.account = :account AND e.asset = s.asset
-    AND e.wallet_resolved = s.wallet AND (s.start IS NULL OR e.time >= s.start)"""
+_SOURCE_SCOPED = """scope s CROSS JOIN LATERAL (
+    SELECT * FROM kraken.ledger_entry x WHERE x.account = :account AND x.asset = s.asset
+      AND x.wallet_resolved = s.wallet AND x.time >= coalesce(s.start, '-infinity')
+    OFFSET 0) e"""  # OFFSET 0: one index range per chain, not a hash join over the whole ledger
 
 # Slices of chains to judge by moment groups: from the group before `lo` (taken as given) to `hi`.
 _SLICES = """
@@ -203,8 +210,11 @@ def chain_groups(conn: Connection, account: str, as_of: datetime,
                                                                               chain_start="s.start IS NULL")
     examined = 0
     slices: dict[tuple[str, str], list[tuple[datetime, datetime, bool]]] = {}
+    count_sql = _COUNT.format(source=_SOURCE_FULL if since is None else _SOURCE_SCOPED)
+    if since is not None:
+        count_sql = "WITH " + _SCOPE.rstrip().rstrip(",") + "\n" + count_sql
+    examined = int(conn.execute(text(count_sql), params).scalar_one())
     for row in conn.execute(text(sql), params):
-        examined = int(row.examined)
         if row.first:
             if row.chain_start:  # a chain's opening is judged (from zero) only when read from its start
                 slices.setdefault((row.asset, row.wallet), []).append((row.moment, row.moment, True))

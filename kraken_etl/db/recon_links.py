@@ -23,11 +23,8 @@ WITH span AS (
 ),
 t AS MATERIALIZED (
     SELECT tr.txid, tr.type, tr.vol, tr.cost, tr.fee, tr.price, tr.ledgers, tr.pair, tr.time
-    FROM kraken.trade tr, span
+    FROM {{trades}} tr, span
     WHERE tr.account = :account AND tr.time <= :as_of AND tr.time BETWEEN span.lo AND span.hi
-      AND (CAST(:since AS timestamptz) IS NULL OR tr.updated_at > CAST(:since AS timestamptz)
-           OR EXISTS (SELECT 1 FROM kraken.ledger_entry x WHERE x.account = :account AND x.refid = tr.txid
-                      AND x.updated_at > CAST(:since AS timestamptz)))
 ),
 leg AS (
     SELECT t.txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
@@ -74,12 +71,9 @@ _ORDERS = """
 WITH tspan AS (SELECT min(time) AS lo, max(time) AS hi FROM kraken.trade WHERE account = :account),
 o AS MATERIALIZED (
     SELECT o.txid, o.vol_exec, o.cost, o.fee, o.closetm, o.opentm, o.trades AS listed
-    FROM kraken.closed_order o, tspan
+    FROM {orders} o, tspan
     WHERE o.account = :account AND o.closetm <= :as_of
       AND o.opentm >= tspan.lo AND o.closetm <= tspan.hi + interval '1 day'
-      AND (CAST(:since AS timestamptz) IS NULL OR o.updated_at > CAST(:since AS timestamptz)
-           OR EXISTS (SELECT 1 FROM kraken.trade x WHERE x.account = :account AND x.ordertxid = o.txid
-                      AND x.updated_at > CAST(:since AS timestamptz)))
 ),
 agg AS (
     SELECT tr.ordertxid AS txid, count(*) AS n, sum(tr.vol) AS vol, sum(tr.cost) AS tcost, sum(tr.fee) AS tfee
@@ -102,6 +96,22 @@ ORDER BY s.closetm, s.txid
 """
 
 
+# Incremental: only the trades (orders) changed after `since`, or whose legs (trades) changed, by id
+# (OFFSET 0: a primary-key lookup per id, not a scan of every trade by time).
+_CHANGED_TRADES = """(SELECT c.* FROM (
+        SELECT txid FROM kraken.trade WHERE account = :account AND updated_at > :since
+        UNION
+        SELECT refid FROM kraken.ledger_entry WHERE account = :account AND updated_at > :since AND refid IS NOT NULL
+    ) ids CROSS JOIN LATERAL (
+        SELECT * FROM kraken.trade y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
+_CHANGED_ORDERS = """(SELECT c.* FROM (
+        SELECT txid FROM kraken.closed_order WHERE account = :account AND updated_at > :since
+        UNION
+        SELECT ordertxid FROM kraken.trade WHERE account = :account AND updated_at > :since AND ordertxid IS NOT NULL
+    ) ids CROSS JOIN LATERAL (
+        SELECT * FROM kraken.closed_order y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
+
+
 def trade_mismatches(conn: Connection, account: str, as_of: datetime,
                      since: datetime | None = None) -> tuple[int, list[str] | None, list[dict[str, Any]]]:
     """Trades examined, their ids when incremental, and the ones whose legs disagree (`verdict`, legs).
@@ -109,7 +119,8 @@ def trade_mismatches(conn: Connection, account: str, as_of: datetime,
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
     """
-    examined, ids, rows = _run(conn, _TRADES, {"account": account, "as_of": as_of, "since": since})
+    sql = _TRADES.replace("{trades}", "kraken.trade" if since is None else _CHANGED_TRADES)
+    examined, ids, rows = _run(conn, sql, {"account": account, "as_of": as_of, "since": since})
     trade_legs(conn, account, rows)
     return examined, ids, rows
 
@@ -122,7 +133,8 @@ def order_mismatches(conn: Connection, account: str, as_of: datetime,
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
     """
-    examined, ids, rows = _run(conn, _ORDERS, {"account": account, "as_of": as_of, "since": since})
+    sql = _ORDERS.replace("{orders}", "kraken.closed_order" if since is None else _CHANGED_ORDERS)
+    examined, ids, rows = _run(conn, sql, {"account": account, "as_of": as_of, "since": since})
     order_trade_ids(conn, account, rows)
     return examined, ids, rows
 
