@@ -11,13 +11,14 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.timeutil import as_utc
 from kraken_etl.settings import Settings, load_settings
 
 P = ParamSpec("P")
@@ -67,10 +68,9 @@ def parse_date(text: str, option: str) -> datetime:
         typer.BadParameter: naming `option`.
     """
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return as_utc(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def settings() -> Settings:

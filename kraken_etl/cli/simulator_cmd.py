@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import typer
 
@@ -27,8 +27,9 @@ def simulator() -> None:
 def _end_time(text: str | None) -> datetime | None:
     if not text:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    from kraken_etl.core.timeutil import as_utc
+
+    return as_utc(text)
 
 
 @app.command("serve")

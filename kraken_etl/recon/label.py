@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
+from kraken_etl.core.timeutil import as_utc
 from kraken_etl.recon.runner import reconcile
 
 
@@ -30,7 +30,7 @@ def reconcile_label(label: str, *, as_of: str | None = None, checks: Sequence[st
     upgrade(url)
     engine = make_engine(url)
     try:
-        moment = datetime.fromisoformat(as_of) if as_of else None
+        moment = as_utc(as_of) if as_of else None  # any ISO date or time; naive means UTC
         result = reconcile(engine, label, as_of=moment, checks=checks, full=full)
     finally:
         engine.dispose()
