@@ -33,8 +33,8 @@ from kraken_etl.core.parsing import MalformedRecord
 from kraken_etl.core.timeutil import as_utc, from_unix
 from kraken_etl.core.windows import Window, plan_backfill, to_kraken_params
 from kraken_etl.jobs.streams import PAGE_SIZE, StreamSpec
+from kraken_etl.jobs.window import answer_page
 from kraken_etl.kraken.client import KrakenClient
-from kraken_etl.kraken.errors import MalformedResponse
 
 Via = Literal["auto", "rest", "export"]
 # Export cycle calls for one export: AddExport, ExportStatus polls (about 3 with the default backoff when an
@@ -123,15 +123,9 @@ class _Prober:
         result = self.client.private(spec.method, {**spec.params, **to_kraken_params(window), "ofs": ofs},
                                      cost=spec.cost)
         self.calls += 1
-        if not isinstance(result, Mapping) or not isinstance(result.get(spec.result_key) or {}, Mapping):
-            raise MalformedResponse("EClient:Malformed response", f"no {spec.result_key} map", method=spec.method)
-        try:
-            count = int(result.get("count") or 0)
-        except (TypeError, ValueError):
-            raise MalformedResponse("EClient:Malformed response", "count is not an integer",
-                                    method=spec.method) from None
+        page, count = answer_page(spec, result)  # the same answer checks as a window's pages
         times = []
-        for key, value in (result.get(spec.result_key) or {}).items():
+        for key, value in page.items():
             try:
                 moment = getattr(spec.parse(key, value), spec.rules.cursor)
             except MalformedRecord:

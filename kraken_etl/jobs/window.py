@@ -53,7 +53,7 @@ def fetch_window(
     while True:
         result = client.private(spec.method, {**params, "ofs": ofs}, cost=spec.cost)
         pages += 1
-        page, page_count = _page(spec, result)
+        page, page_count = answer_page(spec, result)
         if count is None:
             count = page_count
         elif page_count != count:
@@ -75,7 +75,12 @@ def fetch_window(
     return seen, pages
 
 
-def _page(spec: StreamSpec, result: Any) -> tuple[Mapping[str, Any], int]:
+def answer_page(spec: StreamSpec, result: Any) -> tuple[Mapping[str, Any], int]:
+    """The record map and `count` of one history answer.
+
+    Raises:
+        MalformedResponse: when the result map or `count` is missing or malformed.
+    """
     if not isinstance(result, Mapping):
         raise MalformedResponse("EClient:Malformed response", "result is not an object", method=spec.method)
     page = result.get(spec.result_key) or {}
