@@ -11,6 +11,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compile bytecode at install: with PYTHONDONTWRITEBYTECODE set (as on our machines) every command would
+# otherwise recompile ~700 modules at start-up (~4 s per process, measured); the project's own sources are
+# compiled before tests and the demo (compileall skips what is up to date).
+export UV_COMPILE_BYTECODE ?= 1
+COMPILE = $(BIN)/python -m compileall -q -j 0 kraken_etl flows models migrations >/dev/null
 # Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
 export UV_NATIVE_TLS ?= 1
 
@@ -32,11 +37,13 @@ $(STAMP): pyproject.toml uv.lock | $(BIN)/python $(if $(filter $(BIN)/uv,$(UV)),
 	@touch $@
 
 test: $(STAMP)
+	@$(COMPILE)
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
 	exit $$status
 
 demo: $(STAMP)
+	@$(COMPILE)
 	$(BIN)/kraken-etl demo
 
 lint: $(STAMP)
