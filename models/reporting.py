@@ -42,6 +42,16 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "account", "stream", "last_success_at", "last_success_kind", "age", "age_seconds", "last_run_status",
         "last_run_at", "last_error", "bookmark", "open_quarantine",
     ),
+    # the listener's views (migration 0007)
+    "intraday_balances": (
+        "account", "asset", "wallet", "nightly_balance", "nightly_as_of", "intraday_delta", "intraday_balance",
+        "updates_since_nightly", "last_update_at",
+    ),
+    "listener_health": (
+        "account", "session_id", "status", "started_at", "connected_since", "last_message_at",
+        "seconds_since_last_message", "messages_today", "session_messages", "session_connects", "gaps_total",
+        "gaps_filled", "gaps_open", "last_gap_at", "healthy",
+    ),
 }
 
 # materialised views, refreshed by kraken_etl.db.reporting.refresh_reporting (in this order)

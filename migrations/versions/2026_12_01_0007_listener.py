@@ -128,6 +128,38 @@ COMMENTS = {
 }
 
 
+COLUMN_COMMENTS = {
+    "reporting.intraday_balances": {
+        "account": "Account label.",
+        "asset": "Normalised asset code (BTC, not XXBT).",
+        "wallet": "Wallet (spot / main, earn / flexible, ...).",
+        "nightly_balance": "Balance of the newest REST ledger row (the last nightly state).",
+        "nightly_as_of": "Time of that REST ledger row.",
+        "intraday_delta": "Sum of amount - fee of the WebSocket balance updates after it that REST lacks.",
+        "intraday_balance": "nightly_balance + intraday_delta: the balance now.",
+        "updates_since_nightly": "How many WebSocket balance updates the delta holds.",
+        "last_update_at": "Time of the newest of those updates.",
+    },
+    "reporting.listener_health": {
+        "account": "Account label.",
+        "session_id": "The latest listener session.",
+        "status": "running, stopped or failed.",
+        "started_at": "When the session started.",
+        "connected_since": "When the current WebSocket connection opened (running sessions only).",
+        "last_message_at": "When the last message arrived.",
+        "seconds_since_last_message": "Seconds since then.",
+        "messages_today": "Executions and balance updates stored today (UTC, by event time).",
+        "session_messages": "Messages the session stored.",
+        "session_connects": "Connections the session opened (1 + reconnects).",
+        "gaps_total": "Gaps detected (all sessions).",
+        "gaps_filled": "Gaps filled from REST.",
+        "gaps_open": "Gaps not filled yet.",
+        "last_gap_at": "When the last gap was detected.",
+        "healthy": "Running, a message in the last 30 s and no open gap.",
+    },
+}
+
+
 def upgrade() -> None:
     op.create_table(
         "listener_session",
@@ -191,6 +223,9 @@ def upgrade() -> None:
     for view, comment in COMMENTS.items():
         op.execute(sa.text(f"COMMENT ON VIEW {view} IS '{comment}'"))
         op.execute(f"GRANT SELECT ON {view} TO kraken_reader")
+    for view, columns in COLUMN_COMMENTS.items():
+        for column, comment in columns.items():
+            op.execute(sa.text(f"COMMENT ON COLUMN {view}.{column} IS '{comment}'"))
 
 
 def downgrade() -> None:
