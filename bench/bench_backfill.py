@@ -67,7 +67,11 @@ def child_backfill(rest_url: str, url: str, home: str, start: str, end: str) -> 
         "split": {"waiting_on_kraken_seconds": round(waiting, 2), "our_work_seconds": round(seconds - waiting, 2),
                   "note": "waiting = export processing polls + download; our work = planning, parsing, "
                           "validation, loading"},
-        "streams": {r.stream: {"rows": r.fetched, "loaded": r.loaded, "quarantined": r.quarantined} for r in results},
+        "streams": {stream: {"steps": sum(1 for r in results if r.stream == stream),
+                             "rows": sum(r.fetched for r in results if r.stream == stream),
+                             "loaded": sum(r.loaded for r in results if r.stream == stream),
+                             "quarantined": sum(r.quarantined for r in results if r.stream == stream)}
+                    for stream in dict.fromkeys(r.stream for r in results)},
     }))
 
 
@@ -171,7 +175,7 @@ def main() -> None:
         "rows": {"ledgers": len(ledger_truth), "trades": len(trade_truth)},
         "equal": mismatches == 0, "mismatches": mismatches, "examples": examples,
         "seconds": round(ours["seconds"], 1), "peak_rss_mb": round(ours["peak_rss_mb"], 1),
-        "streams": ours["streams"], "simulator_build_seconds": round(build_seconds, 1),
+        "split": ours["split"], "streams": ours["streams"], "simulator_build_seconds": round(build_seconds, 1),
         "compare_seconds": round(compare_seconds, 1),
     }
     print(json.dumps(report, indent=2))
