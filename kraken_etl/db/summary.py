@@ -58,12 +58,6 @@ def open_quarantine(engine: Engine) -> int:
         return conn.execute(select(func.count()).select_from(q).where(unresolved)).scalar_one()
 
 
-def pending_rows(engine: Engine) -> int:
-    """Export "pending" rows kept in quarantine for audit (no txid, no balance; not ledger entries)."""
-    q = models.QuarantineRow
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(q).where(q.reason == PENDING_REASON)).scalar_one()
-
 
 def stored_accounts(engine: Engine) -> set[str]:
     """Every account label that has rows in the database (ledgers, trades or run log)."""
