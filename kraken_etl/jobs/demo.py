@@ -36,7 +36,7 @@ from kraken_etl.jobs.exportcycle import ExportPolicy
 from kraken_etl.jobs.wiring import client_for
 from kraken_etl.settings import Settings, load_settings
 from kraken_etl.simulator import SimConfig
-from kraken_etl.simulator.server import running
+from kraken_etl.simulator.server import serving_process
 
 ACCOUNT = "demo"
 SEED = 2026
@@ -104,7 +104,7 @@ def demo_account(say: Callable[[str], None]) -> Iterator[Demo]:
     say(f"database ready: {summary.database}, schema kraken at {', '.join(migrate.heads())}")
     config = SimConfig(seed=SEED, ledger_entries=LEDGER_ENTRIES, tier="pro", rate_scale=RATE_SCALE,
                        export_queued_seconds=0.5, export_processing_seconds=1.0)
-    with running(config) as sim:
+    with serving_process(config) as sim:
         say(f"simulator serving a {LEDGER_ENTRIES:,}-entry account on {sim.rest_url} (seed {SEED})")
         env = {"KRAKEN_API_URL": sim.rest_url, "KRAKEN_WS_AUTH_URL": sim.ws_url, "KRAKEN_API_KEY": sim.api_key,
                "KRAKEN_API_SECRET": sim.api_secret, "KRAKEN_TIER": "pro", "KRAKEN_ACCOUNT": ACCOUNT,

@@ -1,5 +1,6 @@
 """Serving the simulator with uvicorn on a real socket: in the foreground (``kraken-etl simulator
-serve``) or in a background thread for tests (`serve_in_thread`).
+serve``), in a background thread for tests (`serve_in_thread`), or in a child process (`serving_process`:
+the demo, so the simulator's work runs on its own core instead of sharing the client's interpreter).
 
 The socket is bound before uvicorn starts, so port 0 picks a free port and the URL is known. In the
 foreground, SIGTERM/SIGINT stop the server gracefully and the process exits 0 (uvicorn's default is to
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
 import signal
 import socket
 import threading
@@ -161,3 +163,48 @@ def running(config: SimConfig | None = None) -> Iterator[RunningSimulator]:
         yield sim
     finally:
         sim.stop()
+
+
+@dataclass(frozen=True)
+class ServedProcess:
+    """A simulator served by a child process (see `serving_process`); no access to its state."""
+
+    rest_url: str
+    ws_url: str
+    api_key: str
+    api_secret: str
+
+
+def _child(config: SimConfig, ready: Any) -> None:
+    serve(config, "127.0.0.1", 0, on_ready=ready.send)
+
+
+@contextlib.contextmanager
+def serving_process(config: SimConfig, timeout: float = 60.0) -> Iterator[ServedProcess]:
+    """``with serving_process(config) as sim:`` — the simulator on a free loopback port in a child process,
+    stopped (SIGTERM, then SIGKILL) when the block ends.
+
+    Raises:
+        RuntimeError: when the child does not report ready within `timeout` seconds.
+    """
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(config, send), daemon=True, name="kraken-sim")
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            raise RuntimeError(f"simulator did not start within {timeout:.0f} s (exit code {child.exitcode})")
+        try:
+            line = receive.recv()
+        except EOFError:
+            child.join(5)
+            raise RuntimeError(f"simulator exited before it was ready (exit code {child.exitcode})") from None
+        yield ServedProcess(line["rest_url"], line["ws_url"], line["api_key"], line["api_secret"])
+    finally:
+        receive.close()
+        child.terminate()
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()

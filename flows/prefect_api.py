@@ -1,0 +1,31 @@
+"""Prefect's API started early, in the background, for a command that will run a flow later.
+
+Without a `PREFECT_API_URL`, the first flow run starts Prefect's temporary server in a subprocess and
+waits for it: on a fresh home that is an import of Prefect's server and a migration of its SQLite
+database (the longest step of a first `make demo`, measured). `start_in_background()` does the same
+through Prefect's public client, in a thread, so the wait overlaps the command's own work; the server
+is the process-wide one that the flow run then finds already healthy.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+
+def _start() -> None:
+    import flows.nightly  # noqa: F401  (importing Prefect is part of the wait)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise problem
+
+
+def start_in_background() -> Future[None]:
+    """Start (or reach) the Prefect API in a thread; `.result()` waits for it and raises what it raised."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-api")
+    try:
+        return pool.submit(_start)
+    finally:
+        pool.shutdown(wait=False)
