@@ -48,9 +48,12 @@ class LedgerEntryRow(Base):
             name="wallet_source",
         ),
         Index(None, "account", "time"),
-        Index(None, "account", "refid"),
+        # covering: trade legs by refid, read from the index alone (reconciliation)
+        Index(None, "account", "refid", postgresql_include=["ledger_id", "amount", "fee"]),
         Index(None, "account", "asset", "wallet", "time"),
-        Index(None, "account", "asset", "wallet_resolved", "time"),
+        # covering: the balance chain in order, read from the index alone (reconciliation)
+        Index(None, "account", "asset", "wallet_resolved", "time", "ledger_id",
+              postgresql_include=["amount", "fee", "balance"]),
         Index(None, "account", "updated_at"),
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
     )
@@ -87,7 +90,9 @@ class TradeRow(Base):
     updated_at: Mapped[UtcDateTime] = created()
 
     __table_args__ = (
-        Index(None, "account", "time"), Index(None, "account", "ordertxid"), Index(None, "account", "updated_at"),
+        Index(None, "account", "time"), Index(None, "account", "updated_at"),
+        # covering: an order's trades and their sums, read from the index alone (reconciliation)
+        Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
     )
 
 

@@ -1,0 +1,47 @@
+"""recon_covering_indexes: indexes the reconciliation checks read instead of the table (issue 10 speed).
+
+- ledger_entry (account, asset, wallet_resolved, time, ledger_id) INCLUDE (amount, fee, balance) replaces
+  (account, asset, wallet_resolved, time): the balance chain's pass reads the chain in order from the index
+  alone (no sort, no heap rows with their JSONB `raw`).
+- ledger_entry (account, refid) INCLUDE (ledger_id, amount, fee): trade legs by refid, index-only.
+- trade (account, ordertxid) INCLUDE (vol, cost, fee): an order's trades and their sums, index-only.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.drop_index(op.f("ix_ledger_entry_account_asset_wallet_resolved_time"), "ledger_entry", schema="kraken")
+    op.create_index(op.f("ix_ledger_entry_account_asset_wallet_resolved_time_ledger_id"), "ledger_entry",
+                    ["account", "asset", "wallet_resolved", "time", "ledger_id"], schema="kraken",
+                    postgresql_include=["amount", "fee", "balance"])
+    op.drop_index(op.f("ix_ledger_entry_account_refid"), "ledger_entry", schema="kraken")
+    op.create_index(op.f("ix_ledger_entry_account_refid"), "ledger_entry", ["account", "refid"], schema="kraken",
+                    postgresql_include=["ledger_id", "amount", "fee"])
+    op.drop_index(op.f("ix_trade_account_ordertxid"), "trade", schema="kraken")
+    op.create_index(op.f("ix_trade_account_ordertxid"), "trade", ["account", "ordertxid"], schema="kraken",
+                    postgresql_include=["vol", "cost", "fee"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_trade_account_ordertxid"), "trade", schema="kraken")
+    op.create_index(op.f("ix_trade_account_ordertxid"), "trade", ["account", "ordertxid"], schema="kraken")
+    op.drop_index(op.f("ix_ledger_entry_account_refid"), "ledger_entry", schema="kraken")
+    op.create_index(op.f("ix_ledger_entry_account_refid"), "ledger_entry", ["account", "refid"], schema="kraken")
+    op.drop_index(op.f("ix_ledger_entry_account_asset_wallet_resolved_time_ledger_id"), "ledger_entry",
+                  schema="kraken")
+    op.create_index(op.f("ix_ledger_entry_account_asset_wallet_resolved_time"), "ledger_entry",
+                    ["account", "asset", "wallet_resolved", "time"], schema="kraken")
