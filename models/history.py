@@ -56,6 +56,10 @@ class LedgerEntryRow(Base):
               postgresql_include=["amount", "fee", "balance"]),
         Index(None, "account", "updated_at"),
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
+        # rows the export wallet rule would change (none once reconciled): a full run's wallet pass reads
+        # only these instead of every exported row
+        Index("ix_ledger_entry_export_wallet_pending", "account",
+              postgresql_where=text("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' OR wallet_resolved IS DISTINCT FROM wallet)")),
     )
 
 
