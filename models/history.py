@@ -58,6 +58,9 @@ class LedgerEntryRow(Base):
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
         # rows the export wallet rule would change (none once reconciled): a full run's wallet pass reads
         # only these instead of every exported row
+        # rows wallet assignment could not place (normally none): the chain check's warning reads only these
+        Index("ix_ledger_entry_wallet_unknown", "account", "asset", "time", "ledger_id",
+              postgresql_where=text("wallet_source = 'unknown'")),
         Index("ix_ledger_entry_export_wallet_pending", "account",
               postgresql_where=text("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' OR wallet_resolved IS DISTINCT FROM wallet)")),
     )

@@ -28,26 +28,6 @@ t AS MATERIALIZED (
     FROM {{trades}} tr, span
     WHERE tr.account = :account AND tr.time <= :as_of AND tr.time BETWEEN span.lo AND span.hi
 ),
-leg AS (
-    SELECT t.txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
-           CASE WHEN e.amount = 0 THEN 'k'
-                WHEN abs(e.amount) = t.vol THEN CASE WHEN (e.amount > 0) = (t.type = 'buy') THEN 'b' ELSE 'x' END
-                WHEN abs(e.amount) = t.cost THEN CASE WHEN (e.amount < 0) = (t.type = 'buy') THEN 'q' ELSE 'x' END
-                ELSE 'x' END AS kind,
-           upper(e.asset) IN ('ZUSD', 'USD') AS usd
-    FROM t CROSS JOIN LATERAL (  -- OFFSET 0: each trade's legs by the refid index, not a pass over the ledger
-        SELECT x.ledger_id, x.amount, x.fee, x.asset FROM kraken.ledger_entry x
-        WHERE x.account = :account AND x.refid = t.txid OFFSET 0) e
-),
-lc AS (
-    SELECT txid, count(*) FILTER (WHERE listed) AS n_listed,
-           count(*) FILTER (WHERE kind = 'b') AS n_base, count(*) FILTER (WHERE kind = 'q') AS n_quote,
-           count(*) FILTER (WHERE kind = 'x') AS n_other,
-           coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee,
-           coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
-           coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote
-    FROM leg GROUP BY txid
-),
 judged AS (
     SELECT t.txid, t.type, t.vol, t.cost, t.fee, t.price, t.pair, t.time, t.ledgers,
         CASE
@@ -62,7 +42,26 @@ judged AS (
                 AND (NOT usd_quote OR abs(kfee / 100 - t.fee) <= {_TOL.format(a="kfee", b="t.fee")}))
           ) THEN 'leg_fee_mismatch'
         END AS verdict
-    FROM t LEFT JOIN lc ON lc.txid = t.txid
+    -- each trade's legs by the refid index and aggregated per trade (no rows: no legs, lc all NULL)
+    FROM t LEFT JOIN LATERAL (
+        SELECT leg.txid, count(*) FILTER (WHERE listed) AS n_listed,
+               count(*) FILTER (WHERE kind = 'b') AS n_base, count(*) FILTER (WHERE kind = 'q') AS n_quote,
+               count(*) FILTER (WHERE kind = 'x') AS n_other,
+               coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee,
+               coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
+               coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote
+        FROM (
+            SELECT e.refid AS txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
+                   CASE WHEN e.amount = 0 THEN 'k'
+                        WHEN abs(e.amount) = t.vol
+                            THEN CASE WHEN (e.amount > 0) = (t.type = 'buy') THEN 'b' ELSE 'x' END
+                        WHEN abs(e.amount) = t.cost
+                            THEN CASE WHEN (e.amount < 0) = (t.type = 'buy') THEN 'q' ELSE 'x' END
+                        ELSE 'x' END AS kind,
+                   upper(e.asset) IN ('ZUSD', 'USD') AS usd
+            FROM kraken.ledger_entry e WHERE e.account = :account AND e.refid = t.txid OFFSET 0
+        ) leg GROUP BY leg.txid
+    ) lc ON true
 )
 SELECT (SELECT count(*) FROM t) AS examined,
        CASE WHEN CAST(:since AS timestamptz) IS NOT NULL THEN (SELECT array_agg(txid) FROM t) END AS scope_ids,

@@ -7,6 +7,8 @@
 - trade (account, ordertxid) INCLUDE (vol, cost, fee): an order's trades and their sums, index-only.
 - ledger_entry (account) WHERE the export wallet rule would change the row: the wallet pass of a full run
   finds the (usually no) rows to update without reading every exported row.
+- ledger_entry (account, asset, time, ledger_id) WHERE wallet_source = 'unknown': the chain check's
+  `wallet_unknown` warning reads only the rows it names.
 
 Revision ID: 0011
 Revises: 0010
@@ -41,9 +43,12 @@ def upgrade() -> None:
                     postgresql_include=["vol", "cost", "fee"])
     op.create_index("ix_ledger_entry_export_wallet_pending", "ledger_entry", ["account"], schema="kraken",
                     postgresql_where=sa.text(_EXPORT_PENDING))
+    op.create_index("ix_ledger_entry_wallet_unknown", "ledger_entry", ["account", "asset", "time", "ledger_id"],
+                    schema="kraken", postgresql_where=sa.text("wallet_source = 'unknown'"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_entry_wallet_unknown", "ledger_entry", schema="kraken")
     op.drop_index("ix_ledger_entry_export_wallet_pending", "ledger_entry", schema="kraken")
     op.drop_index(op.f("ix_trade_account_ordertxid"), "trade", schema="kraken")
     op.create_index(op.f("ix_trade_account_ordertxid"), "trade", ["account", "ordertxid"], schema="kraken")
