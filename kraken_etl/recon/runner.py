@@ -1,9 +1,12 @@
 """`reconcile` and `acknowledge`: run the checks for one account, store the run and its findings.
 
-One transaction per run: wallets are assigned, every check reads the same data, findings are upserted
-by fingerprint, findings not seen again inside what was re-examined are resolved, and the run row is
-finished. A run is incremental when a previous successful run of the same check exists and `full` is
-False: only rows changed after that run's watermark (chains, trades, orders) are re-examined.
+One transaction per run: wallets are assigned, the checks run, findings are upserted by fingerprint,
+findings not seen again inside what was re-examined are resolved, and the run row is finished. The checks
+that read no wallet column (`SIDE_CHECKS`: trades, orders) run at the same time on their own read-only
+connections that import the run transaction's snapshot (taken before its first write), so a run uses
+both cores and they see the same committed data the run started with. A run is incremental when a
+previous successful run of the same check exists and `full` is False: only rows changed after that run's
+watermark (chains, trades, orders) are re-examined.
 """
 
 from __future__ import annotations
