@@ -74,6 +74,9 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     with engine.begin() as conn:
         # the checks sort and group whole ledgers: give them memory instead of temp files (this run only)
         conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        # the run spreads its checks over connections itself (snapshot_reader); parallel workers on top
+        # only add their start-up and hand-over cost when the cores are already busy
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         yield conn
 
 
@@ -99,6 +102,7 @@ def snapshot_reader(engine: Engine, snapshot: str) -> Iterator[Connection]:
             raise ValueError(f"not a snapshot id: {snapshot!r}")
         conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))  # SET takes no bind parameters
         conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         yield conn
 
 
