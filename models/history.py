@@ -48,11 +48,21 @@ class LedgerEntryRow(Base):
             name="wallet_source",
         ),
         Index(None, "account", "time"),
-        Index(None, "account", "refid"),
+        # covering: trade legs by refid, read from the index alone (reconciliation)
+        Index(None, "account", "refid", postgresql_include=["ledger_id", "amount", "fee"]),
         Index(None, "account", "asset", "wallet", "time"),
-        Index(None, "account", "asset", "wallet_resolved", "time"),
+        # covering: the balance chain in order, read from the index alone (reconciliation)
+        Index(None, "account", "asset", "wallet_resolved", "time", "ledger_id",
+              postgresql_include=["amount", "fee", "balance"]),
         Index(None, "account", "updated_at"),
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
+        # rows the export wallet rule would change (none once reconciled): a full run's wallet pass reads
+        # only these instead of every exported row
+        # rows wallet assignment could not place (normally none): the chain check's warning reads only these
+        Index("ix_ledger_entry_wallet_unknown", "account", "asset", "time", "ledger_id",
+              postgresql_where=text("wallet_source = 'unknown'")),
+        Index("ix_ledger_entry_export_wallet_pending", "account",
+              postgresql_where=text("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' OR wallet_resolved IS DISTINCT FROM wallet)")),
     )
 
 
@@ -87,7 +97,9 @@ class TradeRow(Base):
     updated_at: Mapped[UtcDateTime] = created()
 
     __table_args__ = (
-        Index(None, "account", "time"), Index(None, "account", "ordertxid"), Index(None, "account", "updated_at"),
+        Index(None, "account", "time"), Index(None, "account", "updated_at"),
+        # covering: an order's trades and their sums, read from the index alone (reconciliation)
+        Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
     )
 
 

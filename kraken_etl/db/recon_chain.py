@@ -109,16 +109,18 @@ ORDER BY c.asset, c.wallet, c.moment
 # The fast pass: one window over the chain in (time, ledger id) order; only rows that do not follow their
 # predecessor come back (and each chain's first row), to be judged by moment groups in `chain_groups`.
 _SUSPECTS = """
-SELECT x.asset, x.wallet, x.moment, x.prev_moment, x.first, x.chain_start FROM (
-    SELECT {chain_start} AS chain_start, e.asset, e.wallet_resolved AS wallet,
-           date_trunc('second', e.time) AS moment, e.balance, e.amount - e.fee AS net,
-           lag(e.balance) OVER w AS prev_balance, date_trunc('second', lag(e.time) OVER w) AS prev_moment,
-           lag(e.ledger_id) OVER w IS NULL AS first
+SELECT x.asset, x.wallet, date_trunc('second', x.time) AS moment, date_trunc('second', x.prev_time) AS prev_moment,
+       x.prev_time IS NULL AS first, x.chain_start FROM (
+    SELECT {chain_start} AS chain_start, e.asset, e.wallet_resolved AS wallet, e.time, e.balance,
+           e.amount - e.fee AS net, lag(e.balance) OVER w AS prev_balance, lag(e.time) OVER w AS prev_time
     FROM {source}
     WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NOT NULL AND e.time <= :as_of
-    WINDOW w AS (PARTITION BY e.asset, e.wallet_resolved ORDER BY e.time, e.ledger_id)
+    WINDOW w AS (PARTITION BY e.asset, e.wallet_resolved ORDER BY e.time, e.ledger_id
+                 ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 ) x
-WHERE x.first OR abs(x.balance - (x.prev_balance + x.net)) * 2 >= power(10::numeric, -scale(x.balance))
+WHERE x.prev_time IS NULL
+   OR (x.balance <> x.prev_balance + x.net  -- exact first: the tolerance below only for rows that differ
+       AND abs(x.balance - (x.prev_balance + x.net)) * 2 >= power(10::numeric, -scale(x.balance)))
 """
 
 _COUNT = """
@@ -146,13 +148,16 @@ scope AS MATERIALIZED (
 ),
 """
 
+# One index range per slice (LATERAL, OFFSET 0), never a join over the whole ledger.
 _ROWS_SLICED = """
 SELECT e.ledger_id, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment,
        e.amount - e.fee AS net, e.balance, s.start IS NULL AND s.opens AS from_start, s.sid AS part
-FROM scope s
-JOIN kraken.ledger_entry e ON e.account = :account AND e.asset = s.asset AND e.wallet_resolved = s.wallet
-     AND (s.start IS NULL OR e.time >= s.start) AND e.time < s.hi + interval '1 second'
-WHERE e.balance IS NOT NULL AND e.time <= :as_of
+FROM scope s CROSS JOIN LATERAL (
+    SELECT * FROM kraken.ledger_entry x
+    WHERE x.account = :account AND x.asset = s.asset AND x.wallet_resolved = s.wallet
+      AND x.time >= coalesce(s.start, '-infinity') AND x.time < s.hi + interval '1 second'
+      AND x.balance IS NOT NULL AND x.time <= :as_of
+    OFFSET 0) e
 """
 
 

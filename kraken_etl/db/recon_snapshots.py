@@ -19,11 +19,20 @@ WHERE account = :account AND taken_at <= :as_of
 ORDER BY taken_at, source, asset
 """
 
+# `chains` walks the (account, asset, wallet_resolved, ...) index from one chain to the next (a loose index
+# scan: one probe per chain) instead of reading every ledger row to find the few distinct chains.
 _AT = """
-WITH snaps AS (SELECT DISTINCT taken_at FROM kraken.balance_snapshot WHERE account = :account AND taken_at <= :as_of),
+WITH RECURSIVE
+snaps AS (SELECT DISTINCT taken_at FROM kraken.balance_snapshot WHERE account = :account AND taken_at <= :as_of),
 chains AS (
-    SELECT DISTINCT asset, wallet_resolved AS wallet FROM kraken.ledger_entry
-    WHERE account = :account AND wallet_resolved IS NOT NULL
+    (SELECT asset, wallet_resolved AS wallet FROM kraken.ledger_entry
+     WHERE account = :account AND wallet_resolved IS NOT NULL ORDER BY asset, wallet_resolved LIMIT 1)
+    UNION ALL
+    SELECT n.asset, n.wallet FROM chains c CROSS JOIN LATERAL (
+        SELECT x.asset, x.wallet_resolved AS wallet FROM kraken.ledger_entry x
+        WHERE x.account = :account AND x.wallet_resolved IS NOT NULL
+          AND (x.asset, x.wallet_resolved) > (c.asset, c.wallet)
+        ORDER BY x.asset, x.wallet_resolved LIMIT 1) n
 )
 SELECT s.taken_at, c.asset, c.wallet, last.balance, last.ledger_id
 FROM snaps s CROSS JOIN chains c

@@ -8,6 +8,7 @@ re-examined and did not see again is marked resolved. `details` holds the findin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -73,6 +74,35 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     with engine.begin() as conn:
         # the checks sort and group whole ledgers: give them memory instead of temp files (this run only)
         conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        # the run spreads its checks over connections itself (snapshot_reader); parallel workers on top
+        # only add their start-up and hand-over cost when the cores are already busy
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        yield conn
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+def export_snapshot(conn: Connection) -> str:
+    """The run transaction's current snapshot, for readers on other connections (`snapshot_reader`)."""
+    return conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def snapshot_reader(engine: Engine, snapshot: str) -> Iterator[Connection]:
+    """A read-only transaction on its own connection that sees exactly `snapshot` (the run's data as of
+    when it was exported: not the run's own uncommitted writes), so a check can run beside the others.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: when the snapshot is gone (its transaction ended) or on database failures.
+    """
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise ValueError(f"not a snapshot id: {snapshot!r}")
+        conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))  # SET takes no bind parameters
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         yield conn
 
 

@@ -46,20 +46,33 @@ _SUFFIX = f"""
 WITH suffix(sfx, nominal) AS (SELECT * FROM unnest(CAST(:sfx AS text[]), CAST(:nominal AS text[]))),
 exported AS (
     SELECT asset, min(wallet) AS wallet FROM kraken.ledger_entry
-    WHERE account = :account AND wallet IS NOT NULL GROUP BY asset HAVING count(DISTINCT wallet) = 1
+    WHERE account = :account AND wallet IS NOT NULL AND asset = ANY(CAST(:assets AS text[]))
+    GROUP BY asset HAVING count(DISTINCT wallet) = 1
 ),
 target AS (
     SELECT e.ledger_id, coalesce(x.wallet, s.nominal) AS wallet
     FROM kraken.ledger_entry e
     JOIN suffix s ON upper(e.asset) LIKE '%' || s.sfx
     LEFT JOIN exported x ON x.asset = e.asset
-    WHERE e.account = :account AND e.wallet IS NULL AND {_SINCE}
+    WHERE e.account = :account AND e.wallet IS NULL AND {_SINCE} AND e.asset = ANY(CAST(:assets AS text[]))
       AND (e.wallet_source IS NULL OR e.wallet_source IN ('suffix', 'continuity', 'unknown'))
 )
 UPDATE kraken.ledger_entry e SET wallet_resolved = t.wallet, wallet_source = 'suffix', updated_at = now()
 FROM target t
 WHERE e.account = :account AND e.ledger_id = t.ledger_id
   AND (e.wallet_source IS DISTINCT FROM 'suffix' OR e.wallet_resolved IS DISTINCT FROM t.wallet)
+"""
+
+# The account's distinct assets: a loose index scan over (account, asset, wallet, time), one probe per asset.
+_ASSETS = """
+WITH RECURSIVE a AS (
+    (SELECT asset FROM kraken.ledger_entry WHERE account = :account ORDER BY asset LIMIT 1)
+    UNION ALL
+    SELECT n.asset FROM a CROSS JOIN LATERAL (
+        SELECT x.asset FROM kraken.ledger_entry x WHERE x.account = :account AND x.asset > a.asset
+        ORDER BY x.asset LIMIT 1) n
+)
+SELECT asset FROM a WHERE upper(asset) LIKE ANY(CAST(:patterns AS text[]))
 """
 
 _PENDING_ASSETS = """
@@ -98,8 +111,11 @@ def assign_known_wallets(conn: Connection, account: str, since: datetime | None 
     params = {"account": account, "since": since}
     changed = conn.execute(text(_EXPORT), params).rowcount
     changed += conn.execute(text(_LISTENER), params).rowcount
-    changed += conn.execute(text(_SUFFIX), {**params, "sfx": list(SUFFIX_WALLETS),
-                                            "nominal": list(SUFFIX_WALLETS.values())}).rowcount
+    patterns = ["%" + sfx for sfx in SUFFIX_WALLETS]
+    suffixed = list(conn.execute(text(_ASSETS), {"account": account, "patterns": patterns}).scalars())
+    if suffixed:  # the suffix rule reads only the assets it can apply to
+        changed += conn.execute(text(_SUFFIX), {**params, "sfx": list(SUFFIX_WALLETS), "assets": suffixed,
+                                                "nominal": list(SUFFIX_WALLETS.values())}).rowcount
     return int(changed)
 
 

@@ -1,14 +1,19 @@
 """`reconcile` and `acknowledge`: run the checks for one account, store the run and its findings.
 
-One transaction per run: wallets are assigned, every check reads the same data, findings are upserted
-by fingerprint, findings not seen again inside what was re-examined are resolved, and the run row is
-finished. A run is incremental when a previous successful run of the same check exists and `full` is
-False: only rows changed after that run's watermark (chains, trades, orders) are re-examined.
+One transaction per run: wallets are assigned, the checks run, findings are upserted by fingerprint,
+findings not seen again inside what was re-examined are resolved, and the run row is finished. The checks
+that read no wallet column (`SIDE_CHECKS`: trades, orders) run at the same time on their own read-only
+connections that import the run transaction's snapshot (taken before its first write), so a run uses
+both cores and they see the same committed data the run started with. A run is incremental when a
+previous successful run of the same check exists and `full` is False: only rows changed after that run's
+watermark (chains, trades, orders) are re-examined.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -64,6 +69,24 @@ def _summary(name: str, report: CheckReport, incremental: bool, seconds: float) 
                         _seconds(seconds))
 
 
+# Checks that read no column the wallet pass writes (trades, orders, their legs by refid): each runs on its
+# own connection in the run's snapshot, beside the wallet pass and the chain checks (the machine's cores).
+SIDE_CHECKS = frozenset({"trade_ledger", "order_trades"})
+
+Ran = tuple[CheckReport, datetime | None, float]  # report, since (None: full), seconds
+
+
+def _run(name: str, inp: CheckInput, clock: Clock) -> Ran:
+    t1 = clock.now()
+    report = CHECKS[name](inp)
+    return report, inp.since, clock.now() - t1
+
+
+def _run_aside(engine: Engine, snapshot: str, name: str, inp: CheckInput, clock: Clock) -> Ran:
+    with recon_store.snapshot_reader(engine, snapshot) as reader:
+        return _run(name, replace(inp, conn=reader), clock)
+
+
 def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, checks: Sequence[str] | None = None,
               full: bool = False, clock: Clock | None = None) -> ReconResult:
     """Reconcile one account: run the checks, store the run and its findings, return the summary.
@@ -90,19 +113,30 @@ def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, ch
             since = last["watermark"] if last else None
             incremental = since is not None
             counts: dict[str, Any] = {}
-            run_id = recon_store.start_run(conn, account, moment, names, incremental, started_at, mark)
-            t1 = clock.now()
-            assigned = assign_wallets(conn, account, since)
-            counts["_wallets"] = {"changed": assigned, "seconds": _seconds(clock.now() - t1)}
+            snapshot = recon_store.export_snapshot(conn)  # before any write: what the side checks read
+
+            def inp(name: str) -> CheckInput:
+                return CheckInput(conn, account, moment, since if last and name in (last["checks"] or []) else None)
+
+            side = [n for n in names if n in SIDE_CHECKS]
+            ran: dict[str, Ran] = {}
+            with ThreadPoolExecutor(max_workers=max(1, len(side)), thread_name_prefix="recon") as pool:
+                aside = {n: pool.submit(_run_aside, engine, snapshot, n, inp(n), clock) for n in side}
+                run_id = recon_store.start_run(conn, account, moment, names, incremental, started_at, mark)
+                t1 = clock.now()
+                assigned = assign_wallets(conn, account, since)
+                counts["_wallets"] = {"changed": assigned, "seconds": _seconds(clock.now() - t1)}
+                for name in names:
+                    if name not in SIDE_CHECKS:
+                        ran[name] = _run(name, inp(name), clock)
+                ran.update({n: future.result() for n, future in aside.items()})
             summaries: list[CheckSummary] = []
             all_findings: list[Finding] = []
             for name in names:
-                check_since = since if last and name in (last["checks"] or []) else None
-                t1 = clock.now()
-                report = CHECKS[name](CheckInput(conn, account, moment, check_since))
+                report, check_since, seconds = ran[name]
                 recon_store.upsert_findings(conn, account, run_id, [_row(f, account) for f in report.findings])
                 recon_store.resolve_unseen(conn, account, run_id, name, report.scopes)
-                summary = _summary(name, report, check_since is not None, clock.now() - t1)
+                summary = _summary(name, report, check_since is not None, seconds)
                 summaries.append(summary)
                 all_findings += report.findings
                 counts[name] = {"examined": report.rows_examined, "breaks": summary.breaks,
