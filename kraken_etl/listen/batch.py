@@ -45,20 +45,32 @@ class Batch:
     def first_at(self) -> float | None:
         return self.received[0] if self.received else None
 
-    def add(self, frame: Frame, received_at: float) -> None:
-        """Parse one data frame's items into the batch (bad items become `Rejected`)."""
+    def add(self, frame: Frame, received_at: float) -> datetime | None:
+        """Parse one data frame's items into the batch (bad items become `Rejected`); the newest event
+        time among the executions or balance updates it added (None when it added none)."""
         self.received.append(received_at)
         snapshot = frame.type == "snapshot"
+        sequence = frame.sequence
+        newest: datetime | None = None
         for item in frame.data:
             try:
                 if frame.channel == "executions":
-                    self.executions.append(parse_execution(item, sequence=frame.sequence, is_snapshot=snapshot))
+                    execution = parse_execution(item, sequence=sequence, is_snapshot=snapshot)
+                    self.executions.append(execution)
+                    stamp = execution.timestamp
                 elif snapshot:
                     self.wallets.extend(parse_balance_snapshot([item]))
+                    continue
                 else:
-                    self.balance_updates.append(parse_balance_update(item, sequence=frame.sequence))
+                    update = parse_balance_update(item, sequence=sequence)
+                    self.balance_updates.append(update)
+                    stamp = update.timestamp
             except MalformedMessage as exc:
                 self.reject(f"ws_{frame.channel}", str(exc), item)
+                continue
+            if newest is None or stamp > newest:
+                newest = stamp
+        return newest
 
     def absorb(self, other: Batch) -> None:
         """Append another batch's contents (merging batches into one transaction)."""
