@@ -111,12 +111,8 @@ def _key(item: Mapping[str, Any], order_id: str, exec_type: str, exec_id: str | 
     return f"{order_id}:{exec_type}:{stamp}:{content_digest(item)}"
 
 
-# The fields each record reads, in the record's order. The comprehensions below take the common case
-# (a non-empty string, a finite Decimal) inline and hand anything else to `_text` / `_dec`, which accept
-# it, convert it or raise with the field's name.
-_EXEC_TEXT = ("order_status", "symbol", "side")
-_EXEC_DEC = ("order_qty", "last_qty", "last_price", "cost")
-_BAL_TEXT = ("ref_id", "subtype", "category", "asset_class", "wallet_type", "wallet_id")
+# The parsers take the common case inline (a non-empty string; a finite Decimal; an absent field) and
+# hand anything else to `_text` / `_dec`, which accept it, convert it or raise naming the field.
 
 
 def _fast_time(ch: str, item: Mapping[str, Any]) -> datetime:
@@ -127,6 +123,12 @@ def _fast_time(ch: str, item: Mapping[str, Any]) -> datetime:
         except ValueError:
             pass
     return _time(ch, item)
+
+
+def _fees(ch: str, fees: list[Any]) -> tuple[Decimal, str | None]:
+    legs = [f for f in fees if type(f) is dict or isinstance(f, Mapping)]
+    total = sum((cast("Decimal", _dec(ch, f, "qty", required=True)) for f in legs), Decimal(0))
+    return total, ",".join(sorted({a for f in legs if (a := _text(ch, f, "asset"))})) or None
 
 
 def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapshot: bool) -> WsExecution:
@@ -145,20 +147,31 @@ def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapsho
     fee: Decimal | None = None
     fee_asset: str | None = None
     if type(fees) is list and fees:
-        legs = [f for f in fees if isinstance(f, Mapping)]
-        fee = sum((_dec(ch, f, "qty", required=True) for f in legs), Decimal(0))  # type: ignore[type-var]  # required=True: never None
-        fee_asset = ",".join(sorted({a for f in legs if (a := _text(ch, f, "asset"))})) or None
+        fee, fee_asset = _fees(ch, fees)
     elif "fee_usd_equiv" in item:
         fee = _dec(ch, item, "fee_usd_equiv")
     order_id = str(_text(ch, item, "order_id", required=True))
     exec_type = str(_text(ch, item, "exec_type", required=True))
     exec_id = _text(ch, item, "exec_id")
-    status, symbol, side = [v if type(v := get(n)) is str and v else _text(ch, item, n) for n in _EXEC_TEXT]
-    order_qty, last_qty, last_price, cost = [v if type(v := get(n)) is Decimal and v.is_finite()
-                                             else _dec(ch, item, n) for n in _EXEC_DEC]
+    v = get("order_status")
+    status = v if type(v) is str and v else _text(ch, item, "order_status")
+    v = get("symbol")
+    symbol = v if type(v) is str and v else _text(ch, item, "symbol")
+    v = get("side")
+    side = v if type(v) is str and v else _text(ch, item, "side")
+    v = get("liquidity_ind")
+    liquidity = v if type(v) is str and v else _text(ch, item, "liquidity_ind")
+    v = get("order_qty")
+    order_qty = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "order_qty")
+    v = get("last_qty")
+    last_qty = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "last_qty")
+    v = get("last_price")
+    last_price = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "last_price")
+    v = get("cost")
+    cost = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "cost")
     return WsExecution(_key(item, order_id, exec_type, exec_id), order_id, exec_id, exec_type, status, symbol,
-                       side, order_qty, last_qty, last_price, cost, fee, fee_asset,
-                       _text(ch, item, "liquidity_ind"), _fast_time(ch, item), sequence, is_snapshot, item)
+                       side, order_qty, last_qty, last_price, cost, fee, fee_asset, liquidity,
+                       _fast_time(ch, item), sequence, is_snapshot, item)
 
 
 def parse_balance_update(item: Mapping[str, Any], *, sequence: int | None) -> WsBalanceUpdate:
@@ -173,16 +186,29 @@ def parse_balance_update(item: Mapping[str, Any], *, sequence: int | None) -> Ws
             raise MalformedMessage(ch, "(item)", item, "is not an object")
         item = dict(item)
     get = item.get
-    ref_id, subtype, category, asset_class, wallet_type, wallet_id = [
-        v if type(v := get(n)) is str and v else _text(ch, item, n) for n in _BAL_TEXT]
+    v = get("ref_id")
+    ref_id = v if type(v) is str and v else _text(ch, item, "ref_id")
+    v = get("subtype")
+    subtype = v if type(v) is str and v else _text(ch, item, "subtype")
+    v = get("category")
+    category = v if type(v) is str and v else _text(ch, item, "category")
+    v = get("asset_class")
+    asset_class = v if type(v) is str and v else _text(ch, item, "asset_class")
+    v = get("wallet_type")
+    wallet_type = v if type(v) is str and v else _text(ch, item, "wallet_type")
+    v = get("wallet_id")
+    wallet_id = v if type(v) is str and v else _text(ch, item, "wallet_id")
+    v = get("amount")
+    amount = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "amount", required=True)
+    v = get("fee")
+    fee = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "fee")  # as written, 0.000 too
+    v = get("balance")
+    balance = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "balance", required=True)
     return WsBalanceUpdate(
         str(_text(ch, item, "ledger_id", required=True)), ref_id, _fast_time(ch, item),
         str(_text(ch, item, "type", required=True)), subtype, category,
         str(_text(ch, item, "asset", required=True)), asset_class, wallet_type, wallet_id,
-        _dec(ch, item, "amount", required=True),  # type: ignore[arg-type]
-        _dec(ch, item, "fee") or Decimal(0),
-        _dec(ch, item, "balance", required=True),  # type: ignore[arg-type]
-        sequence, item)
+        amount, Decimal(0) if fee is None else fee, balance, sequence, item)  # type: ignore[arg-type]
 
 
 def parse_balance_snapshot(items: list[Any]) -> list[WsWalletBalance]:

@@ -46,9 +46,9 @@ _BAL_COLUMNS = {
 def _recordset_insert(table: str, columns: dict[str, str], key: str) -> Any:
     names = ", ".join(f'"{c}"' for c in columns)
     typed = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    return text(f"INSERT INTO kraken.{table} (account, {names}) SELECT :account, {names} "
+    return text(f"WITH new AS (INSERT INTO kraken.{table} (account, {names}) SELECT :account, {names} "
                 f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({typed}) "
-                f"ON CONFLICT (account, {key}) DO NOTHING RETURNING 1")
+                f"ON CONFLICT (account, {key}) DO NOTHING RETURNING 1) SELECT count(*) FROM new")
 
 
 _EXEC_INSERT = _recordset_insert("ws_execution", _EXEC_COLUMNS, "event_key")
@@ -94,11 +94,11 @@ def store_batch(
         # one event key twice in a batch (a snapshot repeating an update) would fail the statement
         unique = list({r.event_key: r for r in executions}.values())
         rows = _rows_json(unique, _EXEC_COLUMNS)
-        new_exec = len(conn.execute(_EXEC_INSERT, {"account": account, "rows": rows}).all())
+        new_exec = int(conn.execute(_EXEC_INSERT, {"account": account, "rows": rows}).scalar_one())
     if balance_updates:
         unique_bal = list({r.ledger_id: r for r in balance_updates}.values())
         rows = _rows_json(unique_bal, _BAL_COLUMNS)
-        new_bal = len(conn.execute(_BAL_INSERT, {"account": account, "rows": rows}).all())
+        new_bal = int(conn.execute(_BAL_INSERT, {"account": account, "rows": rows}).scalar_one())
     if rejected:
         quarantine(conn, account, "ws", "ws", list(rejected), None)
     if session_id is not None:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kraken_etl.core.clock import Clock
-from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.wsframes import Frame, MalformedMessage, classify, decode
 from kraken_etl.core.wsgaps import SequenceTracker
 from kraken_etl.db import ws as store
@@ -38,32 +37,14 @@ from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSu
 from kraken_etl.listen.batch import Batch, as_datetime
 from kraken_etl.listen.config import ListenerConfig
 from kraken_etl.listen.gapfill import GapFiller, warm_up
+from kraken_etl.listen.stats import ListenerBusy, ListenStats
 from kraken_etl.listen.subscribe import subscribe
 from kraken_etl.listen.writer import BatchWriter, CommitHook
 
+__all__ = ["ListenStats", "Listener", "ListenerBusy"]
+
 log = logging.getLogger(__name__)
 EVENT_LOOKBACK = timedelta(minutes=10)  # how far a message's event time may lag its receipt
-
-
-class ListenerBusy(KrakenEtlError):
-    """Another listener already runs for this account (one per account: a PostgreSQL advisory lock)."""
-
-
-@dataclass(slots=True)
-class ListenStats:
-    """What a listener did (also the session row's counters)."""
-
-    account: str
-    session_id: int | None = None
-    messages: int = 0
-    executions: int = 0
-    balance_updates: int = 0
-    quarantined: int = 0
-    connects: int = 0
-    gaps: int = 0
-    gaps_filled: int = 0
-    batches: int = 0
-    stop_reason: str = ""
 
 
 @dataclass(slots=True)

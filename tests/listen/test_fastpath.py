@@ -34,7 +34,8 @@ def test_decode_reads_each_number_from_its_own_text(written: str, digits: tuple[
 
 
 def test_decode_keeps_big_integers_and_refuses_what_is_not_json() -> None:
-    message = decode(b'{"channel":"status","data":[{"connection_id":13834774380200032777,"n":123456789012345678901234}]}')
+    message = decode(b'{"channel":"status","data":[{"connection_id":13834774380200032777,'
+                     b'"n":123456789012345678901234}]}')
     assert message["data"][0] == {"connection_id": 13834774380200032777, "n": 123456789012345678901234}
     for bad in ('{"amount": NaN}', '{"amount": Infinity}', '{"a":1', b'\xff\xfe', "[1]", '"text"'):
         with pytest.raises(MalformedMessage):
@@ -83,7 +84,8 @@ def test_fast_parsers_fall_back_to_the_checks() -> None:
                  "last_qty": Decimal("0.5"), "cost": 2, "fees": [{"asset": "USD", "qty": Decimal("0.1")},
                                                                 {"asset": "EUR", "qty": Decimal("0.02")}]}
     rec2 = parse_execution(execution, sequence=3, is_snapshot=False)
-    assert (rec2.last_qty, rec2.cost, rec2.fee, rec2.fee_asset) == (Decimal("0.5"), Decimal(2), Decimal("0.12"), "EUR,USD")
+    assert (rec2.last_qty, rec2.cost, rec2.fee, rec2.fee_asset) == (
+        Decimal("0.5"), Decimal(2), Decimal("0.12"), "EUR,USD")
     with pytest.raises(MalformedMessage) as err:
         parse_execution({**execution, "last_price": Decimal("Infinity")}, sequence=3, is_snapshot=False)
     assert err.value.field == "last_price"
@@ -109,3 +111,10 @@ def test_batch_statement_stores_the_written_text(engine: Engine) -> None:
     assert row == ("0.000015", "1.50", "123456789012345678901234567890.123456789",
                    datetime(2026, 12, 2, 1, 2, 3, 456, tzinfo=UTC), "0.000015", "1.50")
     assert ex == (execution.event_key, "0.00000001", "1E-8")
+
+
+def test_a_zero_fee_keeps_its_written_scale() -> None:
+    item = {"ledger_id": "L1", "timestamp": "2023-09-22T10:33:05Z", "type": "trade", "asset": "USD",
+            "amount": Decimal("1.25"), "balance": Decimal(3), "fee": Decimal("0.000")}
+    assert parse_balance_update(item, sequence=None).fee.as_tuple().exponent == -3
+    assert parse_balance_update({**item, "fee": None}, sequence=None).fee == Decimal(0)
