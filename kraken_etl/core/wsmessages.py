@@ -126,6 +126,10 @@ def _fast_time(ch: str, item: Mapping[str, Any]) -> datetime:
 
 
 def _fees(ch: str, fees: list[Any]) -> tuple[Decimal, str | None]:
+    if len(fees) == 1 and type(leg := fees[0]) is dict:  # one fee leg, as Kraken sends a fill
+        qty, asset = leg.get("qty"), leg.get("asset")
+        if type(qty) is Decimal and qty.is_finite() and type(asset) is str and asset:
+            return Decimal(0) + qty, asset  # the sum below, of one leg
     legs = [f for f in fees if type(f) is dict or isinstance(f, Mapping)]
     total = sum((cast("Decimal", _dec(ch, f, "qty", required=True)) for f in legs), Decimal(0))
     return total, ",".join(sorted({a for f in legs if (a := _text(ch, f, "asset"))})) or None

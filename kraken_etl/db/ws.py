@@ -43,16 +43,26 @@ _BAL_COLUMNS = {
 }
 
 
-def _recordset_insert(table: str, columns: dict[str, str], key: str) -> Any:
+def _recordset_insert(table: str, columns: dict[str, str], key: str, rows: str) -> str:
     names = ", ".join(f'"{c}"' for c in columns)
     typed = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    return text(f"WITH new AS (INSERT INTO kraken.{table} (account, {names}) SELECT :account, {names} "
-                f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({typed}) "
-                f"ON CONFLICT (account, {key}) DO NOTHING RETURNING 1) SELECT count(*) FROM new")
+    return (f"INSERT INTO kraken.{table} (account, {names}) SELECT :account, {names} "
+            f"FROM jsonb_to_recordset(CAST(:{rows} AS jsonb)) AS x({typed}) "
+            f"ON CONFLICT (account, {key}) DO NOTHING RETURNING 1")
 
 
-_EXEC_INSERT = _recordset_insert("ws_execution", _EXEC_COLUMNS, "event_key")
-_BAL_INSERT = _recordset_insert("ws_balance_update", _BAL_COLUMNS, "ledger_id")
+# The whole batch in ONE statement (one round trip before the commit): both inserts as data-modifying
+# CTEs, and the session's progress moved by what they actually inserted (replays are not counted). An
+# empty array inserts nothing; a NULL session id updates nothing; greatest() ignores a NULL time.
+_BATCH = text(
+    f"WITH e AS ({_recordset_insert('ws_execution', _EXEC_COLUMNS, 'event_key', 'executions')}), "
+    f"b AS ({_recordset_insert('ws_balance_update', _BAL_COLUMNS, 'ledger_id', 'balances')}), "
+    "n AS (SELECT (SELECT count(*) FROM e) AS new_executions, (SELECT count(*) FROM b) AS new_balances), "
+    f"s AS (UPDATE kraken.{_SESSION.name} AS t SET messages = t.messages + :messages, "
+    "executions = t.executions + n.new_executions, balance_updates = t.balance_updates + n.new_balances, "
+    "last_message_at = greatest(t.last_message_at, CAST(:last_message_at AS timestamptz)) "
+    "FROM n WHERE t.id = :session_id) "
+    "SELECT new_executions, new_balances FROM n")
 
 
 _ENCODE = msgspec.json.Encoder().encode  # dataclasses by field; Decimal as str(d); datetimes as RFC 3339
@@ -89,28 +99,19 @@ def store_batch(
     last_message_at: datetime | None = None,
 ) -> StoredCounts:
     """Insert one batch idempotently and move the session's progress (in the caller's transaction)."""
-    new_exec = new_bal = 0
-    if executions:
-        # one event key twice in a batch (a snapshot repeating an update) would fail the statement
-        unique = list({r.event_key: r for r in executions}.values())
-        rows = _rows_json(unique, _EXEC_COLUMNS)
-        new_exec = int(conn.execute(_EXEC_INSERT, {"account": account, "rows": rows}).scalar_one())
-    if balance_updates:
-        unique_bal = list({r.ledger_id: r for r in balance_updates}.values())
-        rows = _rows_json(unique_bal, _BAL_COLUMNS)
-        new_bal = int(conn.execute(_BAL_INSERT, {"account": account, "rows": rows}).scalar_one())
+    # one event key twice in a batch (a snapshot repeating an update) would fail the statement
+    unique = list({r.event_key: r for r in executions}.values())
+    unique_bal = list({r.ledger_id: r for r in balance_updates}.values())
+    if unique or unique_bal or session_id is not None:
+        new_exec, new_bal = conn.execute(_BATCH, {
+            "account": account, "executions": _rows_json(unique, _EXEC_COLUMNS),
+            "balances": _rows_json(unique_bal, _BAL_COLUMNS), "messages": messages,
+            "last_message_at": last_message_at, "session_id": session_id}).one()
+    else:
+        new_exec = new_bal = 0
     if rejected:
         quarantine(conn, account, "ws", "ws", list(rejected), None)
-    if session_id is not None:
-        values: dict[str, Any] = {
-            "messages": _SESSION.c.messages + messages,
-            "executions": _SESSION.c.executions + new_exec,
-            "balance_updates": _SESSION.c.balance_updates + new_bal,
-        }
-        if last_message_at is not None:
-            values["last_message_at"] = func.greatest(_SESSION.c.last_message_at, last_message_at)
-        conn.execute(update(_SESSION).where(_SESSION.c.id == session_id).values(**values))
-    return StoredCounts(new_exec, new_bal, len(rejected))
+    return StoredCounts(int(new_exec), int(new_bal), len(rejected))
 
 
 def store_wallet_snapshot(conn: Connection, account: str, taken_at: datetime,

@@ -118,3 +118,23 @@ def test_a_zero_fee_keeps_its_written_scale() -> None:
             "amount": Decimal("1.25"), "balance": Decimal(3), "fee": Decimal("0.000")}
     assert parse_balance_update(item, sequence=None).fee.as_tuple().exponent == -3
     assert parse_balance_update({**item, "fee": None}, sequence=None).fee == Decimal(0)
+
+
+def test_the_batch_moves_the_session_by_what_it_inserted(engine: Engine) -> None:
+    from kraken_etl.db.ws import start_session
+
+    base = {"ledger_id": "LS-1", "timestamp": "2026-12-02T01:02:03Z", "type": "trade", "asset": "BTC",
+            "amount": Decimal("1"), "balance": Decimal("2")}
+    first = parse_balance_update(base, sequence=1)
+    second = parse_balance_update({**base, "ledger_id": "LS-2"}, sequence=2)
+    early, late = datetime(2026, 12, 2, 1, 0, tzinfo=UTC), datetime(2026, 12, 2, 1, 5, tzinfo=UTC)
+    with engine.begin() as conn:
+        sid = start_session(conn, "sess", early, None)
+        store_batch(conn, "sess", balance_updates=[first], session_id=sid, messages=1, last_message_at=late)
+        again = store_batch(conn, "sess", balance_updates=[first, second], session_id=sid, messages=3,
+                            last_message_at=early)  # an older time never moves it back
+        store_batch(conn, "sess", session_id=sid, messages=1)  # only quarantined/ignored messages
+        row = conn.execute(text("SELECT messages, executions, balance_updates, last_message_at "
+                                "FROM kraken.listener_session WHERE id = :i"), {"i": sid}).one()
+    assert again.balance_updates == 1
+    assert tuple(row) == (5, 0, 2, late)
