@@ -8,13 +8,13 @@ never logged and `repr` hides it.
 
 `WsConnection` is one connection: `subscribe_private` sends the executions (order and trade snapshots)
 and balances (snapshot) subscriptions, `recv(timeout)` returns one text message or None on timeout,
-`ping` sends the application-level ping. A closed or failed socket raises `WsDisconnected`. It drives the
-WebSocket protocol of the `websockets` library through its Sans-I/O layer (`ClientProtocol`: handshake,
-frames, the answers to the server's pings, the close echo) on a socket read by the caller's own thread:
-one read takes every frame waiting, so a backlog costs few system calls, and no second thread hands
-each message over (measured: the library's threaded sync client cost ~34 µs of CPU per message on
-the benchmark's stream, this reader ~8 µs). Reconnecting, backoff and gap handling belong to
-`kraken_etl.listen`.
+`read_ahead()` the messages the same read already brought, `ping` sends the application-level ping. A
+closed or failed socket raises `WsDisconnected`. It drives the WebSocket protocol of the `websockets`
+library through its Sans-I/O layer (`ClientProtocol`: handshake, frames, the answers to the server's
+pings, the close echo) on a socket read by the caller's own thread: one read takes every frame waiting,
+so a backlog costs few system calls, and no second thread hands each message over (measured on the
+benchmark's stream: the library's threaded sync client cost ~34 µs of CPU per message, this reader
+~24 µs, system calls included). Reconnecting, backoff and gap handling belong to `kraken_etl.listen`.
 """
 
 from __future__ import annotations
@@ -225,6 +225,12 @@ class WsConnection:
                 close = protocol.close_rcvd
                 raise WsDisconnected(f"the WebSocket closed (code {close.code if close else 'none'})")
         return texts.popleft()
+
+    def read_ahead(self) -> list[str]:
+        """The messages already received and not yet returned (no I/O: what the last read brought)."""
+        texts = list(self._texts)
+        self._texts.clear()
+        return texts
 
     def close(self) -> None:
         """Close the connection (never raises)."""

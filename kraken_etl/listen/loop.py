@@ -208,9 +208,10 @@ class Listener:
             now = clock.now()
             if text is not None:
                 last_any = now
-                self._handle(text, now)
-                if self.batch.size >= cfg.batch_max:
-                    self._flush()
+                for message in (text, *conn.read_ahead()):  # every message the same socket read brought
+                    self._handle(message, now)
+                    if self.batch.size >= cfg.batch_max:
+                        self._flush()
             else:
                 self._sync_stats()
             first = self.batch.first_at

@@ -23,6 +23,8 @@ async def _script(ws: ServerConnection) -> None:
     await asyncio.wait_for(pong, 5)  # answered by the client while it reads
     await ws.send("x" * 300_000)  # larger than one socket read
     await ws.send("after the pong")
+    for i in range(50):
+        await ws.send(f"m{i}")
     await ws.close(4001, "bye")
 
 
@@ -56,6 +58,10 @@ def test_messages_fragments_pings_and_close(server_url: str) -> None:
         assert conn.recv(5) == "fragmented é"
         assert conn.recv(5) == "x" * 300_000
         assert conn.recv(5) == "after the pong"  # sent only once our pong arrived
+        got: list[str | None] = []
+        while len(got) < 50:  # what one read brought comes back in order, nothing twice
+            got += [conn.recv(5), *conn.read_ahead()]
+        assert got == [f"m{i}" for i in range(50)] and conn.read_ahead() == []
         with pytest.raises(WsDisconnected, match="4001"):
             conn.recv(5)
     finally:
