@@ -69,6 +69,7 @@ class BatchWriter:
                 if not self._queue:
                     return
                 batches, self._queue = self._queue, []
+                taken = sum(b.size for b in batches)  # now: committing merges and empties the batches
                 self._busy = True
             try:
                 if self.error is None:
@@ -80,7 +81,7 @@ class BatchWriter:
             finally:
                 with self._cond:
                     self._busy = False
-                    self._waiting -= sum(b.size for b in batches)
+                    self._waiting -= taken
                     self._cond.notify_all()
 
     def _commit(self, batches: list[Batch]) -> None:
