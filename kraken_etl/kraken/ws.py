@@ -239,7 +239,7 @@ class WsConnection:
             return
         try:
             if self._protocol.state is State.OPEN:
-                self._protocol.send_close()
+                self._protocol.send_close(1000)  # normal closure
                 for chunk in self._protocol.data_to_send():
                     if chunk:
                         sock.sendall(chunk)

@@ -23,8 +23,8 @@ from kraken_etl.core.wsmessages import (
     parse_balance_update,
     parse_execution,
 )
-from kraken_etl.db.runs import Engine
-from kraken_etl.db.ws import StoredCounts, store_batch, store_wallet_snapshot
+from kraken_etl.db.ws import StoredCounts
+from kraken_etl.db.wscommit import CommitConnection, commit_batch
 
 
 @dataclass(slots=True)
@@ -88,15 +88,13 @@ class Batch:
         rid = payload.get("ledger_id") or payload.get("exec_id") or payload.get("order_id")
         self.rejected.append(Rejected(stream, str(rid) if rid else None, reason, payload))
 
-    def commit(self, engine: Engine, account: str, session_id: int | None) -> StoredCounts:
+    def commit(self, db: CommitConnection, account: str, session_id: int | None) -> StoredCounts:
         """Write everything in one transaction with the session's progress; then empty the batch."""
         last = from_unix(_seconds(self.received[-1])) if self.received else None
-        with engine.begin() as conn:
-            counts = store_batch(conn, account, executions=self.executions, balance_updates=self.balance_updates,
-                                 rejected=self.rejected, session_id=session_id, messages=self.size,
-                                 last_message_at=last)
-            if self.wallets and last is not None:
-                store_wallet_snapshot(conn, account, last, self.wallets)
+
+        counts = commit_batch(db, account, executions=self.executions, balance_updates=self.balance_updates,
+                              wallets=self.wallets, rejected=self.rejected, session_id=session_id,
+                              messages=self.size, last_message_at=last)
         self.executions, self.balance_updates, self.wallets, self.rejected = [], [], [], []
         self.received = []
         return counts

@@ -1,13 +1,15 @@
-"""The committer thread: merged batches release their place in the queue (put never blocks for good)."""
+"""The committer thread (merged batches release their place in the queue) and its kept connection."""
 
 from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Engine, text
+import pytest
+from sqlalchemy import Connection, Engine, text
 
-from kraken_etl.core.clock import SystemClock
+from kraken_etl.core.clock import ManualClock, SystemClock
 from kraken_etl.core.wsmessages import classify, decode
+from kraken_etl.db.wscommit import CommitConnection
 from kraken_etl.listen.batch import Batch
 from kraken_etl.listen.writer import BatchWriter
 
@@ -41,3 +43,26 @@ def test_merged_batches_free_the_queue(engine: Engine) -> None:
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM kraken.ws_balance_update WHERE account = 'writer'"))
         assert stored.scalar() == 300
+
+
+def _backend(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_the_commit_connection_is_kept_renewed_when_idle_and_replaced_when_dead(engine: Engine) -> None:
+    clock = ManualClock(1000.0)
+    db = CommitConnection(engine, clock, idle_seconds=30.0)
+    first = db.transaction(_backend)
+    clock.advance(5)
+    assert db.transaction(_backend) == first  # kept between batches: no checkout, no pre-ping
+    with pytest.raises(ZeroDivisionError):
+        db.transaction(lambda conn: _backend(conn) // 0)
+    after_failure = db.transaction(_backend)  # a failed transaction never leaves its connection behind
+    with engine.connect() as other:  # the server ends our session under it (a restart, an admin)
+        other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": after_failure})
+        other.commit()
+    revived = db.transaction(_backend)  # found dead on reuse: run again on a fresh connection
+    assert revived != after_failure
+    clock.advance(31)
+    db.transaction(_backend)  # idle too long: checked out again through the pool (with its pre-ping)
+    db.close()
