@@ -35,7 +35,7 @@ from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSubscriptionRefused
 from kraken_etl.listen.batch import Batch, as_datetime
-from kraken_etl.listen.config import ListenerConfig
+from kraken_etl.listen.config import ListenerConfig, hold_switch_interval
 from kraken_etl.listen.gapfill import GapFiller, warm_up
 from kraken_etl.listen.stats import ListenerBusy, ListenStats
 from kraken_etl.listen.subscribe import subscribe
@@ -90,6 +90,7 @@ class Listener:
             lock.close()
             raise ListenerBusy(f"a listener already runs for account {self.account!r}")
         lock.commit()
+        release_switch = hold_switch_interval(self.config.switch_interval)
         try:
             warm_up()
             now = as_datetime(self.clock.now())
@@ -111,6 +112,7 @@ class Listener:
             try:
                 self._finish()
             finally:
+                release_switch()
                 store.unlock_account(lock, self.account)
                 lock.close()
         for helper in (self.writer, self.filler):
@@ -119,10 +121,8 @@ class Listener:
         return self.stats
 
     def _loop(self, started: datetime) -> None:
-        failures = 0
-        gap_from: tuple[str, datetime] | None = ("restart", started)
         try:
-            self._connections(gap_from, failures)
+            self._connections(("restart", started), 0)
         finally:
             if self._open_gap is not None:  # stopped while not subscribed: the interval still counts
                 kind, start = self._open_gap

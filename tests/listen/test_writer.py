@@ -1,7 +1,9 @@
-"""The committer thread (merged batches release their place in the queue) and its kept connection."""
+"""The committer thread (merged batches release their place in the queue), its kept connection, and the
+thread switch interval a running listener asks for."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -11,6 +13,7 @@ from kraken_etl.core.clock import ManualClock, SystemClock
 from kraken_etl.core.wsmessages import classify, decode
 from kraken_etl.db.wscommit import CommitConnection
 from kraken_etl.listen.batch import Batch
+from kraken_etl.listen.config import hold_switch_interval
 from kraken_etl.listen.writer import BatchWriter
 
 
@@ -66,3 +69,15 @@ def test_the_commit_connection_is_kept_renewed_when_idle_and_replaced_when_dead(
     clock.advance(31)
     db.transaction(_backend)  # idle too long: checked out again through the pool (with its pre-ping)
     db.close()
+
+
+def test_listeners_lower_the_switch_interval_while_they_run() -> None:
+    before = sys.getswitchinterval()
+    first = hold_switch_interval(0.0005)
+    second = hold_switch_interval(0.001)  # a second listener in the process never raises it again
+    assert sys.getswitchinterval() == min(before, 0.0005)
+    first()
+    assert sys.getswitchinterval() == min(before, 0.001)
+    first()  # releasing twice changes nothing
+    second()
+    assert sys.getswitchinterval() == before
