@@ -23,8 +23,8 @@ from kraken_etl.core.wsmessages import (
     parse_balance_update,
     parse_execution,
 )
-from kraken_etl.db.runs import Engine
-from kraken_etl.db.ws import StoredCounts, store_batch, store_wallet_snapshot
+from kraken_etl.db.ws import StoredCounts
+from kraken_etl.db.wscommit import CommitConnection, commit_batch
 
 
 @dataclass(slots=True)
@@ -45,20 +45,32 @@ class Batch:
     def first_at(self) -> float | None:
         return self.received[0] if self.received else None
 
-    def add(self, frame: Frame, received_at: float) -> None:
-        """Parse one data frame's items into the batch (bad items become `Rejected`)."""
+    def add(self, frame: Frame, received_at: float) -> datetime | None:
+        """Parse one data frame's items into the batch (bad items become `Rejected`); the newest event
+        time among the executions or balance updates it added (None when it added none)."""
         self.received.append(received_at)
         snapshot = frame.type == "snapshot"
+        sequence = frame.sequence
+        newest: datetime | None = None
         for item in frame.data:
             try:
                 if frame.channel == "executions":
-                    self.executions.append(parse_execution(item, sequence=frame.sequence, is_snapshot=snapshot))
+                    execution = parse_execution(item, sequence=sequence, is_snapshot=snapshot)
+                    self.executions.append(execution)
+                    stamp = execution.timestamp
                 elif snapshot:
                     self.wallets.extend(parse_balance_snapshot([item]))
+                    continue
                 else:
-                    self.balance_updates.append(parse_balance_update(item, sequence=frame.sequence))
+                    update = parse_balance_update(item, sequence=sequence)
+                    self.balance_updates.append(update)
+                    stamp = update.timestamp
             except MalformedMessage as exc:
                 self.reject(f"ws_{frame.channel}", str(exc), item)
+                continue
+            if newest is None or stamp > newest:
+                newest = stamp
+        return newest
 
     def absorb(self, other: Batch) -> None:
         """Append another batch's contents (merging batches into one transaction)."""
@@ -76,15 +88,13 @@ class Batch:
         rid = payload.get("ledger_id") or payload.get("exec_id") or payload.get("order_id")
         self.rejected.append(Rejected(stream, str(rid) if rid else None, reason, payload))
 
-    def commit(self, engine: Engine, account: str, session_id: int | None) -> StoredCounts:
+    def commit(self, db: CommitConnection, account: str, session_id: int | None) -> StoredCounts:
         """Write everything in one transaction with the session's progress; then empty the batch."""
         last = from_unix(_seconds(self.received[-1])) if self.received else None
-        with engine.begin() as conn:
-            counts = store_batch(conn, account, executions=self.executions, balance_updates=self.balance_updates,
-                                 rejected=self.rejected, session_id=session_id, messages=self.size,
-                                 last_message_at=last)
-            if self.wallets and last is not None:
-                store_wallet_snapshot(conn, account, last, self.wallets)
+
+        counts = commit_batch(db, account, executions=self.executions, balance_updates=self.balance_updates,
+                              wallets=self.wallets, rejected=self.rejected, session_id=session_id,
+                              messages=self.size, last_message_at=last)
         self.executions, self.balance_updates, self.wallets, self.rejected = [], [], [], []
         self.received = []
         return counts

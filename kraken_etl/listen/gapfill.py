@@ -90,6 +90,13 @@ def fill(gaps: list[GapRow], *, client: KrakenClient, engine: Engine, account: s
     return results
 
 
+def warm_up() -> None:
+    """Load what a fill needs on first use (pandas and pandera, for `run_window`'s validation: about a
+    second of CPU holding the GIL) now, before the listener subscribes: loaded lazily by the first fill,
+    it stalls reading while messages arrive and shows as seconds of latency."""
+    import pandera.pandas  # noqa: F401 - loaded for its side effect, at a moment we choose
+
+
 def _finish(engine: Engine, ids: tuple[int, ...], clock: Clock, status: str, error: str) -> None:
     try:
         with engine.begin() as conn:

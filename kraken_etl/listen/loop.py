@@ -27,42 +27,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kraken_etl.core.clock import Clock
-from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.wsframes import Frame, MalformedMessage, classify, decode
 from kraken_etl.core.wsgaps import SequenceTracker
-from kraken_etl.core.wsmessages import Frame, MalformedMessage, classify, decode, latest_time
 from kraken_etl.db import ws as store
 from kraken_etl.db.runs import Engine
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSubscriptionRefused
 from kraken_etl.listen.batch import Batch, as_datetime
-from kraken_etl.listen.config import ListenerConfig
-from kraken_etl.listen.gapfill import GapFiller
+from kraken_etl.listen.config import ListenerConfig, hold_switch_interval
+from kraken_etl.listen.gapfill import GapFiller, warm_up
+from kraken_etl.listen.stats import ListenerBusy, ListenStats
+from kraken_etl.listen.subscribe import subscribe
 from kraken_etl.listen.writer import BatchWriter, CommitHook
+
+__all__ = ["ListenStats", "Listener", "ListenerBusy"]
 
 log = logging.getLogger(__name__)
 EVENT_LOOKBACK = timedelta(minutes=10)  # how far a message's event time may lag its receipt
-
-
-class ListenerBusy(KrakenEtlError):
-    """Another listener already runs for this account (one per account: a PostgreSQL advisory lock)."""
-
-
-@dataclass(slots=True)
-class ListenStats:
-    """What a listener did (also the session row's counters)."""
-
-    account: str
-    session_id: int | None = None
-    messages: int = 0
-    executions: int = 0
-    balance_updates: int = 0
-    quarantined: int = 0
-    connects: int = 0
-    gaps: int = 0
-    gaps_filled: int = 0
-    batches: int = 0
-    stop_reason: str = ""
 
 
 @dataclass(slots=True)
@@ -108,7 +90,9 @@ class Listener:
             lock.close()
             raise ListenerBusy(f"a listener already runs for account {self.account!r}")
         lock.commit()
+        release_switch = hold_switch_interval(self.config.switch_interval)
         try:
+            warm_up()
             now = as_datetime(self.clock.now())
             with self.engine.begin() as conn:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
@@ -128,6 +112,7 @@ class Listener:
             try:
                 self._finish()
             finally:
+                release_switch()
                 store.unlock_account(lock, self.account)
                 lock.close()
         for helper in (self.writer, self.filler):
@@ -136,10 +121,8 @@ class Listener:
         return self.stats
 
     def _loop(self, started: datetime) -> None:
-        failures = 0
-        gap_from: tuple[str, datetime] | None = ("restart", started)
         try:
-            self._connections(gap_from, failures)
+            self._connections(("restart", started), 0)
         finally:
             if self._open_gap is not None:  # stopped while not subscribed: the interval still counts
                 kind, start = self._open_gap
@@ -202,59 +185,40 @@ class Listener:
         token = self.tokens.fresh()  # a new token for every connection
         conn = WsConnection(self.ws_url)
         self.tracker.reset()  # a new connection starts new subscriptions (and sequences)
-        try:
-            pending = {"executions", "balances"}
-            requests = dict(zip(conn.subscribe_private(token), ("executions", "balances"), strict=True))
-            deadline = self.clock.now() + self.config.subscribe_timeout
-            retried: set[str] = set()
-            while pending:
-                text = conn.recv(deadline - self.clock.now())
-                if text is None:
-                    raise WsDisconnected("no subscription acknowledgement in time")
-                frame = self._handle(text)
-                if frame is None:
-                    continue
-                if frame.kind == "ack" and frame.channel in pending:
-                    pending.discard(frame.channel)
-                elif frame.kind == "error":
-                    error = str(frame.message.get("error", "refused"))
-                    channel = requests.get(frame.message.get("req_id"), next(iter(pending)))  # type: ignore[arg-type]
-                    if "Invalid token" in error and channel not in retried:  # Kraken's own error text
-                        retried.add(channel)
-                        requests[conn.subscribe(channel, self.tokens.fresh())] = channel
-                        continue
-                    raise WsSubscriptionRefused(channel, error)
-        except BaseException:
-            conn.close()
-            raise
+        subscribe(conn, token, self.tokens, self.clock, self.config.subscribe_timeout, self._handle)
         self.stats.connects += 1
         with self.engine.begin() as db:
             store.mark_connected(db, self.stats.session_id or 0, as_datetime(self.clock.now()))
         return conn
 
     def _consume(self, conn: WsConnection) -> str:
-        cfg = self.config
-        last_any = self.clock.now()
+        cfg, clock, stop = self.config, self.clock, self.stop
+        last_any = clock.now()
         next_ping = last_any + cfg.ping_seconds
-        while not self.stop.is_set():
-            now = self.clock.now()
-            waits = [last_any + cfg.silence_seconds, next_ping, now + 0.25]
-            if self.batch.first_at is not None:
-                waits.append(self.batch.first_at + cfg.batch_seconds)
-            if self._pending.due is not None:
-                waits.append(self._pending.due)
-            text = conn.recv(min(waits) - now)
-            now = self.clock.now()
+        while not stop.is_set():
+            now = clock.now()
+            wait = min(last_any + cfg.silence_seconds, next_ping, now + 0.25)
+            first = self.batch.first_at
+            if first is not None and first + cfg.batch_seconds < wait:
+                wait = first + cfg.batch_seconds
+            due = self._pending.due
+            if due is not None and due < wait:
+                wait = due
+            text = conn.recv(wait - now)
+            now = clock.now()
             if text is not None:
                 last_any = now
-                self._handle(text)
-                if self.batch.size >= cfg.batch_max:
-                    self._flush()
-            if self.batch.first_at is not None and now - self.batch.first_at >= cfg.batch_seconds:
+                for message in (text, *conn.read_ahead()):  # every message the same socket read brought
+                    self._handle(message, now)
+                    if self.batch.size >= cfg.batch_max:
+                        self._flush()
+            else:
+                self._sync_stats()
+            first = self.batch.first_at
+            if first is not None and now - first >= cfg.batch_seconds:
                 self._flush()
-            if self._pending.due is not None and now >= self._pending.due:
+            if due is not None and now >= due:
                 self._fill_pending()
-            self._sync_stats()
             if now - last_any >= cfg.silence_seconds:
                 return "silence"
             if now >= next_ping:
@@ -263,24 +227,24 @@ class Listener:
         self.stats.stop_reason = "signal"
         return "stop"
 
-    def _handle(self, text: str) -> Frame | None:
-        now = self.clock.now()
+    def _handle(self, text: str, now: float | None = None) -> Frame | None:
+        if now is None:
+            now = self.clock.now()
         self._last_received = now
         try:
             frame = classify(decode(text))
         except MalformedMessage as exc:
             self.batch.reject("ws", str(exc), {"text": text[:2000]}, received_at=now)
             return None
-        if frame.kind != "data" or frame.channel is None:
+        channel = frame.channel
+        if frame.kind != "data" or channel is None:
             return frame
-        gap = self.tracker.observe(frame.channel, frame.type, frame.sequence)
-        before = self._last_event.get(frame.channel)
-        records = self.batch.executions if frame.channel == "executions" else self.batch.balance_updates
-        already = len(records)
-        self.batch.add(frame, now)
-        newest = latest_time(records[already:])
+        gap = self.tracker.observe(channel, frame.type, frame.sequence)
+        before = self._last_event.get(channel)
+        newest = self.batch.add(frame, now)
         if newest is not None and frame.type != "snapshot":  # a trades snapshot holds old fills
-            self._last_event[frame.channel] = max(newest, before) if before else newest
+            if before is None or newest > before:
+                self._last_event[channel] = newest
         if gap is not None:
             end = newest or as_datetime(now)
             self._record_gap("sequence", before or end - timedelta(seconds=self.config.silence_seconds), end,
@@ -296,7 +260,6 @@ class Listener:
         too (channels quiet for more than `EVENT_LOOKBACK` are ignored)."""
         recent = [t for t in newest_events if t >= last_seen - EVENT_LOOKBACK]
         return min([last_seen, *recent])
-
 
     def _flush(self) -> None:
         """Hand the batch to the committer and start a new one."""

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from kraken_etl.core.clock import Clock
 from kraken_etl.db.runs import Engine
+from kraken_etl.db.wscommit import CommitConnection
 from kraken_etl.listen.batch import Batch
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class BatchWriter:
         self._busy = False
         self._closing = False
         self._cond = threading.Condition()
+        self._db = CommitConnection(engine, clock)  # used by the committer thread only
         self._thread = threading.Thread(target=self._run, name=f"commit-{account}", daemon=True)
         self._thread.start()
 
@@ -67,8 +69,10 @@ class BatchWriter:
                 while not self._queue and not self._closing:
                     self._cond.wait()
                 if not self._queue:
+                    self._db.close()
                     return
                 batches, self._queue = self._queue, []
+                taken = sum(b.size for b in batches)  # now: committing merges and empties the batches
                 self._busy = True
             try:
                 if self.error is None:
@@ -80,7 +84,7 @@ class BatchWriter:
             finally:
                 with self._cond:
                     self._busy = False
-                    self._waiting -= sum(b.size for b in batches)
+                    self._waiting -= taken
                     self._cond.notify_all()
 
     def _commit(self, batches: list[Batch]) -> None:
@@ -90,7 +94,7 @@ class BatchWriter:
         received = merged.received
         events = ([r.timestamp for r in merged.executions] + [r.timestamp for r in merged.balance_updates]
                   if self.on_commit is not None else [])
-        counts = merged.commit(self.engine, self.account, self.session_id)
+        counts = merged.commit(self._db, self.account, self.session_id)
         self.messages += len(received)
         self.executions += counts.executions
         self.balance_updates += counts.balance_updates
