@@ -64,7 +64,7 @@ def prepare_cells(
         if _needs_escape(cells):
             body = "\t".join(_escaped(values))
         else:
-            body = "\t".join([v if v.__class__ is str else (_NULL if v is None else copy_text(v))  # type: ignore[misc]
+            body = "\t".join([v if v.__class__ is str else (_NULL if v is None else copy_text(v))
                               for v in values])
         raw = dumps(dict(zip(names, cells, strict=True))).decode()
         if "\\" in raw:

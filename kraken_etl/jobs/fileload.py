@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.core.exportheader import BATCH_ROWS, PENDING_REASON, ExportFileError, ExportKind
-from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch, iter_cell_batches
+from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch, Value, iter_cell_batches
 from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
@@ -139,7 +139,8 @@ def _prepare(
     values, cells = parsed.values, parsed.cells
     repeats = seen.check_and_add([values[i][key_at] for i in checked.keep])  # type: ignore[misc]
     again = set(repeats)
-    new_rows, again_rows = [], []
+    new_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
+    again_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
     for i, flags in zip(checked.keep, checked.flags, strict=True):
         row = (values[i], cells[i], flags)
         (again_rows if values[i][key_at] in again else new_rows).append(row)
