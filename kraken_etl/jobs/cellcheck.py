@@ -142,8 +142,12 @@ def check_cells(batch: CellBatch) -> CheckedCells:
     key = at[ID_COLUMN[kind]]
     ids = pd.DataFrame({"id": pd.Series([values[i][key] for i in survivors], index=survivors, dtype=object)})
     bad_ids = _failures(id_schema, ids) if survivors else {}
-    first: dict[str, int] = {}
     flag = _flagger(kind)
+    if not bad_numbers and not bad_ids:  # the usual batch: every row loads
+        out.keep = list(range(len(values)))
+        out.flags = [flag(row) for row in values]
+        return out
+    first: dict[str, int] = {}
     for i in range(len(values)):
         rid = values[i][key]
         assert isinstance(rid, str)
