@@ -14,6 +14,7 @@ entries; Kraken writes them before the credited row of the same refid).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -156,15 +157,27 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     `items` is only ever advanced by one thread at a time; an exception raised while computing an item is
     raised here, in the caller's thread, when that item is due. If the caller stops early, the item in
     flight is finished and dropped.
+
+    While it runs, the interpreter's thread switch interval is lowered to `SWITCH_INTERVAL` (restored
+    after): the caller's thread streams COPY data and needs the GIL briefly each time the socket drains;
+    at the default 5 ms it waits behind the CPU-bound worker each time, and the server idles meanwhile.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
-        upcoming = pool.submit(next, items, _END)
-        while True:
-            item = upcoming.result()
-            if item is _END:
-                return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
             upcoming = pool.submit(next, items, _END)
-            yield cast("T", item)
+            while True:
+                item = upcoming.result()
+                if item is _END:
+                    return
+                upcoming = pool.submit(next, items, _END)
+                yield cast("T", item)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 _END: Any = object()
