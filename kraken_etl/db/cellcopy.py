@@ -26,11 +26,6 @@ from kraken_etl.db.load import LoadSource, LoadTarget, PreparedBatch, UpsertCoun
 _NULL = "\\N"
 
 
-def _needs_escape(cells: list[str]) -> bool:
-    joined = "".join(cells)
-    return "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined
-
-
 def _escaped(values: tuple[Value, ...]) -> list[str]:
     return [_NULL if v is None else copy_text(v) for v in values]
 
@@ -60,19 +55,21 @@ def prepare_cells(
     chunks: list[str] = []
     lines: list[str] = []
     dumps = orjson.dumps
+    append = lines.append
     for values, cells, flags in rows:
-        if _needs_escape(cells):
+        joined = "".join(cells)  # every column text derives from these cells: one escape test per row
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
             body = "\t".join(_escaped(values))
         else:
             body = "\t".join([v if v.__class__ is str else (_NULL if v is None else copy_text(v))
                               for v in values])
-        raw = dumps(dict(zip(names, cells, strict=True))).decode()
+        raw = dumps(dict(zip(names, cells, strict=False))).decode()  # rows of the header width
         if "\\" in raw:
             raw = raw.replace("\\", "\\\\")
-        lines.append(head + body + "\t" + (copy_text(flags) if flags else no_flags) + tail_source + raw + "\n")
+        append(head + body + "\t" + (copy_text(flags) if flags else no_flags) + tail_source + raw + "\n")
         if len(lines) >= COPY_CHUNK_ROWS:
             chunks.append("".join(lines))
-            lines = []
+            lines.clear()
     if lines:
         chunks.append("".join(lines))
     return PreparedBatch(target, len(rows), chunks)
