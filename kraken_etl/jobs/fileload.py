@@ -18,7 +18,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,9 +35,10 @@ from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
 from kraken_etl.db.load import PreparedBatch, load_prepared
 from kraken_etl.db.quarantine import fingerprint, quarantine
 from kraken_etl.db.runs import Engine, insert_run, update_run
-from kraken_etl.jobs.cellcheck import CheckedCells, check_cells
+from kraken_etl.jobs.cellcheck import check_cells
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
+from kraken_etl.jobs.producer import produce
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.validation import conflict_reason
@@ -86,28 +89,25 @@ def load_export_file(
         if expect is not None and kind != expect:
             raise ExportFileError(f"{path.name}: expected a {expect} export, the header says {kind}")
         total = verified.data_size
-        with engine.begin() as conn, open_export_text(path, limits) as text:
+        with engine.begin() as conn:
             run_id = insert_run(conn, timer.finish(result))
-            # Parsing, validation and COPY text are built one batch ahead in a worker thread while the
-            # database stores the current batch (bench/bench_import.py measures the overlap).
-            seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+            # Parsing, validation and COPY text are built one batch ahead in a child process while the
+            # database stores the current batch (`jobs.producer`; bench/bench_import.py measures it).
             held: dict[str, Rejected] = {}  # quarantine fingerprints of this file: each counted once
-            batches = iter_cell_batches(text, batch_rows=batch_rows)
-            prepared = (_prepare(parsed, account, source, text, seen) for parsed in batches)
+            prepared = produce(partial(_prepared, path, limits, account, source, batch_rows), read_ahead)
             direct: bool | None = None  # rows COPYed straight into the table: the account had none there
-            for checked, new, again, repeats, position in read_ahead(prepared):
-                batch = checked.batch
+            for checked, new, again, repeats, position in prepared:
                 if direct is None:
                     direct = account_is_empty(conn, account, new.target)
                 counts = copy_new(conn, new) if direct else load_prepared(conn, new)
                 counts = counts + load_prepared(conn, again, repeats=repeats)
-                rejected = checked.rejected + [Rejected(batch.kind, key, conflict_reason(key), raw)
+                rejected = checked.rejected + [Rejected(kind, key, conflict_reason(key), raw)
                                                for key, raw in counts.conflicts]
                 if rejected:
-                    quarantine(conn, account, batch.kind, source, rejected, run_id)
+                    quarantine(conn, account, kind, source, rejected, run_id)
                 new_rejects = [r for r in rejected if held.setdefault(fingerprint(r.reason, r.raw), r) is r]
                 pending = sum(1 for r in new_rejects if r.reason == PENDING_REASON)
-                result.fetched += batch.rows
+                result.fetched += checked.rows
                 result.loaded += counts.inserted + counts.updated + counts.unchanged
                 result.inserted += counts.inserted
                 result.updated += counts.updated
@@ -127,12 +127,30 @@ def load_export_file(
     return result
 
 
-def _prepare(
-    parsed: CellBatch, account: str, source: Source, text: Any, seen: SeenKeys
-) -> tuple[CheckedCells, PreparedBatch, PreparedBatch, list[str], int]:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the loader needs of a checked batch besides its COPY text (small: it crosses a pipe)."""
+
+    rows: int  # data rows read
+    rejected: list[Rejected]
+    identical: int  # repeated ids equal to their first copy in the batch (no-ops)
+
+
+Prepared = tuple[Outcome, PreparedBatch, PreparedBatch, list[str], int]
+
+
+def _prepared(path: Path, limits: ExportLimits, account: str, source: Source, batch_rows: int) -> Iterator[Prepared]:
+    """Every batch of the file, prepared (runs in the producer: `jobs.producer`)."""
+    with open_export_text(path, limits) as text:
+        seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+        for parsed in iter_cell_batches(text, batch_rows=batch_rows):
+            yield _prepare(parsed, account, source, text, seen)
+
+
+def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: SeenKeys) -> Prepared:
     """Validate a text batch and build its COPY text: rows whose id no earlier batch of the file can have
     held, and rows whose id one may have (`repeats`: merged and checked against the first copy). Runs in
-    the read-ahead thread, one batch at a time."""
+    the producer, one batch at a time."""
     checked = check_cells(parsed)
     target = BY_NAME[parsed.kind].target
     value_columns = LEDGER_COLUMNS if parsed.kind == "ledgers" else TRADE_COLUMNS
@@ -147,7 +165,8 @@ def _prepare(
         (again_rows if values[i][key_at] in again else new_rows).append(row)
     new = prepare_cells(account, target, value_columns, new_rows, parsed.columns, source)
     repeated = prepare_cells(account, target, value_columns, again_rows, parsed.columns, source)
-    return checked, new, repeated, repeats, _tell(text)
+    outcome = Outcome(parsed.rows, checked.rejected, checked.identical)
+    return outcome, new, repeated, repeats, _tell(text)
 
 
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
