@@ -41,15 +41,17 @@ def _child(make_items: Callable[[], Iterator[Any]], send: Connection) -> None:
         send.close()
 
 
-def produce(make_items: Callable[[], Iterator[T]], read_ahead: Callable[[Iterator[T]], Iterator[T]]) -> Iterator[T]:
-    """The items of `make_items()`, computed a step ahead in a child process (see the module docstring).
+def produce(make_items: Callable[[], Iterator[T]], read_ahead: Callable[[Iterator[T]], Iterator[T]],
+            mode: str | None = None) -> Iterator[T]:
+    """The items of `make_items()`, computed a step ahead (see the module docstring).
 
-    `read_ahead` is the thread fallback. Raises whatever computing an item raised.
+    `mode` defaults to `MODE`; `read_ahead` is the thread way. Raises whatever computing an item raised.
     """
-    if MODE == "inline":
+    mode = mode or MODE
+    if mode == "inline":
         yield from make_items()
         return
-    if MODE == "thread" or multiprocessing.current_process().daemon or not hasattr(os, "fork"):
+    if mode == "thread" or multiprocessing.current_process().daemon or not hasattr(os, "fork"):
         yield from read_ahead(make_items())
         return
     context = multiprocessing.get_context("fork")
