@@ -91,8 +91,8 @@ def load_export_file(
         total = verified.data_size
         with engine.begin() as conn:
             run_id = insert_run(conn, timer.finish(result))
-            # Parsing, validation and COPY text are built one batch ahead in a child process while the
-            # database stores the current batch (`jobs.producer`; bench/bench_import.py measures it).
+            # Parsing, validation and COPY text are built one batch ahead (a worker thread: `jobs.producer`)
+            # while the database stores the current batch (bench/bench_import.py measures it).
             held: dict[str, Rejected] = {}  # quarantine fingerprints of this file: each counted once
             prepared = produce(partial(_prepared, path, limits, account, source, batch_rows), read_ahead)
             direct: bool | None = None  # rows COPYed straight into the table: the account had none there
