@@ -32,54 +32,34 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, TextIO
+from typing import TextIO
 
 from kraken_etl.core.assets import rest_asset
-from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.exportheader import (
+    BATCH_ROWS,
+    LEDGER_REQUIRED,
+    PENDING_REASON,
+    POSTXID_COLUMNS,
+    TRADE_REQUIRED,
+    ExportFileError,
+    ExportHeader,
+    ExportKind,
+    RowError,
+    detect_header,
+    first_line,
+)
+from kraken_etl.core.exportrows import REST_ORDERTYPES
 from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 
-ExportKind = Literal["ledgers", "trades"]
-
-BATCH_ROWS = 20_000
-PENDING_REASON = "pending row: not a ledger entry (empty txid)"
-
-# Columns a header must have to be read as that kind (every real variant has them).
-LEDGER_REQUIRED = ("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")
-TRADE_REQUIRED = ("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol")
-# The position id column: `postxid` in most files, `posttxid` in one real header (Appendix C).
-POSTXID_COLUMNS = ("postxid", "posttxid")
+__all__ = [
+    "BATCH_ROWS", "LEDGER_REQUIRED", "PENDING_REASON", "POSTXID_COLUMNS", "REST_ORDERTYPES", "TRADE_REQUIRED",
+    "ExportBatch", "ExportFileError", "ExportHeader", "ExportKind", "RowError", "detect_header",
+    "iter_export_batches", "parse_ledger_row", "parse_time", "parse_trade_row", "read_export_text",
+]
 
 _EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 
-# The trades export writes order types in prose (reference §9.2); REST uses these names. Unknown prose
-# (e.g. `liquidation market`, which has no REST twin) is kept as written.
-REST_ORDERTYPES: dict[str, str] = {
-    "stop market": "stop-loss", "touched market": "take-profit", "stop limit": "stop-loss-limit",
-    "touched limit": "take-profit-limit", "trailing stop": "trailing-stop",
-    "trailing stop limit": "trailing-stop-limit", "settle position": "settle-position",
-}
-
-
-class ExportFileError(KrakenEtlError, ValueError):
-    """An export file (or its zip) cannot be read at all; nothing from it is loaded."""
-
-
-class RowError(KrakenEtlError, ValueError):
-    """One row cannot become a record; the message is the quarantine reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExportHeader:
-    """What the header line says: the kind, the delimiter and the column names (normalised)."""
-
-    kind: ExportKind
-    delimiter: str
-    columns: tuple[str, ...]
-
-    @property
-    def format(self) -> str:
-        return "TSV" if self.delimiter == "\t" else "CSV"
 
 
 @dataclass(slots=True)
@@ -90,44 +70,6 @@ class ExportBatch:
     records: list[LedgerEntry] | list[Trade] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0  # data rows read into this batch (records + rejected)
-
-
-def _split_header(line: str) -> tuple[str, list[str]]:
-    line = line.lstrip("\ufeff").rstrip("\r\n")
-    delimiter = "\t" if "\t" in line else ","
-    cells = next(csv.reader([line], delimiter=delimiter), [])
-    return delimiter, [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
-
-
-def detect_header(line: str) -> ExportHeader:
-    """Read the header line of an export file.
-
-    Args:
-        line: the first non-blank line of the file (BOM and line ending allowed).
-
-    Returns:
-        The kind, delimiter and normalised (lower-case, unquoted) column names.
-
-    Raises:
-        ExportFileError: when the line is neither a ledgers nor a trades header, or repeats a column.
-    """
-    delimiter, columns = _split_header(line)
-    if len(set(columns)) != len(columns):
-        raise ExportFileError(f"export header repeats a column: {columns}")
-    present = set(columns)
-    kind: ExportKind
-    if all(name in present for name in TRADE_REQUIRED):
-        kind = "trades"
-    elif all(name in present for name in LEDGER_REQUIRED):
-        kind = "ledgers"
-    else:
-        missing_l = [n for n in LEDGER_REQUIRED if n not in present]
-        missing_t = [n for n in TRADE_REQUIRED if n not in present]
-        raise ExportFileError(
-            "not a Kraken ledgers or trades export: header lacks "
-            f"{', '.join(missing_l)} (ledgers) / {', '.join(missing_t)} (trades)"
-        )
-    return ExportHeader(kind=kind, delimiter=delimiter, columns=tuple(columns))
 
 
 # -- cell readers ---------------------------------------------------------------------------------------
@@ -254,13 +196,6 @@ def parse_trade_row(row: dict[str, str]) -> Trade:
 # -- the stream reader ----------------------------------------------------------------------------------
 
 
-def _first_line(stream: TextIO) -> tuple[str, int]:
-    for number, line in enumerate(stream, start=1):
-        if line.strip().lstrip("\ufeff").strip():
-            return line, number
-    raise ExportFileError("empty export file: no header line")
-
-
 def iter_export_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[ExportBatch]:
     """Read an export file from a text stream, `batch_rows` data rows at a time.
 
@@ -276,7 +211,7 @@ def iter_export_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iter
     Raises:
         ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
     """
-    line, header_line = _first_line(stream)
+    line, header_line = first_line(stream)
     header = detect_header(line)
     yield from _batches(header, stream, batch_rows, header_line)
 

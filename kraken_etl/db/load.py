@@ -79,6 +79,9 @@ def _columns(target: LoadTarget) -> list[str]:
     return [c.name for c in target.table.columns if c.name not in _MANAGED]
 
 
+target_columns = _columns  # the columns a load writes, in table order (public for `db.cellcopy`)
+
+
 def _rank(alias: str) -> str:
     cases = " ".join(f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items())
     return f"(CASE {alias}.source {cases} ELSE 0 END)"

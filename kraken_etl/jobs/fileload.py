@@ -14,61 +14,37 @@ entries; Kraken writes them before the credited row of the same refid).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from kraken_etl.core.clock import Clock, SystemClock
-from kraken_etl.core.exportfile import (
-    BATCH_ROWS,
-    PENDING_REASON,
-    ExportBatch,
-    ExportFileError,
-    ExportKind,
-    iter_export_batches,
-)
-from kraken_etl.core.records import LedgerEntry, Rejected, Source, Trade
+from kraken_etl.core.exportheader import BATCH_ROWS, PENDING_REASON, ExportFileError, ExportKind
+from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch, Value, iter_cell_batches
+from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
 from kraken_etl.db import exports as jobs
-from kraken_etl.db.load import PreparedBatch, load_prepared, prepare_upsert
+from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
+from kraken_etl.db.load import PreparedBatch, load_prepared
 from kraken_etl.db.quarantine import fingerprint, quarantine
 from kraken_etl.db.runs import Engine, insert_run, update_run
+from kraken_etl.jobs.cellcheck import check_cells
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
+from kraken_etl.jobs.producer import produce
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BY_NAME
-from kraken_etl.jobs.validation import conflict_reason, validate_batch
+from kraken_etl.jobs.validation import conflict_reason
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedBatch:
-    """One parsed batch after validation: what loads (with flags) and what goes to quarantine."""
-
-    kind: ExportKind
-    rows: int
-    valid: Sequence[LedgerEntry | Trade]
-    flags: dict[str, tuple[str, ...]]
-    rejected: list[Rejected]
-    identical: int = 0  # repeated ids equal to their first copy in the batch (no-ops)
-
-
-def check_batch(batch: ExportBatch) -> CheckedBatch:
-    """Validate one parsed batch with the rules of its stream (the batch's kind names it; pure).
-
-    Rows that fail validation join the parser's rejected rows (pending rows, unreadable cells).
-    """
-    spec = BY_NAME[batch.kind]
-    checked = validate_batch(spec.name, spec.rules, cast("list[Any]", batch.records))
-    return CheckedBatch(batch.kind, batch.rows, checked.valid, checked.flags, [*batch.rejected, *checked.rejected],
-                        checked.identical_copies)
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -113,29 +89,31 @@ def load_export_file(
         if expect is not None and kind != expect:
             raise ExportFileError(f"{path.name}: expected a {expect} export, the header says {kind}")
         total = verified.data_size
-        with engine.begin() as conn, open_export_text(path, limits) as text:
+        with engine.begin() as conn:
             run_id = insert_run(conn, timer.finish(result))
-            # Parsing, validation and COPY text are built one batch ahead in a worker thread while the
-            # database merges the current batch (bench/bench_import.py measures the overlap).
-            seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+            # Parsing, validation and COPY text are built one batch ahead (a worker thread: `jobs.producer`)
+            # while the database stores the current batch (bench/bench_import.py measures it).
             held: dict[str, Rejected] = {}  # quarantine fingerprints of this file: each counted once
-            batches = iter_export_batches(text, batch_rows=batch_rows)
-            prepared = (_prepare(parsed, account, source, text, seen) for parsed in batches)
-            for batch, copy_text, position, repeats in read_ahead(prepared):
-                counts = load_prepared(conn, copy_text, repeats=repeats)
-                rejected = batch.rejected + [Rejected(batch.kind, key, conflict_reason(key), raw)
-                                             for key, raw in counts.conflicts]
+            prepared = produce(partial(_prepared, path, limits, account, source, batch_rows), read_ahead)
+            direct: bool | None = None  # rows COPYed straight into the table: the account had none there
+            for checked, new, again, repeats, position in prepared:
+                if direct is None:
+                    direct = account_is_empty(conn, account, new.target)
+                counts = copy_new(conn, new) if direct else load_prepared(conn, new)
+                counts = counts + load_prepared(conn, again, repeats=repeats)
+                rejected = checked.rejected + [Rejected(kind, key, conflict_reason(key), raw)
+                                               for key, raw in counts.conflicts]
                 if rejected:
-                    quarantine(conn, account, batch.kind, source, rejected, run_id)
-                new = [r for r in rejected if held.setdefault(fingerprint(r.reason, r.raw), r) is r]
-                pending = sum(1 for r in new if r.reason == PENDING_REASON)
-                result.fetched += batch.rows
+                    quarantine(conn, account, kind, source, rejected, run_id)
+                new_rejects = [r for r in rejected if held.setdefault(fingerprint(r.reason, r.raw), r) is r]
+                pending = sum(1 for r in new_rejects if r.reason == PENDING_REASON)
+                result.fetched += checked.rows
                 result.loaded += counts.inserted + counts.updated + counts.unchanged
                 result.inserted += counts.inserted
                 result.updated += counts.updated
                 result.pending += pending
-                result.quarantined += len(new) - pending  # what the quarantine holds for this file
-                copies = result.details.get("identical_copies", 0) + batch.identical + counts.identical_repeats
+                result.quarantined += len(new_rejects) - pending  # what the quarantine holds for this file
+                copies = result.details.get("identical_copies", 0) + checked.identical + counts.identical_repeats
                 result.details["identical_copies"] = copies
                 progress(Event("load", f"{path.name}: {result.fetched:,} rows", kind, job_id, position, total))
             update_run(conn, run_id, timer.finish(result))
@@ -149,16 +127,46 @@ def load_export_file(
     return result
 
 
-def _prepare(
-    parsed: ExportBatch, account: str, source: Source, text: Any, seen: SeenKeys
-) -> tuple[CheckedBatch, PreparedBatch, int, list[str]]:
-    """Validate a parsed batch, build its COPY text and find ids an earlier batch of the file may have held
-    (runs in the read-ahead thread, one batch at a time)."""
-    batch = check_batch(parsed)
-    target = BY_NAME[batch.kind].target
-    copy_text = prepare_upsert(account, target, batch.valid, source, flags=batch.flags)
-    repeats = seen.check_and_add([getattr(record, target.key) for record in batch.valid])
-    return batch, copy_text, _tell(text), repeats
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the loader needs of a checked batch besides its COPY text (small: it crosses a pipe)."""
+
+    rows: int  # data rows read
+    rejected: list[Rejected]
+    identical: int  # repeated ids equal to their first copy in the batch (no-ops)
+
+
+Prepared = tuple[Outcome, PreparedBatch, PreparedBatch, list[str], int]
+
+
+def _prepared(path: Path, limits: ExportLimits, account: str, source: Source, batch_rows: int) -> Iterator[Prepared]:
+    """Every batch of the file, prepared (runs in the producer: `jobs.producer`)."""
+    with open_export_text(path, limits) as text:
+        seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+        for parsed in iter_cell_batches(text, batch_rows=batch_rows):
+            yield _prepare(parsed, account, source, text, seen)
+
+
+def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: SeenKeys) -> Prepared:
+    """Validate a text batch and build its COPY text: rows whose id no earlier batch of the file can have
+    held, and rows whose id one may have (`repeats`: merged and checked against the first copy). Runs in
+    the producer, one batch at a time."""
+    checked = check_cells(parsed)
+    target = BY_NAME[parsed.kind].target
+    value_columns = LEDGER_COLUMNS if parsed.kind == "ledgers" else TRADE_COLUMNS
+    key_at = value_columns.index(target.key)
+    values, cells = parsed.values, parsed.cells
+    repeats = seen.check_and_add([values[i][key_at] for i in checked.keep])  # type: ignore[misc]
+    again = set(repeats)
+    new_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
+    again_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
+    for i, flags in zip(checked.keep, checked.flags, strict=True):
+        row = (values[i], cells[i], flags)
+        (again_rows if values[i][key_at] in again else new_rows).append(row)
+    new = prepare_cells(account, target, value_columns, new_rows, parsed.columns, source)
+    repeated = prepare_cells(account, target, value_columns, again_rows, parsed.columns, source)
+    outcome = Outcome(parsed.rows, checked.rejected, checked.identical)
+    return outcome, new, repeated, repeats, _tell(text)
 
 
 def read_ahead(items: Iterator[T]) -> Iterator[T]:
@@ -168,15 +176,27 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     `items` is only ever advanced by one thread at a time; an exception raised while computing an item is
     raised here, in the caller's thread, when that item is due. If the caller stops early, the item in
     flight is finished and dropped.
+
+    While it runs, the interpreter's thread switch interval is lowered to `SWITCH_INTERVAL` (restored
+    after): the caller's thread streams COPY data and needs the GIL briefly each time the socket drains;
+    at the default 5 ms it waits behind the CPU-bound worker each time, and the server idles meanwhile.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
-        upcoming = pool.submit(next, items, _END)
-        while True:
-            item = upcoming.result()
-            if item is _END:
-                return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
             upcoming = pool.submit(next, items, _END)
-            yield cast("T", item)
+            while True:
+                item = upcoming.result()
+                if item is _END:
+                    return
+                upcoming = pool.submit(next, items, _END)
+                yield cast("T", item)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 _END: Any = object()

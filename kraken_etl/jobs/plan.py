@@ -4,7 +4,11 @@ For each stream of the request the planner asks Kraken's history endpoint twice 
 rows the range holds and where its history begins: the first page (`ofs=0`, newest first) gives `count`;
 the page at `ofs=count-1` holds the oldest row. A range holding more rows than one export (or one REST
 window) should carry is split by ROW COUNT: the row at `ofs = count - k·limit` (one call per split point)
-names the moment where the k-th part begins. An empty range is never requested. `--chunk-days` keeps the
+names the moment where the k-th part begins. A size limit carries a tolerance of a tenth
+(`SPLIT_SLACK_DIVISOR`): a range is split only when it holds more than ``limit + limit // 10`` rows, so an
+account a few rows over the limit (1,000,003 ledger rows against 1,000,000) is still one export instead of a
+full one plus a three-row one (a whole export cycle, minutes on the real Kraken, for three rows). An empty
+range is never requested. `--chunk-days` keeps the
 calendar chunks for those who want them, and each chunk is still counted so an empty one is skipped.
 
 Calls: 2 per stream (count + oldest page), plus one per split point; Ledgers/TradesHistory cost 2 on the
@@ -105,10 +109,18 @@ class BackfillPlan:
 class PlanLimits:
     """How big one step may be (defaults: a typical account is one ledgers and one trades export)."""
 
-    max_export_rows: int = 1_000_000
+    max_export_rows: int = 1_000_000  # per export, up to a tenth more before a range is split
     max_rest_rows: int = 50_000  # a REST window is held in memory whole before it is written
     export_threshold: int = 5_000  # auto: a range with at least this many rows goes by export
     chunk: timedelta | None = None  # calendar chunks instead of data-driven ranges
+
+
+SPLIT_SLACK_DIVISOR = 10  # a limit may be exceeded by up to limit // 10 rows before a range is split
+
+
+def over_limit(count: int, limit: int) -> bool:
+    """Whether `count` rows need more than one step of `limit` rows (the tolerance included)."""
+    return count > limit + limit // SPLIT_SLACK_DIVISOR
 
 
 class _Prober:
@@ -173,7 +185,7 @@ def _ranges_for(prober: _Prober, window: Window, limits: PlanLimits, via: Via) -
     else:
         chosen = "export" if count >= limits.export_threshold else "rest"
     limit = limits.max_export_rows if chosen == "export" else limits.max_rest_rows
-    cuts = _cuts(prober, window, count, limit) if count > limit else []
+    cuts = _cuts(prober, window, count, limit) if over_limit(count, limit) else []
     lowers = sorted({begin, *[c for c in cuts if begin < c < window.end]})
     uppers = [*lowers[1:], window.end]
     # the count is known for the window; each newer part holds about `limit` rows, the oldest the rest

@@ -101,6 +101,17 @@ def test_a_history_larger_than_one_export_is_split_by_rows_not_by_calendar(
     assert planned.count_calls <= 2 + 2, "count + oldest page + one call per split point"
 
 
+def test_a_history_a_few_rows_over_the_limit_is_still_one_export(
+    engine: Engine, two_years: RunningSimulator, kraken: KrakenClient
+) -> None:
+    """1,000,003 rows against a 1,000,000-row limit made a full export plus a 3-row one (a whole cycle)."""
+    rows = len(_truth(two_years, "ledgers")["ledger"])  # type: ignore[arg-type]
+    request = BackfillRequest("acct", EPOCH_START, TOMORROW, ("ledgers",), via="export", max_export_rows=rows - 3)
+    planned = plan(request, engine=engine, client=kraken, store=False)
+    assert [r.rows for r in planned.exports("ledgers")] == [rows]
+    assert planned.count_calls <= 2, "no split point asked for"
+
+
 def test_split_exports_load_every_row_once(
     engine: Engine, two_years: RunningSimulator, kraken: KrakenClient, linked: LinkedClock, tmp_path: Path
 ) -> None:

@@ -73,3 +73,14 @@ def test_relaxed_gc_restores_the_threshold_after_an_error() -> None:
     with pytest.raises(RuntimeError), relaxed_gc():
         raise RuntimeError("load failed")
     assert gc.get_threshold() == before
+
+
+def test_the_switch_interval_is_lowered_while_reading_ahead_and_restored_after() -> None:
+    import sys
+
+    from kraken_etl.jobs.fileload import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    seen = [sys.getswitchinterval() for _ in read_ahead(iter(range(3)))]
+    assert seen == [SWITCH_INTERVAL] * 3 and SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before

@@ -1,0 +1,90 @@
+"""The header line of a Kraken export file: its kind (ledgers or trades), its delimiter, its columns.
+
+Pure. Columns are found by header NAME, never by position (see `kraken_etl.core.exportfile` for the layout
+facts); a header that is neither a ledgers nor a trades header raises `ExportFileError` before any row is
+read.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import Literal, TextIO
+
+from kraken_etl.core.errors import KrakenEtlError
+
+ExportKind = Literal["ledgers", "trades"]
+
+BATCH_ROWS = 20_000
+PENDING_REASON = "pending row: not a ledger entry (empty txid)"
+
+# Columns a header must have to be read as that kind (every real variant has them).
+LEDGER_REQUIRED = ("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")
+TRADE_REQUIRED = ("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol")
+# The position id column: `postxid` in most files, `posttxid` in one real header (Appendix C).
+POSTXID_COLUMNS = ("postxid", "posttxid")
+
+class ExportFileError(KrakenEtlError, ValueError):
+    """An export file (or its zip) cannot be read at all; nothing from it is loaded."""
+
+
+class RowError(KrakenEtlError, ValueError):
+    """One row cannot become a record; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHeader:
+    """What the header line says: the kind, the delimiter and the column names (normalised)."""
+
+    kind: ExportKind
+    delimiter: str
+    columns: tuple[str, ...]
+
+    @property
+    def format(self) -> str:
+        return "TSV" if self.delimiter == "\t" else "CSV"
+
+
+def _split_header(line: str) -> tuple[str, list[str]]:
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    delimiter = "\t" if "\t" in line else ","
+    cells = next(csv.reader([line], delimiter=delimiter), [])
+    return delimiter, [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
+
+
+def detect_header(line: str) -> ExportHeader:
+    """Read the header line of an export file.
+
+    Args:
+        line: the first non-blank line of the file (BOM and line ending allowed).
+
+    Returns:
+        The kind, delimiter and normalised (lower-case, unquoted) column names.
+
+    Raises:
+        ExportFileError: when the line is neither a ledgers nor a trades header, or repeats a column.
+    """
+    delimiter, columns = _split_header(line)
+    if len(set(columns)) != len(columns):
+        raise ExportFileError(f"export header repeats a column: {columns}")
+    present = set(columns)
+    kind: ExportKind
+    if all(name in present for name in TRADE_REQUIRED):
+        kind = "trades"
+    elif all(name in present for name in LEDGER_REQUIRED):
+        kind = "ledgers"
+    else:
+        missing_l = [n for n in LEDGER_REQUIRED if n not in present]
+        missing_t = [n for n in TRADE_REQUIRED if n not in present]
+        raise ExportFileError(
+            "not a Kraken ledgers or trades export: header lacks "
+            f"{', '.join(missing_l)} (ledgers) / {', '.join(missing_t)} (trades)"
+        )
+    return ExportHeader(kind=kind, delimiter=delimiter, columns=tuple(columns))
+
+
+def first_line(stream: TextIO) -> tuple[str, int]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip().lstrip("\ufeff").strip():
+            return line, number
+    raise ExportFileError("empty export file: no header line")

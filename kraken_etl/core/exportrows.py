@@ -1,0 +1,194 @@
+"""Export rows kept as text, ready for the loader: the fast path of a file import (pure).
+
+`iter_export_batches` (`core.exportfile`) turns each row into a `LedgerEntry`/`Trade`, with a Decimal per
+amount; a loader that only stores the row then prints each Decimal back to text. This reader keeps every
+cell as the text Kraken wrote and derives, per row, the tuple of column texts the target table stores
+(`LEDGER_COLUMNS` / `TRADE_COLUMNS`; None is NULL). The numbers are NOT checked here: the validation step
+(`jobs.cellcheck`, pandera) checks whole columns against Kraken's number grammar at once, and a stored
+numeric is then exactly the text of the file (value and scale).
+
+What it does per row is what `parse_ledger_row` / `parse_trade_row` do, with the same rejections and
+reasons: a pending ledger row (empty txid), an empty trade id, a bad time, a wrong field count. The same
+derivations too: the REST asset id, REST order type names, the position id column, the ledger id list, and
+the time truncated to microseconds next to the raw unix seconds with exactly the file's fraction digits.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from kraken_etl.core.assets import rest_asset
+from kraken_etl.core.exportheader import (
+    BATCH_ROWS,
+    PENDING_REASON,
+    ExportFileError,
+    ExportHeader,
+    ExportKind,
+    RowError,
+    detect_header,
+    first_line,
+)
+from kraken_etl.core.records import Rejected
+
+Value = str | tuple[str, ...] | None
+Converter = Callable[[list[str]], tuple[Value, ...]]
+
+# The target columns each converter fills, in this order (the loader checks them against the table).
+LEDGER_COLUMNS = ("ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass", "asset",
+                  "wallet", "amount", "fee", "balance")
+TRADE_COLUMNS = ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
+                 "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers")
+# Number columns the validation checks: required ones, then the one that may be empty (NULL).
+MONEY = {"ledgers": (("amount", "fee"), ("balance",)), "trades": (("price", "cost", "fee", "vol"), ("margin",))}
+ID_COLUMN = {"ledgers": "ledger_id", "trades": "txid"}
+
+_EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
+
+# The trades export writes order types in prose (reference §9.2); REST uses these names.
+REST_ORDERTYPES: dict[str, str] = {
+    "stop market": "stop-loss", "touched market": "take-profit", "stop limit": "stop-loss-limit",
+    "touched limit": "take-profit-limit", "trailing stop": "trailing-stop",
+    "trailing stop limit": "trailing-stop-limit", "settle position": "settle-position",
+}
+
+
+@dataclass(slots=True)
+class CellBatch:
+    """One chunk of a file as text: per kept row its cells (for `raw`) and its column texts."""
+
+    kind: ExportKind
+    columns: tuple[str, ...]  # the header's column names (the keys of `raw`)
+    cells: list[list[str]] = field(default_factory=list)
+    values: list[tuple[Value, ...]] = field(default_factory=list)  # in LEDGER_COLUMNS / TRADE_COLUMNS order
+    rejected: list[Rejected] = field(default_factory=list)
+    rows: int = 0  # data rows read into this batch (kept + rejected)
+
+    def raw(self, index: int) -> dict[str, str]:
+        """The row as Kraken wrote it, by column name (what `raw` stores)."""
+        return dict(zip(self.columns, self.cells[index], strict=True))
+
+
+def time_texts(text: str) -> tuple[str, str]:
+    """An export time to (timestamptz text truncated to microseconds, raw unix seconds as written).
+
+    The same rule as `exportfile.parse_time` (``2024-03-19 19:43:31`` → ``1710877411``; a fraction keeps
+    exactly its digits in the raw value), as text.
+
+    Raises:
+        RowError: when the text is not such a time.
+    """
+    head, dot, frac = text.partition(".")
+    if len(head) != 19 or head[10] != " " or (dot and not frac.isdigit()):
+        raise RowError(f"time: {text!r} is not 'YYYY-MM-DD HH:MM:SS[.fraction]'")
+    try:
+        whole = datetime.fromisoformat(head)
+    except ValueError:
+        raise RowError(f"time: {text!r} is not a valid time") from None
+    delta = whole - _EPOCH
+    seconds = delta.days * 86_400 + delta.seconds
+    if frac:
+        return f"{head}.{frac[:6]}+00", f"{seconds}.{frac}"
+    return f"{head}+00", str(seconds)
+
+
+def _ledger_converter(columns: tuple[str, ...]) -> Converter:
+    at = {name: i for i, name in enumerate(columns)}
+    txid, refid, time, kind, asset = at["txid"], at["refid"], at["time"], at["type"], at["asset"]
+    amount, fee, balance = at["amount"], at["fee"], at["balance"]
+    subtype, aclass, subclass, wallet = (at.get(n) for n in ("subtype", "aclass", "subclass", "wallet"))
+    assets: dict[str, str] = {}  # a file has few distinct assets
+
+    def convert(cells: list[str]) -> tuple[Value, ...]:
+        ledger_id = cells[txid]
+        if not ledger_id:
+            raise RowError(PENDING_REASON)
+        moment, raw_time = time_texts(cells[time])
+        code = cells[asset]
+        rest = assets.get(code)
+        if rest is None:
+            rest = assets[code] = rest_asset(code)
+        return (ledger_id, cells[refid] or None, moment, raw_time, cells[kind],
+                "" if subtype is None else cells[subtype], "currency" if aclass is None else cells[aclass],
+                None if subclass is None else cells[subclass] or None, rest,
+                None if wallet is None else cells[wallet] or None,
+                cells[amount], cells[fee], cells[balance] or None)
+
+    return convert
+
+
+def _trade_converter(columns: tuple[str, ...]) -> Converter:
+    at = {name: i for i, name in enumerate(columns)}
+    txid, ordertxid, pair, time, kind, ordertype = (at[n] for n in ("txid", "ordertxid", "pair", "time", "type",
+                                                                    "ordertype"))
+    price, cost, fee, vol = (at[n] for n in ("price", "cost", "fee", "vol"))
+    postxid = [at[n] for n in ("postxid", "posttxid") if n in at]
+    margin, misc, ledgers = at.get("margin"), at.get("misc"), at.get("ledgers")
+
+    def convert(cells: list[str]) -> tuple[Value, ...]:
+        trade_id = cells[txid]
+        if not trade_id:
+            raise RowError("txid: empty trade id")
+        moment, raw_time = time_texts(cells[time])
+        position = next((cells[i] for i in postxid if cells[i]), None)
+        ids = None
+        if ledgers is not None and cells[ledgers]:
+            ids = tuple(part.strip() for part in cells[ledgers].split(",") if part.strip()) or None
+        kind_text = cells[ordertype]
+        return (trade_id, cells[ordertxid] or None, position, cells[pair], moment, raw_time, cells[kind],
+                REST_ORDERTYPES.get(kind_text, kind_text), cells[price], cells[cost], cells[fee], cells[vol],
+                None if margin is None else cells[margin] or None, None,
+                "" if misc is None else cells[misc], None, None, ids)
+
+    return convert
+
+
+def iter_cell_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[CellBatch]:
+    """Read an export file from a text stream, `batch_rows` data rows at a time, keeping cells as text.
+
+    Open files as for `exportfile.iter_export_batches` (``newline=""``, ``encoding="utf-8-sig"``).
+
+    Raises:
+        ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
+    """
+    line, header_line = first_line(stream)
+    header = detect_header(line)
+    yield from _batches(header, stream, batch_rows, header_line)
+
+
+def _batches(header: ExportHeader, stream: TextIO, batch_rows: int, header_line: int) -> Iterator[CellBatch]:
+    columns = header.columns
+    width = len(columns)
+    kind = header.kind
+    convert = _ledger_converter(columns) if kind == "ledgers" else _trade_converter(columns)
+    reader = csv.reader(stream, delimiter=header.delimiter)
+    batch = CellBatch(kind, columns)
+    try:
+        for cells in reader:
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # blank line between groups (Appendix C)
+            batch.rows += 1
+            if len(cells) != width:
+                raw = {f"col{i}": cell for i, cell in enumerate(cells)}
+                raw["_line"] = str(reader.line_num + header_line)
+                batch.rejected.append(Rejected(kind, cells[0] or None,
+                                               f"row has {len(cells)} fields, header has {width}", raw))
+            else:
+                try:
+                    batch.values.append(convert(cells))
+                except RowError as exc:
+                    row = dict(zip(columns, cells, strict=True))
+                    batch.rejected.append(Rejected(kind, row.get("txid") or None, str(exc), row))
+                else:
+                    batch.cells.append(cells)
+            if batch.rows >= batch_rows:
+                yield batch
+                batch = CellBatch(kind, columns)
+    except csv.Error as exc:
+        line = reader.line_num + header_line
+        raise ExportFileError(f"malformed {header.format} near line {line}: {exc}") from None
+    if batch.rows:
+        yield batch

@@ -1,0 +1,221 @@
+"""Validation of export rows kept as text (`core.exportrows.CellBatch`) with pandera, column by column.
+
+The same rules as `jobs.validation` applies to parsed records, for the fast path of a file import:
+
+- every number column matches Kraken's number grammar (`money.KRAKEN_NUMBER`: what `parse_kraken_number`
+  accepts, so ``1E+1000000``, ``1_000``, non-ASCII digits, ``+5``, spaces, 400 digits, NaN/Infinity are
+  refused), required columns non-empty; a failing row is rejected with the parser's reason
+  (``amount: '1_000' is not a Kraken number …``, the first failing column in the record's field order);
+- then, over the rows left, the id is non-blank and unique in the batch: a later copy equal to the first
+  (the records `parse_ledger_row`/`parse_trade_row` build compare equal) is a no-op, counted; a different
+  one is rejected with `conflict_reason`, the first copy kept;
+- the informational flags of `validation.flags_for` (unknown type/asset/side, negative fee, no balance).
+
+The checks are vectorised: a number column is checked with ONE regular-expression match over the column
+joined by newlines (C speed), and only a column that fails is checked cell by cell to find the rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from kraken_etl.core.assets import is_known_asset
+from kraken_etl.core.exportfile import parse_ledger_row, parse_trade_row
+from kraken_etl.core.exportheader import ExportKind, RowError
+from kraken_etl.core.exportrows import ID_COLUMN, LEDGER_COLUMNS, MONEY, TRADE_COLUMNS, CellBatch
+from kraken_etl.core.ledger import LEDGER_TYPES
+from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
+from kraken_etl.core.records import Rejected
+from kraken_etl.core.trade import TRADE_SIDES
+from kraken_etl.jobs.validation import DUPLICATE, conflict_reason
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
+
+_NUMBERS = re.compile(rf"(?:{KRAKEN_NUMBER.pattern}\n)*")
+_NUMBERS_OR_EMPTY = re.compile(rf"(?:(?:{KRAKEN_NUMBER.pattern})?\n)*")
+_POSITIONS = {"ledgers": {n: i for i, n in enumerate(LEDGER_COLUMNS)},
+              "trades": {n: i for i, n in enumerate(TRADE_COLUMNS)}}
+
+
+@dataclass(slots=True)
+class CheckedCells:
+    """A validated `CellBatch`: the rows to load (indices into it) with their flags, and the rejected."""
+
+    batch: CellBatch
+    keep: list[int] = field(default_factory=list)
+    flags: list[tuple[str, ...]] = field(default_factory=list)  # aligned with `keep`
+    rejected: list[Rejected] = field(default_factory=list)
+    identical: int = 0  # repeated ids equal to their first copy in the batch (no-ops)
+
+
+def _column_matches(column: re.Pattern[str], cell: re.Pattern[str]) -> Any:
+    """A vectorised pandera check: the whole column in one match; cell by cell only when that fails."""
+    def check(series: pd.Series) -> Any:
+        values = series.tolist()
+        joined = "\n".join(values)
+        if joined.count("\n") == len(values) - 1 and column.fullmatch(joined + "\n"):
+            return True
+        return series.map(lambda value: cell.fullmatch(value) is not None)
+    return check
+
+
+def _nonblank(series: pd.Series) -> Any:
+    return series.map(str.strip).astype(bool) if any(not v.strip() for v in series.tolist()) else True
+
+
+_SCHEMAS: dict[str, tuple[Any, Any]] = {}
+_OPTIONAL_CELL = re.compile(rf"(?:{KRAKEN_NUMBER.pattern})?")
+
+
+def _schemas(kind: ExportKind) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    cached = _SCHEMAS.get(kind)
+    if cached:
+        return cached
+    import pandera.pandas as pa
+
+    required, optional = MONEY[kind]
+    money: dict[str, pa.Column] = {}
+    for name in required:
+        money[name] = pa.Column(object, checks=pa.Check(_column_matches(_NUMBERS, KRAKEN_NUMBER), error=name))
+    for name in optional:
+        money[name] = pa.Column(object, checks=pa.Check(_column_matches(_NUMBERS_OR_EMPTY, _OPTIONAL_CELL),
+                                                        error=name))
+    ids = {"id": pa.Column(object, unique=True, report_duplicates="exclude_first",
+                           checks=pa.Check(_nonblank, error="id is empty"))}
+    made = (pa.DataFrameSchema(money, coerce=False), pa.DataFrameSchema(ids, coerce=False))
+    _SCHEMAS[kind] = made
+    return made
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> dict[int, list[str]]:
+    """Failing row index → the failing columns (or checks), in the schema's column order."""
+    import pandera.pandas as pa
+
+    found: dict[int, list[str]] = {}
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        order = list(schema.columns)
+        for row in exc.failure_cases.itertuples(index=False):
+            index = getattr(row, "index")  # noqa: B009 - a column named like the builtin
+            if index is None or index != index:  # a frame-level failure: a programming error
+                raise
+            check = str(getattr(row, "check"))  # noqa: B009
+            found.setdefault(int(index), []).append(check if check != "field_uniqueness" else DUPLICATE)
+        for reasons in found.values():
+            reasons.sort(key=lambda name: order.index(name) if name in order else len(order))
+    return found
+
+
+def _number_reason(name: str, value: str) -> str:
+    try:
+        parse_kraken_number(value)
+    except NotADecimal as exc:
+        return f"{name}: {exc}"
+    return f"{name}: is not a Kraken number"  # not reached: the grammar and the parser agree
+
+
+def check_cells(batch: CellBatch) -> CheckedCells:
+    """Validate one text batch (see the module docstring); pure apart from pandera.
+
+    Raises:
+        pandera.errors.SchemaErrors: when the frame itself is wrong (a programming error, not data).
+    """
+    import pandas as pd
+
+    out = CheckedCells(batch, rejected=list(batch.rejected))
+    values = batch.values
+    if not values:
+        return out
+    kind = batch.kind
+    at = _POSITIONS[kind]
+    money_schema, id_schema = _schemas(kind)
+    names = list(money_schema.columns)
+    frame = pd.DataFrame({name: pd.Series([v[at[name]] or "" for v in values], dtype=object) for name in names})
+    bad_numbers = _failures(money_schema, frame)
+    survivors = [i for i in range(len(values)) if i not in bad_numbers]
+    key = at[ID_COLUMN[kind]]
+    ids = pd.DataFrame({"id": pd.Series([values[i][key] for i in survivors], index=survivors, dtype=object)})
+    bad_ids = _failures(id_schema, ids) if survivors else {}
+    flag = _flagger(kind)
+    if not bad_numbers and not bad_ids:  # the usual batch: every row loads
+        out.keep = list(range(len(values)))
+        out.flags = [flag(row) for row in values]
+        return out
+    first: dict[str, int] = {}
+    for i in range(len(values)):
+        rid = values[i][key]
+        assert isinstance(rid, str)
+        if i in bad_numbers:
+            column = bad_numbers[i][0]
+            reason = _number_reason(column, str(values[i][at[column]] or ""))
+            out.rejected.append(Rejected(kind, rid or None, reason, batch.raw(i)))
+            continue
+        reasons = bad_ids.get(i)
+        if reasons:
+            if reasons == [DUPLICATE] and rid in first:
+                if _same_record(batch, first[rid], i):
+                    out.identical += 1
+                    continue
+                reasons = [conflict_reason(rid)]
+            out.rejected.append(Rejected(kind, rid if rid.strip() else None, "; ".join(reasons), batch.raw(i)))
+            continue
+        first.setdefault(rid, i)
+        out.keep.append(i)
+        out.flags.append(flag(values[i]))
+    return out
+
+
+def _same_record(batch: CellBatch, a: int, b: int) -> bool:
+    """Whether two rows make equal records (the rule of `jobs.validation`: every field but raw)."""
+    parse = parse_ledger_row if batch.kind == "ledgers" else parse_trade_row
+    try:
+        return parse(batch.raw(a)) == parse(batch.raw(b))
+    except RowError:
+        return False
+
+
+def _flagger(kind: ExportKind) -> Any:
+    known: dict[str, bool] = {}
+    at = _POSITIONS[kind]
+    fee = at["fee"]
+
+    def negative(text: Any) -> bool:
+        return isinstance(text, str) and text.startswith("-") and Decimal(text) < 0
+
+    if kind == "ledgers":
+        kind_at, asset_at, balance_at = at["type"], at["asset"], at["balance"]
+
+        def ledger_flags(row: tuple[Any, ...]) -> tuple[str, ...]:
+            out = []
+            if row[kind_at] not in LEDGER_TYPES:
+                out.append("unknown_type")
+            asset = row[asset_at]
+            ok = known.get(asset)
+            if ok is None:
+                ok = known[asset] = is_known_asset(asset)
+            if not ok:
+                out.append("unknown_asset")
+            if negative(row[fee]):
+                out.append("negative_fee")
+            if row[balance_at] is None:
+                out.append("no_balance")
+            return tuple(out)
+
+        return ledger_flags
+    side_at = at["type"]
+
+    def trade_flags(row: tuple[Any, ...]) -> tuple[str, ...]:
+        out = []
+        if row[side_at] not in TRADE_SIDES:
+            out.append("unknown_side")
+        if negative(row[fee]):
+            out.append("negative_fee")
+        return tuple(out)
+
+    return trade_flags
