@@ -41,10 +41,17 @@ def sim_config(**changes: object) -> SimConfig:
     return base.with_changes(**changes)
 
 
+# One nonce source per simulated key, shared by every client of it (as one application shares its key's
+# nonces): each test makes a new client on a module-wide simulator whose clock only moves when a test
+# sleeps, so a fresh source per client could repeat the nonces the previous test's client had just used.
+_NONCES: dict[int, MemoryNonceSource] = {}
+
+
 def make_client(sim: RunningSimulator, clock: LinkedClock) -> KrakenClient:
     tier = TIERS["pro"]
+    nonce = _NONCES.setdefault(id(sim.app), MemoryNonceSource(sim.ctx.clock))
     return KrakenClient(sim.rest_url, api_key=SecretStr(sim.api_key), api_secret=SecretStr(sim.api_secret),
-                        tier=tier, clock=clock, nonce=MemoryNonceSource(clock), counter=SharedCounter(tier))
+                        tier=tier, clock=clock, nonce=nonce, counter=SharedCounter(tier))
 
 
 @pytest.fixture(scope="module")
