@@ -14,7 +14,6 @@ entries; Kraken writes them before the credited row of the same refid).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -30,6 +29,7 @@ from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch,
 from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
+from kraken_etl.core.switching import lowered_switch_interval
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
 from kraken_etl.db.load import PreparedBatch, load_prepared
@@ -181,19 +181,15 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     after): the caller's thread streams COPY data and needs the GIL briefly each time the socket drains;
     at the default 5 ms it waits behind the CPU-bound worker each time, and the server idles meanwhile.
     """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
+    with lowered_switch_interval(SWITCH_INTERVAL), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
+        upcoming = pool.submit(next, items, _END)
+        while True:
+            item = upcoming.result()
+            if item is _END:
+                return
             upcoming = pool.submit(next, items, _END)
-            while True:
-                item = upcoming.result()
-                if item is _END:
-                    return
-                upcoming = pool.submit(next, items, _END)
-                yield cast("T", item)
-    finally:
-        sys.setswitchinterval(previous)
+            yield cast("T", item)
 
 
 SWITCH_INTERVAL = 0.0005  # seconds

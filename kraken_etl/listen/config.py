@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kraken_etl.core.wsgaps import Backoff
@@ -42,27 +39,3 @@ class ListenerConfig:
     switch_interval: float = 0.0005
 
 
-_switch_lock = threading.Lock()
-_switch_holds: list[float] = []  # the interval each running listener asked for
-_switch_before: list[float] = []  # the interpreter's own value, while any hold is taken
-
-
-def hold_switch_interval(seconds: float) -> Callable[[], None]:
-    """Lower the interpreter's thread switch interval to `seconds` (never raise it) until the returned
-    function is called; the original value comes back when the last running listener releases."""
-    with _switch_lock:
-        if not _switch_holds:
-            _switch_before[:] = [sys.getswitchinterval()]
-        _switch_holds.append(seconds)
-        sys.setswitchinterval(min([_switch_before[0], *_switch_holds]))
-    released = False
-
-    def release() -> None:
-        nonlocal released
-        with _switch_lock:
-            if released:
-                return
-            released = True
-            _switch_holds.remove(seconds)
-            sys.setswitchinterval(min([_switch_before[0], *_switch_holds]))
-    return release

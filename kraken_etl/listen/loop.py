@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kraken_etl.core.clock import Clock
+from kraken_etl.core.switching import hold_switch_interval
 from kraken_etl.core.wsframes import Frame, MalformedMessage, classify, decode
 from kraken_etl.core.wsgaps import SequenceTracker
 from kraken_etl.db import ws as store
@@ -35,7 +36,7 @@ from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSubscriptionRefused
 from kraken_etl.listen.batch import Batch, as_datetime
-from kraken_etl.listen.config import ListenerConfig, hold_switch_interval
+from kraken_etl.listen.config import ListenerConfig
 from kraken_etl.listen.gapfill import GapFiller, warm_up
 from kraken_etl.listen.stats import ListenerBusy, ListenStats
 from kraken_etl.listen.subscribe import subscribe
