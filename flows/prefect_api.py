@@ -13,8 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 def _start() -> None:
-    import flows.nightly  # noqa: F401  (importing Prefect is part of the wait)
     from prefect.client.orchestration import get_client
+
+    import flows.nightly  # noqa: F401  (importing Prefect is part of the wait)
 
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()

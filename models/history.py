@@ -56,13 +56,14 @@ class LedgerEntryRow(Base):
               postgresql_include=["amount", "fee", "balance"]),
         Index(None, "account", "updated_at"),
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
-        # rows the export wallet rule would change (none once reconciled): a full run's wallet pass reads
-        # only these instead of every exported row
         # rows wallet assignment could not place (normally none): the chain check's warning reads only these
         Index("ix_ledger_entry_wallet_unknown", "account", "asset", "time", "ledger_id",
               postgresql_where=text("wallet_source = 'unknown'")),
+        # rows the export wallet rule would change (none once reconciled): a full run's wallet pass reads
+        # only these instead of every exported row
         Index("ix_ledger_entry_export_wallet_pending", "account",
-              postgresql_where=text("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' OR wallet_resolved IS DISTINCT FROM wallet)")),
+              postgresql_where=text("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' "
+                                    "OR wallet_resolved IS DISTINCT FROM wallet)")),
     )
 
 

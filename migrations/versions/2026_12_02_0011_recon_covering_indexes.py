@@ -27,7 +27,8 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_EXPORT_PENDING = "wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' OR wallet_resolved IS DISTINCT FROM wallet)"
+_EXPORT_PENDING = ("wallet IS NOT NULL AND (wallet_source IS DISTINCT FROM 'export' "
+                   "OR wallet_resolved IS DISTINCT FROM wallet)")
 
 
 def upgrade() -> None:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from kraken_etl.core.clock import ManualClock, SystemClock
+from kraken_etl.core.switching import hold_switch_interval
 from kraken_etl.core.wsmessages import classify, decode
 from kraken_etl.db.wscommit import CommitConnection
 from kraken_etl.listen.batch import Batch
-from kraken_etl.listen.config import hold_switch_interval
 from kraken_etl.listen.writer import BatchWriter
 
 
