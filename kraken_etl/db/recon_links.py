@@ -4,8 +4,11 @@ Trade legs are the trade's `ledgers` ids when TradesHistory gave them, else the 
 is the trade txid. A trade agrees when every listed leg is stored, exactly one leg moves `vol` of the base
 (bought: +, sold: -), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits
 (reference Appendix C): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the
-trade's price (Kraken states the trade fee in the quote currency); on a KFEE leg (amount 0) = fee / 0.01
-USD for USD-quoted pairs. Trades outside the stored ledger's time range are not judged (partial history).
+trade's price (Kraken states the trade fee in the quote currency, rounded to the quote's precision, while
+the base leg's fee is the rate on the base amount: they may differ by fee/50 for the conversion plus one
+unit of the quote leg's precision for the rounding, which dominates on small trades); on a KFEE leg
+(amount 0) = fee / 0.01 USD for USD-quoted pairs. Trades outside the stored ledger's time range are not
+judged (partial history).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ judged AS (
           WHEN NOT (
                (bfee = 0 AND kfee = 0 AND abs(qfee - t.fee) <= {_TOL.format(a="qfee", b="t.fee")})
             OR (bfee > 0 AND kfee = 0
-                AND abs(bfee * t.price + qfee - t.fee) <= t.fee / 50 + {_TOL.format(a="qfee", b="t.fee")})
+                AND abs(bfee * t.price + qfee - t.fee)
+                    <= t.fee / 50 + greatest({_TOL.format(a="qfee", b="t.fee")}, power(10::numeric, -qscale)))
             OR (kfee > 0 AND bfee = 0 AND qfee = 0
                 AND (NOT usd_quote OR abs(kfee / 100 - t.fee) <= {_TOL.format(a="kfee", b="t.fee")}))
           ) THEN 'leg_fee_mismatch'
@@ -49,9 +53,10 @@ judged AS (
                count(*) FILTER (WHERE kind = 'x') AS n_other,
                coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee,
                coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
-               coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote
+               coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote,
+               coalesce(max(scale(amount)) FILTER (WHERE kind = 'q'), 0) AS qscale
         FROM (
-            SELECT e.refid AS txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee,
+            SELECT e.refid AS txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee, e.amount,
                    CASE WHEN e.amount = 0 THEN 'k'
                         WHEN abs(e.amount) = t.vol
                             THEN CASE WHEN (e.amount > 0) = (t.type = 'buy') THEN 'b' ELSE 'x' END

@@ -26,6 +26,16 @@ TRADES = [
      [("LS1", "XETH", "-2", "0"), ("LS2", "ZUSD", "3000", "7.8")], None),
     ("TBASEFEE", "buy", "1", "20000", "52", "20000", ["LF1", "LF2"],
      [("LF1", "XXBT", "1", "0.0026"), ("LF2", "ZUSD", "-20000", "0")], None),
+    # Small trades with the fee on the base leg (the demo account's own rows): Kraken's trade fee is the quote
+    # amount rounded to the quote's precision (0.0001 USD), the base leg's fee is the rate on the base
+    # amount, so in quote terms they differ by up to one unit of the quote leg's precision (0.000017 here,
+    # over the fee/50 allowance for a fee this small).
+    ("TSMALLDOT", "sell", "0.05880798", "0.32310", "0.00050", "5.4951", ["LD1", "LD2"],
+     [("LD1", "DOT", "-0.0588079800", "0.0000940927"), ("LD2", "ZUSD", "0.3231", "0")], None),
+    ("TSMALLBTC", "sell", "0.00003832", "1.18120", "0.00300", "30826.7", ["LD3", "LD4"],
+     [("LD3", "XXBT", "-0.0000383200", "0.0000000996"), ("LD4", "ZEUR", "1.1812", "0")], None),
+    ("TSMALLOFF", "sell", "0.05880798", "0.32310", "0.00050", "5.4951", ["LD5", "LD6"],
+     [("LD5", "DOT", "-0.0588079800", "0.0001200000"), ("LD6", "ZUSD", "0.3231", "0")], "leg_fee_mismatch"),
     ("TSCALE", "buy", "0.5", "10000", "26.0", "20000", ["LC1", "LC2"],
      [("LC1", "XXBT", "0.50", "0.00"), ("LC2", "ZUSD", "-10000.00", "26")], None),
     ("TNOLIST", "buy", "0.5", "10000", "26", "20000", None,
