@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from kraken_etl.db.engine import make_engine
 from kraken_etl.jobs import demo
 from kraken_etl.simulator import SimConfig, create_app
-from models import ExportJobRow, LedgerEntryRow, SyncRunRow, TradeRow
+from models import ExportJobRow, LedgerEntryRow, ReconciliationFindingRow, SyncRunRow, TradeRow
 
 
 def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -46,6 +46,9 @@ def test_demo_loads_the_account_and_a_second_run_is_incremental(db_url: str, tmp
             trade_ids = set(conn.execute(select(TradeRow.txid)).scalars())
             jobs = conn.execute(select(func.count()).select_from(ExportJobRow)).scalar_one()
             runs = conn.execute(select(func.count()).select_from(SyncRunRow)).scalar_one()
+            breaks = conn.execute(select(ReconciliationFindingRow.message).where(
+                ReconciliationFindingRow.severity == "break", ReconciliationFindingRow.status == "open")).scalars()
+            assert list(breaks) == []  # the simulator's account is clean: the nightly reconcile proves it
         assert ledger_ids == _truth_ids("ledgers", "ledger")
         assert trade_ids == _truth_ids("trades", "trades")
         assert jobs == 2  # one export per report
