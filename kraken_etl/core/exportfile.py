@@ -47,6 +47,7 @@ from kraken_etl.core.exportheader import (
     RowError,
     detect_header,
     first_line,
+    split_time,
 )
 from kraken_etl.core.exportrows import REST_ORDERTYPES
 from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
@@ -58,7 +59,6 @@ __all__ = [
     "iter_export_batches", "parse_ledger_row", "parse_time", "parse_trade_row", "read_export_text",
 ]
 
-_EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 
 
 
@@ -99,15 +99,7 @@ def parse_time(text: str) -> tuple[datetime, Decimal]:
     Raises:
         RowError: when the text is not such a time.
     """
-    head, dot, frac = text.partition(".")
-    if len(head) != 19 or head[10] != " " or (dot and not frac.isdigit()):
-        raise RowError(f"time: {text!r} is not 'YYYY-MM-DD HH:MM:SS[.fraction]'")
-    try:
-        whole = datetime.fromisoformat(head)
-    except ValueError:
-        raise RowError(f"time: {text!r} is not a valid time") from None
-    delta = whole - _EPOCH
-    seconds = delta.days * 86_400 + delta.seconds
+    whole, seconds, frac = split_time(text)
     micros = int((frac + "00000")[:6]) if frac else 0
     moment = whole.replace(microsecond=micros, tzinfo=UTC)
     raw = Decimal(f"{seconds}.{frac}") if frac else Decimal(seconds)

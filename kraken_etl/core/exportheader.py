@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, TextIO
 
 from kraken_etl.core.errors import KrakenEtlError
@@ -88,3 +89,26 @@ def first_line(stream: TextIO) -> tuple[str, int]:
         if line.strip().lstrip("\ufeff").strip():
             return line, number
     raise ExportFileError("empty export file: no header line")
+
+
+_EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
+
+
+def split_time(text: str) -> tuple[datetime, int, str]:
+    """An export time (``2024-03-19 19:43:31`` or with a fraction of any length) checked and split into
+    (the whole second as a naive datetime, its unix seconds, the fraction digits as written).
+
+    Shared by the record parser (`exportfile.parse_time`) and the text path (`exportrows.time_texts`).
+
+    Raises:
+        RowError: when the text is not such a time.
+    """
+    head, dot, frac = text.partition(".")
+    if len(head) != 19 or head[10] != " " or (dot and not frac.isdigit()):
+        raise RowError(f"time: {text!r} is not 'YYYY-MM-DD HH:MM:SS[.fraction]'")
+    try:
+        whole = datetime.fromisoformat(head)
+    except ValueError:
+        raise RowError(f"time: {text!r} is not a valid time") from None
+    delta = whole - _EPOCH
+    return whole, delta.days * 86_400 + delta.seconds, frac

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TextIO
 
 from kraken_etl.core.assets import rest_asset
@@ -31,6 +30,7 @@ from kraken_etl.core.exportheader import (
     RowError,
     detect_header,
     first_line,
+    split_time,
 )
 from kraken_etl.core.records import Rejected
 
@@ -46,7 +46,6 @@ TRADE_COLUMNS = ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "ty
 MONEY = {"ledgers": (("amount", "fee"), ("balance",)), "trades": (("price", "cost", "fee", "vol"), ("margin",))}
 ID_COLUMN = {"ledgers": "ledger_id", "trades": "txid"}
 
-_EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 
 # The trades export writes order types in prose (reference §9.2); REST uses these names.
 REST_ORDERTYPES: dict[str, str] = {
@@ -81,15 +80,8 @@ def time_texts(text: str) -> tuple[str, str]:
     Raises:
         RowError: when the text is not such a time.
     """
-    head, dot, frac = text.partition(".")
-    if len(head) != 19 or head[10] != " " or (dot and not frac.isdigit()):
-        raise RowError(f"time: {text!r} is not 'YYYY-MM-DD HH:MM:SS[.fraction]'")
-    try:
-        whole = datetime.fromisoformat(head)
-    except ValueError:
-        raise RowError(f"time: {text!r} is not a valid time") from None
-    delta = whole - _EPOCH
-    seconds = delta.days * 86_400 + delta.seconds
+    _, seconds, frac = split_time(text)
+    head = text[:19]  # split_time checked it is a whole second
     if frac:
         return f"{head}.{frac[:6]}+00", f"{seconds}.{frac}"
     return f"{head}+00", str(seconds)
