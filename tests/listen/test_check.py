@@ -21,9 +21,10 @@ def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, 
              | ids(engine, "SELECT ledger_id FROM kraken.ledger_entry")
              and scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE status <> 'filled'") == 0,
              timeout=60, what="gaps filled")
-    # one more message after the last gap, so the session's last message is after every filled row
+    # a last batch without faults: its rows are timestamped after every earlier batch (so after the
+    # listener's start; the simulator backdates a first batch up to seconds before it) and after every gap
     set_faults(sim, {})
-    last = advance(sim, 3)["ledger_ids"]
+    last = advance(sim, 12)["ledger_ids"]
     wait_for(lambda: set(last) <= ids(engine, "SELECT ledger_id FROM kraken.ws_balance_update"), what="last")
     running.halt()
     assert scalar(engine, "SELECT count(*) FROM kraken.listener_gap WHERE kind = 'sequence'") > 0
@@ -35,12 +36,14 @@ def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, 
             "SELECT ledger_id FROM kraken.ws_balance_update ORDER BY timestamp DESC LIMIT 2")).scalars().all()
         conn.execute(text("DELETE FROM kraken.ledger_entry WHERE ledger_id = :i"), {"i": lost})
         conn.execute(text("UPDATE kraken.ledger_entry SET amount = amount + 1 WHERE ledger_id = :i"), {"i": changed})
+        # a row of the last batch the check covers: after the listener's start, outside every gap
         unseen = conn.execute(text(
-            "SELECT w.ledger_id FROM kraken.ws_balance_update w WHERE w.ledger_id <> ALL(:x) AND NOT EXISTS ("
-            " SELECT 1 FROM kraken.listener_gap g WHERE w.timestamp BETWEEN g.gap_start AND g.gap_end)"
-            " AND w.timestamp < (SELECT max(last_message_at) - interval '1 s' FROM kraken.listener_session)"
-            " ORDER BY w.timestamp DESC LIMIT 1"),
-            {"x": [lost, changed]}).scalar_one()
+            "SELECT l.ledger_id FROM kraken.ledger_entry l WHERE l.ledger_id = ANY(:last)"
+            " AND l.ledger_id <> ALL(:x) AND NOT EXISTS ("
+            "  SELECT 1 FROM kraken.listener_gap g WHERE l.time BETWEEN g.gap_start AND g.gap_end)"
+            " AND l.time >= (SELECT min(started_at) FROM kraken.listener_session)"
+            " ORDER BY l.time, l.ledger_id LIMIT 1"),
+            {"last": last, "x": [lost, changed]}).scalar_one()
         conn.execute(text("DELETE FROM kraken.ws_balance_update WHERE ledger_id = :i"), {"i": unseen})
     findings = check_ws_rest(engine, "main", margin=0)  # gaps exactly as detected
     by_kind = {(f["kind"], f["source_ids"][0]): f for f in findings}
