@@ -45,6 +45,7 @@ def child_backfill(rest_url: str, url: str, home: str, start: str, end: str) -> 
 
     from kraken_etl.core.callcounter import TIERS
     from kraken_etl.core.clock import SystemClock
+    from kraken_etl.core.tuning import relaxed_gc
     from kraken_etl.db.engine import make_engine
     from kraken_etl.jobs.backfill import BackfillRequest, backfill, plan
     from kraken_etl.jobs.exportcycle import ExportPolicy
@@ -62,7 +63,7 @@ def child_backfill(rest_url: str, url: str, home: str, start: str, end: str) -> 
                               ("ledgers", "trades"), "export", chunk=None)
     policy = ExportPolicy(poll_initial=0.5, poll_max=2.0, timeout=1800.0)
     started = time.perf_counter()
-    with client:
+    with client, relaxed_gc():  # as the `backfill` command runs it
         planned = plan(request, engine=engine, client=client)
         planning = time.perf_counter() - started
         results = backfill(request, engine=engine, client=client, clock=clock, home=Path(home), policy=policy,

@@ -71,7 +71,7 @@ def write_export(path: Path, rows: int, seed: int = 1) -> Path:
 
 def child_import(url: str, path: str) -> None:
     """Run in a child process: the import, then print seconds and peak RSS as JSON."""
-    from kraken_etl.cli.tuning import relaxed_gc
+    from kraken_etl.core.tuning import relaxed_gc
     from kraken_etl.db.engine import make_engine
     from kraken_etl.jobs.fileload import import_files
 
@@ -97,8 +97,8 @@ def child_breakdown(url: str, path: str) -> None:
     import pandera.pandas  # noqa: F401
     from sqlalchemy.engine import Connection
 
-    from kraken_etl.cli.tuning import relaxed_gc
     from kraken_etl.core import exportrows
+    from kraken_etl.core.tuning import relaxed_gc
     from kraken_etl.db.engine import make_engine
     from kraken_etl.jobs import fileload, producer
 

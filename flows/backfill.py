@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows.sync import retry_if_retryable
+from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label, request_for
 from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.wiring import configured_labels
@@ -24,7 +25,8 @@ def backfill_account(label: str, start: str, end: str, via: str, streams: list[s
                      export_threshold: int, max_export_rows: int) -> list[dict[str, Any]]:
     request = request_for(label, start, end, via, streams, chunk_days, export_threshold,  # type: ignore[arg-type]
                           max_export_rows)
-    with exclusive_label(label, purpose="backfill"):  # AccountBusy (not retried) when another run holds it
+    # AccountBusy (not retried) when another run holds it; the GC relaxed as the command does
+    with exclusive_label(label, purpose="backfill"), relaxed_gc():
         _, results = backfill_label(request)
     return [r.as_dict() for r in results]
 

@@ -22,7 +22,7 @@ from kraken_etl.cli.common import (
     parse_date,
     settings,
 )
-from kraken_etl.cli.tuning import relaxed_gc
+from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.streams import STREAMS
 

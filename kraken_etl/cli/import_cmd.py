@@ -16,7 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
-from kraken_etl.cli.tuning import relaxed_gc
+from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 
 

@@ -26,7 +26,7 @@ from kraken_etl.db import plans
 from kraken_etl.db.runs import Engine
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
-from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export
+from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, submit_export
 from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
 from kraken_etl.jobs.streams import BY_NAME, STREAMS
 from kraken_etl.jobs.window import run_window
@@ -120,6 +120,11 @@ def backfill(
     for line in chosen.lines():
         progress(Event("plan", line))
     run = ExportRun(engine, client, clock, request.account, home, policy or ExportPolicy(), progress)
+    # every export is asked for first: Kraken processes them while earlier ones download and load
+    for step in chosen.ranges:
+        report = BY_NAME[step.stream].export_report
+        if step.via == "export" and report is not None and step.start is not None and step.end is not None:
+            submit_export(run, report, step.start, step.end)
     results: list[JobResult] = []
     for step in chosen.ranges:
         spec = BY_NAME[step.stream]

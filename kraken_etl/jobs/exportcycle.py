@@ -89,6 +89,26 @@ class ExportRun:
         return job
 
 
+def submit_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime) -> jobs.ExportJob:
+    """Have Kraken start on one export now (AddExport, or finding the one a crashed run asked for), so that
+    several exports of a backfill are processed at Kraken while earlier ones download and load. A job
+    already past ``requested`` is left as it is; `run_export` then drives it on.
+
+    Raises:
+        KrakenError: fatal Kraken errors (permissions, key) from the client.
+    """
+    description = export_description(report, start, end)
+    with run.engine.begin() as conn:
+        job = jobs.ensure_job(conn, account=run.account, report=report, description=description,
+                              starttm=start, endtm=end, fmt=run.policy.fmt)
+    if job.status in jobs.RETRYABLE:
+        job = run.set(job, status="requested", kraken_id=None, file_path=None, file_size=None, sha256=None,
+                      error=None)
+    if job.status == "requested":
+        job = _request(run, job, report, start, end)
+    return job
+
+
 def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime) -> JobResult:
     """Drive one export job (report and range) to ``removed``, resuming whatever a previous run left.
 

@@ -103,6 +103,7 @@ class SimConfig:
     # exports
     export_queued_seconds: float = 1.0
     export_processing_seconds: float = 2.0
+    export_prebuild: bool = True  # build the zip from AddExport on, in the background (else on retrieval)
     export_expire_seconds: float = 14 * 86_400.0
     ledgers_header: str = "subclass"
     trades_header: str = "basic"

@@ -1,8 +1,10 @@
 """The export cycle: AddExport → ExportStatus (Queued → Processing → Processed) → RetrieveExport (zip)
 → RemoveExport.
 
-Status is a function of the injected clock and two durations. The zip is generated on first
-retrieval, streamed row by row into a temporary file (bounded memory at any size), and holds one
+Status is a function of the injected clock and two durations. The zip is built in a background thread
+from AddExport on (as Kraken processes an export while it is Queued/Processing; a RetrieveExport that
+comes first waits for it), or on first retrieval with ``export_prebuild`` off. It is streamed row by row
+into a temporary file (bounded memory at any size), and holds one
 ``.csv``/``.tsv`` in a selectable header era (reference §9.1/§9.2). Exports show every row (the
 hide/missing-leg faults only affect REST). Member names, TSV quoting and error strings for
 unknown/unready ids are UNVERIFIED (documented in docs/simulator.md).
@@ -10,12 +12,14 @@ unknown/unready ids are UNVERIFIED (documented in docs/simulator.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,6 +33,8 @@ from kraken_etl.simulator.ids import hashed_id
 from kraken_etl.simulator.records import fmt_scaled, ledger_fields, trade_ledger_ids, trade_record
 from kraken_etl.simulator.store import Store
 from kraken_etl.simulator.table import Column
+
+log = logging.getLogger(__name__)
 
 LEDGER_FIELDS = ("refid", "time", "type", "subtype", "aclass", "asset", "amount", "fee", "balance", "wallet")
 TRADE_FIELDS = ("ordertxid", "time", "ordertype", "price", "cost", "fee", "vol", "margin", "misc", "ledgers")
@@ -132,8 +138,23 @@ class ExportBook:
             export_id = hashed_id(self.store.seed, "", self.counter, (4,))
             if export_id not in self.jobs:
                 break
-        self.jobs[export_id] = ExportJob(export_id, report, descr, fmt, fields, starttm, endtm, now, stuck)
+        job = ExportJob(export_id, report, descr, fmt, fields, starttm, endtm, now, stuck)
+        self.jobs[export_id] = job
+        if self.config.export_prebuild and not stuck:
+            threading.Thread(target=self._prebuild, args=(job,), name=f"sim-export-{export_id}",
+                             daemon=True).start()
         return export_id
+
+    def _prebuild(self, job: ExportJob) -> None:
+        """Build the zip ahead of RetrieveExport; a failure here is left to the retrieval to raise."""
+        try:
+            path = self.zip_path(job, corrupt=False)
+        except Exception:  # RetrieveExport builds again and reports it
+            log.exception("export %s: building the zip ahead failed", job.id)
+            return
+        if job.id not in self.jobs:  # removed while it was being built
+            with suppress(OSError):
+                os.unlink(path)
 
     def status(self, report: str, now: float) -> list[dict[str, str]]:
         """ExportStatus: every live export of that kind (times as integer strings)."""

@@ -74,6 +74,11 @@ def test_whole_history_is_one_export_per_report_and_every_table_equals_the_truth
     assert plan_lines and "2 exports" in plan_lines[-1]
     first_status = next(i for i, e in enumerate(events) if e.kind == "status")
     assert max(i for i, e in enumerate(events) if e.kind == "plan") < first_status, "plan printed first"
+    queued = {e.stream: i for i, e in reversed(list(enumerate(events)))
+              if e.kind == "status" and e.message.endswith(": queued")}
+    first_download = next(i for i, e in enumerate(events) if e.kind == "download")
+    assert set(queued) == {"ledgers", "trades"} and max(queued.values()) < first_download, \
+        "both exports are asked for before the first is downloaded (Kraken works on them meanwhile)"
     assert_ledger_equals_truth(engine, two_years)
     assert_trades_equal_truth(engine, two_years)
     assert compare_closed_orders(engine, "acct", _truth(two_years, "closed_orders")) == []

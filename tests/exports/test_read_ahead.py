@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kraken_etl.cli.tuning import relaxed_gc
+from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.fileload import read_ahead
 
 

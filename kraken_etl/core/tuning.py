@@ -3,7 +3,8 @@
 A million-row file allocates tens of millions of short-lived objects (cells, Decimals, records) and almost
 no reference cycles; with the default gen-0 threshold (700) the cyclic collector runs tens of thousands of
 times for nothing. A larger threshold while files load cuts the Python side by about a fifth (measured with
-bench/bench_import.py). Only the commands that load files (`import`, `backfill`) set it, for their own run.
+bench/bench_import.py). Only the entry points that load files (the `import` and `backfill` commands, the
+`backfill` flow, the benchmarks) set it, for their own run.
 """
 
 from __future__ import annotations
