@@ -10,8 +10,10 @@ exact Decimals, ids, vocabularies, the ledger list of each trade, and the time a
 (ledgers whole seconds, trades 4 digits: the truth cut to that precision). Results:
 bench/results/backfill.json (rows, equal, seconds, peak RSS, first mismatches if any, and the time split:
 waiting on Kraken — export processing and download — against our own work: planning, parsing, validation,
-loading). Target (issue 14): our own work <= 30 s for 1,000,000 entries on the 2-core machine; the plan from
-the data asks for one ledgers export and one trades export.
+loading) and the database floor of the same rows (a plain INSERT … SELECT of each loaded table into an
+empty copy with the same indexes: what storing them costs with no Python at all). Target (issue 14): our own
+work <= 30 s for 1,000,000 entries on the 2-core machine; the plan from the data asks for one ledgers
+export and one trades export.
 """
 
 from __future__ import annotations
@@ -141,6 +143,26 @@ def compare(url: str, ledger_truth: dict[str, Any], trade_truth: dict[str, Any])
     return count, problems
 
 
+def database_floor(url: str) -> dict[str, float]:
+    """What the database alone needs to store the loaded rows again: a plain INSERT … SELECT of each
+    table's rows (already typed, no Python) into an empty copy with the same indexes and constraints."""
+    import psycopg
+
+    out: dict[str, float] = {}
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        for table in ("ledger_entry", "trade"):
+            conn.execute(f"CREATE TABLE kraken.floor_{table} (LIKE kraken.{table} INCLUDING ALL)")
+            conn.commit()
+            started = time.perf_counter()
+            conn.execute(f"INSERT INTO kraken.floor_{table} SELECT * FROM kraken.{table} WHERE account = 'bench'")
+            conn.commit()
+            out[f"{table}_seconds"] = round(time.perf_counter() - started, 2)
+            conn.execute(f"DROP TABLE kraken.floor_{table}")
+            conn.commit()
+    out["total_seconds"] = round(out["ledger_entry_seconds"] + out["trade_seconds"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ledger-entries", type=int, default=1_000_000)
@@ -183,6 +205,7 @@ def main() -> None:
                 trade_truth = loads(http.get("/_sim/truth/trades").content)["trades"]
             mismatches, examples = compare(url, ledger_truth, trade_truth)
             compare_seconds = time.perf_counter() - fetched
+            floor = database_floor(url)
     finally:
         dbharness.drop_database(admin, template)
     report = {
@@ -191,7 +214,10 @@ def main() -> None:
         "rows": {"ledgers": len(ledger_truth), "trades": len(trade_truth)},
         "equal": mismatches == 0, "mismatches": mismatches, "examples": examples,
         "seconds": round(ours["seconds"], 1), "peak_rss_mb": round(ours["peak_rss_mb"], 1),
-        "split": ours["split"], "streams": ours["streams"], "simulator_build_seconds": round(build_seconds, 1),
+        "split": ours["split"],
+        "database_floor": {**floor, "our_work_over_floor": round(ours["split"]["our_work_seconds"]
+                                                                 / floor["total_seconds"], 2)},
+        "streams": ours["streams"], "simulator_build_seconds": round(build_seconds, 1),
         "compare_seconds": round(compare_seconds, 1), "plan": ours["plan"], "steps": ours["steps"],
         "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
