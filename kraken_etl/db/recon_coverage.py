@@ -37,6 +37,10 @@ _LAST_SNAPSHOT = """
 SELECT max(taken_at) FROM kraken.balance_snapshot WHERE account = :account AND taken_at <= :as_of
 """
 
+_NEXT_SNAPSHOT = """
+SELECT min(taken_at) FROM kraken.balance_snapshot WHERE account = :account AND taken_at > :as_of
+"""
+
 _UNKNOWN_WALLETS = """
 SELECT asset, count(*) AS n, (array_agg(ledger_id ORDER BY time, ledger_id))[1:20] AS ids
 FROM kraken.ledger_entry
@@ -70,6 +74,11 @@ def last_ledger_sync(conn: Connection, account: str, as_of: datetime) -> datetim
 def last_snapshot(conn: Connection, account: str, as_of: datetime) -> datetime | None:
     """When the newest balance snapshot was taken."""
     return conn.execute(text(_LAST_SNAPSHOT), {"account": account, "as_of": as_of}).scalar()
+
+
+def next_snapshot(conn: Connection, account: str, as_of: datetime) -> datetime | None:
+    """When the first balance snapshot after `as_of` was taken (a nightly run takes it after its cut-off)."""
+    return conn.execute(text(_NEXT_SNAPSHOT), {"account": account, "as_of": as_of}).scalar()
 
 
 def unknown_wallets(conn: Connection, account: str, as_of: datetime) -> list[tuple[str, int, list[str]]]:

@@ -83,8 +83,13 @@ def _snapshot_age(inp: CheckInput, ledger_rows: int) -> list[Finding]:
     if snapshot is None:
         if synced is None and not ledger_rows:
             return []
-        return [Finding(check=NAME, kind="no_balance_snapshot", severity="info",
-                        message="no balance snapshot is stored: the ledger was not compared with Kraken's balances")]
+        later = recon_coverage.next_snapshot(inp.conn, inp.account, inp.as_of)
+        message = ("no balance snapshot is stored: the ledger was not compared with Kraken's balances"
+                   if later is None else
+                   f"no balance snapshot at or before the cut-off ({inp.as_of:%Y-%m-%d %H:%M:%S}): the one taken "
+                   f"at {later:%Y-%m-%d %H:%M:%S} is after it (a sync's snapshot is taken after its cut-off); "
+                   "a run with a later cut-off compares it with the ledger")
+        return [Finding(check=NAME, kind="no_balance_snapshot", severity="info", message=message)]
     if synced is not None and snapshot < synced:
         return [Finding(check=NAME, kind="stale_balance_snapshot", severity="info",
                         message=(f"the newest balance snapshot ({snapshot:%Y-%m-%d %H:%M:%S}) is older than the "

@@ -3,6 +3,7 @@ holds, an accountant can acknowledge one; incremental reruns re-examine only wha
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -112,3 +113,14 @@ def test_unknown_check_is_an_error_and_one_check_runs_alone(engine: Engine) -> N
     only = reconcile(engine, "main", checks=["order_trades"], clock=sim.clock)
     assert [c.name for c in only.checks] == ["order_trades"]
     assert "| order_trades |" in only.to_markdown() and "**clean**" in only.to_markdown()
+
+
+def test_a_snapshot_after_the_cut_off_is_named_not_called_missing(engine: Engine) -> None:
+    sim = _synced(engine)  # the sync's balance snapshot is taken after its ledgers
+    with engine.connect() as conn:
+        taken = conn.execute(text("SELECT max(taken_at) FROM kraken.balance_snapshot")).scalar_one()
+    before = reconcile(engine, "main", as_of=taken - timedelta(seconds=1), clock=sim.clock, full=True)
+    (info,) = [f for f in before.open_findings if f.kind == "no_balance_snapshot"]
+    assert f"the one taken at {taken:%Y-%m-%d %H:%M:%S} is after it" in info.message
+    after = reconcile(engine, "main", as_of=taken, clock=sim.clock, full=True)
+    assert [f.kind for f in after.open_findings if f.kind.endswith("balance_snapshot")] == []
