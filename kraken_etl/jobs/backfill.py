@@ -32,6 +32,7 @@ from kraken_etl.jobs.streams import BY_NAME, STREAMS
 from kraken_etl.jobs.window import run_window
 from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.exports import Report
 from kraken_etl.settings import Settings, SettingsError
 
 Via = Literal["auto", "rest", "export"]
@@ -120,22 +121,30 @@ def backfill(
     for line in chosen.lines():
         progress(Event("plan", line))
     run = ExportRun(engine, client, clock, request.account, home, policy or ExportPolicy(), progress)
-    # every export is asked for first: Kraken processes them while earlier ones download and load
-    for step in chosen.ranges:
-        report = BY_NAME[step.stream].export_report
-        if step.via == "export" and report is not None and step.start is not None and step.end is not None:
-            submit_export(run, report, step.start, step.end)
+    # Exports are asked for ahead (up to `policy.ahead` not yet loaded): Kraken processes the next ones
+    # while the current one downloads and loads.
+    exports = [step for step in chosen.ranges if _by_export(step)]
+    asked: set[int] = set()
+
+    def ask_ahead(loaded: int) -> None:
+        for k, step in enumerate(exports[:loaded + run.policy.ahead]):
+            if k not in asked and step.start is not None and step.end is not None:
+                submit_export(run, _report(step), step.start, step.end)
+                asked.add(k)
+
+    ask_ahead(0)
     results: list[JobResult] = []
     for step in chosen.ranges:
         spec = BY_NAME[step.stream]
         rows = "" if step.rows is None else f" (~{step.rows:,} rows)"
         span = f" {step.start:%Y-%m-%d}..{step.end:%Y-%m-%d}" if step.start else ""
         progress(Event("status", f"{spec.name}{span}: via {step.via}{rows}", spec.name))
-        if step.start is None:  # order amends: the trails of amended orders not stored yet
+        if step.start is None or step.end is None:  # order amends: the trails of amended orders not stored yet
             results.append(sync_order_amends(client=client, engine=engine, account=request.account,
                                              progress=progress, kind="backfill"))
-        elif step.via == "export" and spec.export_report is not None:
-            results.append(run_export(run, spec.export_report, step.start, step.end))
+        elif _by_export(step):
+            results.append(run_export(run, _report(step), step.start, step.end))
+            ask_ahead(sum(1 for r in results if r.via == "export"))
         else:
             results.append(run_window(spec, Window(step.start, step.end), client=client, engine=engine,
                                       account=request.account, kind="backfill", write_bookmark=False,
@@ -144,6 +153,16 @@ def backfill(
         with engine.begin() as conn:
             plans.finish_plan(conn, chosen.stored_id)
     return results
+
+
+def _by_export(step: PlannedRange) -> bool:
+    return step.via == "export" and BY_NAME[step.stream].export_report is not None and step.start is not None
+
+
+def _report(step: PlannedRange) -> Report:
+    report = BY_NAME[step.stream].export_report
+    assert report is not None
+    return report
 
 
 def request_for(

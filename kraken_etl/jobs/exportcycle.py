@@ -56,6 +56,9 @@ class ExportPolicy:
     poll_factor: float = 1.5
     timeout: float = 3 * 3600.0  # a Processing export older than this (in this run) is cancelled
     fmt: str = "CSV"
+    # exports of a backfill asked for at once and not yet loaded (Kraken does not document a limit on
+    # pending exports; two cover the usual plan: one ledgers and one trades export)
+    ahead: int = 2
     keep_files: bool = False  # keep the zip under KRAKEN_ETL_HOME/exports after RemoveExport
     limits: ExportLimits = DEFAULT_LIMITS
 

@@ -122,8 +122,17 @@ def test_split_exports_load_every_row_once(
 ) -> None:
     before = add_exports(two_years)
     request = BackfillRequest("acct", EPOCH_START, TOMORROW, ("ledgers",), via="export", max_export_rows=1_000)
-    results = backfill(request, engine=engine, client=kraken, clock=linked, home=tmp_path, policy=FAST)
+    events: list[Event] = []
+    results = backfill(request, engine=engine, client=kraken, clock=linked, home=tmp_path, policy=FAST,
+                       progress=events.append)
     assert add_exports(two_years) - before == 3
+    downloads = [i for i, e in enumerate(events) if e.kind == "download" and e.message.startswith("retrieving")]
+
+    def queued_before(index: int) -> int:
+        return len({e.job_id for e in events[:index] if e.kind == "status" and e.message.endswith(": queued")})
+
+    assert FAST.ahead == 2 and [queued_before(i) for i in downloads] == [2, 3, 3], \
+        "at most two exports asked for and not yet loaded"
     assert_ledger_equals_truth(engine, two_years)  # no row lost at a boundary, none doubled (keys)
     assert sum(r.inserted for r in results) == len(_truth(two_years, "ledgers")["ledger"])  # type: ignore[arg-type]
 
