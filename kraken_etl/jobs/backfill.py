@@ -124,15 +124,16 @@ def backfill(
     # Exports are asked for ahead (up to `policy.ahead` not yet loaded): Kraken processes the next ones
     # while the current one downloads and loads.
     exports = [step for step in chosen.ranges if _by_export(step)]
-    asked: set[int] = set()
+    asked = loaded = 0
 
-    def ask_ahead(loaded: int) -> None:
-        for k, step in enumerate(exports[:loaded + run.policy.ahead]):
-            if k not in asked and step.start is not None and step.end is not None:
-                submit_export(run, _report(step), step.start, step.end)
-                asked.add(k)
+    def ask_ahead() -> None:
+        nonlocal asked
+        for step in exports[asked:loaded + run.policy.ahead]:
+            assert step.start is not None and step.end is not None
+            submit_export(run, _report(step), step.start, step.end)
+            asked += 1
 
-    ask_ahead(0)
+    ask_ahead()
     results: list[JobResult] = []
     for step in chosen.ranges:
         spec = BY_NAME[step.stream]
@@ -144,7 +145,8 @@ def backfill(
                                              progress=progress, kind="backfill"))
         elif _by_export(step):
             results.append(run_export(run, _report(step), step.start, step.end))
-            ask_ahead(sum(1 for r in results if r.via == "export"))
+            loaded += 1
+            ask_ahead()
         else:
             results.append(run_window(spec, Window(step.start, step.end), client=client, engine=engine,
                                       account=request.account, kind="backfill", write_bookmark=False,

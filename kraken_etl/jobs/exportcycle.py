@@ -123,9 +123,7 @@ def run_export(run: ExportRun, report: kx.Report, start: datetime, end: datetime
     """
     description = export_description(report, start, end)
     waited_before, downloading_before = run.processing_wait, run.download_seconds
-    with run.engine.begin() as conn:
-        job = jobs.ensure_job(conn, account=run.account, report=report, description=description,
-                              starttm=start, endtm=end, fmt=run.policy.fmt)
+    job = submit_export(run, report, start, end)  # asked for now, unless asked for ahead or by a crashed run
     run.progress(Event("status", f"export job {job.id} ({report} {start:%Y-%m-%d}..{end:%Y-%m-%d}): "
                        f"{job.status}", report, job_id=job.id))
     result: JobResult | None = None

@@ -12,10 +12,11 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import StateType
 
 from kraken_etl.db.engine import make_engine
 from kraken_etl.simulator import RunningSimulator, SimConfig, serve_in_thread
@@ -50,23 +51,23 @@ def test_the_nightly_deployment_runs_on_a_worker_to_the_truth(
     _prefect(env, commands["work-pool"])
     _prefect(env, commands["deploy"])
 
-    api = env["PREFECT_API_URL"]
-    with httpx.Client(base_url=api, timeout=30) as http:
-        deployment = http.get("/deployments/name/nightly/nightly").raise_for_status().json()
-        run: dict[str, Any] = http.post(f"/deployments/{deployment['id']}/create_flow_run", json={}
-                                        ).raise_for_status().json()
+    # Prefect's own client: it retries the 503 a busy SQLite-backed server answers right after a deploy
+    # (its scheduler writes the new deployment's runs meanwhile)
+    with SyncPrefectClient(env["PREFECT_API_URL"]) as client:
+        deployment = client.read_deployment_by_name("nightly/nightly")
+        run = client.create_flow_run_from_deployment(deployment.id)
 
     worker = commands["worker"]
     _prefect(env, [*worker, "--run-once"], timeout=500)
 
-    with httpx.Client(base_url=api, timeout=30) as http:
-        finished = http.get(f"/flow_runs/{run['id']}").raise_for_status().json()
-        artifacts = http.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}
-                              ).raise_for_status().json()
-    assert finished["state"]["type"] == "COMPLETED", finished["state"]
-    (artifact,) = [a for a in artifacts if a["key"] == "nightly-run"]
-    assert artifact["type"] == "markdown" and "## main: ok" in artifact["data"]
-    assert sim.api_secret not in artifact["data"]
+    with SyncPrefectClient(env["PREFECT_API_URL"]) as client:
+        finished = client.read_flow_run(run.id)
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+    assert finished.state is not None and finished.state.type == StateType.COMPLETED, finished.state
+    (artifact,) = [a for a in artifacts if a.key == "nightly-run"]
+    assert artifact.type == "markdown" and isinstance(artifact.data, str) and "## main: ok" in artifact.data
+    assert sim.api_secret not in artifact.data
 
     engine = make_engine(db_url)
     try:
