@@ -8,7 +8,7 @@ are timestamptz plus Kraken's raw time value (`*_raw`, exact) so nothing finer t
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Identity, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Identity, Index, PrimaryKeyConstraint, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created
@@ -49,7 +49,7 @@ class LedgerEntryRow(Base):
         ),
         Index(None, "account", "time"),
         # covering: trade legs by refid, read from the index alone (reconciliation)
-        Index(None, "account", "refid", postgresql_include=["ledger_id", "amount", "fee"]),
+        Index(None, "account", "refid", postgresql_include=["ledger_id", "amount", "fee", "asset"]),
         Index(None, "account", "asset", "wallet", "time"),
         # covering: the balance chain in order, read from the index alone (reconciliation)
         Index(None, "account", "asset", "wallet_resolved", "time", "ledger_id",
@@ -98,6 +98,9 @@ class TradeRow(Base):
     updated_at: Mapped[UtcDateTime] = created()
 
     __table_args__ = (
+        # covering: a full trade_ledger pass reads every trade in key order from the key alone (reconciliation)
+        PrimaryKeyConstraint("account", "txid",
+                             postgresql_include=["time", "type", "vol", "cost", "fee", "price", "ledgers"]),
         Index(None, "account", "time"), Index(None, "account", "updated_at"),
         # covering: an order's trades and their sums, read from the index alone (reconciliation)
         Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
@@ -149,6 +152,8 @@ class ClosedOrderRow(Base):
     amends_synced_at: Mapped[UtcDateTime | None]
 
     __table_args__ = (
+        # covering: a full order_trades pass reads every order in key order from the key alone (reconciliation)
+        PrimaryKeyConstraint("account", "txid", postgresql_include=["opentm", "closetm", "vol_exec", "cost", "fee"]),
         Index(None, "account", "closetm"), Index(None, "account", "opentm"), Index(None, "account", "updated_at"),
     )
 

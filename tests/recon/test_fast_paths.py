@@ -36,6 +36,12 @@ TRADES = [
      [("LD3", "XXBT", "-0.0000383200", "0.0000000996"), ("LD4", "ZEUR", "1.1812", "0")], None),
     ("TSMALLOFF", "sell", "0.05880798", "0.32310", "0.00050", "5.4951", ["LD5", "LD6"],
      [("LD5", "DOT", "-0.0588079800", "0.0001200000"), ("LD6", "ZUSD", "0.3231", "0")], "leg_fee_mismatch"),
+    # A fee on both legs: the base leg's share alone is not within fee/50 of the trade's fee, so the fast pass
+    # leaves it to the exact SQL, which adds the quote leg's share.
+    ("TBOTH", "buy", "1", "20000", "52", "20000", ["LH1", "LH2"],
+     [("LH1", "XXBT", "1", "0.0013"), ("LH2", "ZUSD", "-20000", "26")], None),
+    ("TBASEOFF", "buy", "1", "20000", "52", "20000", ["LO1", "LO2"],
+     [("LO1", "XXBT", "1", "0.003"), ("LO2", "ZUSD", "-20000", "0")], "leg_fee_mismatch"),
     ("TSCALE", "buy", "0.5", "10000", "26.0", "20000", ["LC1", "LC2"],
      [("LC1", "XXBT", "0.50", "0.00"), ("LC2", "ZUSD", "-10000.00", "26")], None),
     ("TNOLIST", "buy", "0.5", "10000", "26", "20000", None,
@@ -136,3 +142,22 @@ def test_full_order_pass_gives_the_exact_verdict_for_every_order_shape(db_url: s
     keys = ("txid", "vol_exec", "cost", "fee", "n", "vol", "tcost", "tfee", "ids")
     assert [{k: r[k] for k in keys} for r in full] == [{k: r[k] for k in keys} for r in exact]
     assert [r["txid"] for r in full] == [o[0] for o in ORDERS if o[-1]]
+
+
+# The trades the fast pass proves clean itself: the whole fee on the quote leg, or on the base leg within
+# fee/50 of the trade's fee at its price (TBASEFEE). Every other shape is left to the exact SQL.
+FAST_CLEAN = {"TBUY", "TSELL", "TBASEFEE", "TSCALE", "TNOLIST"}
+
+
+def test_the_fast_pass_proves_quote_and_base_fee_trades_clean_and_leaves_the_rest(db_url: str) -> None:
+    from kraken_etl.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        _load(engine)
+        with engine.connect() as conn:
+            examined, suspects = recon_links.trade_suspects(conn, "a", AS_OF)
+    finally:
+        engine.dispose()
+    assert examined == len(TRADES)
+    assert sorted(suspects) == sorted(t[0] for t in TRADES if t[0] not in FAST_CLEAN)
