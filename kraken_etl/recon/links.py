@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kraken_etl.db import recon_links
+from kraken_etl.db import recon_links, recon_orders
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding
 
@@ -73,7 +73,7 @@ def check_trade_ledger(inp: CheckInput) -> CheckReport:
 
 def check_order_trades(inp: CheckInput) -> CheckReport:
     """Closed orders whose vol_exec, cost or fee differ from the sums over their trades."""
-    examined, ids, rows = recon_links.order_mismatches(inp.conn, inp.account, inp.as_of, inp.since)
+    examined, ids, rows = recon_orders.order_mismatches(inp.conn, inp.account, inp.as_of, inp.since)
     findings = []
     for row in rows:
         txid = row["txid"]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from kraken_etl.db import recon_links
+from kraken_etl.db import recon_links, recon_orders
 
 T0 = 1_700_000_000
 BEFORE = datetime(2001, 1, 1, tzinfo=UTC)  # `since` earlier than every row: incremental = every row, exact SQL
@@ -134,8 +134,8 @@ def test_full_order_pass_gives_the_exact_verdict_for_every_order_shape(db_url: s
     try:
         _load(engine)
         with engine.connect() as conn:
-            examined, _, full = recon_links.order_mismatches(conn, "a", AS_OF)
-            _, ids, exact = recon_links.order_mismatches(conn, "a", AS_OF, BEFORE)
+            examined, _, full = recon_orders.order_mismatches(conn, "a", AS_OF)
+            _, ids, exact = recon_orders.order_mismatches(conn, "a", AS_OF, BEFORE)
     finally:
         engine.dispose()
     assert examined == len(ids or []) == len(ORDERS)
