@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from kraken_etl.db import migrate
+from kraken_etl.db import embedded, migrate
 from kraken_etl.db.engine import make_engine
 from models import SCHEMA, Base
 
@@ -88,7 +88,7 @@ def test_models_and_migrations_build_the_same_indexes(db_url: str, pg_admin_url:
             engine.dispose()
 
     name = dbharness.unique_name("kt_models")
-    dbharness.embedded.create_database(pg_admin_url, name)
+    embedded.create_database(pg_admin_url, name)
     try:
         url = dbharness.url_for(pg_admin_url, name)
         engine = make_engine(url)

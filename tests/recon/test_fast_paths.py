@@ -1,6 +1,6 @@
 """A full run's fast passes judge exactly as the plain SQL does.
 
-A full `trade_ledger` proves the plain trades clean in one merge pass and judges only the rest with the
+A full `trade_ledger` proves the common trades clean in one merge pass and judges only the rest with the
 SQL an incremental run uses; `order_trades` reads orders and their trades' sums from two ordered indexes.
 Here every trade / order shape is judged both ways (full, and incremental over all rows: the exact SQL
 alone) and the verdicts must be the same, and the expected ones.
