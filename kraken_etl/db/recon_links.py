@@ -112,26 +112,30 @@ WHERE account = :account AND time <= :as_of AND time BETWEEN CAST(:lo AS timesta
 
 _LEDGER_SPAN = "SELECT min(time) AS lo, max(time) AS hi FROM kraken.ledger_entry WHERE account = :account"
 
-# One primary-key lookup per suspect (OFFSET 0), not a scan of every trade in the span filtered by id.
-_SUSPECTS_ONLY = """(SELECT c.* FROM unnest(CAST(:suspects AS text[])) AS ids(txid) CROSS JOIN LATERAL (
-        SELECT * FROM kraken.trade y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
+
+def by_key(table: str, ids: str) -> str:
+    """The rows of `kraken.<table>` whose txid is one of `ids` (a query of one `txid` column), each by its
+    key (OFFSET 0: a primary-key lookup per id, not a scan of the table filtered by id)."""
+    return f"""(SELECT c.* FROM ({ids}) ids CROSS JOIN LATERAL (
+        SELECT * FROM kraken.{table} y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
 
 
-# Incremental: only the trades changed after `since`, or whose legs changed, by id
-# (OFFSET 0: a primary-key lookup per id, not a scan of every trade by time).
-_CHANGED_TRADES = """(SELECT c.* FROM (
+# A full run's suspects, which the fast pass could not prove clean.
+_SUSPECTS_ONLY = by_key("trade", "SELECT unnest(CAST(:suspects AS text[])) AS txid")
+
+# Incremental: only the trades changed after `since`, or whose legs changed.
+_CHANGED_TRADES = by_key("trade", """
         SELECT txid FROM kraken.trade WHERE account = :account AND updated_at > :since
         UNION
         SELECT refid FROM kraken.ledger_entry WHERE account = :account AND updated_at > :since AND refid IS NOT NULL
-    ) ids CROSS JOIN LATERAL (
-        SELECT * FROM kraken.trade y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
+    """)
 
 
 def trade_mismatches(conn: Connection, account: str, as_of: datetime,
                      since: datetime | None = None) -> tuple[int, list[str] | None, list[dict[str, Any]]]:
     """Trades examined, their ids when incremental, and the ones whose legs disagree (`verdict`, legs).
 
-    A full run proves the plain trades clean in one ordered pass (`_SUSPECT_TRADES`) and judges the rest
+    A full run proves the common trades clean in one ordered pass (`_SUSPECT_TRADES`) and judges the rest
     with the same SQL an incremental run uses on the trades it re-examines.
 
     Raises:

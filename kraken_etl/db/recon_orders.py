@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from kraken_etl.db.recon_links import judged, ordered_plans
+from kraken_etl.db.recon_links import by_key, judged, ordered_plans
 
 _ORDERS = """
 WITH tspan AS (SELECT min(time) AS lo, max(time) AS hi FROM kraken.trade WHERE account = :account),
@@ -73,14 +73,12 @@ WHERE account = :account AND closetm <= :as_of AND opentm >= CAST(:lo AS timesta
 _TRADE_SPAN = "SELECT min(time) AS lo, max(time) AS hi FROM kraken.trade WHERE account = :account"
 
 
-# Incremental: only the orders changed after `since`, or whose trades changed, by id (OFFSET 0: a
-# primary-key lookup per id).
-_CHANGED_ORDERS = """(SELECT c.* FROM (
+# Incremental: only the orders changed after `since`, or whose trades changed.
+_CHANGED_ORDERS = by_key("closed_order", """
         SELECT txid FROM kraken.closed_order WHERE account = :account AND updated_at > :since
         UNION
         SELECT ordertxid FROM kraken.trade WHERE account = :account AND updated_at > :since AND ordertxid IS NOT NULL
-    ) ids CROSS JOIN LATERAL (
-        SELECT * FROM kraken.closed_order y WHERE y.account = :account AND y.txid = ids.txid OFFSET 0) c)"""
+    """)
 
 
 def order_mismatches(conn: Connection, account: str, as_of: datetime,
