@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from kraken_etl.core.parsing import unix_seconds
 from kraken_etl.simulator import RunningSimulator
 from tests.e2e.sync_support import truths
+from tests.oracle import seconds
 
 TIME_FIELDS = {"ledgers": ("ledger", "ledger_entry", "ledger_id", "time"),
                "trades": ("trades", "trade", "txid", "time"),
@@ -50,7 +50,7 @@ def bookmarks_not_ahead(engine: Engine, truth: dict[str, dict[str, Any]], accoun
             have = {row[0] for row in conn.execute(text(f"SELECT {key} FROM kraken.{table} WHERE account = :a"),
                                                    {"a": account})}
             records = truth[stream][result_key]
-            due = {rid for rid, rec in records.items() if unix_seconds(rec[time_field]) <= mark}
+            due = {rid for rid, rec in records.items() if seconds(rec[time_field]) <= mark}
             missing = due - have
             if missing:
                 problems.append(f"{stream}: bookmark ahead of the data, {len(missing)} records before it missing")

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,10 +56,10 @@ def test_a_busy_account_exits_with_one_line_and_kill_9_of_the_holder_frees_it(
         holder.wait(10)
     engine = make_engine(db_url)
     try:
-        freed = time.monotonic()
-        with account_lock(engine, "main"):  # the server ended the killed holder's session: free at once
+        # account_lock never waits: it raises AccountBusy unless the server has already ended the killed
+        # holder's session, so entering it proves the lock was freed with the process.
+        with account_lock(engine, "main"):
             pass
-        assert time.monotonic() - freed < 2
         done = run_sync(env)
         assert done.code == 0, done.stderr
         assert compare_all(engine, "main", truths(sim)) == []

@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from kraken_etl.core.assets import normalize_asset
-from kraken_etl.core.parsing import unix_seconds
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.jobs.sync import sync_account
 from kraken_etl.recon import Finding, reconcile
+from tests.oracle import common_code, seconds
 from tests.pipeline.conftest import InProcessSim, make_sim
 
 SPEC = "hide_ledger=4,missing_leg=3,balance_drift=2,vol_exec_mismatch=2,leg_amount=2,altered_balance=2,seed={seed}"
@@ -32,7 +31,7 @@ SPEC = "hide_ledger=4,missing_leg=3,balance_drift=2,vol_exec_mismatch=2,leg_amou
 def _chains(ledger: dict[str, dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
     chains: dict[tuple[str, str], list[tuple[Decimal, str]]] = defaultdict(list)
     for lid, rec in ledger.items():
-        chains[(rec["asset"], rec["wallet"])].append((unix_seconds(str(rec["time"])), lid))
+        chains[(rec["asset"], rec["wallet"])].append((seconds(rec["time"]), lid))
     return {k: [lid for _, lid in sorted(v)] for k, v in chains.items()}
 
 
@@ -44,7 +43,7 @@ def _complete_assets(ledger: dict[str, dict[str, Any]], hidden: set[str]) -> set
     """Assets whose first stored row starts from zero (their chains open from zero: checkable)."""
     first: dict[str, tuple[Decimal, str]] = {}
     for lid, rec in ledger.items():
-        key = (unix_seconds(str(rec["time"])), lid)
+        key = (seconds(rec["time"]), lid)
         if lid not in hidden and (rec["asset"] not in first or key < first[rec["asset"]]):
             first[rec["asset"]] = key
     return {a for a, (_, lid) in first.items() if Decimal(ledger[lid]["balance"]) == _net(ledger[lid])}
@@ -65,7 +64,7 @@ def expected(sim: InProcessSim, engine: Engine, account: str) -> list[tuple[str,
     out: list[tuple[str, Any]] = []
     snapshot_diff: dict[str, Decimal] = defaultdict(Decimal)
     for asset, drift in faults["balance_drift"].items():
-        snapshot_diff[normalize_asset(asset)] += Decimal(drift)
+        snapshot_diff[common_code(asset)] += Decimal(drift)
     hidden = set(faults["hidden_ledger_ids"]) | set(faults["missing_legs"].values())
     complete = _complete_assets(ledger, hidden)
     for (asset, _), ids in _chains(ledger).items():
@@ -78,7 +77,7 @@ def expected(sim: InProcessSim, engine: Engine, account: str) -> list[tuple[str,
                 out.append(("chain_break", (asset, lid, gap)))
             gap, opened = Decimal(0), True
         if gap:
-            snapshot_diff[normalize_asset(asset)] += gap
+            snapshot_diff[common_code(asset)] += gap
     out += [("balance_mismatch", (asset, diff)) for asset, diff in snapshot_diff.items() if diff]
     out += [("missing_leg", (trade, leg)) for trade, leg in faults["missing_legs"].items()]
     out += [("order_mismatch", order) for order in faults["vol_exec_mismatch"]]

@@ -7,9 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from kraken_etl.core.assets import normalize_asset, split_suffix
-from kraken_etl.core.money import D
-from kraken_etl.core.parsing import unix_seconds
+from tests.oracle import base_and_suffix, common_code, seconds
 
 ZERO = Decimal(0)
 
@@ -18,7 +16,7 @@ def entries(truths: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Truth ledger rows oldest first, with `at` (unix seconds) and `when` (aware datetime) added."""
     rows = []
     for lid, rec in truths["ledgers"]["ledger"].items():
-        at = unix_seconds(rec["time"])
+        at = seconds(rec["time"])
         rows.append({**rec, "id": lid, "at": at,
                      "when": datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(at))})
     rows.sort(key=lambda r: (r["at"], r["id"]))
@@ -33,10 +31,10 @@ def balances_by_chain(rows: list[dict[str, Any]], until: Decimal | None = None, 
     for r in rows:
         if until is not None and r["at"] > until:
             break
-        last[(r["asset"], r["wallet"])] = D(r["balance"])
+        last[(r["asset"], r["wallet"])] = Decimal(r["balance"])
     out: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
     for (asset, wallet), value in last.items():
-        out[(normalize_asset(asset), wallet if per_wallet else None)] += value
+        out[(common_code(asset), wallet if per_wallet else None)] += value
     return dict(out)
 
 
@@ -47,8 +45,8 @@ def month_of(r: dict[str, Any]) -> date:
 def fees_by_month(rows: list[dict[str, Any]]) -> dict[tuple[date, str], Decimal]:
     out: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for r in rows:
-        if D(r["fee"]) != ZERO:
-            out[(month_of(r), normalize_asset(r["asset"]))] += D(r["fee"])
+        if Decimal(r["fee"]) != ZERO:
+            out[(month_of(r), common_code(r["asset"]))] += Decimal(r["fee"])
     return dict(out)
 
 
@@ -56,9 +54,9 @@ def deposits_withdrawals(rows: list[dict[str, Any]]) -> dict[tuple[str, str], tu
     out: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = {}
     for r in rows:
         if r["type"] in ("deposit", "withdrawal"):
-            key = (normalize_asset(r["asset"]), r["type"])
+            key = (common_code(r["asset"]), r["type"])
             n, amount, fee = out.get(key, (0, ZERO, ZERO))
-            out[key] = (n + 1, amount + D(r["amount"]), fee + D(r["fee"]))
+            out[key] = (n + 1, amount + Decimal(r["amount"]), fee + Decimal(r["fee"]))
     return out
 
 
@@ -67,9 +65,9 @@ def rewards(rows: list[dict[str, Any]]) -> dict[tuple[date, str, str], Decimal]:
     for r in rows:
         if r["type"] == "staking" or (r["type"] == "earn" and r.get("subtype") == "reward"):
             kind = "staking" if r["type"] == "staking" else "earn"
-            out[(month_of(r), normalize_asset(r["asset"]), kind)] += D(r["amount"]) - D(r["fee"])
+            out[(month_of(r), common_code(r["asset"]), kind)] += Decimal(r["amount"]) - Decimal(r["fee"])
     return dict(out)
 
 
 def base_of(asset: str) -> str:
-    return normalize_asset(split_suffix(asset)[0])
+    return common_code(base_and_suffix(asset)[0])
