@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
 export UV_NATIVE_TLS ?= 1
 
-.PHONY: install test demo lint bench drills clean stop
+.PHONY: install test demo lint bench drills docs clean stop
 
 install: $(STAMP)
 
@@ -60,6 +60,11 @@ drills: $(STAMP)
 	$(BIN)/python bench/drills/crash_drills.py $(DRILL_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
 	exit $$status
+
+# The CLI reference (docs/cli.md) is Typer's own Markdown of the app; tests/test_docs.py fails when it drifts.
+docs: $(STAMP)
+	COLUMNS=100 $(BIN)/python -m typer kraken_etl.cli.main utils docs --name kraken-etl \
+	  --title "kraken-etl command reference" --output docs/cli.md
 
 stop: $(STAMP)
 	$(BIN)/kraken-etl db stop
