@@ -40,7 +40,7 @@ class PlainConsole(Console):
         kwargs["emoji"] = False
         return super().render_str(visible(text), **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def size(self) -> ConsoleDimensions:
         size = Console.size.fget(self)  # type: ignore[attr-defined]
         if self._width is None and not self.is_terminal:
