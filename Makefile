@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
 export UV_NATIVE_TLS ?= 1
 
-.PHONY: install test demo lint bench drills docs clean stop
+.PHONY: install browser test demo lint bench drills docs clean stop
 
 install: $(STAMP)
 
@@ -38,7 +38,16 @@ $(STAMP): pyproject.toml uv.lock | $(BIN)/python $(if $(filter $(BIN)/uv,$(UV)),
 	$(UV) sync --locked --python $(BIN)/python --quiet
 	@touch $@
 
-test: $(STAMP)
+# The browser tests (tests/report) open the report in Debian's chromium: installed here, before pytest, when
+# it is missing and we are root with apt-get (CI, a fresh container). Elsewhere those tests fail and say so.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
+test: $(STAMP) browser
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
 	exit $$status

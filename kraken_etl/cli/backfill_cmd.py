@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID
 from rich.table import Table
 
 from kraken_etl.cli.common import (
@@ -22,6 +22,7 @@ from kraken_etl.cli.common import (
     parse_date,
     settings,
 )
+from kraken_etl.cli.output import DescriptionColumn
 from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.streams import STREAMS
@@ -70,7 +71,7 @@ def backfill_(
     for column in ("account", "stream", "range", "via", "rows", "loaded", "quarantined", "export job"):
         table.add_column(column)
     for acct in current.select_accounts([account] if account else None):
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+        with Progress(SpinnerColumn(), DescriptionColumn(), BarColumn(), DownloadColumn(),
                       console=err_console, transient=True) as bar:
             task = bar.add_task(f"{acct.label}: planning", total=None)
 

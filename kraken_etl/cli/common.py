@@ -1,4 +1,6 @@
-"""What every command shares: settings loading, the effective database, and one-line errors.
+"""What every command shares: settings loading, the effective database, one-line errors, the consoles.
+
+The consoles (`kraken_etl.cli.output`) print every string as plain text with hidden characters visible.
 
 An expected failure (bad setting, unreachable database, a fatal Kraken error, a rejected file) is a
 `KrakenEtlError`: it ends the command with one clear line on stderr and its `exit_code` (2 for a
@@ -15,8 +17,8 @@ from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
+from kraken_etl.cli.output import console, err_console, error_line
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.settings import Settings, load_settings
@@ -24,11 +26,12 @@ from kraken_etl.settings import Settings, load_settings
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+__all__ = ["console", "err_console", "fail", "handle_errors", "one_line", "parse_date", "settings"]
+
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: <message>`` (plain text, hidden characters visible) and return the exit to raise."""
+    err_console.print(error_line(message), soft_wrap=True)
     return typer.Exit(code)
 
 

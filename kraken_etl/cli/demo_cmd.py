@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from kraken_etl.cli.common import console, handle_errors, settings
+from kraken_etl.cli.output import styled
 from kraken_etl.db.engine import effective_url, libpq_url
 from kraken_etl.jobs.events import Event
 
@@ -57,7 +58,7 @@ def demo() -> None:
 
     def progress(event: Event) -> None:
         if event.kind in ("status", "done"):
-            console.print(f"  [dim]{event.message}[/]", highlight=False, soft_wrap=True)
+            console.print("  ", styled(event.message, "dim"), sep="", soft_wrap=True)
 
     with demo_account(say) as run:
         with exclusive_label(ACCOUNT, purpose="demo backfill", settings=run.settings):

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress
 from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
+from kraken_etl.cli.output import DescriptionColumn, print_error, styled
 from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 
@@ -54,7 +55,7 @@ def import_(
                                   highlight=False)
         else:
             label = current.select_accounts(None)[0].label
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err_console,
+        with Progress(DescriptionColumn(), BarColumn(), DownloadColumn(), console=err_console,
                       transient=True) as bar:
             task = bar.add_task("import", total=None)
 
@@ -75,8 +76,8 @@ def import_(
     for result in results:
         if result.error:
             failed += 1
-            err_console.print(f"[bold red]error:[/] {result.error}", highlight=False, soft_wrap=True)
-            table.add_row(result.name, "-", "-", "0", "0", "0", "0", "0", "[red]rejected, nothing loaded[/]")
+            print_error(result.error)
+            table.add_row(result.name, "-", "-", "0", "0", "0", "0", "0", styled("rejected, nothing loaded", "red"))
         else:
             unchanged = result.loaded - result.inserted - result.updated
             table.add_row(result.name, result.stream, f"{result.fetched:,}", f"{result.inserted:,}",

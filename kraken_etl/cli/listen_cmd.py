@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from kraken_etl.cli.common import console, handle_errors, settings
+from kraken_etl.cli.output import VisibleFormatter
 
 
 @handle_errors
@@ -29,8 +30,11 @@ def listen(
     from kraken_etl.listen.config import ListenerConfig
     from kraken_etl.listen.run import listen_accounts, stop_on_signals
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    handler = logging.StreamHandler()
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for noisy in ("httpx", "alembic"):  # request lines and migration steps are not the listener's news
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     config = ListenerConfig(batch_seconds=batch_ms / 1000, batch_max=batch_max)
     stop = threading.Event()
     with stop_on_signals(stop):

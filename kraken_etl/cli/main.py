@@ -1,6 +1,8 @@
-"""The assembled `kraken-etl` application."""
+"""The assembled `kraken-etl` application (help tidied by `kraken_etl.cli.helpfmt`; `--version`)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -8,6 +10,7 @@ from kraken_etl.cli import (
     backfill_cmd,
     db_cmd,
     demo_cmd,
+    helpfmt,
     import_cmd,
     listen_cmd,
     reconcile_cmd,
@@ -23,14 +26,37 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=helpfmt.Group,
 )
-app.command("demo")(demo_cmd.demo)
-app.command("status")(status_cmd.status)
-app.command("sync")(sync_cmd.sync)
-app.command("import")(import_cmd.import_)
-app.command("backfill")(backfill_cmd.backfill_)
-app.add_typer(reconcile_cmd.app, name="reconcile")
-app.command("report")(report_cmd.report)
-app.command("listen")(listen_cmd.listen)
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(simulator_cmd.app, name="simulator")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"kraken-etl {version('kraken-etl')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                           help="Print the version and exit.")] = False,
+) -> None:
+    """Copy a Kraken Spot account's history into PostgreSQL, keep it current, and prove it right."""
+
+
+app.command("demo", cls=helpfmt.Command)(demo_cmd.demo)
+app.command("status", cls=helpfmt.Command)(status_cmd.status)
+app.command("sync", cls=helpfmt.Command)(sync_cmd.sync)
+app.command("import", cls=helpfmt.Command)(import_cmd.import_)
+app.command("backfill", cls=helpfmt.Command)(backfill_cmd.backfill_)
+app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)
+app.command("report", cls=helpfmt.Command)(report_cmd.report)
+app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
+app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)
+app.add_typer(simulator_cmd.app, name="simulator", cls=helpfmt.Group)
+for _sub in (reconcile_cmd.app, db_cmd.app, simulator_cmd.app):
+    for _info in _sub.registered_commands:
+        if not (isinstance(_info.cls, type) and issubclass(_info.cls, helpfmt.Command)):
+            _info.cls = helpfmt.Command

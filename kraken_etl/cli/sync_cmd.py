@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, handle_errors, one_line, parse_date, settings
+from kraken_etl.cli.output import DescriptionColumn, print_error
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.kraken.errors import KrakenError
 
@@ -51,7 +52,7 @@ def sync(
     failures: list[str] = []
     code = 1
     code = 1
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (DescriptionColumn(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
             tasks: dict[str, TaskID] = {}
@@ -77,7 +78,7 @@ def sync(
         console.print(_summary(results))
     if failures:
         for line in failures:
-            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            print_error(line)
         raise typer.Exit(code)
 
 

@@ -30,6 +30,11 @@
 The retry policy is a property of the class (`retryable`): the client's bounded per-request retry and
 Prefect's `retry_condition_fn` (via `is_retryable`) read it; nothing inspects message text. Messages name
 the Kraken code and, where it helps, what the operator should do; they never contain a key or secret.
+
+The leaves marked "our own" (no answer, retries exhausted, pagination drift, a malformed answer, an HTTP
+status, a TLS failure, missing credentials) are the client's findings, not errors Kraken sent: they keep an
+internal tag as `code` (for the call statistics) but their message says what happened in words and never
+wears Kraken's ``E<Category>:`` form, so nobody reads our own check as Kraken's answer.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class KrakenError(KrakenEtlError):
 
     retryable: ClassVar[bool] = False
     hint: ClassVar[str] = ""
+    # Our own finding (not an error Kraken sent): the message starts with this instead of "Kraken <code>".
+    own: ClassVar[str] = ""
 
     def __init__(
         self, code: str, message: str = "", raw: object = None, *, method: str | None = None
@@ -58,11 +65,16 @@ class KrakenError(KrakenEtlError):
         self.method = method
         super().__init__(self._text())
 
+    @property
+    def label(self) -> str:
+        """What to call this error in a message: Kraken's code, or our own words for our own findings."""
+        return self.own or f"Kraken {self.code}"
+
     def _text(self) -> str:
         where = f" on {self.method}" if self.method else ""
         detail = f" ({self.message})" if self.message else ""
         hint = f": {self.hint}" if self.hint else ""
-        return f"Kraken {self.code}{where}{detail}{hint}"
+        return f"{self.label}{where}{detail}{hint}"
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable (Prefect persists task failures)
         return (_rebuild, (type(self), self.code, self.message, self.method))
@@ -128,13 +140,19 @@ class InternalError(RetryableKrakenError):
 class TransportFailure(RetryableKrakenError):
     """No usable answer from Kraken (timeout, connection error, HTTP error page, truncated JSON)."""
 
+    own = "no usable answer from Kraken"
+
 
 class RetriesExhausted(RetryableKrakenError):
     """The client's bounded retries ran out; the window may be retried whole later."""
 
+    own = "retries exhausted"
+
 
 class PaginationDrift(RetryableKrakenError):
     """The frozen window moved while paging (`count` changed, or an early empty page): retry it whole."""
+
+    own = "the result set moved while paging"
 
 
 class InvalidKey(FatalKrakenError):
@@ -170,23 +188,26 @@ class TemporaryLockout(FatalKrakenError):
 
 
 class MalformedResponse(FatalKrakenError):
-    pass
+    own = "an answer not in Kraken's documented shape"
 
 
 class HttpStatusError(FatalKrakenError):
     """An HTTP status other than 200, 429 or 5xx (404, 401, 403, ...): the URL is wrong, not Kraken busy."""
 
+    own = "unexpected HTTP status"
     hint = "check KRAKEN_API_URL"
 
 
 class TlsFailure(FatalKrakenError):
     """The TLS handshake failed (untrusted certificate, not a TLS server): never retried, never bypassed."""
 
+    own = "TLS handshake failed"
     hint = "check KRAKEN_API_URL and the machine's trust store"
 
 
 class MissingCredentials(FatalKrakenError):
     exit_code = 2  # a configuration problem
+    own = "no API key or secret"
     hint = "set KRAKEN_API_KEY and KRAKEN_API_SECRET (or *_FILE), or the account's entry in KRAKEN_ETL_CONFIG"
 
 
@@ -264,6 +285,8 @@ def error_for(text: str, *, method: str | None = None, raw: object = None) -> Kr
     """The typed error for one Kraken error string."""
     code, detail = split_code(text)
     cls = ERRORS.get(code, UnknownKrakenError)
+    if cls.own:  # our own tags are never read from an answer: a server sending one sent an unknown code
+        cls = UnknownKrakenError
     return cls(code, detail, raw, method=method)
 
 

@@ -164,7 +164,7 @@ class Retrier:
 
     @staticmethod
     def _exhausted(name: str, error: KrakenError, what: str) -> RetriesExhausted:
-        detail = f"{what}; last: {error.code}" + (f" ({error.message})" if error.message else "")
+        detail = f"{what}; last: {error.label}" + (f" ({error.message})" if error.message else "")
         exhausted = RetriesExhausted("EClient:Retries exhausted", detail, method=name)
         exhausted.__cause__ = error
         return exhausted

@@ -1,13 +1,14 @@
 """Build the report: read the figures, render the charts, lay out one page, write it.
 
-Raises `ReportError` (a `KrakenEtlError`) for a bad date range or an account without entries, so the
-CLI prints one line.
+Raises `ReportError` (a `KrakenEtlError`) for a bad date range, an account without entries, a file that
+cannot be written or a chart engine that failed, so the CLI prints one line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import reporting as q
 from kraken_etl.db.reporting import Engine
 from kraken_etl.report import charts
+from kraken_etl.report.engine import ChartEngine, ChartError
 from kraken_etl.report.page import Section, pivot, render_page
 
 
@@ -39,19 +41,38 @@ class ReportInfo:
 
 
 def _gather(engine: Engine, jobs: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
-    """Run the queries at once, each on its own connection, while the chart engine starts.
-
-    vl-convert holds the GIL while it boots (seconds on a busy machine); the queries spend that time
-    waiting on their sockets while PostgreSQL works, so the two overlap instead of adding up.
-    """
+    """Run the queries at once, each on its own connection (the chart engine boots meanwhile in its child)."""
     def run(job: Callable[[Any], Any]) -> Any:
         with engine.connect() as conn:
             return job(conn)
 
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="report-sql") as pool:
         futures = {name: pool.submit(run, job) for name, job in jobs.items()}
-        charts.warm_up()
         return {name: future.result() for name, future in futures.items()}
+
+
+def _draw(chart_engine: ChartEngine, specs: dict[str, dict[str, Any] | None]) -> dict[str, str | None]:
+    """Each non-empty specification as SVG, rendered in one call to the child (None stays None)."""
+    wanted = {key: spec for key, spec in specs.items() if spec is not None}
+    try:
+        drawn = dict(zip(wanted, chart_engine.render(list(wanted.values())), strict=True))
+    except ChartError as exc:
+        raise ReportError(f"{exc}: nothing written") from None
+    return {key: drawn.get(key) for key in specs}
+
+
+def _write(out: Path, html: str) -> None:
+    """`html` to `out` whole or not at all (a temporary file beside it, then renamed)."""
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise ReportError(f"cannot write the report to {str(out)!r}: {reason}") from None
 
 
 def write_report(
@@ -73,7 +94,8 @@ def write_report(
         clock: for "today" and the build time (default: the system clock).
 
     Raises:
-        ReportError: when `date_from` is after `date_to`, or there are no ledger entries to report.
+        ReportError: when `date_from` is after `date_to`, there are no ledger entries to report, the chart
+            engine failed or `out` cannot be written (nothing is written then).
     """
     clock = clock or SystemClock()
     started = clock.now()
@@ -90,34 +112,39 @@ def write_report(
             raise ReportError(f"--from {from_day} is after --to {to_day}")
     f = q.ReportFilter(account, from_day, to_day)
     step = 7 if (to_day - from_day).days > 400 else 1  # weekly points on long ranges keep the chart light
-    got = _gather(engine, {
-        "balances": lambda c: q.balance_series(c, f, step), "holdings": lambda c: q.holdings_at_end(c, f),
-        "fees": lambda c: q.fees_by_month(c, f), "volume": lambda c: q.volume_by_pair(c, f),
-        "flows": lambda c: q.deposits_withdrawals(c, f), "reconciliation": lambda c: q.reconciliation(c, f),
-        "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at,
-    })
-    balances, holdings, fees, volume = got["balances"], got["holdings"], got["fees"], got["volume"]
-    flows, (runs, findings), fresh, refreshed = got["flows"], got["reconciliation"], got["fresh"], got["refreshed"]
+    with ChartEngine() as chart_engine:  # boots in its own process while the queries run
+        got = _gather(engine, {
+            "balances": lambda c: q.balance_series(c, f, step), "holdings": lambda c: q.holdings_at_end(c, f),
+            "fees": lambda c: q.fees_by_month(c, f), "volume": lambda c: q.volume_by_pair(c, f),
+            "flows": lambda c: q.deposits_withdrawals(c, f), "reconciliation": lambda c: q.reconciliation(c, f),
+            "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at,
+        })
+        balances, holdings, fees, volume = got["balances"], got["holdings"], got["fees"], got["volume"]
+        flows, (runs, findings), fresh = got["flows"], got["reconciliation"], got["fresh"]
+        svg = _draw(chart_engine, {
+            "balances": charts.balances_spec(charts.values(balances, ("day", "asset", "balance")))
+            if balances else None,
+            "fees": charts.fees_spec(charts.values(fees, ("month", "asset", "fees"))) if fees else None,
+            "trades": charts.trades_spec(charts.values(volume, ("pair", "side", "trades"))) if volume else None,
+            "flows": charts.flows_spec(charts.values(flows, ("asset", "type", "entries"))) if flows else None,
+        })
+    refreshed = got["refreshed"]
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
         Section("balances", "Balances over time",
                 "End-of-day balance per asset (UTC), wallets" + (" and accounts" if account is None else "")
                 + " summed" + (", every 7th day." if step > 1 else "."),
-                chart=charts.render_svg(charts.balances_spec(charts.values(balances, ("day", "asset", "balance"))))
-                if balances else None),
+                chart=svg["balances"]),
         Section("holdings", f"Holdings at the end of {to_day}", "Non-zero balances per account, asset and wallet.",
                 rows=holdings, columns=("account", "asset", "wallet", "balance", "entries")),
         Section("fees", "Fees per month", "Fees the ledger debited, per UTC month (rows) and asset (columns).",
-                chart=charts.render_svg(charts.fees_spec(charts.values(fees, ("month", "asset", "fees"))))
-                if fees else None,
+                chart=svg["fees"],
                 rows=fee_rows, columns=fee_columns),
         Section("trades", "Trade volume per pair", "Fills, base volume, quote cost and fees per pair and side.",
-                chart=charts.render_svg(charts.trades_spec(charts.values(volume, ("pair", "side", "trades"))))
-                if volume else None,
+                chart=svg["trades"],
                 rows=volume, columns=("pair", "side", "trades", "volume", "cost", "fees")),
         Section("flows", "Deposits and withdrawals", "Movements, amounts and fees per asset.",
-                chart=charts.render_svg(charts.flows_spec(charts.values(flows, ("asset", "type", "entries"))))
-                if flows else None,
+                chart=svg["flows"],
                 rows=flows, columns=("asset", "type", "entries", "amount", "fees")),
         Section("reconciliation", "Reconciliation", "The latest run per account and the findings still open.",
                 rows=runs, columns=("account", "run_id", "as_of", "status", "open_breaks", "open_warnings",
@@ -128,9 +155,11 @@ def write_report(
                 rows=fresh, columns=("account", "stream", "last_success_at", "age_seconds", "last_run_status",
                                      "open_quarantine")),
     ]
-    html = render_page(title="kraken-etl report", account=account, date_from=from_day, date_to=to_day,
-                       generated_at=now, refreshed_at=refreshed, sections=sections)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    try:
+        html = render_page(title="kraken-etl report", account=account, date_from=from_day, date_to=to_day,
+                           generated_at=now, refreshed_at=refreshed, sections=sections)
+    except ChartError as exc:  # a chart's SVG held more than drawing elements
+        raise ReportError(f"{exc}: nothing written") from None
+    _write(out, html)
     return ReportInfo(out, out.stat().st_size, clock.now() - started, account, from_day, to_day,
                       sum(1 for s in sections if s.chart))

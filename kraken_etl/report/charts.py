@@ -1,7 +1,10 @@
 """Vega-Lite chart specifications rendered to SVG by vl-convert (no chart drawing code of our own).
 
 Amounts reach the charts as decimal text and Vega parses them for plotting only; the tables next to the
-charts show the exact figures. Charts never fetch anything: data is inline and vl-convert renders offline.
+charts show the exact figures. Text (assets, pairs, types) reaches them with every hidden character written
+as its escape (`kraken_etl.core.visible`), as in the tables and on the terminal: a look-alike asset never
+draws as the real one, and the engine never sees a character its SVG text parser refuses. Charts never fetch
+anything: data is inline and vl-convert renders offline, in a child process (`kraken_etl.report.engine`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import vl_convert
+
+from kraken_etl.core.visible import visible
 
 VEGA_LITE = "5.20"
 WIDTH = 260
@@ -26,11 +31,13 @@ def _cell(value: object) -> object:
         return format(value, "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str):
+        return visible(value)
     return value
 
 
 def values(rows: Iterable[Mapping[str, Any]], fields: Iterable[str]) -> list[dict[str, object]]:
-    """Rows as JSON-ready dicts (Decimal → exact text, dates → ISO)."""
+    """Rows as JSON-ready dicts (Decimal → exact text, dates → ISO, text with hidden characters escaped)."""
     names = tuple(fields)
     return [{k: _cell(r[k]) for k in names} for r in rows]
 

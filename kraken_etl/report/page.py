@@ -1,7 +1,11 @@
-"""Lay the report out as one HTML page (Jinja2, autoescaped) with a strict no-network policy.
+"""Lay the report out as one HTML page (Jinja2, every value escaped) with a strict no-network policy.
 
 The page carries a Content-Security-Policy that forbids every fetch (`default-src 'none'`): styles are
-inline, charts are inline SVG, and there is no script.
+inline, charts are inline SVG, and there is no script. Escaping is unconditional (`autoescape=True`, whatever
+the template's file name), and every value from the data also has its hidden characters written as escapes
+(`kraken_etl.core.visible`), so an asset, label or message can neither add markup nor pass for another. The
+one piece of markup inserted as is, each chart's SVG, has been parsed and checked for drawing elements only
+(`kraken_etl.report.engine.checked_svg`). Nothing is embedded in a script or as JSON.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-_env = Environment(loader=PackageLoader("kraken_etl.report", "templates"), autoescape=select_autoescape(["html"]),
+from kraken_etl.core.visible import visible
+from kraken_etl.report.engine import checked_svg
+
+_env = Environment(loader=PackageLoader("kraken_etl.report", "templates"), autoescape=True,
                    trim_blocks=True, lstrip_blocks=True)
 
 
@@ -45,7 +52,8 @@ def pivot(
 
 
 def cell(value: object) -> str:
-    """A table cell: exact decimals (no exponent), UTC times to the second, '' for NULL."""
+    """A table cell: exact decimals (no exponent), UTC times to the second, '' for NULL, text with its hidden
+    characters escaped (the template escapes the HTML)."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -54,12 +62,11 @@ def cell(value: object) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S UTC")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return visible(value)
 
 
 def _svg(value: str) -> Markup:
-    start = value.find("<svg")
-    return Markup(value[start:] if start >= 0 else value)  # noqa: S704 - vl-convert's own SVG, its text escaped by Vega
+    return Markup(checked_svg(value))  # noqa: S704 - the engine's SVG, parsed and checked: drawing elements only
 
 
 def render_page(*, title: str, account: str | None, date_from: date, date_to: date, generated_at: datetime,

@@ -1,15 +1,15 @@
 """Headless Debian chromium driven over the DevTools protocol: open a page offline, record every request.
 
-The test set-up installs Debian's `chromium` with apt-get when it is missing (root, as on CI), so a fresh
-machine runs the browser test too. Chromium gets no network: the host resolver maps every name to
-nothing and a proxy that does not exist catches anything else; the DevTools `Network` domain records
-each request the page makes, so a test can assert there were none besides the page itself.
+`make test` installs Debian's `chromium` with apt-get before pytest starts when it is missing and the user
+is root (as on CI); the tests never install anything. Without chromium a browser test fails, saying how to
+get it: it is not skipped. Chromium gets no network: the host resolver maps every name to nothing and a
+proxy that does not exist catches anything else; the DevTools `Network` domain records each request the
+page makes, so a test can assert there were none besides the page itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,18 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.sync.client import connect
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def ensure_chromium() -> str:
-    """The chromium binary, installed from Debian's packages when missing."""
+def require_chromium() -> str:
+    """The chromium binary; a failed test (not a skip) when it is missing."""
     if not Path(CHROMIUM).exists():
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True, env=env, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"], check=True,
-                       capture_output=True, env=env, timeout=1200)
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium (`make test` installs it "
+                    "when run as root; otherwise `sudo apt-get install chromium`)", pytrace=False)
     return CHROMIUM
 
 
@@ -77,7 +76,7 @@ class _Session:
 def _browser() -> Iterator[str]:
     profile = tempfile.mkdtemp(prefix="kraken-etl-chromium-")
     proc = subprocess.Popen(
-        [ensure_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        [require_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--remote-debugging-port=0",
          f"--user-data-dir={profile}", "about:blank"],
