@@ -6,10 +6,22 @@ from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, O
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
 from models.recon import ReconciliationFindingRow, ReconciliationRunRow
-from models.runs import BackfillPlanRow, ExportJobRow, NonceHighWaterRow, QuarantineRow, SyncRunRow, SyncStateRow
+from models.runs import (
+    AccountLockHolderRow,
+    AccountLockRow,
+    BackfillPlanRow,
+    ExportJobRow,
+    NonceHighWaterRow,
+    QuarantineRow,
+    RejectedImportRow,
+    SyncRunRow,
+    SyncStateRow,
+)
 
 __all__ = [
     "SCHEMA",
+    "AccountLockHolderRow",
+    "AccountLockRow",
     "AssetPairRow",
     "AssetRow",
     "BackfillPlanRow",
@@ -23,6 +35,7 @@ __all__ = [
     "NonceHighWaterRow",
     "OrderAmendRow",
     "QuarantineRow",
+    "RejectedImportRow",
     "ReconciliationFindingRow",
     "ReconciliationRunRow",
     "SyncRunRow",
