@@ -14,6 +14,8 @@ entries; Kraken writes them before the credited row of the same refid).
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -34,6 +36,7 @@ from kraken_etl.db import exports as jobs
 from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
 from kraken_etl.db.load import PreparedBatch, load_prepared
 from kraken_etl.db.quarantine import fingerprint, quarantine
+from kraken_etl.db.rejected_imports import record_rejected_import
 from kraken_etl.db.runs import Engine, insert_run, update_run
 from kraken_etl.jobs.cellcheck import check_cells
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
@@ -70,7 +73,9 @@ def load_export_file(
     (counted in ``details["identical_copies"]``), a conflicting one is quarantined, never merged over it.
 
     The load is logged as one `sync_run` row (kind ``export`` with a `job_id`, else ``import``) in the same
-    transaction; a failed load is logged as ``failed`` in its own. With `job_id`, the job's ``loaded``
+    transaction; a failed load is logged as ``failed`` in its own, except a person's file refused as a
+    whole (ExportFileError without a `job_id`, a path that is not a regular file included): that is
+    recorded in `kraken.rejected_import` (`db.rejected_imports`), not as a failed stream. With `job_id`, the job's ``loaded``
     status and counts are committed in that same transaction too.
 
     Raises:
@@ -78,6 +83,12 @@ def load_export_file(
             raised by the verification pass, before any row is parsed; nothing is loaded.
         sqlalchemy.exc.DBAPIError: on database failures (nothing is loaded).
     """
+    if source == "import" and job_id is None:
+        try:
+            check_import_file(path)
+        except ExportFileError as exc:
+            _reject(engine, account, path, exc)
+            raise
     timer = RunTimer.start(clock or SystemClock())
     start, end = window if window else (None, None)
     result = (JobResult(account, expect or "unknown", "export", "export", start, end, name=path.name, job_id=job_id)
@@ -121,10 +132,41 @@ def load_export_file(
                 jobs.update_job(conn, job_id, status="loaded", rows_loaded=result.loaded,
                                 rows_quarantined=result.quarantined, error=None)
         result.run_id = run_id
+    except ExportFileError as exc:
+        if job_id is None:  # a person's file, refused as a whole: recorded as a rejected import
+            _reject(engine, account, path, exc)
+        else:  # an export job's download: that stream's export failed
+            log_failure(engine, timer, result, exc)
+        raise
     except Exception as exc:
         log_failure(engine, timer, result, exc)
         raise
     return result
+
+
+def check_import_file(path: Path) -> None:
+    """Refuse, before anything opens it, a path that is not a regular file (a directory, a FIFO, a device
+    such as /dev/zero: reading those fails or never ends) or cannot be looked at.
+
+    Raises:
+        ExportFileError: naming the file and what it is.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ExportFileError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a regular file")
+        raise ExportFileError(f"refusing {path}: {what}, not an export file")
+
+
+def _reject(engine: Engine, account: str, path: Path, exc: ExportFileError) -> None:
+    try:
+        record_rejected_import(engine, account, path.name, str(exc))
+    except Exception:  # never mask the file's own error
+        log.warning("could not record the rejected import of %s", path.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +259,8 @@ def import_files(
     """Load export files a person downloaded from Kraken (zip, CSV or TSV; ledgers or trades).
 
     Each file is its own transaction and its own `sync_run` row (kind ``import``); a rejected file
-    (ExportFileError) is reported in its result's `error` (and logged as a failed run) and loads nothing,
-    and the other files still load.
+    (ExportFileError) is reported in its result's `error` (and recorded as a rejected import, not a failed
+    run) and loads nothing, and the other files still load.
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
