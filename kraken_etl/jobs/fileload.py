@@ -75,8 +75,8 @@ def load_export_file(
     The load is logged as one `sync_run` row (kind ``export`` with a `job_id`, else ``import``) in the same
     transaction; a failed load is logged as ``failed`` in its own, except a person's file refused as a
     whole (ExportFileError without a `job_id`, a path that is not a regular file included): that is
-    recorded in `kraken.rejected_import` (`db.rejected_imports`), not as a failed stream. With `job_id`, the job's ``loaded``
-    status and counts are committed in that same transaction too.
+    recorded in `kraken.rejected_import` (`db.rejected_imports`), not as a failed stream. With `job_id`,
+    the job's ``loaded`` status and counts are committed in that same transaction too.
 
     Raises:
         ExportFileError: the file is corrupt, truncated, malicious, too large or not a Kraken export —
