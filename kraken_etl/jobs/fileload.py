@@ -28,13 +28,14 @@ from typing import Any, TypeVar, cast
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.core.exportheader import BATCH_ROWS, PENDING_REASON, ExportFileError, ExportKind
 from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch, Value, iter_cell_batches
+from kraken_etl.core.idcheck import fold
 from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
 from kraken_etl.core.switching import lowered_switch_interval
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
-from kraken_etl.db.load import PreparedBatch, load_prepared
+from kraken_etl.db.load import PreparedBatch, load_prepared, lookalike_rejection
 from kraken_etl.db.quarantine import fingerprint, quarantine
 from kraken_etl.db.rejected_imports import record_rejected_import
 from kraken_etl.db.runs import Engine, insert_run, update_run
@@ -112,8 +113,9 @@ def load_export_file(
                     direct = account_is_empty(conn, account, new.target)
                 counts = copy_new(conn, new) if direct else load_prepared(conn, new)
                 counts = counts + load_prepared(conn, again, repeats=repeats)
-                rejected = checked.rejected + [Rejected(kind, key, conflict_reason(key), raw)
-                                               for key, raw in counts.conflicts]
+                rejected = (checked.rejected + [Rejected(kind, key, conflict_reason(key), raw)
+                                                for key, raw in counts.conflicts]
+                            + [lookalike_rejection(kind, item) for item in counts.lookalikes])
                 if rejected:
                     quarantine(conn, account, kind, source, rejected, run_id)
                 new_rejects = [r for r in rejected if held.setdefault(fingerprint(r.reason, r.raw), r) is r]
@@ -185,11 +187,13 @@ def _prepared(path: Path, limits: ExportLimits, account: str, source: Source, ba
     """Every batch of the file, prepared (runs in the producer: `jobs.producer`)."""
     with open_export_text(path, limits) as text:
         seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
+        folded = SeenKeys()  # the same, lower-cased: a look-alike far apart is caught too
         for parsed in iter_cell_batches(text, batch_rows=batch_rows):
-            yield _prepare(parsed, account, source, text, seen)
+            yield _prepare(parsed, account, source, text, seen, folded)
 
 
-def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: SeenKeys) -> Prepared:
+def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: SeenKeys,
+             folded: SeenKeys) -> Prepared:
     """Validate a text batch and build its COPY text: rows whose id no earlier batch of the file can have
     held, and rows whose id one may have (`repeats`: merged and checked against the first copy). Runs in
     the producer, one batch at a time."""
@@ -198,8 +202,12 @@ def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: S
     value_columns = LEDGER_COLUMNS if parsed.kind == "ledgers" else TRADE_COLUMNS
     key_at = value_columns.index(target.key)
     values, cells = parsed.values, parsed.cells
-    repeats = seen.check_and_add([values[i][key_at] for i in checked.keep])  # type: ignore[misc]
+    keys: list[str] = [values[i][key_at] for i in checked.keep]  # type: ignore[misc]
+    repeats = seen.check_and_add(keys)
     again = set(repeats)
+    # an id whose lower-cased form an earlier batch may have shown: through the merge path too, whose
+    # look-alike check compares it with the stored keys (the earlier batches' included)
+    again.update(folded_candidates(folded, keys))
     new_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
     again_rows: list[tuple[tuple[Value, ...], list[str], tuple[str, ...]]] = []
     for i, flags in zip(checked.keep, checked.flags, strict=True):
@@ -209,6 +217,13 @@ def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: S
     repeated = prepare_cells(account, target, value_columns, again_rows, parsed.columns, source)
     outcome = Outcome(parsed.rows, checked.rejected, checked.identical)
     return outcome, new, repeated, repeats, _tell(text)
+
+
+def folded_candidates(folded: SeenKeys, keys: list[str]) -> list[str]:
+    """The keys whose lower-cased form may have been seen in an earlier batch (then remember this batch's)."""
+    lowered = [fold(k) for k in keys]
+    hits = set(folded.check_and_add(lowered))
+    return [k for k, low in zip(keys, lowered, strict=True) if low in hits] if hits else []
 
 
 def read_ahead(items: Iterator[T]) -> Iterator[T]:

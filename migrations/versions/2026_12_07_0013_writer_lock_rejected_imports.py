@@ -10,6 +10,8 @@ kept apart from the run log.
 - `rejected_import`: a file `import` refused as a whole (not a Kraken export, corrupt, unknown layout).
   Such a file used to be logged as a failed `sync_run` of stream ``unknown``, which the freshness view
   showed as failed forever; those rows move here.
+- an index on (account, lower(key)) of `ledger_entry` and `trade`: the loader refuses a look-alike of a
+  stored id (the same id in another case) with one probe per staged row, set-based per batch.
 
 Revision ID: 0013
 Revises: 0012
@@ -59,6 +61,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_rejected_import_account_rejected_at"), "rejected_import", ["account", "rejected_at"],
                     schema="kraken")
+    op.create_index("ix_ledger_entry_account_lower_ledger_id", "ledger_entry",
+                    ["account", sa.text("lower(ledger_id)")], schema="kraken")
+    op.create_index("ix_trade_account_lower_txid", "trade", ["account", sa.text("lower(txid)")], schema="kraken")
     # The reader keeps SELECT (default privileges) and nothing more: no row lock, no write.
     op.execute("REVOKE UPDATE, INSERT, DELETE, TRUNCATE ON kraken.account_lock, kraken.account_lock_holder "
                "FROM kraken_reader")
@@ -71,6 +76,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_trade_account_lower_txid", table_name="trade", schema="kraken")
+    op.drop_index("ix_ledger_entry_account_lower_ledger_id", table_name="ledger_entry", schema="kraken")
     op.drop_index(op.f("ix_rejected_import_account_rejected_at"), table_name="rejected_import", schema="kraken")
     op.drop_table("rejected_import", schema="kraken")
     op.drop_table("account_lock_holder", schema="kraken")
