@@ -16,6 +16,7 @@ from kraken_etl.db.load import upsert_records
 from kraken_etl.jobs.fileload import import_files
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.validation import validate_batch
+from kraken_etl.recon.runner import reconcile
 
 HEADER = '"txid","refid","time","type","subtype","aclass","asset","amount","fee","balance"\n'
 ID = "LQ2VYM-4TOQK-DB6BXV"
@@ -109,3 +110,20 @@ def test_the_rest_path_refuses_lookalikes_in_a_batch_and_of_stored_ids(engine: E
     assert counts.inserted == 1 and [item[:2] for item in counts.lookalikes] == [(ID.lower(), ID)]
     assert _stored(engine) == ["LMKZCZ-Z3GVL-CXKK4H", ID]
     assert [_names_both(r, ID.lower()) for r in _reasons(engine)] == [True]
+
+
+def test_asset_codes_with_invisible_or_bidi_characters_load_and_are_a_coverage_finding(engine: Engine,
+                                                                                       tmp_path: Path) -> None:
+    codes = ["\u202eCTB", "B\u200bTC", "ZEUR"]
+    path = tmp_path / "ledgers.csv"
+    path.write_text(HEADER + "".join(
+        f'"L{n}QQQQ-AAAAA-BBBBBB","R{n}","2024-01-01 00:00:0{n}","deposit","","currency","{code}",1.0000,0.0000,'
+        f'1.0000\n' for n, code in enumerate(codes, start=1)))
+    (result,) = import_files(engine, [path], account="acct")
+    assert (result.inserted, result.quarantined) == (3, 0)  # loaded, never rejected
+    found = reconcile(engine, "acct", checks=["coverage"], full=True)
+    hidden = [f for f in found.open_findings if f.kind == "hidden_characters_asset"]
+    assert sorted(f.message.split(" holds")[0] for f in hidden) == ["asset code 'B\\u200bTC'",
+                                                                   "asset code '\\u202eCTB'"]
+    assert all(f.severity == "warning" and f.message.isascii() for f in hidden)
+    assert "display as 'BTC'" in " ".join(f.message for f in hidden)
