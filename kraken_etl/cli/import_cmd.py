@@ -41,9 +41,9 @@ def import_(
     from kraken_etl.settings import Account
 
     current = settings()
+    url = effective_url(current)
     for path in files:  # before the lock and before opening anything: a FIFO or /dev/zero would never end
         check_import_file(path)
-    url = effective_url(current)
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
