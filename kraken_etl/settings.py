@@ -25,7 +25,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kraken_etl.core.callcounter import TIERS
 from kraken_etl.core.errors import KrakenEtlError
 
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# An account label: 1-63 ASCII letters, digits, '_', '.' or '-', starting with a letter or digit; matched
+# whole (`fullmatch`: a trailing newline is not a second account). The one rule for every way a label
+# enters: KRAKEN_ACCOUNT, the TOML config, `--account` on every command, `import --account`.
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+LABEL_RULE = "1-63 ASCII letters, digits, '_', '.' or '-', starting with a letter or digit"
 _DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
 
 
@@ -60,12 +64,19 @@ def _check_tier(value: str, setting: str) -> str:
     return tier
 
 
-def _check_label(value: str, setting: str) -> str:
-    if not _LABEL.match(value):
-        raise SettingsError(
-            f"{setting}: account label {value!r} must be 1-63 letters, digits, '_', '.' or '-'"
-        )
+def check_label(value: str, setting: str) -> str:
+    """An account label checked against the one rule (`LABEL_RULE`), whole: never stripped or folded.
+
+    Raises:
+        SettingsError: naming `setting` and the rule (the label is shown escaped, cut to 80 characters).
+    """
+    if not isinstance(value, str) or not _LABEL.fullmatch(value):
+        shown = ascii(value[:80]) if isinstance(value, str) else type(value).__name__
+        raise SettingsError(f"{setting}: account label {shown} must be {LABEL_RULE}")
     return value
+
+
+_check_label = check_label
 
 
 def check_api_secret(secret: SecretStr | None, setting: str) -> SecretStr | None:
@@ -127,6 +138,8 @@ def read_secret_file(path: str | Path, setting: str) -> SecretStr:
         text = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise SettingsError(f"{setting}: cannot read secret file {str(path)!r} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{setting}: secret file {str(path)!r} is not UTF-8 text") from None
     if not text:
         raise SettingsError(f"{setting}: secret file {str(path)!r} is empty")
     return SecretStr(text)
@@ -199,6 +212,8 @@ class Settings(BaseSettings):
         accounts = self.accounts()
         if not labels:
             return accounts
+        for label in labels:
+            check_label(label, "--account")
         known = {a.label: a for a in accounts}
         missing = [label for label in labels if label not in known]
         if missing:
@@ -220,6 +235,12 @@ def normalise_database_url(url: str) -> str:
     rest = url.split("://", 1)[1]
     if not rest or rest.startswith("?"):
         raise SettingsError("DATABASE_URL: no host or database in the URL")
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit("postgresql://" + rest).port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError("DATABASE_URL: the port is not a number in 0-65535") from None
     return "postgresql+psycopg://" + rest
 
 
@@ -244,6 +265,8 @@ def load_accounts_file(path: Path) -> list[Account]:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"{setting}: cannot read {str(path)!r} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{setting}: {str(path)!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{setting}: {str(path)!r} is not valid TOML ({exc})") from None
     entries = data.get("accounts")

@@ -6,10 +6,22 @@ from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, O
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
 from models.recon import ReconciliationFindingRow, ReconciliationRunRow
-from models.runs import BackfillPlanRow, ExportJobRow, NonceHighWaterRow, QuarantineRow, SyncRunRow, SyncStateRow
+from models.runs import (
+    AccountLockHolderRow,
+    AccountLockRow,
+    BackfillPlanRow,
+    ExportJobRow,
+    NonceHighWaterRow,
+    QuarantineRow,
+    RejectedImportRow,
+    SyncRunRow,
+    SyncStateRow,
+)
 
 __all__ = [
     "SCHEMA",
+    "AccountLockHolderRow",
+    "AccountLockRow",
     "AssetPairRow",
     "AssetRow",
     "BackfillPlanRow",
@@ -25,6 +37,7 @@ __all__ = [
     "QuarantineRow",
     "ReconciliationFindingRow",
     "ReconciliationRunRow",
+    "RejectedImportRow",
     "SyncRunRow",
     "SyncStateRow",
     "TradeRow",

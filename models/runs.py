@@ -132,3 +132,43 @@ class NonceHighWaterRow(Base):
     key_id: Mapped[str] = mapped_column(primary_key=True)  # kraken.nonce.key_id(): a hash, never the key
     last_nonce: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[UtcDateTime] = created()
+
+
+class AccountLockRow(Base):
+    """One row per account label: the per-account lock is a row lock on it (``SELECT … FOR UPDATE NOWAIT``),
+    which needs UPDATE on the table, so the read-only role cannot take it (`kraken_etl.db.locks`)."""
+
+    __tablename__ = "account_lock"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+
+
+class AccountLockHolderRow(Base):
+    """Who holds an account's lock, written by the holder right after taking it (only the writing role can
+    write here); trusted only while that database session still holds a row lock on `account_lock`."""
+
+    __tablename__ = "account_lock_holder"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    pid: Mapped[int]  # the database session holding the row lock
+    backend_start: Mapped[UtcDateTime]  # that session's start (a reused pid is not the holder)
+    purpose: Mapped[str]  # sync, backfill, import, nightly, …
+    host: Mapped[str]  # the machine the holder runs on
+    since: Mapped[UtcDateTime] = created()
+
+
+class RejectedImportRow(Base):
+    """A file `import` refused as a whole (not an export, corrupt, unknown layout): nothing of it was loaded.
+
+    Kept apart from `sync_run`: a rejected file is the file's problem, not a failed stream.
+    """
+
+    __tablename__ = "rejected_import"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    account: Mapped[Label]
+    file_name: Mapped[str]
+    error: Mapped[str]
+    rejected_at: Mapped[UtcDateTime] = created()
+
+    __table_args__ = (Index(None, "account", "rejected_at"),)

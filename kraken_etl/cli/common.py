@@ -76,6 +76,20 @@ def parse_date(text: str, option: str) -> datetime:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option) from None
 
 
+def checked_labels(value: str | list[str] | None) -> str | list[str] | None:
+    """A Typer callback for an `--account` option: every label must follow the one rule
+    (`settings.check_label`); a wrong one is a usage error naming the rule."""
+    from kraken_etl.settings import SettingsError, check_label
+
+    labels = [value] if isinstance(value, str) else list(value or [])
+    try:
+        for label in labels:
+            check_label(label, "--account")
+    except SettingsError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--account: "), param_hint="--account") from None
+    return value
+
+
 def settings() -> Settings:
     """The settings, or SettingsError (turned into one line by `handle_errors`)."""
     return load_settings()

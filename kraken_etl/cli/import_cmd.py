@@ -38,11 +38,13 @@ def import_(
     from kraken_etl.db.summary import stored_accounts
     from kraken_etl.jobs.accounts import choose_import_account
     from kraken_etl.jobs.exclusive import exclusive
-    from kraken_etl.jobs.fileload import import_files
+    from kraken_etl.jobs.fileload import check_import_file, import_files
     from kraken_etl.settings import Account
 
     current = settings()
     url = effective_url(current)
+    for path in files:  # before the lock and before opening anything: a FIFO or /dev/zero would never end
+        check_import_file(path)
     migrate.upgrade(url)
     engine = make_engine(url)
     try:

@@ -17,7 +17,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from kraken_etl.cli.common import console, fail, handle_errors, parse_date, settings
+from kraken_etl.cli.common import checked_labels, console, fail, handle_errors, parse_date, settings
 from kraken_etl.core.errors import KrakenEtlError
 
 app = typer.Typer(help="Reconcile the stored copy against Kraken's numbers (and acknowledge findings).",
@@ -74,7 +74,8 @@ def _print(result: Any) -> None:
 def reconcile(
     ctx: typer.Context,
     account: Annotated[list[str] | None, typer.Option(
-        "--account", "-a", help="Account label (repeatable). Default: every account with stored rows.")] = None,
+        "--account", "-a", help="Account label (repeatable). Default: every account with stored rows.",
+        callback=checked_labels)] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reconcile as of this moment (YYYY-MM-DD or ISO 8601, UTC). Default: now.")] = None,
     check: Annotated[list[str] | None, typer.Option(

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from kraken_etl.cli.common import console, handle_errors, parse_date, settings
+from kraken_etl.cli.common import checked_labels, console, handle_errors, parse_date, settings
 
 
 @handle_errors
 def report(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.", dir_okay=False)],
-    account: Annotated[str | None, typer.Option("--account", help="One account label (default: all).")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="One account label (default: all).",
+                                                    callback=checked_labels)] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First UTC day (default: the first entry).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last UTC day, inclusive (default: today).")] = None,
 ) -> None:

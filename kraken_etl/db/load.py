@@ -33,7 +33,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, text
 
+from kraken_etl.core.idcheck import case_reason
+from kraken_etl.core.records import Rejected
 from kraken_etl.db.copytext import COPY_CHUNK_ROWS, Record, copy_str, copy_text, line_builder
+from kraken_etl.db.quarantine import quarantine
 from models import Base
 
 LoadSource = Literal["rest", "export", "import", "ws"]
@@ -50,11 +53,13 @@ class UpsertCounts:
     unchanged: int = 0
     identical_repeats: int = 0  # later copies of an id this load already wrote, equal to it: no-ops
     conflicts: tuple[tuple[str, dict[str, Any]], ...] = ()  # later copies that differ: (id, raw), not merged
+    # ids equal to a stored id once lower-cased but not equal to it: (id, stored id, raw), not loaded
+    lookalikes: tuple[tuple[str, str, dict[str, Any]], ...] = ()
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated,
                             self.unchanged + other.unchanged, self.identical_repeats + other.identical_repeats,
-                            self.conflicts + other.conflicts)
+                            self.conflicts + other.conflicts, self.lookalikes + other.lookalikes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +222,32 @@ def _repeats_statement(target: LoadTarget) -> str:
     )
 
 
+# Tables whose key is checked for look-alikes of stored keys (`core.idcheck`), by the stream they hold; each
+# has an index on (account, lower(key)) (migration writer_lock_rejected_imports) so the check is a probe.
+LOOKALIKE_CHECKED: Mapping[str, str] = {"ledger_entry": "ledgers", "trade": "trades"}
+
+
+def _lookalike_statement(target: LoadTarget) -> str:
+    """Staged rows whose key equals a stored key of the account once lower-cased, while that exact key is
+    not stored: removed from staging and returned with the stored key (set-based: one statement a batch)."""
+    table = f"{target.table.schema}.{target.table.name}"
+    key = target.key
+    return (
+        f"DELETE FROM stg_{target.table.name} s USING {table} t\n"
+        f"WHERE t.account = s.account AND lower(t.{key}) = lower(s.{key}) AND t.{key} <> s.{key}\n"
+        f"  AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.account = s.account AND e.{key} = s.{key})\n"
+        f"RETURNING s.{key}, t.{key}, s.raw"
+    )
+
+
 def load_prepared(conn: Connection, batch: PreparedBatch, *, repeats: Sequence[str] = ()) -> UpsertCounts:
     """COPY a prepared batch into staging and merge it under the MERGE RULE; see `upsert_records`.
 
     `repeats`: keys that may already have been written by this transaction (a file load is one transaction;
     the caller tracks its ids). Such a row keeps its first copy: an identical later copy is a no-op and a
-    conflicting one is returned in `conflicts` (for quarantine), never merged over the first.
+    conflicting one is returned in `conflicts` (for quarantine), never merged over the first. A row whose
+    key is a look-alike of a stored key (`LOOKALIKE_CHECKED` tables: the same key in another case, that
+    exact key not stored) is returned in `lookalikes` (for quarantine), never loaded.
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
@@ -248,10 +273,14 @@ def load_prepared(conn: Connection, batch: PreparedBatch, *, repeats: Sequence[s
             repeated += 1
             if differs:
                 conflicts.append((str(key), dict(raw)))
+    lookalikes: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    if target.table_name in LOOKALIKE_CHECKED:
+        for key, stored, raw in conn.execute(text(_lookalike_statement(target))):
+            lookalikes.setdefault(str(key), (str(key), str(stored), dict(raw)))
     inserted, touched = conn.execute(text(merge)).one()
-    rows = batch.rows - repeated
+    rows = batch.rows - repeated - len(lookalikes)
     return UpsertCounts(int(inserted), int(touched) - int(inserted), rows - int(touched),
-                        repeated - len(conflicts), tuple(conflicts))
+                        repeated - len(conflicts), tuple(conflicts), tuple(lookalikes.values()))
 
 
 def upsert_records(
@@ -274,11 +303,23 @@ def upsert_records(
         flags: informational flags by record id (tables with a ``flags`` column).
 
     Returns:
-        Counts of inserted, updated and unchanged rows.
+        Counts of inserted, updated and unchanged rows; look-alikes of stored keys (see `load_prepared`) are
+        quarantined here (with the reason naming both ids, no run id) and listed in `lookalikes`.
 
     Raises:
         KeyError: for an unknown source.
         TypeError: when a record is not of the target's type.
         sqlalchemy.exc.DBAPIError: on database failures (the caller's transaction is then unusable).
     """
-    return load_prepared(conn, prepare_upsert(account, target, records, source, flags=flags))
+    counts = load_prepared(conn, prepare_upsert(account, target, records, source, flags=flags))
+    if counts.lookalikes:
+        quarantine(conn, account, LOOKALIKE_CHECKED[target.table_name], source,
+                   [lookalike_rejection(LOOKALIKE_CHECKED[target.table_name], item) for item in counts.lookalikes],
+                   None)
+    return counts
+
+
+def lookalike_rejection(stream: str, item: tuple[str, str, dict[str, Any]]) -> Rejected:
+    """The quarantine item of a look-alike of a stored id (`UpsertCounts.lookalikes`)."""
+    record_id, stored, raw = item
+    return Rejected(stream, record_id, case_reason(record_id, stored, "already stored"), raw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from kraken_etl.settings import SettingsError
+from kraken_etl.settings import SettingsError, check_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,7 @@ def choose_import_account(label: str, configured: set[str], stored: set[str], *,
     """
     if not label.strip():
         raise SettingsError("--account: the label is empty")
+    check_label(label, "--account")
     known = configured | stored
     if label in known:
         return AccountChoice(label, new=False)

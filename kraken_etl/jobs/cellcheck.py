@@ -9,6 +9,8 @@ The same rules as `jobs.validation` applies to parsed records, for the fast path
 - then, over the rows left, the id is non-blank and unique in the batch: a later copy equal to the first
   (the records `parse_ledger_row`/`parse_trade_row` build compare equal) is a no-op, counted; a different
   one is rejected with `conflict_reason`, the first copy kept;
+- then no id is a look-alike of another (`core.idcheck`: whitespace or invisible characters, or the same
+  id as an earlier one of the batch in another case): such a row is rejected with a reason naming both;
 - the informational flags of `validation.flags_for` (unknown type/asset/side, negative fee, no balance).
 
 The checks are vectorised: a number column is checked with ONE regular-expression match over the column
@@ -26,6 +28,7 @@ from kraken_etl.core.assets import is_known_asset
 from kraken_etl.core.exportfile import parse_ledger_row, parse_trade_row
 from kraken_etl.core.exportheader import ExportKind, RowError
 from kraken_etl.core.exportrows import ID_COLUMN, LEDGER_COLUMNS, MONEY, TRADE_COLUMNS, CellBatch
+from kraken_etl.core.idcheck import batch_lookalikes
 from kraken_etl.core.ledger import LEDGER_TYPES
 from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
 from kraken_etl.core.records import Rejected
@@ -143,7 +146,8 @@ def check_cells(batch: CellBatch) -> CheckedCells:
     ids = pd.DataFrame({"id": pd.Series([values[i][key] for i in survivors], index=survivors, dtype=object)})
     bad_ids = _failures(id_schema, ids) if survivors else {}
     flag = _flagger(kind)
-    if not bad_numbers and not bad_ids:  # the usual batch: every row loads
+    lookalikes = _lookalikes(values, key, survivors, bad_ids)
+    if not bad_numbers and not bad_ids and not lookalikes:  # the usual batch: every row loads
         out.keep = list(range(len(values)))
         out.flags = [flag(row) for row in values]
         return out
@@ -155,6 +159,9 @@ def check_cells(batch: CellBatch) -> CheckedCells:
             column = bad_numbers[i][0]
             reason = _number_reason(column, str(values[i][at[column]] or ""))
             out.rejected.append(Rejected(kind, rid or None, reason, batch.raw(i)))
+            continue
+        if i in lookalikes:
+            out.rejected.append(Rejected(kind, rid, lookalikes[i], batch.raw(i)))
             continue
         reasons = bad_ids.get(i)
         if reasons:
@@ -169,6 +176,16 @@ def check_cells(batch: CellBatch) -> CheckedCells:
         out.keep.append(i)
         out.flags.append(flag(values[i]))
     return out
+
+
+def _lookalikes(values: list[tuple[Any, ...]], key: int, survivors: list[int],
+                bad_ids: dict[int, list[str]]) -> dict[int, str]:
+    """Rows whose id is a look-alike (`core.idcheck`) of another id of the batch, by row index.
+
+    Blank ids are left to the id check; an exact repeat is left to the duplicate rule."""
+    rows = [i for i in survivors if i not in bad_ids or bad_ids[i] == [DUPLICATE]]
+    found = batch_lookalikes([str(values[i][key] or "") for i in rows])
+    return {rows[at]: reason for at, reason in found.items()}
 
 
 def _same_record(batch: CellBatch, a: int, b: int) -> bool:

@@ -13,7 +13,9 @@ Not rejected, but loaded and *flagged* (the table's ``flags`` column) so reconci
 unknown ledger types (``unknown_type``), unknown assets (``unknown_asset``), a negative fee
 (``negative_fee``: seen on real rows, Appendix C), a ledger entry without a balance (``no_balance``,
 export pending rows), a trade side other than buy/sell (``unknown_side``). Id formats are not checked:
-Kraken has changed them before (mixed-case ``FT…`` refids since 2024).
+Kraken has changed them before (mixed-case ``FT…`` refids since 2024). Look-alike ids are refused
+(`core.idcheck`: whitespace or invisible characters, or the same id as an earlier one of the batch in
+another case), the first one kept; the loader refuses a look-alike of a stored id the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kraken_etl.core.assets import is_known_asset
+from kraken_etl.core.idcheck import batch_lookalikes
 from kraken_etl.core.ledger import LEDGER_TYPES
 from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Rejected, Trade
 from kraken_etl.core.trade import TRADE_SIDES
@@ -183,6 +186,11 @@ def validate_batch(
             check = str(getattr(row, "check"))  # noqa: B009
             column = str(getattr(row, "column"))  # noqa: B009
             reasons[int(index)].append(_reason(column, check))
+    ids = [getattr(rec, rules.id_attr) for rec in records]
+    candidates = [i for i in range(len(records)) if i not in reasons or reasons[i] == [DUPLICATE]]
+    lookalikes = batch_lookalikes([ids[i] if isinstance(ids[i], str) else "" for i in candidates])
+    for at, reason in lookalikes.items():
+        reasons[candidates[at]] = [reason]
     valid: list[R] = []
     rejected: list[Rejected] = []
     flags: dict[str, tuple[str, ...]] = {}

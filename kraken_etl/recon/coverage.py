@@ -2,6 +2,8 @@
 
 - unresolved quarantine (a warning per stream: rows Kraken sent that are not in the books);
 - unknown assets and ledger types (info: stored and flagged, never rejected);
+- asset codes holding invisible or bidirectional characters (``\u202eCTB``, ``B\u200bTC``: loaded, never
+  rejected, but they can display as another asset): a warning per code, the code shown escaped;
 - holes in sync coverage: time, since the first successful window or export of a stream, that no
   successful window covers (a warning per hole);
 - the newest balance snapshot is older than the last ledger load, or there is none (info: the
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from kraken_etl.core.assets import is_known_asset
+from kraken_etl.core.idcheck import visible
 from kraken_etl.db import recon_coverage
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding
@@ -40,12 +43,21 @@ def _vocabulary(inp: CheckInput) -> tuple[int, list[Finding]]:
     rows = recon_coverage.vocabulary(inp.conn, inp.account, inp.as_of, inp.since)
     assets: dict[str, tuple[int, str]] = {}
     types: dict[str, tuple[int, str]] = {}
+    hidden: dict[str, tuple[int, str]] = {}
     for asset, kind, n, example in rows:
+        if visible(asset) != asset:
+            hidden[asset] = (hidden.get(asset, (0, example))[0] + n, example)
         if not is_known_asset(asset):
             assets[asset] = (assets.get(asset, (0, example))[0] + n, example)
         if kind.lower() not in KNOWN_TYPES:
             types[kind] = (types.get(kind, (0, example))[0] + n, example)
-    findings = [Finding(check=NAME, kind="unknown_asset", severity="info", asset=a, source_ids=(a,),
+    findings = [Finding(check=NAME, kind="hidden_characters_asset", severity="warning", asset=a, source_ids=(a,),
+                        message=(f"asset code {a!a} holds invisible or bidirectional characters: it can "
+                                 f"display as {visible(a)!a} while it is another asset ({n} row(s), e.g. "
+                                 f"{ex!a})"),
+                        details={"rows": n, "example": ex, "escaped": ascii(a), "displays_as": visible(a)},
+                        scope=VOCABULARY) for a, (n, ex) in sorted(hidden.items())]
+    findings += [Finding(check=NAME, kind="unknown_asset", severity="info", asset=a, source_ids=(a,),
                         message=f"asset {a!r} is not in the known-asset table ({n} row(s), e.g. {ex})",
                         details={"rows": n, "example": ex}, scope=VOCABULARY) for a, (n, ex) in sorted(assets.items())]
     findings += [Finding(check=NAME, kind="unknown_ledger_type", severity="info", source_ids=(t,),

@@ -10,14 +10,27 @@
 - ``GET|POST /_sim/faults`` → the active fault spec and what it touched (POST replaces the spec; body
   is a JSON object of fault names, or ``{"spec": "name=value,..."}``)
 
+Who may call them (a web page in the user's browser must not change the faults or read the truth):
+
+- the peer is a loopback client (`SimConfig.admin_hosts`);
+- the ``Host`` header names a loopback host (``localhost``, ``127.0.0.1``, ``[::1]``, with or without a
+  port): a page on another name that resolves to 127.0.0.1 (DNS rebinding) is refused;
+- a write (POST) that carries an ``Origin`` is refused unless that origin is the simulator's own
+  (``http://`` + the Host header): browsers send it on every cross-origin POST, scripts do not need to.
+
+Anything else gets 403. `serve` warns when it binds beyond loopback (`warn_if_exposed`).
+
 Truth is what happened (hidden rows included, real vol_exec, undrifted balances); REST is what is
 served. Records have exactly the REST shapes, so a test can compare them with ``==``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,15 +48,70 @@ from kraken_etl.simulator.records import (
     trade_record,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _reply(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
-def _allowed(request: Request) -> bool:
+_TEST_CLIENT = "testclient"  # Starlette's in-process TestClient: no socket, Host "testserver"
+
+
+def is_loopback_name(name: str) -> bool:
+    """Whether a host name or address (IPv6 with or without brackets) is loopback."""
+    if name.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str | None:
+    """The host of a ``Host`` header (``name``, ``name:port``, ``[v6]``, ``[v6]:port``); None if malformed."""
+    parts = urlsplit(f"http://{header}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username is not None or parts.path or parts.query or parts.fragment:
+        return None
+    return parts.hostname
+
+
+def refusal(request: Request) -> str | None:
+    """Why an admin request is refused (see the module docstring), or None when it may proceed."""
     ctx: SimContext = request.app.state.sim
-    host = request.client.host if request.client else ""
-    return host in ctx.config.admin_hosts
+    peer = request.client.host if request.client else ""
+    if peer not in ctx.config.admin_hosts:
+        return "admin endpoints are loopback-only"
+    header = request.headers.get("host", "")
+    name = _host_name(header)
+    in_process = peer == _TEST_CLIENT and name == "testserver"
+    if name is None or not (is_loopback_name(name) or in_process):
+        return "admin endpoints answer only to a loopback Host header"
+    origin = request.headers.get("origin")
+    if request.method not in ("GET", "HEAD") and origin is not None and origin.rstrip("/") != f"http://{header}":
+        return "cross-origin writes to admin endpoints are refused"
+    return None
+
+
+def _allowed(request: Request) -> bool:
+    return refusal(request) is None
+
+
+def _refused(request: Request) -> Response:
+    return _reply({"error": refusal(request)}, 403)
+
+
+def warn_if_exposed(host: str) -> bool:
+    """Log a warning when the simulator binds `host` beyond loopback; whether it warned."""
+    if is_loopback_name(host):
+        return False
+    log.warning("the simulator listens on %s, beyond loopback: other machines can reach it, and its "
+                "admin endpoints refuse them only by the peer address; bind 127.0.0.1 unless you must", host)
+    return True
 
 
 def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
@@ -74,7 +142,7 @@ def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
 async def truth_route(request: Request) -> Response:
     """``GET /_sim/truth/{kind}``."""
     if not _allowed(request):
-        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+        return _refused(request)
     result = truth(request.app.state.sim, request.path_params["kind"])
     if result is None:
         return _reply({"error": "unknown truth kind"}, 404)
@@ -94,7 +162,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 async def advance_route(request: Request) -> Response:
     """``POST /_sim/advance``."""
     if not _allowed(request):
-        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+        return _refused(request)
     try:
         body = await _json_body(request)
         entries = int(body.get("ledger_entries", 10))
@@ -108,7 +176,7 @@ async def advance_route(request: Request) -> Response:
 async def faults_route(request: Request) -> Response:
     """``GET|POST /_sim/faults``."""
     if not _allowed(request):
-        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+        return _refused(request)
     ctx: SimContext = request.app.state.sim
     if request.method == "GET":
         return _reply(ctx.describe_faults())
@@ -124,7 +192,7 @@ async def stats_route(request: Request) -> Response:
     """``GET /_sim/stats``: what clients asked of the simulator so far (for tests and drills: e.g. how
     many AddExport requests a backfill made, without reading the simulator's internals)."""
     if not _allowed(request):
-        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+        return _refused(request)
     ctx: SimContext = request.app.state.sim
     return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections})
 
@@ -132,7 +200,7 @@ async def stats_route(request: Request) -> Response:
 async def activity_route(request: Request) -> Response:
     """``POST /_sim/activity``."""
     if not _allowed(request):
-        return _reply({"error": "admin endpoints are loopback-only"}, 403)
+        return _refused(request)
     try:
         rate = float(str((await _json_body(request)).get("entries_per_second", 0)))  # float-ok: a rate, not money
     except (ValueError, TypeError) as exc:

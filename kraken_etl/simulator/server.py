@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from kraken_etl.simulator.admin import warn_if_exposed
 from kraken_etl.simulator.app import create_app
 from kraken_etl.simulator.config import SimConfig
 
@@ -86,6 +87,7 @@ def serve(config: SimConfig, host: str, port: int, on_ready: Callable[[dict[str,
     # at 2,000,000 entries, bench/bench_simulator.py).
     gc.freeze()
     sock = bind(host, port)
+    warn_if_exposed(host)
     bound_port = sock.getsockname()[1]
     server = _Server(_uvicorn_config(app, log_level))
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db.engine import make_engine
-from kraken_etl.db.locks import AccountBusy, account_lock, held_locks, lock_is_held, lock_key
+from kraken_etl.db.locks import AccountBusy, account_lock, held_locks, lock_is_held
 from kraken_etl.db.noncemark import nonce_floor, record_nonce
 from kraken_etl.jobs.exclusive import exclusive
 from kraken_etl.kraken.nonce import key_id, last_nonce, raise_nonce_floor
@@ -24,13 +25,6 @@ def engine(db_url: str) -> Iterator[Engine]:
     made = make_engine(db_url)
     yield made
     made.dispose()
-
-
-def test_the_key_is_a_stable_signed_64_bit_hash_of_the_label() -> None:
-    assert lock_key("main") == lock_key("main")
-    assert lock_key("main") != lock_key("main2")
-    assert -(2**63) <= lock_key("main") < 2**63
-    assert lock_key("main") == 3833178745853738948  # the same on every machine and release
 
 
 def test_a_second_holder_of_the_same_account_gets_one_line_naming_it(engine: Engine) -> None:
@@ -114,3 +108,52 @@ def test_exclusive_seeds_this_machine_from_the_mark_and_records_on_the_way_out(e
         with pytest.raises(AccountBusy):  # and the lock is held meanwhile
             with exclusive(engine, account, machine_a, purpose="sync"):
                 pass
+
+
+def _reader(engine: Engine) -> Connection:
+    """A session of the read-only role (what a `kraken_reader` login gets), naming itself as the nightly."""
+    conn = engine.connect()
+    conn.execute(text("SET ROLE kraken_reader"))
+    conn.execute(text("SELECT set_config('application_name', 'kraken-etl nightly main @worker-1', false)"))
+    conn.commit()  # the session's settings outlive the rollbacks below
+    assert conn.execute(text("SELECT current_user")).scalar_one() == "kraken_reader"
+    return conn
+
+
+def test_the_read_only_role_can_neither_take_the_lock_nor_pose_as_its_holder(engine: Engine) -> None:
+    with account_lock(engine, "main", purpose="sync"):
+        pass  # the account's lock row exists now
+    reader = _reader(engine)
+    try:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            reader.execute(text("SELECT 1 FROM kraken.account_lock WHERE account = 'main' FOR UPDATE NOWAIT"))
+        reader.rollback()
+        with pytest.raises(DBAPIError, match="permission denied"):
+            reader.execute(text("LOCK TABLE kraken.account_lock IN EXCLUSIVE MODE NOWAIT"))
+        reader.rollback()
+        with pytest.raises(DBAPIError, match="permission denied"):
+            reader.execute(text("INSERT INTO kraken.account_lock_holder (account, pid, backend_start, purpose, host)"
+                                " VALUES ('main', pg_backend_pid(), now(), 'nightly', 'worker-1')"))
+        reader.rollback()
+        # what the read-only role could do before: an advisory lock on any key, and a chosen name
+        reader.execute(text("SELECT pg_advisory_lock(3833178745853738948)"))
+        assert not lock_is_held(engine, "main") and held_locks(engine) == []
+        with account_lock(engine, "main", purpose="sync"):  # a writer still gets in
+            assert [h.split(" @")[0] for h in held_locks(engine)] == ["kraken-etl sync main"]
+    finally:
+        reader.invalidate()
+        reader.close()
+
+
+def test_a_reader_holding_a_transaction_on_the_lock_table_does_not_block_a_writer(engine: Engine) -> None:
+    with account_lock(engine, "main"):
+        pass
+    reader = _reader(engine)
+    try:
+        reader.execute(text("LOCK TABLE kraken.account_lock IN ACCESS SHARE MODE"))  # all SELECT allows
+        reader.execute(text("SELECT * FROM kraken.account_lock")).all()
+        with account_lock(engine, "main", purpose="import"):
+            assert lock_is_held(engine, "main")
+    finally:
+        reader.invalidate()
+        reader.close()
