@@ -27,7 +27,10 @@ def test_hostile_values_print_as_text_through_every_command(db_url: str, tmp_pat
     assert done.returncode == 0, out
     for text in SHOWN:
         assert text in out, text
-    assert "BTC" not in re.sub(r"B\\u200bTC|\\u202eCTB", "", out)  # the look-alikes never print as BTC
+    # The look-alikes never print as BTC: only escaped, and in the coverage finding that names what each
+    # can display as.
+    assert "BTC" not in re.sub(r"B\\u200bTC|\\u202eCTB|can display as 'BTC'", "", out)
+    assert "can display as 'BTC'" in out
 
     found = json.loads(run_cli(db_url, tmp_path, "reconcile", "--account", "hostile", "--json").stdout)
     finding = found["runs"][0]["open_findings"][0]["id"]
