@@ -5,7 +5,7 @@ from models.base import SCHEMA, Base
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
-from models.recon import ReconciliationFindingRow, ReconciliationRunRow
+from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import BackfillPlanRow, ExportJobRow, NonceHighWaterRow, QuarantineRow, SyncRunRow, SyncStateRow
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "NonceHighWaterRow",
     "OrderAmendRow",
     "QuarantineRow",
+    "ReconciliationAckRow",
     "ReconciliationFindingRow",
     "ReconciliationRunRow",
     "SyncRunRow",

@@ -23,7 +23,8 @@ __all__ = [  # Engine re-exported so the report ring names the type without impo
 
 
 def refresh_reporting(engine: Engine) -> None:
-    """Move the boundary to today's UTC midnight and recompute the daily sums before it, in one transaction.
+    """Move the boundary to today's UTC midnight and recompute the daily sums (and each chain's opening
+    balance) before it, in one transaction.
 
     Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY) and see either the old boundary
     with the old sums or the new with the new: entries after the boundary are always read live.
@@ -35,7 +36,8 @@ def refresh_reporting(engine: Engine) -> None:
             conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
     with engine.begin() as conn:
         # fresh statistics, or the planner guesses the daily sums' size from the migration's empty view
-        conn.execute(text("ANALYZE reporting.ledger_daily"))
+        for view in MATERIALISED:
+            conn.execute(text(f"ANALYZE reporting.{view}"))
 
 
 @dataclass(frozen=True, slots=True)
