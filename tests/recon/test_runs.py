@@ -59,22 +59,35 @@ def test_rerun_updates_then_resolves_and_ack_keeps_a_note(engine: Engine) -> Non
     assert [f.id for f in second.open_findings] == [finding.id]  # updated, not copied
     assert _finding_rows(engine) == [(finding.id, "balance_altered", "open", second.run_id)]
 
-    acknowledge(engine, finding.id or 0, "bank confirmed: Kraken support ticket 123")
+    (done,) = acknowledge(engine, "bank confirmed: Kraken support ticket 123", ids=[finding.id or 0])
+    assert (done.finding_id, done.earlier_notes) == (finding.id, 0)
+    (again,) = acknowledge(engine, "ticket 123 closed", ids=[finding.id or 0])
+    assert again.earlier_notes == 1
     with engine.connect() as conn:
         note, stamped = conn.execute(text("SELECT ack_note, acknowledged_at IS NOT NULL FROM "
                                           "kraken.reconciliation_finding")).one()
-    assert (note, stamped) == ("bank confirmed: Kraken support ticket 123", True)
+        history = conn.execute(text("SELECT note FROM reporting.reconciliation_acks ORDER BY ack_id")).scalars().all()
+    assert (note, stamped) == ("ticket 123 closed", True)
+    assert history == ["bank confirmed: Kraken support ticket 123", "ticket 123 closed"]  # the first note is kept
+    shown_run = reconcile(engine, "main", clock=sim.clock, full=True)
+    (shown,) = shown_run.open_findings
+    assert [n for _, n in shown.acks] == history and shown.ack_note == "ticket 123 closed"
     with pytest.raises(ReconError, match="no reconciliation finding"):
-        acknowledge(engine, 999_999, "x")
+        acknowledge(engine, "x", ids=[999_999])
 
     _shift_balance(engine, row, "-1.5")  # repaired
     third = reconcile(engine, "main", clock=sim.clock, full=True)
     assert third.open_findings == ()
-    assert _finding_rows(engine) == [(finding.id, "balance_altered", "resolved", second.run_id)]
+    assert _finding_rows(engine) == [(finding.id, "balance_altered", "resolved", shown_run.run_id)]
+    with pytest.raises(ReconError, match=r"resolved .* only open findings are acknowledged"):
+        acknowledge(engine, "too late", ids=[finding.id or 0])
+    with pytest.raises(ReconError, match="no open findings of account 'main'"):
+        acknowledge(engine, "nothing open", account="main")
     with engine.connect() as conn:
         runs = conn.execute(text("SELECT status, breaks, incremental, checks FROM kraken.reconciliation_run "
                                  "ORDER BY id")).all()
-    assert [tuple(r[:3]) for r in runs] == [("ok", 0, False), ("ok", 1, False), ("ok", 1, False), ("ok", 0, False)]
+    assert [tuple(r[:3]) for r in runs] == [("ok", 0, False), ("ok", 1, False), ("ok", 1, False),
+                                              ("ok", 1, False), ("ok", 0, False)]
     assert list(runs[0][3]) == list(CHECKS)
 
 
