@@ -3,15 +3,21 @@ holds, an accountant can acknowledge one; incremental reruns re-examine only wha
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from kraken_etl.cli.demo_cmd import _steps_lines
+from kraken_etl.jobs.fileload import import_files
+from kraken_etl.jobs.nightly import reconcile_step
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.jobs.sync import sync_account
 from kraken_etl.recon import CHECKS, ReconError, acknowledge, reconcile
+from tests.exports.test_duplicates import HEADER, _row
 from tests.pipeline.conftest import InProcessSim, make_sim
 
 
@@ -137,3 +143,15 @@ def test_a_snapshot_after_the_cut_off_is_named_not_called_missing(engine: Engine
     assert f"the one taken at {taken:%Y-%m-%d %H:%M:%S} is after it" in info.message
     after = reconcile(engine, "main", as_of=taken, clock=sim.clock, full=True)
     assert [f.kind for f in after.open_findings if f.kind.endswith("balance_snapshot")] == []
+
+
+def test_info_findings_are_counted_apart_from_breaks_and_warnings(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "later.csv"  # deposits whose balances chain from 100: a history that starts later
+    path.write_text(HEADER + _row(1, "1.0000") + _row(2, "1.0000"))
+    (loaded,) = import_files(engine, [path], account="later")
+    assert loaded.error is None
+    step = reconcile_step(engine, "later", datetime(2026, 1, 1, tzinfo=UTC))
+    assert step.status == "ok"
+    assert step.detail == "open: 0 breaks, 0 warnings, 2 info"  # the partial chain and its missing snapshot
+    assert _steps_lines({"steps": [asdict(step)]}) == ["reconciliation: open: 0 breaks, 0 warnings, 2 info"]
+    assert "open: 0 breaks, 0 warnings, 2 info" in (step.markdown or "")
