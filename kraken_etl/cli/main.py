@@ -11,6 +11,7 @@ from kraken_etl.cli import (
     import_cmd,
     listen_cmd,
     reconcile_cmd,
+    refresh_cmd,
     report_cmd,
     simulator_cmd,
     status_cmd,
@@ -31,6 +32,7 @@ app.command("import")(import_cmd.import_)
 app.command("backfill")(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile")
 app.command("report")(report_cmd.report)
+app.command("refresh")(refresh_cmd.refresh)
 app.command("listen")(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(simulator_cmd.app, name="simulator")
