@@ -13,9 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
-from kraken_etl.db.reporting import refresh_reporting, stale_rows
+from kraken_etl.db.reporting import Engine, refresh_reporting, stale_rows
 
 
 @dataclass(frozen=True, slots=True)
