@@ -17,6 +17,9 @@ first in every order that chains).
 - `reporting.balance_daily` and `reporting.balances_at` add each chain's opening on the day of (at) its
   first entry. Their columns do not change.
 
+Listener. `kraken.listener_session.read_until`: where a cleanly stopped session stopped reading its socket;
+the WS <-> REST check and the next start's gap use it instead of the end of the shutdown.
+
 Acknowledgements. `kraken.reconciliation_ack` keeps every note with its time (the finding's `ack_note` and
 `acknowledged_at` stay the latest); existing notes are copied into it. `reporting.reconciliation_acks` shows
 them; `reporting.reconciliation_open_findings` gains `acknowledgements` (how many notes).
@@ -299,6 +302,10 @@ def _create_ack_table() -> None:
 
 def upgrade() -> None:
     _create_ack_table()
+    op.add_column("listener_session", sa.Column("read_until", sa.TIMESTAMP(timezone=True), nullable=True),
+                  schema="kraken")
+    op.execute("COMMENT ON COLUMN kraken.listener_session.read_until IS 'A clean stop: the last moment the "
+               "listener read its socket (bounded by the newest event seen); the session covered up to here'")
     op.execute(CHAIN_OPENING)
     op.execute(CHAIN_START)
     op.execute("CREATE UNIQUE INDEX chain_start_key ON reporting.chain_start (account, asset_code, wallet_key)")
@@ -330,6 +337,7 @@ def downgrade() -> None:
     op.execute("COMMENT ON VIEW reporting.reconciliation_open_findings IS "
                "'Reconciliation findings still open, one row each.'")
     op.drop_table("reconciliation_ack", schema="kraken")
+    op.drop_column("listener_session", "read_until", schema="kraken")
     # balances back to sums from zero (0006's definitions)
     op.execute(BALANCES_AT.replace(_BALANCES_AT_OPENING, ""))
     op.execute(BALANCE_DAILY.replace(_MOVES, _MOVES_0006).replace("sum(net + opening)", "sum(net)")
