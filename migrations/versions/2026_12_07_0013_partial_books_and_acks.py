@@ -95,10 +95,12 @@ chains AS (
     SELECT s.account, s.asset_code, s.wallet_key, s.first_time, s.first_ledger_id, s.opening_balance
     FROM reporting.chain_start s
     UNION ALL
+    -- only chains the materialised openings do not hold yet (usually none): the filter gates the call
     SELECT k.account, k.asset_code, k.wallet_key, o.first_time, o.first_ledger_id, o.opening_balance
-    FROM live k CROSS JOIN LATERAL reporting.chain_opening(k.account, k.asset_code, k.wallet_key) o
-    WHERE NOT EXISTS (SELECT 1 FROM reporting.chain_start s
-                      WHERE s.account = k.account AND s.asset_code = k.asset_code AND s.wallet_key = k.wallet_key)
+    FROM live k CROSS JOIN LATERAL (
+        SELECT c.* FROM reporting.chain_opening(k.account, k.asset_code, k.wallet_key) c
+        WHERE NOT EXISTS (SELECT 1 FROM reporting.chain_start s WHERE s.account = k.account
+                          AND s.asset_code = k.asset_code AND s.wallet_key = k.wallet_key)) o
 )
 SELECT account, reporting.normalize_asset(asset_code) AS asset, asset_code, nullif(wallet_key, '') AS wallet,
        first_ledger_id, first_time, opening_balance, opening_balance <> 0 AS partial_history
@@ -304,8 +306,6 @@ def upgrade() -> None:
     _create_ack_table()
     op.add_column("listener_session", sa.Column("read_until", sa.TIMESTAMP(timezone=True), nullable=True),
                   schema="kraken")
-    op.execute("COMMENT ON COLUMN kraken.listener_session.read_until IS 'A clean stop: the last moment the "
-               "listener read its socket (bounded by the newest event seen); the session covered up to here'")
     op.execute(CHAIN_OPENING)
     op.execute(CHAIN_START)
     op.execute("CREATE UNIQUE INDEX chain_start_key ON reporting.chain_start (account, asset_code, wallet_key)")
