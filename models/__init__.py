@@ -5,7 +5,7 @@ from models.base import SCHEMA, Base
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
-from models.recon import ReconciliationFindingRow, ReconciliationRunRow
+from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import (
     AccountLockHolderRow,
     AccountLockRow,
@@ -35,6 +35,7 @@ __all__ = [
     "NonceHighWaterRow",
     "OrderAmendRow",
     "QuarantineRow",
+    "ReconciliationAckRow",
     "ReconciliationFindingRow",
     "ReconciliationRunRow",
     "RejectedImportRow",

@@ -26,6 +26,8 @@ class ListenerSessionRow(Base):
     connected_at: Mapped[UtcDateTime | None]  # the current connection's subscribe time
     last_message_at: Mapped[UtcDateTime | None]
     stopped_at: Mapped[UtcDateTime | None]
+    # a clean stop: the last moment it read its socket (bounded by the newest event seen); what it covered
+    read_until: Mapped[UtcDateTime | None]
     status: Mapped[str] = mapped_column(server_default="running")
     stop_reason: Mapped[str | None]
     messages: Mapped[int] = mapped_column(server_default=text("0"))

@@ -75,3 +75,17 @@ class ReconciliationFindingRow(Base):
         Index(None, "account", "kind"),
         Index(None, "account", "status", "check_name"),
     )
+
+
+class ReconciliationAckRow(Base):
+    """One acknowledgement of a finding: each note kept with its time (the finding holds the newest)."""
+
+    __tablename__ = "reconciliation_ack"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_finding.id", ondelete="CASCADE"))
+    account: Mapped[Label]
+    acknowledged_at: Mapped[UtcDateTime] = created()
+    note: Mapped[str]
+
+    __table_args__ = (Index(None, "finding_id"),)

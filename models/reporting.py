@@ -1,6 +1,7 @@
 """Schema `reporting`: the contract for accountants and BI tools, declared as data.
 
-The SQL lives, frozen, in the migration that created it (``migrations/versions/*_0006_reporting_schema.py``);
+The SQL lives, frozen, in the migrations that created it (``migrations/versions/*_0006_reporting_schema.py``,
+then 0007 and 0014);
 this module names what it must provide, so a test can compare the live schema with it (every view, every
 column, in order, each with a comment) and code can refer to the names without spelling SQL. Changing a
 view means a new migration, an update here and a line in docs/reporting-changelog.md.
@@ -36,7 +37,16 @@ VIEWS: dict[str, tuple[str, ...]] = {
     "reconciliation_open_findings": (
         "account", "finding_id", "check_name", "kind", "severity", "asset", "wallet", "expected", "actual",
         "difference", "source_ids", "message", "first_seen_at", "last_seen_at", "last_seen_run_id",
-        "acknowledged_at", "ack_note",
+        "acknowledged_at", "ack_note", "acknowledgements",
+    ),
+    "reconciliation_acks": (
+        "account", "finding_id", "ack_id", "acknowledged_at", "note", "finding_status", "check_name", "kind",
+        "severity",
+    ),
+    # where each chain's stored history starts and the balance it opens with (migration 0014)
+    "opening_balance": (
+        "account", "asset", "asset_code", "wallet", "first_ledger_id", "first_time", "opening_balance",
+        "partial_history",
     ),
     "sync_health": (
         "account", "stream", "last_success_at", "last_success_kind", "age", "age_seconds", "last_run_status",
@@ -57,6 +67,7 @@ VIEWS: dict[str, tuple[str, ...]] = {
 # materialised views, refreshed by kraken_etl.db.reporting.refresh_reporting (in this order)
 MATERIALISED: dict[str, tuple[str, ...]] = {
     "ledger_daily": ("account", "asset", "wallet_key", "day", "amount", "fee", "net", "entries"),
+    "chain_start": ("account", "asset_code", "wallet_key", "first_time", "first_ledger_id", "opening_balance"),
 }
 
 # tables of the schema (state of the refresh; readers may read them, only refresh_reporting writes)
@@ -67,6 +78,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 # set-returning and helper functions: name -> result columns (empty for scalar functions)
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "balances_at": ("account", "asset", "wallet", "balance", "entries", "last_entry_day"),
+    "chain_opening": ("first_time", "first_ledger_id", "opening_balance"),
     "normalize_asset": (),
     "asset_base_code": (),
     "asset_suffix": (),

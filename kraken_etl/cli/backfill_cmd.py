@@ -53,6 +53,8 @@ def backfill_(
     from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label, request_for
     from kraken_etl.jobs.exclusive import exclusive_label
     from kraken_etl.jobs.exportcycle import ExportPolicy
+    from kraken_etl.jobs.refresh import refresh_after_load
+    from kraken_etl.jobs.wiring import database
 
     if via not in VIAS:
         raise typer.BadParameter("must be auto, rest or export", param_hint="--via")
@@ -95,3 +97,8 @@ def backfill_(
                           f"{r.quarantined:,}", str(r.job_id or "-"))
     if not dry_run:
         console.print(table)
+        labels = [a.label for a in current.select_accounts([account] if account else None)]
+        with database(current) as engine:  # backfilled days may be days already summed: refresh them
+            refreshed = refresh_after_load(engine, labels)
+        if refreshed:
+            console.print(refreshed.line(), highlight=False)

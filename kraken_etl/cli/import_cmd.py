@@ -39,6 +39,7 @@ def import_(
     from kraken_etl.jobs.accounts import choose_import_account
     from kraken_etl.jobs.exclusive import exclusive
     from kraken_etl.jobs.fileload import check_import_file, import_files
+    from kraken_etl.jobs.refresh import refresh_after_load
     from kraken_etl.settings import Account
 
     current = settings()
@@ -68,6 +69,7 @@ def import_(
             owner = next((a for a in current.select_accounts(None) if a.label == label), Account(label, None, None))
             with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc():
                 results = import_files(engine, files, account=label, progress=show)
+        refreshed = refresh_after_load(engine, [label])  # rows in days already summed: show them now
     finally:
         engine.dispose()
     table = Table(title=f"import into account {label!r}")
@@ -86,6 +88,8 @@ def import_(
                           f"{result.updated:,}", f"{unchanged:,}", f"{result.quarantined:,}", f"{result.pending:,}",
                           _ok(result.details.get("identical_copies", 0)))
     console.print(table)
+    if refreshed:
+        console.print(refreshed.line(), highlight=False)
     if failed:
         raise typer.Exit(1)
 

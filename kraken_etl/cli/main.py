@@ -14,6 +14,7 @@ from kraken_etl.cli import (
     import_cmd,
     listen_cmd,
     reconcile_cmd,
+    refresh_cmd,
     report_cmd,
     simulator_cmd,
     status_cmd,
@@ -53,6 +54,7 @@ app.command("import", cls=helpfmt.Command)(import_cmd.import_)
 app.command("backfill", cls=helpfmt.Command)(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)
 app.command("report", cls=helpfmt.Command)(report_cmd.report)
+app.command("refresh", cls=helpfmt.Command)(refresh_cmd.refresh)
 app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)
 app.add_typer(simulator_cmd.app, name="simulator", cls=helpfmt.Group)

@@ -1,10 +1,13 @@
 """`kraken-etl reconcile`: prove the stored copy against Kraken's own numbers; `reconcile ack`: note a finding.
 
 ``kraken-etl reconcile [--account A]… [--as-of TS] [--check NAME]… [--full] [--json] [--fail-on-break]``
-prints, per account, a table of checks (rows examined, breaks, warnings, info) and the open findings.
-Exit codes: 0 done (clean, or breaks without --fail-on-break), 1 breaks with --fail-on-break, 2 error.
-``kraken-etl reconcile ack ID --note TEXT`` acknowledges one finding. Accounts default to every account
-with stored rows; no Kraken key is needed.
+prints, per account, a table of checks (rows examined, breaks, warnings, info), the open findings (with
+their acknowledgements) and a line counting them by severity. Exit codes: 0 done (clean, or breaks without
+--fail-on-break), 1 breaks with --fail-on-break, 2 error (an --account with no stored data among them:
+nothing is run or recorded), 3 nothing to reconcile with --fail-on-break (no stored data at all).
+``kraken-etl reconcile ack ID… --note TEXT`` (or ``--account A`` / ``--check NAME`` for every open finding
+of them) acknowledges findings; every note is kept with its time. Accounts default to every account with
+stored rows; no Kraken key is needed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from kraken_etl.cli.common import checked_labels, console, fail, handle_errors, parse_date, settings
+from kraken_etl.cli.common import checked_labels, console, err_console, fail, handle_errors, parse_date, settings
 from kraken_etl.core.errors import KrakenEtlError
 
 app = typer.Typer(help="Reconcile the stored copy against Kraken's numbers (and acknowledge findings).",
@@ -43,7 +46,12 @@ def _as_json(results: list[Any]) -> str:
             "open_findings": [{"id": f.id, "check": f.check, "kind": f.kind, "severity": f.severity,
                                "asset": f.asset, "wallet": f.wallet, "expected": f.expected, "actual": f.actual,
                                "difference": f.difference, "source_ids": list(f.source_ids), "message": f.message,
-                               "acknowledged": f.ack_note} for f in r.open_findings],
+                               "acknowledged": f.ack_note,
+                               "acknowledgements": [{"at": at, "note": note} for at, note in f.acks]}
+                              for f in r.open_findings],
+            "open": {"breaks": r.breaks, "warnings": sum(1 for f in r.open_findings if f.severity == "warning"),
+                     "info": sum(1 for f in r.open_findings if f.severity == "info"),
+                     "acknowledged": sum(1 for f in r.open_findings if f.acks)},
         })
     return orjson.dumps({"runs": runs}, default=_json_default, option=orjson.OPT_INDENT_2).decode()
 
@@ -57,17 +65,18 @@ def _print(result: Any) -> None:
     for c in result.checks:
         checks.add_row(c.name, f"{c.rows_examined:,}", str(c.breaks), str(c.warnings), str(c.infos))
     console.print(checks)
-    if not result.open_findings:
-        console.print(f"{result.account}: clean, no open findings")
-        return
-    found = Table(title=f"open findings of {result.account}")
-    for column in ("id", "severity", "check", "asset", "wallet", "difference", "what"):
-        found.add_column(column, overflow="fold")
-    for f in result.open_findings:
-        found.add_row(str(f.id), f.severity, f.check, f.asset or "", f.wallet or "",
-                      "" if f.difference is None else str(f.difference),
-                      f.message + (f" [acknowledged: {f.ack_note}]" if f.ack_note else ""))
-    console.print(found)
+    verdict = "clean" if result.breaks == 0 else "BREAKS"
+    if result.open_findings:
+        found = Table(title=f"open findings of {result.account}")
+        for column in ("id", "severity", "check", "asset", "wallet", "difference", "what", "acknowledged"):
+            found.add_column(column, overflow="fold")
+        for f in result.open_findings:
+            acked = "" if not f.acks else f"{f.acks[-1][1]} ({f.acks[-1][0][:16]}" + (
+                f", {len(f.acks)} notes)" if len(f.acks) > 1 else ")")
+            found.add_row(str(f.id), f.severity, f.check, f.asset or "", f.wallet or "",
+                          "" if f.difference is None else str(f.difference), f.message, acked)
+        console.print(found)
+    console.print(f"{result.account}: {verdict}; open: {result.open_counts()}", highlight=False)
 
 
 @app.callback()
@@ -106,7 +115,11 @@ def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, 
         migrate.upgrade(url)
         engine = make_engine(url)
         try:
-            labels = account or stored_accounts(engine)
+            stored = stored_accounts(engine)
+            labels = list(dict.fromkeys(account)) if account else stored
+            unknown = [label for label in labels if label not in stored]
+            if unknown:  # a typo must not print "clean" nor record a run
+                raise fail(_no_data(unknown, stored), code=2)
             results = [run(engine, label, as_of=moment, checks=check, full=full) for label in labels]
         finally:
             engine.dispose()
@@ -117,19 +130,43 @@ def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, 
     else:
         for result in results:
             _print(result)
-        if not results:
-            console.print("nothing to reconcile: no stored ledger entries or trades")
+    if not results:
+        (err_console if as_json else console).print("nothing to reconcile: no stored ledger entries or trades")
+        if fail_on_break:  # a gate that passes with no data proves nothing
+            raise typer.Exit(NOTHING_TO_RECONCILE)
     if fail_on_break and any(r.breaks for r in results):
         raise typer.Exit(1)
+
+
+NOTHING_TO_RECONCILE = 3  # the exit code of --fail-on-break when no account has stored data
+
+
+def _no_data(unknown: list[str], stored: list[str]) -> str:
+    """One line: which --account labels have no stored data, what is known, and the likely typo."""
+    import difflib
+
+    names = ", ".join(repr(label) for label in unknown)
+    known = ", ".join(stored) if stored else "none (nothing is stored yet: sync, backfill or import first)"
+    line = f"--account {names}: no stored ledger entries or trades; known accounts: {known}"
+    close = difflib.get_close_matches(unknown[0], stored, n=1, cutoff=0.6) if len(unknown) == 1 else []
+    return line + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 @app.command("ack")
 @handle_errors
 def ack(
-    finding_id: Annotated[int, typer.Argument(help="The finding's id (first column of the findings table).")],
-    note: Annotated[str, typer.Option("--note", "-n", help="Why it is acceptable (kept with the finding).")],
+    finding_ids: Annotated[list[int] | None, typer.Argument(
+        help="Finding ids (first column of the findings table). Or --account/--check for a set.",
+        show_default=False)] = None,
+    note: Annotated[str, typer.Option("--note", "-n", help="Why it is acceptable (kept with its time; "
+                                      "earlier notes are kept too).")] = "",
+    account: Annotated[str | None, typer.Option(
+        "--account", "-a", callback=checked_labels,
+        help="Acknowledge every open finding of this account (with --check: of both).")] = None,
+    check: Annotated[str | None, typer.Option(
+        "--check", "-c", help="Acknowledge every open finding of this check.")] = None,
 ) -> None:
-    """Acknowledge one finding with a note (it stays listed while it holds)."""
+    """Acknowledge open findings with a note (they stay listed while they hold; resolved ones are refused)."""
     from kraken_etl.db.engine import effective_url, make_engine
     from kraken_etl.recon import acknowledge
 
@@ -138,9 +175,13 @@ def ack(
     except KrakenEtlError as exc:
         raise fail(str(exc), code=2) from None
     try:
-        acknowledge(engine, finding_id, note)
+        done = acknowledge(engine, note, ids=finding_ids or (), account=account, check=check)
     except KrakenEtlError as exc:
         raise fail(str(exc), code=2) from None
     finally:
         engine.dispose()
-    console.print(f"finding {finding_id} acknowledged")
+    for a in done:
+        kept = f" (its {a.earlier_notes} earlier note(s) kept)" if a.earlier_notes else ""
+        console.print(f"finding {a.finding_id} ({a.account}, {a.severity}) acknowledged{kept}")
+    if len(done) > 1:
+        console.print(f"{len(done)} findings acknowledged", highlight=False)

@@ -66,7 +66,9 @@ def status() -> None:
         for r in last_reconciliations(engine):
             console.print(f"last reconciliation of {r['account']}: run {r['id']} {r['status']} "
                           f"as of {r['as_of']:%Y-%m-%d %H:%M}, "
-                          f"{r['breaks']} open break(s), {r['rows_examined']:,} rows examined")
+                          f"open: {r['open_breaks']} break(s), {r['open_warnings']} warning(s), {r['open_info']} info"
+                          + (f" ({r['acknowledged']} acknowledged)" if r["acknowledged"] else "")
+                          + f"; {r['rows_examined']:,} rows examined")
         for line in listener_health_lines(engine):
             console.print(line, highlight=False)
         console.print(f"running now (account locks held): {', '.join(held_locks(engine)) or 'none'}")

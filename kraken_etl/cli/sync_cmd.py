@@ -40,6 +40,7 @@ def sync(
 
     from kraken_etl.db.locks import AccountBusy
     from kraken_etl.jobs.exclusive import exclusive
+    from kraken_etl.jobs.refresh import refresh_after_load
     from kraken_etl.jobs.sync import check_streams, sync_account
     from kraken_etl.jobs.wiring import client_for, database
 
@@ -74,8 +75,11 @@ def sync(
             except KrakenError as exc:
                 failures.append(f"account {acct.label!r}: {one_line(exc)}")
                 code = max(code, exc.exit_code)  # missing credentials: 2
+        refreshed = refresh_after_load(engine, [a.label for a in accounts])  # e.g. a first sync's history
     if results:
         console.print(_summary(results))
+    if refreshed:
+        console.print(refreshed.line(), highlight=False)
     if failures:
         for line in failures:
             print_error(line)

@@ -46,9 +46,11 @@ ON CONFLICT (account, fingerprint) DO UPDATE SET
 """
 
 _OPEN = """
-SELECT id, check_name, kind, severity, asset, wallet, expected, actual, difference, source_ids, message,
-       details, acknowledged_at, ack_note
-FROM kraken.reconciliation_finding WHERE account = :account AND status = 'open'
+SELECT f.id, f.check_name, f.kind, f.severity, f.asset, f.wallet, f.expected, f.actual, f.difference, f.source_ids,
+       f.message, f.details, f.acknowledged_at, f.ack_note,
+       (SELECT jsonb_agg(jsonb_build_object('at', a.acknowledged_at, 'note', a.note) ORDER BY a.id)
+        FROM kraken.reconciliation_ack a WHERE a.finding_id = f.id) AS acks
+FROM kraken.reconciliation_finding f WHERE f.account = :account AND f.status = 'open'
 ORDER BY CASE severity WHEN 'break' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, check_name, id
 """
 
@@ -180,20 +182,56 @@ def open_findings(conn: Connection, account: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(text(_OPEN), {"account": account}).mappings()]
 
 
-def acknowledge(conn: Connection, finding_id: int, note: str) -> bool:
-    """Stamp a finding acknowledged with a note; False when there is no such finding."""
-    return bool(conn.execute(text(
-        "UPDATE kraken.reconciliation_finding SET acknowledged_at = now(), ack_note = :note WHERE id = :id"
-    ), {"id": finding_id, "note": note}).rowcount)
+def findings_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The findings with these ids (id, account, status, resolved_at, severity), locked for an update."""
+    return [dict(r) for r in conn.execute(text(
+        "SELECT id, account, status, resolved_at, severity FROM kraken.reconciliation_finding "
+        "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"), {"ids": list(ids)}).mappings()]
+
+
+def open_finding_ids(conn: Connection, account: str | None, check: str | None) -> list[int]:
+    """The open findings of an account and/or a check (None: any)."""
+    return list(conn.execute(text(
+        "SELECT id FROM kraken.reconciliation_finding WHERE status = 'open' "
+        "AND (CAST(:account AS text) IS NULL OR account = :account) "
+        "AND (CAST(:check AS text) IS NULL OR check_name = :check) ORDER BY id FOR UPDATE"),
+        {"account": account, "check": check}).scalars())
+
+
+def acknowledge(conn: Connection, ids: Sequence[int], note: str) -> dict[int, int]:
+    """Add a note to each finding's acknowledgement history and make it the finding's latest; returns, per
+    finding, how many notes it had before."""
+    earlier = dict(conn.execute(text(
+        "SELECT f.id, (SELECT count(*) FROM kraken.reconciliation_ack a WHERE a.finding_id = f.id) "
+        "FROM kraken.reconciliation_finding f WHERE f.id = ANY(CAST(:ids AS bigint[]))"), {"ids": list(ids)}).all())
+    conn.execute(text("""
+        WITH stamped AS (
+            UPDATE kraken.reconciliation_finding SET acknowledged_at = now(), ack_note = :note
+            WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, account)
+        INSERT INTO kraken.reconciliation_ack (finding_id, account, note) SELECT id, account, :note FROM stamped
+    """), {"ids": list(ids), "note": note})
+    return {int(k): int(v) for k, v in earlier.items()}
 
 
 def last_runs(engine: Engine) -> list[dict[str, Any]]:
-    """The latest reconciliation run per account (for `kraken-etl status`)."""
+    """The latest reconciliation run per account and its open findings by severity (for `kraken-etl status`)."""
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(text("""
-            SELECT DISTINCT ON (account) account, id, as_of, status, breaks, findings, rows_examined,
-                   duration_seconds, incremental, finished_at
-            FROM kraken.reconciliation_run ORDER BY account, id DESC
+            WITH latest AS (
+                SELECT DISTINCT ON (account) account, id, as_of, status, breaks, findings, rows_examined,
+                       duration_seconds, incremental, finished_at
+                FROM kraken.reconciliation_run ORDER BY account, id DESC
+            )
+            SELECT l.*,
+                   count(f.id) FILTER (WHERE f.severity = 'break') AS open_breaks,
+                   count(f.id) FILTER (WHERE f.severity = 'warning') AS open_warnings,
+                   count(f.id) FILTER (WHERE f.severity = 'info') AS open_info,
+                   count(f.id) FILTER (WHERE f.acknowledged_at IS NOT NULL) AS acknowledged
+            FROM latest l
+            LEFT JOIN kraken.reconciliation_finding f ON f.account = l.account AND f.status = 'open'
+            GROUP BY l.account, l.id, l.as_of, l.status, l.breaks, l.findings, l.rows_examined, l.duration_seconds,
+                     l.incremental, l.finished_at
+            ORDER BY l.account
         """)).mappings()]
 
 
@@ -206,6 +244,7 @@ def stored_accounts(engine: Engine) -> list[str]:
 
 
 __all__ = [
-    "Connection", "Engine", "acknowledge", "dumps", "finish_run", "last_ok_run", "last_runs", "open_findings",
+    "Connection", "Engine", "acknowledge", "dumps", "findings_by_id", "finish_run", "last_ok_run", "last_runs",
+    "open_finding_ids", "open_findings",
     "record_failure", "resolve_unseen", "start_run", "stored_accounts", "transaction", "upsert_findings", "watermark",
 ]

@@ -18,12 +18,14 @@ from models.reporting import MATERIALISED
 
 __all__ = [  # Engine re-exported so the report ring names the type without importing SQLAlchemy
     "Engine", "ReportFilter", "balance_series", "deposits_withdrawals", "fees_by_month", "first_day", "freshness",
-    "holdings_at_end", "reconciliation", "refresh_reporting", "refreshed_at", "run_query", "volume_by_pair",
+    "holdings_at_end", "reconciliation", "refresh_reporting", "refreshed_at", "run_query", "stale_rows",
+    "volume_by_pair",
 ]
 
 
 def refresh_reporting(engine: Engine) -> None:
-    """Move the boundary to today's UTC midnight and recompute the daily sums before it, in one transaction.
+    """Move the boundary to today's UTC midnight and recompute the daily sums (and each chain's opening
+    balance) before it, in one transaction.
 
     Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY) and see either the old boundary
     with the old sums or the new with the new: entries after the boundary are always read live.
@@ -35,7 +37,20 @@ def refresh_reporting(engine: Engine) -> None:
             conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
     with engine.begin() as conn:
         # fresh statistics, or the planner guesses the daily sums' size from the migration's empty view
-        conn.execute(text("ANALYZE reporting.ledger_daily"))
+        for view in MATERIALISED:
+            conn.execute(text(f"ANALYZE reporting.{view}"))
+
+
+def stale_rows(engine: Engine, accounts: Sequence[str]) -> int:
+    """Ledger rows of `accounts` written since the last refresh into days it already summed: while there
+    are any, `ledger_daily` (and so balances, the report, Grafana) miss them until `refresh_reporting`.
+    0 before the first refresh (then everything is read live)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("""
+            SELECT count(*) FROM kraken.ledger_entry l, reporting.refresh_state r
+            WHERE r.covered_before IS NOT NULL AND l.account = ANY(CAST(:accounts AS text[]))
+              AND l.updated_at > r.refreshed_at AND l.time < r.covered_before
+        """), {"accounts": list(accounts)}).scalar_one())
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,7 +149,8 @@ def interrupt_stale_sessions(conn: Connection, account: str, now: datetime) -> d
                  .values(status="interrupted",
                          stopped_at=func.coalesce(_SESSION.c.last_message_at, _SESSION.c.started_at),
                          stop_reason="not stopped cleanly (killed or crashed)"))
-    alive = func.greatest(_SESSION.c.last_message_at, _SESSION.c.stopped_at)
+    # a clean stop says where the listener stopped reading (`read_until`): the rest of its shutdown saw nothing
+    alive = func.coalesce(_SESSION.c.read_until, func.greatest(_SESSION.c.last_message_at, _SESSION.c.stopped_at))
     value: datetime | None = conn.execute(select(func.max(alive)).where(_SESSION.c.account == account)).scalar()
     return value
 
@@ -176,10 +177,12 @@ def mark_connected(conn: Connection, session_id: int, at: datetime) -> None:
                  .values(connected_at=at, connects=_SESSION.c.connects + 1))
 
 
-def stop_session(conn: Connection, session_id: int, at: datetime, reason: str) -> None:
-    """The session ended cleanly."""
+def stop_session(conn: Connection, session_id: int, at: datetime, reason: str,
+                 read_until: datetime | None = None) -> None:
+    """The session ended cleanly at `at`; it read its socket until `read_until` (None: until `at`, or an
+    open gap was recorded up to `at`)."""
     conn.execute(update(_SESSION).where(_SESSION.c.id == session_id)
-                 .values(status="stopped", stopped_at=at, stop_reason=reason[:500]))
+                 .values(status="stopped", stopped_at=at, stop_reason=reason[:500], read_until=read_until))
 
 
 # -- gaps -------------------------------------------------------------------------------------------

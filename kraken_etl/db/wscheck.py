@@ -95,12 +95,14 @@ class CheckInputs:
 def check_inputs(conn: Connection, account: str, *, margin: float = 5.0) -> CheckInputs:
     """The rows the check reports on. REST is expected to hold WS rows older than its bookmark (the next
     sync's window end); the listener is expected to have seen REST rows between its first start and the
-    last moment it was alive, except inside a filled gap (widened by `margin` seconds)."""
+    last moment it read its socket (a stopped session's `read_until`, not the end of its shutdown),
+    except inside a filled gap (widened by `margin` seconds)."""
     marks: dict[str, Any] = {row[0]: row[1] for row in conn.execute(text(
         "SELECT stream, bookmark FROM kraken.sync_state WHERE account = :a AND stream IN ('ledgers', 'trades')"),
         {"a": account})}
     since, alive = conn.execute(text(
-        "SELECT min(started_at), max(greatest(last_message_at, stopped_at)) FROM kraken.listener_session "
+        "SELECT min(started_at), max(coalesce(read_until, greatest(last_message_at, stopped_at))) "
+        "FROM kraken.listener_session "
         "WHERE account = :a"), {"a": account}).one()
 
     def rows(stmt: Any, **params: Any) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@ def reconcile_step(engine: Engine, account: str, as_of: datetime) -> StepOutcome
     def run() -> StepOutcome:
         result = reconcile(engine, account, as_of=as_of)
         count = len(result.open_findings)
-        return StepOutcome("reconcile", "ok", f"{count} open finding(s)", markdown=result.to_markdown(),
+        return StepOutcome("reconcile", "ok", f"open: {result.open_counts()}", markdown=result.to_markdown(),
                            open_findings=count)
 
     return _step("reconcile", run)

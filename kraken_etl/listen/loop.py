@@ -12,8 +12,9 @@ Gaps (each recorded in `listener_gap` before it is filled from REST by `gapfill`
 - ``disconnect`` / ``silence``: the socket closed, or nothing (not even a heartbeat) arrived for
   `silence_seconds`: from the last message to the next subscription.
 
-Reconnects wait an exponential backoff with full jitter. A stop (SIGTERM/SIGINT via `run`) commits what
-is waiting, records any open interval as a gap (left pending for the next start, like every gap whose
+Reconnects wait an exponential backoff with full jitter. A stop (SIGTERM/SIGINT via `run`) notes where
+reading ended (`read_until`: the session covered up to there, and the next start's gap starts there),
+commits what is waiting, records any open interval as a gap (left pending for the next start, like every gap whose
 fill has not finished), closes the socket and marks the session stopped.
 """
 
@@ -75,6 +76,7 @@ class Listener:
         self.filler: GapFiller | None = None
         self.writer: BatchWriter | None = None
         self._open_gap: tuple[str, datetime] | None = None  # (kind, start) of a gap not yet recorded
+        self._read_until: datetime | None = None  # a stop: where reading ended (what the session covered)
 
     # -- the whole run ------------------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class Listener:
             if self.stats.session_id is not None:
                 with self.engine.begin() as conn:
                     store.stop_session(conn, self.stats.session_id, as_datetime(self.clock.now()),
-                                       self.stats.stop_reason or "stopped")
+                                       self.stats.stop_reason or "stopped", read_until=self._read_until)
 
     # -- one connection -----------------------------------------------------------------------------
 
@@ -194,7 +196,7 @@ class Listener:
 
     def _consume(self, conn: WsConnection) -> str:
         cfg, clock, stop = self.config, self.clock, self.stop
-        last_any = clock.now()
+        last_any = now = clock.now()
         next_ping = last_any + cfg.ping_seconds
         while not stop.is_set():
             now = clock.now()
@@ -226,6 +228,9 @@ class Listener:
                 conn.ping()
                 next_ping = now + cfg.ping_seconds
         self.stats.stop_reason = "signal"
+        # what this session covered ends at its last read (or earlier, at the newest event of a channel
+        # whose messages may still have been on their way), not when the shutdown finishes
+        self._read_until = self._gap_start(as_datetime(now), list(self._last_event.values()))
         return "stop"
 
     def _handle(self, text: str, now: float | None = None) -> Frame | None:

@@ -5,7 +5,10 @@ rows; here a multi-row moment is accepted when some order of its rows chains (ea
 balance, plus the group's end, equals each row's balance, plus the group's start, as multisets). A
 break names the stored row before the gap and the first row after it, the expected and stated balance,
 and the difference (= what is missing between them: a hidden row's amount - fee). Rows wallet
-assignment could not place are reported as `wallet_unknown` warnings, not breaks.
+assignment could not place are reported as `wallet_unknown` warnings, not breaks. A chain whose stored
+history does not open at zero (it starts after the account's first entry: an export of a date range, a
+sync from a later date) is reported as one `partial_history` info finding naming the opening balance the
+reporting views take for it (Kraken's balance of its first stored entry minus that entry's net).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from kraken_etl.db import recon_chain, recon_coverage
+from kraken_etl.db import recon_chain, recon_coverage, recon_openings
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding, chain_scope
 
@@ -86,10 +89,24 @@ def _judge(groups: list[recon_chain.Group]) -> list[Finding]:
     return out
 
 
+def _partial(o: recon_openings.Opening) -> Finding:
+    return Finding(
+        check=NAME, kind="partial_history", severity="info", asset=o.asset, wallet=o.wallet, actual=o.balance,
+        source_ids=(o.first_id,),
+        message=(f"{o.asset} [{o.wallet}]: the stored history starts at {o.first_id} ({o.first_time:%Y-%m-%d %H:%M:%S} "
+                 f"UTC), not at the account's first entry; its balances open at {o.balance} (Kraken's balance "
+                 f"there minus that entry's amount - fee), not at 0"),
+        details={"first_id": o.first_id, "first_time": o.first_time, "opening_balance": o.balance},
+        scope=chain_scope(o.asset, o.wallet), at=None,
+    )
+
+
 def check_balance_chain(inp: CheckInput) -> CheckReport:
-    """Every chain break (and every row whose wallet is unknown)."""
+    """Every chain break, every chain whose stored history is partial (info), and every row whose wallet
+    is unknown."""
     examined, groups = recon_chain.chain_groups(inp.conn, inp.account, inp.as_of, inp.since)
     findings = _judge(groups)
+    findings += [_partial(o) for o in recon_openings.partial_openings(inp.conn, inp.account, inp.as_of)]
     for asset, n, ids in recon_coverage.unknown_wallets(inp.conn, inp.account, inp.as_of):
         findings.append(Finding(
             check=NAME, kind="wallet_unknown", severity="warning", asset=asset, source_ids=tuple(ids),

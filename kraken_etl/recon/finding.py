@@ -42,7 +42,8 @@ class Finding:
     scope: str = ""
     at: str | None = None
     id: int | None = None  # the stored finding's id (set on findings read back from the database)
-    ack_note: str | None = None
+    ack_note: str | None = None  # the newest acknowledgement's note
+    acks: tuple[tuple[str, str], ...] = ()  # every acknowledgement, oldest first: (when, ISO text; note)
 
     def fingerprint(self, account: str) -> str:
         """The stable identity of this finding across runs (sha256 hex)."""

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from kraken_etl.recon.finding import Finding
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 or word == "info" else f"{n} {word}s"
+
+
+def severity_counts(findings: Sequence[Finding]) -> str:
+    """Findings counted by severity, acknowledged ones said apart: "2 breaks, 0 warnings, 1 info"."""
+    parts = [_plural(sum(1 for f in findings if f.severity == s), w)
+             for s, w in (("break", "break"), ("warning", "warning"), ("info", "info"))]
+    acked = sum(1 for f in findings if f.ack_note)
+    return ", ".join(parts) + (f" ({acked} acknowledged)" if acked else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,10 @@ class ReconResult:
         """Open findings of severity break."""
         return sum(1 for f in self.open_findings if f.severity == "break")
 
+    def open_counts(self) -> str:
+        """The open findings by severity, for people: "0 breaks, 1 warning, 2 info (1 acknowledged)"."""
+        return severity_counts(self.open_findings)
+
     @property
     def rows_examined(self) -> int:
         """Rows examined over all checks."""
@@ -48,11 +65,12 @@ class ReconResult:
     def to_markdown(self, limit: int = 50) -> str:
         """A summary table and the open findings (breaks first), for a Prefect artifact or a report."""
         verdict = "**clean**" if self.breaks == 0 else f"**{self.breaks} break(s)**"
+        counts = severity_counts(self.open_findings)
         lines = [
             f"# Reconciliation of `{self.account}` as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC",
             "",
             f"Run {self.run_id} ({'incremental' if self.incremental else 'full'}): {verdict}, "
-            f"{len(self.open_findings)} open finding(s), {self.rows_examined:,} rows examined in "
+            f"open: {counts}; {self.rows_examined:,} rows examined in "
             f"{self.duration_seconds:.3f} s.",
             "",
             "| check | rows examined | breaks | warnings | info |",

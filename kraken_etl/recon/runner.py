@@ -56,7 +56,7 @@ def _finding(row: dict[str, Any]) -> Finding:
                    asset=row["asset"], wallet=row["wallet"], expected=row["expected"], actual=row["actual"],
                    difference=row["difference"], source_ids=tuple(row["source_ids"] or ()), details=details,
                    scope=str(details.pop("scope", "") or ""), at=details.pop("at", None), id=int(row["id"]),
-                   ack_note=row["ack_note"])
+                   ack_note=row["ack_note"], acks=tuple((str(a["at"]), str(a["note"])) for a in row["acks"] or ()))
 
 
 def _seconds(value: float) -> Decimal:
@@ -157,16 +157,3 @@ def reconcile(engine: Engine, account: str, *, as_of: datetime | None = None, ch
         raise
     return ReconResult(run_id, account, moment, tuple(summaries), tuple(_finding(r) for r in open_rows), duration,
                        incremental, assigned)
-
-
-def acknowledge(engine: Engine, finding_id: int, note: str) -> None:
-    """Mark a finding acknowledged by an accountant, with a note (it stays open while it holds).
-
-    Raises:
-        ReconError: when there is no such finding or the note is empty.
-    """
-    if not note.strip():
-        raise ReconError("an acknowledgement needs a note (--note TEXT)")
-    with recon_store.transaction(engine) as conn:
-        if not recon_store.acknowledge(conn, finding_id, note.strip()):
-            raise ReconError(f"no reconciliation finding with id {finding_id}")

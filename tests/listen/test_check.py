@@ -1,13 +1,19 @@
 """The WS <-> REST check: clean after the next sync (even with lost messages filled from REST), and it
-finds a row missing on either side and a changed amount."""
+finds a row missing on either side and a changed amount; a stopped listener is expected to have seen only
+what happened before it stopped reading."""
 
 from __future__ import annotations
+
+import random
+import threading
+import time
 
 from sqlalchemy import Engine, text
 
 from kraken_etl.listen.check import check_ws_rest
+from kraken_etl.listen.loop import Listener
 from kraken_etl.simulator import RunningSimulator
-from tests.listen.conftest import advance, ids, scalar, set_faults, start_listener, wait_for
+from tests.listen.conftest import FAST, advance, ids, scalar, set_faults, sim_client, start_listener, wait_for
 from tests.listen.conftest import sync_rest as _sync
 
 
@@ -54,3 +60,49 @@ def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, 
     assert by_kind[("rest_ledger_unseen_by_ws", unseen)]["severity"] == "warning"
     assert set(mismatch) == {"check_name", "kind", "severity", "asset", "wallet", "expected", "actual",
                              "difference", "source_ids", "message", "details"}
+
+
+class _SlowShutdown:
+    """The system clock, but 30 s later once the listener has stopped reading: a shutdown that takes long
+    (committing, waiting for a gap fill) while Kraken's activity goes on."""
+
+    def __init__(self) -> None:
+        self.listener: Listener | None = None
+
+    def now(self) -> float:
+        lag = 30.0 if self.listener is not None and self.listener.stats.stop_reason else 0.0
+        return time.time() + lag
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def test_activity_after_a_stop_is_not_expected_of_the_listener(sim: RunningSimulator, engine: Engine) -> None:
+    clock, stop = _SlowShutdown(), threading.Event()
+    client = sim_client(sim)
+    listener = Listener(account="main", ws_url=sim.ws_url, client=client, engine=engine, clock=clock, stop=stop,
+                        config=FAST, rng=random.Random(1))
+    clock.listener = listener
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: listener.stats.connects >= 1, what="first subscription")
+        seen = advance(sim, 20)["ledger_ids"]
+        wait_for(lambda: set(seen) <= ids(engine, "SELECT ledger_id FROM kraken.ws_balance_update"), what="seen")
+        stop.set()  # SIGTERM, as the docs say to stop it
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        client.close()
+    after: set[str] = set()
+    for _ in range(3):  # each a single event dated at the simulator's now: after the listener stopped reading
+        after |= set(advance(sim, 1)["ledger_ids"])
+    _sync(sim, engine)
+    assert after <= ids(engine, "SELECT ledger_id FROM kraken.ledger_entry")
+    with engine.connect() as conn:
+        read_until, stopped_at = conn.execute(text(
+            "SELECT read_until, stopped_at FROM kraken.listener_session WHERE status = 'stopped'")).one()
+        first_after = conn.execute(text("SELECT min(time) FROM kraken.ledger_entry WHERE ledger_id = ANY(:a)"),
+                                   {"a": list(after)}).scalar_one()
+    assert read_until < first_after < stopped_at  # dated between the end of reading and the end of the shutdown
+    assert check_ws_rest(engine, "main") == []

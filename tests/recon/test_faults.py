@@ -110,8 +110,14 @@ def test_each_injected_discrepancy_is_found_exactly_and_nothing_else(seed: int, 
     sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
     result = reconcile(engine, "main", clock=sim.clock)
     want = sorted(expected(sim, engine, "main"), key=repr)
-    got = sorted((_key(f) for f in result.open_findings), key=repr)
+    got = sorted((_key(f) for f in result.open_findings if f.kind != "partial_history"), key=repr)
     assert got == want
+    # a chain whose first stored row is not the account's first (a hidden row before it, or a wallet the
+    # assignment opened for rows that fit nowhere) is named as partial, with Kraken's opening: info only
+    ledger = sim.truth("ledgers")["ledger"]
+    for f in (f for f in result.open_findings if f.kind == "partial_history"):
+        first = ledger[f.source_ids[0]]
+        assert f.severity == "info" and f.actual == Decimal(first["balance"]) - _net(first) != 0
     assert len(want) >= 15  # every fault kind fired
     # a hidden row is named by the two stored rows around the gap
     gaps = [f for f in result.open_findings if f.kind == "chain_break"]

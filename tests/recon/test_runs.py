@@ -3,15 +3,21 @@ holds, an accountant can acknowledge one; incremental reruns re-examine only wha
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from kraken_etl.cli.demo_cmd import _steps_lines
+from kraken_etl.jobs.fileload import import_files
+from kraken_etl.jobs.nightly import reconcile_step
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.jobs.sync import sync_account
 from kraken_etl.recon import CHECKS, ReconError, acknowledge, reconcile
+from tests.exports.test_duplicates import HEADER, _row
 from tests.pipeline.conftest import InProcessSim, make_sim
 
 
@@ -59,22 +65,35 @@ def test_rerun_updates_then_resolves_and_ack_keeps_a_note(engine: Engine) -> Non
     assert [f.id for f in second.open_findings] == [finding.id]  # updated, not copied
     assert _finding_rows(engine) == [(finding.id, "balance_altered", "open", second.run_id)]
 
-    acknowledge(engine, finding.id or 0, "bank confirmed: Kraken support ticket 123")
+    (done,) = acknowledge(engine, "bank confirmed: Kraken support ticket 123", ids=[finding.id or 0])
+    assert (done.finding_id, done.earlier_notes) == (finding.id, 0)
+    (again,) = acknowledge(engine, "ticket 123 closed", ids=[finding.id or 0])
+    assert again.earlier_notes == 1
     with engine.connect() as conn:
         note, stamped = conn.execute(text("SELECT ack_note, acknowledged_at IS NOT NULL FROM "
                                           "kraken.reconciliation_finding")).one()
-    assert (note, stamped) == ("bank confirmed: Kraken support ticket 123", True)
+        history = conn.execute(text("SELECT note FROM reporting.reconciliation_acks ORDER BY ack_id")).scalars().all()
+    assert (note, stamped) == ("ticket 123 closed", True)
+    assert history == ["bank confirmed: Kraken support ticket 123", "ticket 123 closed"]  # the first note is kept
+    shown_run = reconcile(engine, "main", clock=sim.clock, full=True)
+    (shown,) = shown_run.open_findings
+    assert [n for _, n in shown.acks] == history and shown.ack_note == "ticket 123 closed"
     with pytest.raises(ReconError, match="no reconciliation finding"):
-        acknowledge(engine, 999_999, "x")
+        acknowledge(engine, "x", ids=[999_999])
 
     _shift_balance(engine, row, "-1.5")  # repaired
     third = reconcile(engine, "main", clock=sim.clock, full=True)
     assert third.open_findings == ()
-    assert _finding_rows(engine) == [(finding.id, "balance_altered", "resolved", second.run_id)]
+    assert _finding_rows(engine) == [(finding.id, "balance_altered", "resolved", shown_run.run_id)]
+    with pytest.raises(ReconError, match=r"resolved .* only open findings are acknowledged"):
+        acknowledge(engine, "too late", ids=[finding.id or 0])
+    with pytest.raises(ReconError, match="no open findings of account 'main'"):
+        acknowledge(engine, "nothing open", account="main")
     with engine.connect() as conn:
         runs = conn.execute(text("SELECT status, breaks, incremental, checks FROM kraken.reconciliation_run "
                                  "ORDER BY id")).all()
-    assert [tuple(r[:3]) for r in runs] == [("ok", 0, False), ("ok", 1, False), ("ok", 1, False), ("ok", 0, False)]
+    assert [tuple(r[:3]) for r in runs] == [("ok", 0, False), ("ok", 1, False), ("ok", 1, False),
+                                              ("ok", 1, False), ("ok", 0, False)]
     assert list(runs[0][3]) == list(CHECKS)
 
 
@@ -124,3 +143,15 @@ def test_a_snapshot_after_the_cut_off_is_named_not_called_missing(engine: Engine
     assert f"the one taken at {taken:%Y-%m-%d %H:%M:%S} is after it" in info.message
     after = reconcile(engine, "main", as_of=taken, clock=sim.clock, full=True)
     assert [f.kind for f in after.open_findings if f.kind.endswith("balance_snapshot")] == []
+
+
+def test_info_findings_are_counted_apart_from_breaks_and_warnings(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "later.csv"  # deposits whose balances chain from 100: a history that starts later
+    path.write_text(HEADER + _row(1, "1.0000") + _row(2, "1.0000"))
+    (loaded,) = import_files(engine, [path], account="later")
+    assert loaded.error is None
+    step = reconcile_step(engine, "later", datetime(2026, 1, 1, tzinfo=UTC))
+    assert step.status == "ok"
+    assert step.detail == "open: 0 breaks, 0 warnings, 2 info"  # the partial chain and its missing snapshot
+    assert _steps_lines({"steps": [asdict(step)]}) == ["reconciliation: open: 0 breaks, 0 warnings, 2 info"]
+    assert "open: 0 breaks, 0 warnings, 2 info" in (step.markdown or "")
