@@ -30,6 +30,16 @@ class DatabaseUnreachable(KrakenEtlError):
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, psycopg.OperationalError)
 
 
+# What a command meets on a database that was never migrated (or is behind this version's schema).
+_SCHEMA_MISSING = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction,
+                   psycopg.errors.InvalidSchemaName)
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether `exc` says a table, column, function or schema of ours does not exist (an unmigrated database)."""
+    return isinstance(getattr(exc, "orig", None) or exc, _SCHEMA_MISSING)
+
+
 def describe_database_error(exc: BaseException) -> str:
     """One line for a `DATABASE_ERRORS` failure: libpq's reason, without the SQL text or its parameters."""
     reason = getattr(exc, "orig", None) or exc
