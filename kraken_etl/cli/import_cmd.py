@@ -78,9 +78,9 @@ def import_(
             err_console.print(f"[bold red]error:[/] {result.error}", highlight=False, soft_wrap=True)
             table.add_row(result.name, "-", "-", "0", "0", "0", "0", "0", "[red]rejected, nothing loaded[/]")
         else:
-            unchanged = result.loaded - result.inserted - result.updated
             table.add_row(result.name, result.stream, f"{result.fetched:,}", f"{result.inserted:,}",
-                          f"{result.updated:,}", f"{unchanged:,}", f"{result.quarantined:,}", f"{result.pending:,}",
+                          f"{result.updated:,}", f"{result.unchanged:,}", f"{result.quarantined:,}",
+                          f"{result.pending:,}",
                           _ok(result.details.get("identical_copies", 0)))
     console.print(table)
     if failed:
