@@ -10,6 +10,7 @@ from kraken_etl.cli import (
     demo_cmd,
     import_cmd,
     listen_cmd,
+    nightly_cmd,
     reconcile_cmd,
     report_cmd,
     simulator_cmd,
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command("demo")(demo_cmd.demo)
 app.command("status")(status_cmd.status)
 app.command("sync")(sync_cmd.sync)
+app.command("nightly")(nightly_cmd.nightly)
 app.command("import")(import_cmd.import_)
 app.command("backfill")(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile")
