@@ -39,6 +39,9 @@ from kraken_etl.simulator import SimConfig
 from kraken_etl.simulator.server import serving_process
 
 ACCOUNT = "demo"
+# The first query the demo suggests (the README shows the same): holdings now, from the reporting schema.
+FIRST_QUERY = (f"SELECT asset, wallet, balance FROM reporting.balances_at(now(), '{ACCOUNT}') WHERE balance <> 0 "
+               "ORDER BY asset, wallet;")
 SEED = 2026
 LEDGER_ENTRIES = 20_000
 RECENT = timedelta(days=30)  # synced through REST; everything older comes through the export cycle
