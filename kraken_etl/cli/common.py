@@ -51,16 +51,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from sqlalchemy.exc import ProgrammingError
-
-        from kraken_etl.db.engine import DATABASE_ERRORS, describe_database_error, schema_missing
+        from kraken_etl.db.engine import DATABASE_ERRORS, SCHEMA_ERRORS, describe_database_error, schema_missing
 
         warnings.filterwarnings("ignore", module="platformdirs")
         try:
             return func(*args, **kwargs)
         except KrakenEtlError as exc:
             raise fail(one_line(exc), code=exc.exit_code) from None
-        except ProgrammingError as exc:
+        except SCHEMA_ERRORS as exc:
             if not schema_missing(exc):
                 raise
             raise fail(f"{SCHEMA_MISSING}: {describe_database_error(exc).removeprefix('database: ')}", 2) from None
