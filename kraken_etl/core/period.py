@@ -96,9 +96,9 @@ def resolve_period(date_from: str | datetime, date_to: str | datetime, *, now: d
     """
     start = as_utc(date_from) if isinstance(date_from, datetime) else bound_from(date_from)
     end = as_utc(date_to) if isinstance(date_to, datetime) else bound_to(date_to)
-    if end <= start:
-        raise PeriodError(f"the range ends before it starts: {_iso(start)} ≤ t < {_iso(end)}", "--to")
     if start > now:
         now_text = _iso(now.replace(microsecond=0))
         raise PeriodError(f"the range starts in the future ({_iso(start)}; now is {now_text})", "--from")
+    if end <= start:
+        raise PeriodError(f"the range ends before it starts: {_iso(start)} ≤ t < {_iso(end)}", "--to")
     return Period(start, end)
