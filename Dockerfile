@@ -1,4 +1,7 @@
 # kraken-etl image for docker-compose.yml (PostgreSQL + Prefect server + worker run around it).
+# The project (flows, prefect.yaml) is in /app = KRAKEN_ETL_PROJECT_DIR, where prefect.yaml's pull step
+# changes before every flow run. Processes run as `etl` (uid 10001): the secret files the worker and the
+# listener read must be owned by that uid on the host (docs/operations.md).
 FROM python:3.11-slim
 
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
@@ -6,7 +9,8 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     PYTHONUNBUFFERED=1 \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
     DO_NOT_TRACK=1 \
-    KRAKEN_ETL_HOME=/var/lib/kraken-etl
+    KRAKEN_ETL_HOME=/var/lib/kraken-etl \
+    KRAKEN_ETL_PROJECT_DIR=/app
 
 RUN pip install --no-cache-dir uv && useradd --create-home --uid 10001 etl && mkdir -p /var/lib/kraken-etl \
     && chown etl /var/lib/kraken-etl

@@ -1,6 +1,7 @@
 """Prefect flow `backfill`: the same parameters as `kraken-etl backfill`, one task per account.
 
-Thin: resolve the accounts → per account, one task that runs `kraken_etl.jobs.backfill.backfill_label`
+Thin: resolve the period (`kraken_etl.core.period`, the command's convention) and the accounts → per account,
+one task that runs `kraken_etl.jobs.backfill.backfill_label`
 (which plans chunks, picks export or REST, and resumes export jobs) → return the per-chunk counts. A task
 is retried only when the error's class says so (`flows.sync.retry_if_retryable`); retries are safe: export
 jobs resume from their committed state and loads are idempotent. Parameters are labels, never keys.
@@ -8,11 +9,13 @@ jobs resume from their committed state and loads are idempotent. Parameters are 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, task
 
 from flows.sync import retry_if_retryable
+from kraken_etl.core.period import resolve_period
 from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label, request_for
 from kraken_etl.jobs.exclusive import exclusive_label
@@ -35,10 +38,17 @@ def backfill_account(label: str, start: str, end: str, via: str, streams: list[s
 def backfill_flow(date_from: str, date_to: str, via: str = "auto", streams: list[str] | None = None,
                   accounts: list[str] | None = None, chunk_days: int = 0, export_threshold: int = 5_000,
                   max_export_rows: int = 1_000_000) -> dict[str, list[dict[str, Any]]]:
-    """Load [date_from, date_to) (ISO 8601, naive = UTC) of every stream (default) for each account,
-    planned from the data (`chunk_days` > 0: calendar chunks instead); never moves the bookmark."""
+    """Load `date_from` through `date_to`, both inclusive as `kraken-etl backfill` reads them (a day runs
+    through its end; ISO 8601, naive = UTC), of every stream (default) for each account, planned from the data
+    (`chunk_days` > 0: calendar chunks instead); never moves the bookmark.
+
+    Raises:
+        PeriodError: a range that ends before it starts or starts in the future (before any work).
+    """
+    period = resolve_period(date_from, date_to, now=datetime.now(UTC))
     labels = accounts or configured_labels()
     chosen = streams or list(BACKFILL_STREAMS)
-    return {label: backfill_account(label, date_from, date_to, via, chosen, chunk_days, export_threshold,
+    start, end = period.start.isoformat(), period.end.isoformat()
+    return {label: backfill_account(label, start, end, via, chosen, chunk_days, export_threshold,
                                     max_export_rows)
             for label in labels}

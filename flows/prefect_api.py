@@ -9,7 +9,10 @@ is the process-wide one that the flow run then finds already healthy.
 
 from __future__ import annotations
 
+import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 
 def _start() -> None:
@@ -30,3 +33,21 @@ def start_in_background() -> Future[None]:
         return pool.submit(_start)
     finally:
         pool.shutdown(wait=False)
+
+
+def offline(home: Path) -> None:
+    """Prefect without telemetry, its state under `home` (KRAKEN_ETL_HOME) unless PREFECT_HOME says otherwise;
+    a PREFECT_API_URL in the environment (a Prefect server) is used as it is. Call before importing Prefect."""
+    os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+
+
+def quiet_console() -> None:
+    """No Prefect log line on the terminal (a failed task logs its traceback there; the temporary server
+    announces itself): the command prints its own summary. Prefect reads the console handler's level from the
+    environment when it configures logging; logs still reach the Prefect API (the flow run's page). Call
+    before importing Prefect."""
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"

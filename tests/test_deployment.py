@@ -7,9 +7,12 @@ Specification's JSON schema (vendored by check-jsonschema) and each of its comma
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +27,8 @@ import yaml
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from jsonschema import Draft7Validator
 from prefect import Flow
+from prefect.deployments.steps.core import run_steps
+from prefect.utilities.templating import apply_values
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -127,3 +132,144 @@ def test_compose_prefect_commands_deploy_everything(prefect_server: dict[str, st
     listed = run(["prefect", "deployment", "ls"])
     for deployment in PREFECT_YAML["deployments"]:
         assert deployment["name"] in listed
+
+
+# --- the worker's environment, the pull step, the recipe's secrets -------------------------------------------
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+OPERATIONS = (REPO / "docs" / "operations.md").read_text()
+# Who the processes of third-party images run as: the postgres image's entrypoint drops to `postgres` (999)
+# for the server and runs any other command as root; Grafana's image runs as `grafana` (472).
+IMAGE_UIDS = {"postgres": 999, "grafana/grafana-oss": 472}
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The ENV of the Dockerfile (continued lines joined), as every container of the image starts with."""
+    joined = DOCKERFILE.replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in joined.splitlines():
+        if line.startswith("ENV "):
+            env.update(pair.split("=", 1) for pair in line[4:].split())  # type: ignore[misc]
+    return env
+
+
+def _dockerfile_workdir() -> str:
+    return re.findall(r"^WORKDIR (\S+)$", DOCKERFILE, re.MULTILINE)[-1]
+
+
+def _image_uid() -> int:
+    user = re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE)[-1]
+    return int(re.search(rf"useradd [^&]*--uid (\d+) {user}\b", DOCKERFILE)[1])  # type: ignore[index]
+
+
+def _worker_env() -> dict[str, str]:
+    """The worker container's environment: the image's ENV overlaid by the compose service's."""
+    return {**_dockerfile_env(), **{k: str(v) for k, v in COMPOSE["services"]["worker"]["environment"].items()}}
+
+
+def _image_copies() -> list[tuple[list[str], str]]:
+    """The Dockerfile's COPY lines as (sources, target)."""
+    return [(line.split()[1:-1], line.split()[-1]) for line in DOCKERFILE.splitlines() if line.startswith("COPY ")]
+
+
+def test_the_pull_step_renders_to_the_project_in_the_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect renders `{{ $NAME }}` from the process environment: the worker's, as the image and compose
+    give it (nothing inherited from the machine running the tests)."""
+    monkeypatch.delenv("KRAKEN_ETL_PROJECT_DIR", raising=False)
+    for name, value in _worker_env().items():
+        monkeypatch.setenv(name, value)
+    rendered = apply_values(PREFECT_YAML["pull"], {})
+    directory = rendered[0]["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == _dockerfile_workdir()
+    copied = {source for sources, _ in _image_copies() for source in sources}
+    for deployment in PREFECT_YAML["deployments"]:  # the image copies every entrypoint into that directory
+        assert deployment["entrypoint"].split("/")[0] in copied, deployment["name"]
+
+
+def test_the_rendered_pull_step_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's own step runner, with the worker's environment re-rooted under a temporary directory that
+    holds what the image copies into its WORKDIR: the flow run lands in the project and finds every
+    entrypoint."""
+    env = _worker_env()
+    project = tmp_path / env["KRAKEN_ETL_PROJECT_DIR"].lstrip("/")
+    for sources, target in _image_copies():
+        for source in sources:
+            destination = project / (source if target.endswith("/") else target)
+            if (REPO / source).is_dir():
+                shutil.copytree(REPO / source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(REPO / source, destination)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(tmp_path / value.lstrip("/")) if name == "KRAKEN_ETL_PROJECT_DIR" else value)
+    monkeypatch.chdir(tmp_path)  # the step changes the process's directory; restored afterwards
+    asyncio.run(run_steps(PREFECT_YAML["pull"], print_function=lambda *a, **k: None))
+    assert Path.cwd() == project
+    for deployment in PREFECT_YAML["deployments"]:
+        assert Path(deployment["entrypoint"].split(":")[0]).is_file(), deployment["name"]
+
+
+def _recipe() -> str:
+    """The shell block of docs/operations.md's "Deploying with compose"."""
+    section = OPERATIONS.split("## Deploying with compose", 1)[1]
+    return re.search(r"```sh\n(.*?)```", section, re.DOTALL)[1]  # type: ignore[index]
+
+
+def test_the_recipe_creates_every_secret_file_private() -> None:
+    recipe = _recipe()
+    lines = recipe.splitlines()
+    private = next((i for i, line in enumerate(lines) if line.split("#")[0].split() == ["umask", "077"]), None)
+    for name, secret in COMPOSE["secrets"].items():
+        path = secret["file"].removeprefix("./")
+        written = [i for i, line in enumerate(lines) if re.search(rf"> {re.escape(path)}$", line)]
+        assert written, f"the recipe does not create {path} ({name})"
+        assert private is not None and private < written[0], f"{path} is not created 0600"
+
+
+def test_the_recipe_sets_every_variable_the_compose_file_requires() -> None:
+    required = set(re.findall(r"\$\{(\w+):?\?", (REPO / "docker-compose.yml").read_text()))
+    assert required  # PREFECT_DB_PASSWORD
+    up = next(line for line in _recipe().splitlines() if "docker compose up" in line)
+    assert required <= set(re.findall(r"(\w+)=", up))
+
+
+def _reader_uid(service: dict[str, Any]) -> int:
+    if service.get("build"):
+        return _image_uid()
+    image = service["image"].split(":")[0]
+    if image == "postgres" and "command" in service:
+        return 0  # the entrypoint runs a command other than the server as root
+    return IMAGE_UIDS[image]
+
+
+def test_each_secret_is_owned_by_the_uid_that_reads_it() -> None:
+    """Compose bind-mounts a file secret with its host owner and mode: a 0600 file must belong to its reader."""
+    chowned = {path: int(uid) for uid, paths in re.findall(r"chown (\d+) ((?:secrets/\S+ ?)+)", _recipe())
+               for path in paths.split()}
+    for name, secret in COMPOSE["secrets"].items():
+        readers = {_reader_uid(s) for s in COMPOSE["services"].values() if name in s.get("secrets", [])} - {0}
+        assert len(readers) <= 1, f"{name} is read by several uids: {readers}"
+        if readers:
+            assert chowned.get(secret["file"].removeprefix("./")) == readers.pop(), name
+
+
+def test_prefect_has_its_own_database_which_a_one_shot_service_creates() -> None:
+    server = COMPOSE["services"]["prefect-server"]
+    database = server["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"].rsplit("/", 1)[1]
+    assert database != COMPOSE["services"]["postgres"]["environment"]["POSTGRES_DB"]
+    creators = [name for name, service in COMPOSE["services"].items()
+                if any(f"CREATE DATABASE {database} " in (REPO / v.split(":")[0]).read_text()
+                       for v in service.get("volumes", []) if v.startswith("./") and v.split(":")[0].endswith(".sql"))]
+    assert creators and all(server["depends_on"][c]["condition"] == "service_completed_successfully"
+                            for c in creators)
+
+
+def test_only_the_nightly_deployment_is_scheduled_and_backfill_dates_are_asked_for() -> None:
+    scheduled = [d["name"] for d in PREFECT_YAML["deployments"] if d.get("schedules")]
+    assert scheduled == ["nightly"]  # it reconciles too: a second scheduled reconcile would do it twice
+    backfill = next(d for d in PREFECT_YAML["deployments"] if d["name"] == "backfill")
+    assert not {"date_from", "date_to"} & set(backfill.get("parameters") or {})
+    from flows.backfill import backfill_flow
+
+    signature = inspect.signature(backfill_flow.fn).parameters
+    assert all(signature[p].default is inspect.Parameter.empty for p in ("date_from", "date_to"))

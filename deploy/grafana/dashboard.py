@@ -19,7 +19,7 @@ from grafana_foundation_sdk.builders import barchart, dashboard, stat, table, ti
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh, VariableSort
 
 OUT = Path(__file__).resolve().parent / "dashboards" / "kraken-etl.json"
 DATASOURCE = DataSourceRef(type_val="grafana-postgresql-datasource", uid="kraken-etl-pg")
@@ -44,37 +44,54 @@ class Sql(cogbuilder.Builder[SqlQuery]):
         return self._query
 
 
+# The dashboard's variables: `$account` (one, several or all accounts) filters every panel; `$asset` (the
+# assets those accounts hold) repeats the balance panel, one per asset, so BTC and USDT never share an axis.
+# Grafana writes a PostgreSQL variable's values quoted and comma-separated, hence `IN ($account)`.
+ACCOUNTS = "SELECT account FROM reporting.balance_daily UNION SELECT account FROM reporting.sync_health ORDER BY 1"
+ASSETS = "SELECT DISTINCT asset FROM reporting.balance_daily WHERE account IN ($account) ORDER BY 1"
+
 HOLDINGS = """
 SELECT account, asset, wallet, balance FROM reporting.balances_at(now())
-WHERE balance <> 0 ORDER BY account, asset, wallet NULLS FIRST
+WHERE account IN ($account) AND balance <> 0 ORDER BY account, asset, wallet NULLS FIRST
 """
 BALANCES = """
 SELECT (day::timestamp AT TIME ZONE 'UTC') AS time, account || ' ' || asset AS metric, sum(balance) AS balance
-FROM reporting.balance_daily WHERE $__timeFilter(day) GROUP BY 1, 2 ORDER BY 1
+FROM reporting.balance_daily WHERE account IN ($account) AND asset IN ($asset) AND $__timeFilter(day)
+GROUP BY 1, 2 ORDER BY 1
 """
 FEES = """
 SELECT (month::timestamp AT TIME ZONE 'UTC') AS time, asset AS metric, sum(fees) AS fees
-FROM reporting.fees_monthly WHERE $__timeFilter(month) GROUP BY 1, 2 ORDER BY 1
+FROM reporting.fees_monthly WHERE account IN ($account) AND $__timeFilter(month) GROUP BY 1, 2 ORDER BY 1
 """
 TRADES = """
 SELECT base || '/' || quote AS pair, count(*) FILTER (WHERE side = 'buy') AS buys,
        count(*) FILTER (WHERE side = 'sell') AS sells
-FROM reporting.trade WHERE $__timeFilter(time) GROUP BY 1 ORDER BY 1
+FROM reporting.trade WHERE account IN ($account) AND $__timeFilter(time) GROUP BY 1 ORDER BY 1
 """
-OPEN_BREAKS = "SELECT coalesce(sum(open_breaks), 0) AS open_breaks FROM reporting.reconciliation_latest"
+OPEN_BREAKS = """
+SELECT coalesce(sum(open_breaks), 0) AS open_breaks FROM reporting.reconciliation_latest WHERE account IN ($account)
+"""
 RECONCILIATION = """
 SELECT account, run_id, as_of, status, open_breaks, open_warnings, acknowledged
-FROM reporting.reconciliation_latest ORDER BY account
+FROM reporting.reconciliation_latest WHERE account IN ($account) ORDER BY account
 """
 FINDINGS = """
 SELECT account, severity, check_name, asset, wallet, expected, actual, difference, message, last_seen_at
-FROM reporting.reconciliation_open_findings ORDER BY severity = 'break' DESC, last_seen_at DESC LIMIT 100
+FROM reporting.reconciliation_open_findings WHERE account IN ($account)
+ORDER BY severity = 'break' DESC, last_seen_at DESC LIMIT 100
 """
-STALEST = "SELECT max(age_seconds) AS stalest_stream_seconds FROM reporting.sync_health"
+STALEST = "SELECT max(age_seconds) AS stalest_stream_seconds FROM reporting.sync_health WHERE account IN ($account)"
 SYNC_HEALTH = """
 SELECT account, stream, last_success_at, age_seconds, last_run_status, last_error, open_quarantine
-FROM reporting.sync_health ORDER BY account, stream
+FROM reporting.sync_health WHERE account IN ($account) ORDER BY account, stream
 """
+
+
+def _variable(name: str, label: str, sql: str) -> dashboard.QueryVariable:
+    """A multi-value variable (with "All") filled by `sql`, refreshed when the dashboard loads."""
+    return (dashboard.QueryVariable(name).label(label).datasource(DATASOURCE).query(" ".join(sql.split()))
+            .multi(True).include_all(True).refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+            .sort(VariableSort.ALPHABETICAL_ASC))
 
 
 def build() -> dashboard.Dashboard:
@@ -87,12 +104,17 @@ def build() -> dashboard.Dashboard:
         .time("now-2y", "now")
         .refresh("15m")
         .editable()
+        .with_variable(_variable("account", "Account", ACCOUNTS))
+        .with_variable(_variable("asset", "Asset", ASSETS))
         .with_row(dashboard.Row("Holdings").id(1))
         .with_panel(table.Panel().id(5).title("Holdings now").description("reporting.balances_at(now())")
-                    .datasource(DATASOURCE).with_target(Sql(HOLDINGS)).height(9).span(10))
-        .with_panel(timeseries.Panel().id(6).title("Balances over time (end of day, UTC)")
-                    .description("reporting.balance_daily, wallets summed").datasource(DATASOURCE)
-                    .with_target(Sql(BALANCES, "time_series")).height(9).span(14))
+                    .datasource(DATASOURCE).with_target(Sql(HOLDINGS)).height(9).span(24))
+        .with_row(dashboard.Row("Balances over time").id(14))
+        .with_panel(timeseries.Panel().id(6).title("$asset balance (end of day, UTC)")
+                    .description("reporting.balance_daily, wallets summed; one panel per asset, one line per "
+                                 "account").datasource(DATASOURCE)
+                    .with_target(Sql(BALANCES, "time_series")).repeat("asset").repeat_direction("h")
+                    .height(8).span(8))
         .with_row(dashboard.Row("Fees and trades").id(2))
         .with_panel(timeseries.Panel().id(7).title("Fees per month").description("reporting.fees_monthly")
                     .datasource(DATASOURCE).with_target(Sql(FEES, "time_series")).height(8).span(12))

@@ -1,10 +1,12 @@
-"""`kraken-etl backfill --from DATE --to DATE [--via auto|rest|export] [--stream S]… [--account A]`.
+"""`kraken-etl backfill --from DAY --to DAY [--via auto|rest|export] [--stream S]… [--account A]`.
 
 Loads a past range of every stream, planned from the data: a few count calls find where the history begins
 and how many rows it holds; one export per report covers up to `--max-export-rows` (a larger history is split
 by row count); closed orders and order amends go by REST. The plan is printed before anything is requested
 (`--dry-run` stops there) and stored, so a rerun after a crash resumes the same plan and export jobs. Never
-moves the incremental bookmark. Rich progress shows polling, download and load.
+moves the incremental bookmark. Rich progress shows polling, download and load. `--from` and `--to` are both
+inclusive (`kraken_etl.core.period`); the interval they resolved to is printed first. The table says per range
+how many rows were new, changed and already stored unchanged.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from rich.table import Table
 
 from kraken_etl.cli.common import (
     console,
+    database_url,
     err_console,
     handle_errors,
-    parse_date,
+    parse_period,
     settings,
 )
 from kraken_etl.cli.output import DescriptionColumn
+from kraken_etl.core.period import Period
 from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.streams import STREAMS
@@ -30,8 +34,9 @@ from kraken_etl.jobs.streams import STREAMS
 
 @handle_errors
 def backfill_(
-    date_from: Annotated[str, typer.Option("--from", help="Start of the range (inclusive), UTC.")],
-    date_to: Annotated[str, typer.Option("--to", help="End of the range (exclusive), UTC.")],
+    date_from: Annotated[str, typer.Option("--from", help="First day (or moment) of the range, inclusive, UTC.")],
+    date_to: Annotated[str, typer.Option(
+        "--to", help="Last day of the range, inclusive (through the end of that day), or a moment, inclusive; UTC.")],
     via: Annotated[str, typer.Option("--via", help="auto | rest | export")] = "auto",
     stream: Annotated[list[str] | None, typer.Option(
         "--stream", help=f"Stream(s) to load (repeatable): {', '.join(s.name for s in STREAMS)}. "
@@ -48,8 +53,6 @@ def backfill_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
 ) -> None:
     """Load a past date range of every stream (exports where Kraken has them, REST elsewhere)."""
-    from kraken_etl.db import migrate
-    from kraken_etl.db.engine import effective_url
     from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label, request_for
     from kraken_etl.jobs.exclusive import exclusive_label
     from kraken_etl.jobs.exportcycle import ExportPolicy
@@ -63,15 +66,16 @@ def backfill_(
     if unknown:
         raise typer.BadParameter(f"unknown stream {unknown[0]!r}; one of {', '.join(s.name for s in STREAMS)}",
                                  param_hint="--stream")
-    start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    if end <= start:
-        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    period = parse_period(date_from, date_to)
+    start, end = period.start, period.end
     current = settings()
-    migrate.upgrade(effective_url(current))
+    database_url(current)  # migrated before anything is planned
+    console.print(f"backfill {period.describe()}", highlight=False, soft_wrap=True)
     policy = ExportPolicy(timeout=poll_timeout)
-    table = Table(title=f"backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d}")
-    for column in ("account", "stream", "range", "via", "rows", "loaded", "quarantined", "export job"):
-        table.add_column(column)
+    table = Table(title="backfill")
+    numbers = ("rows", "new", "changed", "unchanged", "quarantined")
+    for column in ("account", "stream", "range", "via", *numbers, "export job"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for acct in current.select_accounts([account] if account else None):
         with Progress(SpinnerColumn(), DescriptionColumn(), BarColumn(), DownloadColumn(),
                       console=err_console, transient=True) as bar:
@@ -92,9 +96,10 @@ def backfill_(
                 _, results = backfill_label(request, settings=current, policy=policy, progress=show,
                                             dry_run=dry_run)
         for r in results:
-            window = f"{r.window[0]:%Y-%m-%d}..{r.window[1]:%Y-%m-%d}" if r.window else "-"
-            table.add_row(acct.label, r.stream, window, r.via, f"{r.fetched:,}", f"{r.loaded:,}",
-                          f"{r.quarantined:,}", str(r.job_id or "-"))
+            days = Period(*r.window) if r.window and r.window[1] > r.window[0] else None
+            window = f"{days.first_day}..{days.last_day}" if days else "-"  # both days inclusive
+            table.add_row(acct.label, r.stream, window, r.via, f"{r.fetched:,}", f"{r.inserted:,}",
+                          f"{r.updated:,}", f"{r.unchanged:,}", f"{r.quarantined:,}", str(r.job_id or "-"))
     if not dry_run:
         console.print(table)
         labels = [a.label for a in current.select_accounts([account] if account else None)]

@@ -5,6 +5,8 @@ The consoles (`kraken_etl.cli.output`) print every string as plain text with hid
 An expected failure (bad setting, unreachable database, a fatal Kraken error, a rejected file) is a
 `KrakenEtlError`: it ends the command with one clear line on stderr and its `exit_code` (2 for a
 configuration problem, 1 otherwise; Typer exits 2 on usage errors), never a traceback and never a secret.
+Commands that read the database open it through `database_url`, which migrates it first; a command that
+still meets an unmigrated database ends with one line saying to run `kraken-etl db upgrade`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import functools
 import sys
 import warnings
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 import typer
 
 from kraken_etl.cli.output import console, err_console, error_line
 from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.period import Period, PeriodError, resolve_period
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.settings import Settings, load_settings
 
@@ -27,6 +30,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 __all__ = ["console", "err_console", "fail", "handle_errors", "one_line", "parse_date", "settings"]
+
+
+SCHEMA_MISSING = "the database is not migrated to this version's schema: run `kraken-etl db upgrade`"
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -48,13 +54,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from kraken_etl.db.engine import DATABASE_ERRORS, describe_database_error
+        from kraken_etl.db.engine import DATABASE_ERRORS, SCHEMA_ERRORS, describe_database_error, schema_missing
 
         warnings.filterwarnings("ignore", module="platformdirs")
         try:
             return func(*args, **kwargs)
         except KrakenEtlError as exc:
             raise fail(one_line(exc), code=exc.exit_code) from None
+        except SCHEMA_ERRORS as exc:
+            if not schema_missing(exc):
+                raise
+            raise fail(f"{SCHEMA_MISSING}: {describe_database_error(exc).removeprefix('database: ')}", 2) from None
         except DATABASE_ERRORS as exc:  # the database went away mid-command: operational, one line
             raise fail(describe_database_error(exc), code=1) from None
         except KeyboardInterrupt:
@@ -90,6 +100,34 @@ def checked_labels(value: str | list[str] | None) -> str | list[str] | None:
     return value
 
 
+def parse_period(date_from: str, date_to: str) -> Period:
+    """`--from` (inclusive) and `--to` (inclusive: a day runs through its end) as one half-open UTC interval
+    (`kraken_etl.core.period`); a range that ends before it starts or starts in the future is a usage error.
+
+    Raises:
+        typer.Exit: code 2 after one line naming the offending option.
+    """
+    try:
+        return resolve_period(date_from, date_to, now=datetime.now(UTC))
+    except PeriodError as exc:
+        raise fail(f"{exc.option}: {exc}", code=2) from None
+
+
 def settings() -> Settings:
     """The settings, or SettingsError (turned into one line by `handle_errors`)."""
     return load_settings()
+
+
+def database_url(current: Settings | None = None) -> str:
+    """The effective database's URL, migrated to this version's schema first (idempotent, as `reconcile`,
+    `sync` and `import` do), so a command on a new KRAKEN_ETL_HOME or an empty DATABASE_URL just works.
+
+    Raises:
+        SettingsError, DatabaseUnreachable, EmbeddedDatabaseError: see `effective_url`.
+    """
+    from kraken_etl.db import migrate
+    from kraken_etl.db.engine import effective_url
+
+    url = effective_url(current or settings())
+    migrate.upgrade(url)
+    return url

@@ -48,7 +48,7 @@ def demo() -> None:
     import time
 
     from flows import prefect_api
-    from kraken_etl.jobs.demo import ACCOUNT, backfill_history, demo_account, summarise
+    from kraken_etl.jobs.demo import ACCOUNT, FIRST_QUERY, backfill_history, demo_account, summarise
     from kraken_etl.jobs.exclusive import exclusive_label
 
     api = prefect_api.start_in_background()  # overlaps the database, the simulator and the backfill
@@ -96,7 +96,6 @@ def demo() -> None:
     url = libpq_url(effective_url(settings()))
     console.print(f'Look at the data:  psql "{url}"', highlight=False, soft_wrap=True)
     console.print('             (or:  psql "$(.venv/bin/kraken-etl db url)")', highlight=False, soft_wrap=True)
-    console.print("Try:  SELECT asset, sum(amount) - sum(fee) AS net FROM kraken.ledger_entry GROUP BY asset;",
-                  highlight=False, soft_wrap=True)
+    console.print(f"Try:  {FIRST_QUERY}", highlight=False, soft_wrap=True)
     console.print("Guide: docs/sql-guide.md   Where things stand: kraken-etl status   Runbook: docs/operations.md",
                   highlight=False)

@@ -83,9 +83,9 @@ def import_(
             print_error(result.error)
             table.add_row(result.name, "-", "-", "0", "0", "0", "0", "0", styled("rejected, nothing loaded", "red"))
         else:
-            unchanged = result.loaded - result.inserted - result.updated
             table.add_row(result.name, result.stream, f"{result.fetched:,}", f"{result.inserted:,}",
-                          f"{result.updated:,}", f"{unchanged:,}", f"{result.quarantined:,}", f"{result.pending:,}",
+                          f"{result.updated:,}", f"{result.unchanged:,}", f"{result.quarantined:,}",
+                          f"{result.pending:,}",
                           _ok(result.details.get("identical_copies", 0)))
     console.print(table)
     if refreshed:

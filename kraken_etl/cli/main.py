@@ -13,6 +13,7 @@ from kraken_etl.cli import (
     helpfmt,
     import_cmd,
     listen_cmd,
+    nightly_cmd,
     reconcile_cmd,
     refresh_cmd,
     report_cmd,
@@ -50,6 +51,7 @@ def root(
 app.command("demo", cls=helpfmt.Command)(demo_cmd.demo)
 app.command("status", cls=helpfmt.Command)(status_cmd.status)
 app.command("sync", cls=helpfmt.Command)(sync_cmd.sync)
+app.command("nightly", cls=helpfmt.Command)(nightly_cmd.nightly)
 app.command("import", cls=helpfmt.Command)(import_cmd.import_)
 app.command("backfill", cls=helpfmt.Command)(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)

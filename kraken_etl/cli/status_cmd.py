@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from kraken_etl.cli.common import console, handle_errors, settings
-from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.cli.common import console, database_url, handle_errors
+from kraken_etl.db.engine import make_engine
 from kraken_etl.db.locks import held_locks
 from kraken_etl.db.recon_store import last_runs as last_reconciliations
 from kraken_etl.db.summary import bookmarks, last_runs, open_quarantine, row_counts
@@ -15,7 +15,7 @@ from kraken_etl.db.wscheck import listener_health_lines
 @handle_errors
 def status() -> None:
     """Show where each stream stands, the last runs, row counts and unresolved quarantine."""
-    engine = make_engine(effective_url(settings()))
+    engine = make_engine(database_url())
     try:
         marks = Table(title="bookmarks (incremental sync)")
         for column in ("account", "stream", "bookmark", "updated"):

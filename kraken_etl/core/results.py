@@ -51,6 +51,11 @@ class JobResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def unchanged(self) -> int:
+        """Rows that went through the loader and were already stored exactly so (neither new nor changed)."""
+        return self.loaded - self.inserted - self.updated
+
+    @property
     def window(self) -> tuple[datetime, datetime] | None:
         if self.window_end is None:
             return None

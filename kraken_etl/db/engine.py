@@ -11,7 +11,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, ProgrammingError
 
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import embedded
@@ -28,6 +28,19 @@ class DatabaseUnreachable(KrakenEtlError):
 
 # The database going away mid-command (server stopped, network cut, disk full): operational, not a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, psycopg.OperationalError)
+
+
+# A statement the server refused (a missing table among them: see `schema_missing`).
+SCHEMA_ERRORS: tuple[type[BaseException], ...] = (ProgrammingError,)
+
+# What a command meets on a database that was never migrated (or is behind this version's schema).
+_SCHEMA_MISSING = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction,
+                   psycopg.errors.InvalidSchemaName)
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether `exc` says a table, column, function or schema of ours does not exist (an unmigrated database)."""
+    return isinstance(getattr(exc, "orig", None) or exc, _SCHEMA_MISSING)
 
 
 def describe_database_error(exc: BaseException) -> str:

@@ -18,9 +18,18 @@ from models.reporting import MATERIALISED
 
 __all__ = [  # Engine re-exported so the report ring names the type without importing SQLAlchemy
     "Engine", "ReportFilter", "balance_series", "deposits_withdrawals", "fees_by_month", "first_day", "freshness",
-    "holdings_at_end", "reconciliation", "refresh_reporting", "refreshed_at", "run_query", "stale_rows",
+    "holdings_at_end", "holdings_now_sql", "reconciliation", "refresh_reporting", "refreshed_at", "run_query",
+    "stale_rows",
     "volume_by_pair",
 ]
+
+
+def holdings_now_sql(account: str) -> str:
+    """The SQL a person pastes into psql first (the demo suggests it, the README shows it): `account`'s
+    holdings now, from the reporting schema."""
+    label = account.replace("'", "''")
+    return (f"SELECT asset, wallet, balance FROM reporting.balances_at(now(), '{label}') WHERE balance <> 0 "
+            "ORDER BY asset, wallet;")
 
 
 def refresh_reporting(engine: Engine) -> None:

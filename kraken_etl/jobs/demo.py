@@ -29,6 +29,7 @@ from kraken_etl.core.clock import SystemClock
 from kraken_etl.core.results import JobResult
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
+from kraken_etl.db.reporting import holdings_now_sql
 from kraken_etl.db.summary import open_quarantine, row_counts
 from kraken_etl.jobs.backfill import BackfillRequest, backfill
 from kraken_etl.jobs.events import Progress
@@ -39,6 +40,8 @@ from kraken_etl.simulator import SimConfig
 from kraken_etl.simulator.server import serving_process
 
 ACCOUNT = "demo"
+# The first query the demo suggests (the README shows the same): holdings now, from the reporting schema.
+FIRST_QUERY = holdings_now_sql(ACCOUNT)
 SEED = 2026
 LEDGER_ENTRIES = 20_000
 RECENT = timedelta(days=30)  # synced through REST; everything older comes through the export cycle

@@ -167,7 +167,8 @@ def drill_amends(sim: RunningSimulator, db_url: str, scratch_url: str, engine: E
 def backfill_args(sim: RunningSimulator) -> list[str]:
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=sim.ctx.config.history_days + 30)
-    return ["backfill", "--from", start.date().isoformat(), "--to", end.date().isoformat(), "--via", "export",
+    last_day = end - timedelta(days=1)  # --to is inclusive: the range ends at `end` (today's midnight)
+    return ["backfill", "--from", start.date().isoformat(), "--to", last_day.date().isoformat(), "--via", "export",
             "--stream", "ledgers", "--chunk-days", "0"]
 
 
@@ -185,7 +186,7 @@ def drill_backfill(sim: RunningSimulator, db_url: str, scratch_url: str, engine:
     final = run_clean(args, env)
     report.final_code = final.returncode
     report.add_exports = sim.ctx.exports.counter - before
-    end = datetime.fromisoformat(args[4]).replace(tzinfo=UTC).timestamp()
+    end = (datetime.fromisoformat(args[4]).replace(tzinfo=UTC) + timedelta(days=1)).timestamp()  # --to inclusive
     ledger = {k: v for k, v in truths(sim)["ledgers"]["ledger"].items() if unix_seconds(v["time"]) < end}
     missing = set(ledger) - ledger_ids(engine)
     extra = ledger_ids(engine) - set(ledger)

@@ -16,11 +16,13 @@ from sqlalchemy import Connection, text
 from kraken_etl.core.assets import normalize_asset
 from kraken_etl.core.money import D
 from kraken_etl.core.parsing import unix_seconds
+from kraken_etl.jobs.demo import FIRST_QUERY
 from kraken_etl.simulator import catalog
 from tests.report import truth as t
 from tests.report.conftest import Loaded
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "sql-guide.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCK = re.compile(r"(?:<!-- check: (?P<name>\w+) -->\n)?```sql\n(?P<sql>.*?)```", re.DOTALL)
 Y2025 = (Decimal(int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())),
          Decimal(int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())))
@@ -136,19 +138,19 @@ def check_trade_with_legs(loaded: Loaded, rows: list[tuple[Any, ...]], conn: Con
 def _seed_reconciliation(conn: Connection) -> int:
     run = conn.execute(text(
         "INSERT INTO kraken.reconciliation_run (account, as_of, started_at, finished_at, status, findings, breaks) "
-        "VALUES ('default', '2026-11-30', now(), now(), 'ok', 2, 1) RETURNING id")).scalar_one()
+        "VALUES ('demo', '2026-11-30', now(), now(), 'ok', 2, 1) RETURNING id")).scalar_one()
     conn.execute(text(
         "INSERT INTO kraken.reconciliation_finding (run_id, account, check_name, kind, severity, asset, expected, "
         "actual, difference, message, fingerprint, acknowledged_at) VALUES "
-        "(:r, 'default', 'balance_chain', 'gap', 'break', 'XXBT', 2, 1.5, -0.5, 'a row is missing', 'f1', NULL), "
-        "(:r, 'default', 'snapshot', 'drift', 'warning', 'ZUSD', 10, 11, 1, 'snapshot differs', 'f2', now())"),
+        "(:r, 'demo', 'balance_chain', 'gap', 'break', 'XXBT', 2, 1.5, -0.5, 'a row is missing', 'f1', NULL), "
+        "(:r, 'demo', 'snapshot', 'drift', 'warning', 'ZUSD', 10, 11, 1, 'snapshot differs', 'f2', now())"),
         {"r": run})
     return int(run)
 
 
 def check_reconciliation_status(loaded: Loaded, rows: list[tuple[Any, ...]], conn: Connection) -> None:
     run = conn.info["run"]
-    assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in rows] == [("default", run, "ok", 1, 1, 1)]
+    assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in rows] == [("demo", run, "ok", 1, 1, 1)]
 
 
 def check_open_findings(loaded: Loaded, rows: list[tuple[Any, ...]], conn: Connection) -> None:
@@ -156,7 +158,7 @@ def check_open_findings(loaded: Loaded, rows: list[tuple[Any, ...]], conn: Conne
 
 
 def check_freshness(loaded: Loaded, rows: list[tuple[Any, ...]], conn: Connection) -> None:
-    streams = {r[1]: r for r in rows if r[0] == "default"}
+    streams = {r[1]: r for r in rows if r[0] == "demo"}
     assert {"ledgers", "trades", "closed_orders", "order_amends", "balances"} <= set(streams)
     assert all(r[2] is not None and r[4] == "ok" for r in streams.values())
     assert streams["ledgers"][5] == 1  # the quarantined record seeded for this check
@@ -176,7 +178,8 @@ def test_every_query_of_the_guide_has_a_check() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
-def test_guide_query(loaded: Loaded, name: str) -> None:
+def test_guide_query(demo_loaded: Loaded, name: str) -> None:
+    loaded = demo_loaded
     sql = guide_queries()[name]
     with loaded.engine.connect() as conn:
         tx = conn.begin()
@@ -184,9 +187,25 @@ def test_guide_query(loaded: Loaded, name: str) -> None:
             conn.info["run"] = _seed_reconciliation(conn)
             conn.execute(text(
                 "INSERT INTO kraken.quarantine (account, stream, source, record_id, reason, fingerprint, raw) "
-                "VALUES ('default', 'ledgers', 'rest', 'LBAD-1', 'amount is not a number', 'q1', '{}')"))
+                "VALUES ('demo', 'ledgers', 'rest', 'LBAD-1', 'amount is not a number', 'q1', '{}')"))
             conn.execute(text("SET LOCAL ROLE kraken_reader"))
             rows = [tuple(r) for r in conn.exec_driver_sql(sql)]
+            assert rows, f"{name} returns no rows on the demo account"
             CHECKS[name](loaded, rows, conn)
+        finally:
+            tx.rollback()
+
+
+def test_the_readme_queries_run_as_printed_on_the_demo_account(demo_loaded: Loaded) -> None:
+    """The README's SQL (the query `kraken-etl demo` suggests too) reads the reporting schema and answers."""
+    blocks = [sql.strip() for sql in re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)]
+    assert FIRST_QUERY in blocks
+    with demo_loaded.engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            conn.execute(text("SET LOCAL ROLE kraken_reader"))
+            for sql in blocks:
+                assert "kraken." not in sql.replace("reporting.", ""), sql
+                assert conn.exec_driver_sql(sql).all(), sql
         finally:
             tx.rollback()
