@@ -11,7 +11,7 @@ exact Decimals, ids, vocabularies, the ledger list of each trade, and the time a
 bench/results/backfill.json (rows, equal, seconds, peak RSS, first mismatches if any, and the time split:
 waiting on Kraken — export processing and download — against our own work: planning, parsing, validation,
 loading) and the database floor of the same rows (a plain INSERT … SELECT of each loaded table into an
-empty copy with the same indexes: what storing them costs with no Python at all). Target (issue 14): our own
+empty copy with the same indexes: what storing them costs with no Python at all). Target: our own
 work <= 30 s for 1,000,000 entries on the 2-core machine; the plan from the data asks for one ledgers
 export and one trades export.
 """

@@ -13,7 +13,7 @@ PostgreSQL (TEST_DATABASE_URL, or the embedded test cluster):
 - a breakdown (first size only): the same import made sequential, in another child, with a timer on each
   step (unzip+parse, validate, COPY text, COPY into the table or staging, merge, other), so the parts add up.
 
-Targets (issue 14): ours / floor <= 1.25; peak RSS <= 500 MB, about the same at 2,000,000 rows.
+Targets: ours / floor <= 1.25; peak RSS <= 500 MB, about the same at 2,000,000 rows.
 Results: bench/results/import.json.
 """
 

@@ -8,7 +8,7 @@ embedded test cluster): trades of three pairs, two ledger legs each (fee on the 
 trade's fee on the base leg), every two trades one closed order, running balances per asset, a few ties
 and one Balance snapshot at the end. So the checks do all their work and find nothing.
 
-Targets (issue 10): full <= 2 s; incremental after 1,000 new entries <= 0.2 s (best of --rounds reruns, each
+Targets: full <= 2 s; incremental after 1,000 new entries <= 0.2 s (best of --rounds reruns, each
 after 1,000 more). Also reported: the database server's CPU seconds per full run and the load average, since
 the machine is shared. Results: bench/results/recon.json.
 """

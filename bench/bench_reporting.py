@@ -12,7 +12,7 @@ times, median of 3 after a warm-up run:
 - the same two answers as plain queries over the ledger (what a non-materialised view would cost);
 - `write_report` for the whole range: seconds and file size.
 
-Targets (issue 11): balance_daily and balances_at <= 1 s; report <= 10 s and <= 5 MB.
+Targets: balance_daily and balances_at <= 1 s; report <= 10 s and <= 5 MB.
 Results: bench/results/reporting.json.
 """
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from kraken_etl.db.engine import make_engine
 from tests import dbharness
 
-# Prefect offline and quiet (stack-notes.md): no telemetry, a patient ephemeral server, state in the repo.
+# Prefect offline and quiet: no telemetry, a patient ephemeral server, state in the repo.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

@@ -15,7 +15,7 @@ from kraken_etl.jobs.events import Event
 
 
 def _quiet_prefect() -> None:
-    """Prefect offline and quiet (stack-notes.md), with its state under KRAKEN_ETL_HOME."""
+    """Prefect offline and quiet, with its state under KRAKEN_ETL_HOME."""
     home = settings().home
     os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

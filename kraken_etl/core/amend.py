@@ -1,4 +1,4 @@
-"""OrderAmends entries → `OrderAmend` (reference §7). The order id is context: Kraken does not repeat it."""
+"""OrderAmends entries → `OrderAmend` (Kraken's OrderAmends docs). The order id is context: Kraken never repeats it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Asset normalisation as data: Kraken's legacy ids to common codes, suffixes kept (reference §8).
+"""Asset normalisation as data: Kraken's legacy ids to common codes, suffixes kept (Kraken's Assets docs).
 
 Kraken names assets three ways: legacy X/Z-prefixed ids (``XXBT``, ``ZUSD``), plain ids for newer assets
 (``USDT``, ``DOT``), and suffixed mirrors (``.S`` staked, ``.M`` opt-in rewards, ``.B`` bonded, ``.F``

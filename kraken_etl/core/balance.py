@@ -1,4 +1,4 @@
-"""Balance and BalanceEx answers → `BalanceSnapshot`s taken at one moment (reference §8).
+"""Balance and BalanceEx answers → `BalanceSnapshot`s taken at one moment (Kraken's Balance docs).
 
 Balance values are decimal strings, sometimes JSON numbers (Appendix C); BalanceEx nests
 ``balance``/``hold_trade`` (+ ``credit``/``credit_used`` for credit lines). An empty account may answer

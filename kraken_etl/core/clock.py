@@ -1,4 +1,4 @@
-"""The one injected clock (STYLE §14, §32) for the whole product: the client, the jobs and the simulator.
+"""The one injected clock for the whole product: the client, the jobs and the simulator.
 
 Everything that waits (the call counter, retry backoff, lockout cool-down, export polling) or stamps a run
 reads a `Clock`. `SystemClock` is real time; `ManualClock` moves only when told to (`advance`, or `sleep`,

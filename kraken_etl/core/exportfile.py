@@ -3,7 +3,7 @@
 Pure: takes a text stream, yields `ExportBatch`es of `LedgerEntry`/`Trade` records plus `Rejected` rows.
 It never touches the network, the database or the clock, and it never holds more than one batch.
 
-Layout facts it relies on (reference §9.1, §9.2, Appendix C; observed in real files 2020-2026):
+Layout facts it relies on (Kraken's export documentation and support articles; observed in real files 2020-2026):
 
 - Columns are found by header NAME, never by position: Kraken added `wallet`, `amountusd` (2024),
   `subclass` (late 2025) and USD columns, and the trades file gains position columns (`postxid`, spelled

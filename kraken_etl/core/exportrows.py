@@ -47,7 +47,7 @@ MONEY = {"ledgers": (("amount", "fee"), ("balance",)), "trades": (("price", "cos
 ID_COLUMN = {"ledgers": "ledger_id", "trades": "txid"}
 
 
-# The trades export writes order types in prose (reference §9.2); REST uses these names.
+# The trades export writes order types in prose (Kraken's trades export); REST uses these names.
 REST_ORDERTYPES: dict[str, str] = {
     "stop market": "stop-loss", "touched market": "take-profit", "stop limit": "stop-loss-limit",
     "touched limit": "take-profit-limit", "trailing stop": "trailing-stop",

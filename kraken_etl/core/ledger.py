@@ -1,4 +1,4 @@
-"""Ledgers / QueryLedgers entries → `LedgerEntry` (reference §4), and Kraken's ledger vocabulary as data."""
+"""Ledgers / QueryLedgers entries → `LedgerEntry` (Kraken's Ledgers docs), and Kraken's ledger vocabulary as data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ClosedOrders / QueryOrders entries → `ClosedOrder` (reference §6)."""
+"""ClosedOrders / QueryOrders entries → `ClosedOrder` (Kraken's ClosedOrders documentation)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Field readers shared by the REST parsers: tolerant of Kraken's documented quirks, strict on contracts.
 
-Quirks accepted (reference §11, Appendix C): numbers as strings or JSON numbers (decoded as Decimal, never
+Quirks accepted (seen in Kraken's answers): numbers as strings or JSON numbers (decoded as Decimal, never
 float), `count`/`userref` as strings, `refid` null or the string ``"None"``, times as numbers, strings,
 integers, epoch milliseconds or nanoseconds. Anything else that breaks the contract raises
 `MalformedRecord(stream, record_id, field, value)`; the pipeline quarantines that record with the reason.

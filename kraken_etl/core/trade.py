@@ -1,4 +1,4 @@
-"""TradesHistory / QueryTrades entries → `Trade` (reference §5)."""
+"""TradesHistory / QueryTrades entries → `Trade` (Kraken's TradesHistory documentation)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Our domain: ``Window(start, end)`` is half-open, ``start <= time < end``; ``start=None`` means "from the
 beginning of the history". Kraken's history endpoints (Ledgers, TradesHistory, ClosedOrders) take integer
 unix seconds (the schema says integer; ccxt#23443) with ``start`` EXCLUSIVE and ``end`` INCLUSIVE
-(reference §4-6, quirk 4). `to_kraken_params` asks for the smallest whole-second interval covering the
+(Kraken's history endpoints). `to_kraken_params` asks for the smallest whole-second interval covering the
 window:
 
     start_param = ceil(start) - 1     → Kraken returns time > ceil(start) - 1, which includes every time >= start

@@ -1,6 +1,6 @@
 """Pure gap logic of the listener: sequence tracking per channel, and reconnect backoff with jitter.
 
-Kraken's v2 `sequence` is a per-subscription counter (reference §10): a snapshot starts a subscription
+Kraken's v2 `sequence` is a per-subscription counter (Kraken's WebSocket v2 docs): a snapshot starts a subscription
 (sequence restarts), then every update must be the previous + 1. A jump means messages were lost on the
 way and the interval must be read again from REST. A repeat (or a step back) is a replay: harmless,
 because storage is idempotent, and reported as such.

@@ -1,4 +1,4 @@
-"""Wallet assignment in SQL: `ledger_entry.wallet_resolved` / `wallet_source` (issue 10, part 2).
+"""Wallet assignment in SQL: `ledger_entry.wallet_resolved` / `wallet_source`.
 
 Preference: the row's own export `wallet` (``export``), the listener's `ws_balance_update` with the same
 ledger id (``listener``), an earn suffix on the asset (``suffix``), then balance continuity (computed in

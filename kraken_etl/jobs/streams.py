@@ -1,4 +1,4 @@
-"""Each Kraken history stream declared once (STYLE §5): a frozen `StreamSpec` per stream.
+"""Each Kraken history stream declared once: a frozen `StreamSpec` per stream.
 
 Everything that differs between streams is data here, and nowhere else: the endpoint and its answer's
 shape, the call cost, the parser, the target table with its key and precise-time columns (`LoadTarget`),

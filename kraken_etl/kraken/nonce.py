@@ -1,7 +1,7 @@
 """Nonces: strictly increasing per API key, across threads AND processes.
 
 Choice: a per-key lock file plus state file under ``KRAKEN_ETL_HOME/nonce/`` (``fcntl.flock``), held
-*across nonce generation and the send* (STYLE §24, rotki). Why not a PostgreSQL sequence: a sequence hands
+*across nonce generation and the send* (as rotki does). Why not a PostgreSQL sequence: a sequence hands
 out increasing numbers but cannot order their *arrival* at Kraken; two processes that drew 101 and 102 can
 still deliver 102 first and get ``EAPI:Invalid nonce``. Ordering needs a lock held while the request is in
 flight, and holding a database connection and advisory lock across an HTTP call couples the HTTP ring to

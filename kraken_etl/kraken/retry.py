@@ -1,4 +1,4 @@
-"""The per-request retry (STYLE §20, level one): what is retried, how long it waits, when it gives up.
+"""The per-request retry (level one): what is retried, how long it waits, when it gives up.
 
 - Transport failures, HTTP 429/5xx, ``EService:*`` and ``EGeneral:Internal error``: bounded attempts
   (`RetryPolicy.max_attempts`) with exponential backoff and **full jitter** — the n-th wait is

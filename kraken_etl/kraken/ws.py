@@ -2,7 +2,7 @@
 
 `TokenKeeper` gets tokens with GetWebSocketsToken through the REST client (signed, nonce, call counter):
 a fresh one for every connection (`fresh()`), and the cached one otherwise only while it is still further
-than `margin` seconds from its 900 s expiry (reference §10: a token must be used within 15 minutes; once
+than `margin` seconds from its 900 s expiry (Kraken's WebSocket v2 docs: a token must be used within 15 minutes; once
 a subscription used it, it stays valid while that connection lives). The token is a secret: it is
 never logged and `repr` hides it.
 

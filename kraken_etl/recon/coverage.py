@@ -24,7 +24,7 @@ from kraken_etl.recon.finding import Finding
 NAME = "coverage"
 VOCABULARY = "vocabulary"  # scope of unknown-asset/type findings: an incremental run sees only new rows
 
-# Kraken's ledger types (reference §4: the official enum and the ones seen in real data).
+# Kraken's ledger types (Kraken's Ledgers documentation: the official enum and the ones seen in real data).
 KNOWN_TYPES: frozenset[str] = frozenset({
     "none", "trade", "deposit", "withdrawal", "transfer", "margin", "adjustment", "rollover", "spend",
     "receive", "settled", "credit", "staking", "reward", "dividend", "sale", "conversion", "nfttrade",

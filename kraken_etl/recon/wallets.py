@@ -1,4 +1,4 @@
-"""Wallet assignment (issue 10, part 2): give every ledger row a wallet and say where it came from.
+"""Wallet assignment: give every ledger row a wallet and say where it came from.
 
 The export, listener and suffix rules are single UPDATEs (`kraken_etl.db.recon_wallets`); the rows left
 are placed by balance continuity (`kraken_etl.recon.continuity`), one asset at a time, from the first

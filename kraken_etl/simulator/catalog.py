@@ -1,7 +1,7 @@
 """The simulator's fixed vocabulary: assets, pairs, wallets, ledger types, order types.
 
 Everything the generator stores as a small integer code is decoded through the tables here, so the
-columnar store never holds strings per row. Values follow the reference (kraken-api.md §4, §8, §9):
+columnar store never holds strings per row. Values follow Kraken's documentation (Ledgers, Assets, exports):
 REST speaks legacy ids (``XXBT``, ``ZUSD``), subclass-era exports speak plain tickers (``BTC``, ``USD``).
 Reference USD prices are fixed numbers used only for the ``…usd`` export columns and TradeBalance
 (an assumption: the real exchange uses market prices at the time).
@@ -102,7 +102,7 @@ REF_TRADE, REF_DEPOSIT, REF_WITHDRAWAL, REF_STAKING, REF_EARN, REF_TRANSFER, REF
 
 SIDES: tuple[str, ...] = ("buy", "sell")
 ORDER_TYPES: tuple[str, ...] = ("limit", "market", "stop-loss", "take-profit")
-# The trades export writes order types in prose (reference §9.2).
+# The trades export writes order types in prose (Kraken's trades export).
 ORDER_TYPES_PROSE: tuple[str, ...] = ("limit", "market", "stop market", "touched market")
 ORDER_STATUSES: tuple[str, ...] = ("closed", "canceled", "expired")
 CLOSED, CANCELED, EXPIRED = range(len(ORDER_STATUSES))

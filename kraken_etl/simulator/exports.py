@@ -5,7 +5,7 @@ Status is a function of the injected clock and two durations. The zip is built i
 from AddExport on (as Kraken processes an export while it is Queued/Processing; a RetrieveExport that
 comes first waits for it), or on first retrieval with ``export_prebuild`` off. It is streamed row by row
 into a temporary file (bounded memory at any size), and holds one
-``.csv``/``.tsv`` in a selectable header era (reference §9.1/§9.2). Exports show every row (the
+``.csv``/``.tsv`` in a selectable header era (Kraken's ledgers and trades exports). Exports show every row (the
 hide/missing-leg faults only affect REST). Member names, TSV quoting and error strings for
 unknown/unready ids are UNVERIFIED (documented in docs/simulator.md).
 """

@@ -30,7 +30,7 @@ from kraken_etl.simulator.records import (
 
 Handler = Callable[[SimContext, Params], "dict[str, Any] | list[Any] | Awaitable[Response]"]
 
-# Kraken's official ledger `type` enum (reference §4) plus types seen in the wild.
+# Kraken's official ledger `type` enum (Kraken's Ledgers documentation) plus types seen in the wild.
 KNOWN_TYPES = {
     "all", "none", "trade", "deposit", "withdrawal", "transfer", "margin", "adjustment", "rollover",
     "spend", "receive", "settled", "credit", "staking", "reward", "dividend", "sale", "conversion",

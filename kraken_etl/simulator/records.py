@@ -1,6 +1,6 @@
 """Rendering stored rows as Kraken's REST records (only for the rows of the page being served).
 
-Formats (reference §4-§7, §11): amounts as decimal strings at the asset's decimals (ledger, balances)
+Formats (Kraken's REST documentation): amounts as decimal strings at the asset's decimals (ledger, balances)
 or the pair's decimals (trades, orders); times as JSON numbers with 4 decimals (7 when the time has a
 finer fraction); ``starttm``/``expiretm`` ``0``; OrderAmends timestamps as integer nanoseconds.
 """

@@ -1,7 +1,7 @@
 """WebSocket v2 message bodies for the private channels (executions, balances), built from the store.
 
 WS v2 writes amounts as JSON numbers (`Num`, never float), timestamps as RFC 3339 with microseconds,
-symbols as ``BTC/USD`` and assets as plain tickers (reference §10). Wallets split ``"spot / main"`` into
+symbols as ``BTC/USD`` and assets as plain tickers (Kraken's WebSocket v2 docs). Wallets split ``"spot / main"`` into
 ``wallet_type`` and ``wallet_id``.
 """
 

@@ -1,4 +1,4 @@
-"""recon_covering_indexes: indexes the reconciliation checks read instead of the table (issue 10 speed).
+"""recon_covering_indexes: indexes the reconciliation checks read instead of the table (speed).
 
 - ledger_entry (account, asset, wallet_resolved, time, ledger_id) INCLUDE (amount, fee, balance) replaces
   (account, asset, wallet_resolved, time): the balance chain's pass reads the chain in order from the index

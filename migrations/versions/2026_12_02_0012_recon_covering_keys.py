@@ -1,4 +1,4 @@
-"""recon_covering_keys: the trade and closed-order keys carry what reconciliation compares (issue 10 speed).
+"""recon_covering_keys: the trade and closed-order keys carry what reconciliation compares (speed).
 
 - trade PRIMARY KEY (account, txid) INCLUDE (time, type, vol, cost, fee, price, ledgers): a full
   `trade_ledger` pass reads every trade in key order (merged with its legs by refid) from the key alone.

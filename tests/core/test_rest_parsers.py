@@ -1,4 +1,4 @@
-"""REST parsers against the reference's payload shapes (kraken-api.md §4-8, Appendix C), exact Decimals."""
+"""REST parsers against Kraken's documented payload shapes, exact Decimals."""
 
 from __future__ import annotations
 
@@ -239,7 +239,7 @@ def test_count_as_string_quirk() -> None:
         count_of({"count": "-1"}, "ledgers")
 
 
-# Issue 15: amounts Kraken never writes are a MalformedRecord (quarantined by the pipeline with the reason).
+# Regression: amounts Kraken never writes are a MalformedRecord (quarantined by the pipeline with the reason).
 @pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "\uff11\uff12", "+5", " 12 ", "9" * 400, "NaN", "1,5",
                                     "1e5", "Infinity"])
 def test_ledger_amounts_outside_krakens_grammar_are_malformed(amount: str) -> None:

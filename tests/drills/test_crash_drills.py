@@ -1,4 +1,4 @@
-"""Crash drills, fast variant (issue 15 build item 1): kill -9 `sync`, `backfill --via export` and `import`
+"""Crash drills, fast variant: kill -9 `sync`, `backfill --via export` and `import`
 at a few seeded random moments each, rerun, and check nothing was lost, doubled or left ahead.
 
 The full drills (20+ moments each, figures): `make drills` (bench/drills/crash_drills.py).

@@ -1,7 +1,7 @@
-"""Fault drills against the simulator (issue 15 build item 2, the faults of the Kraken ring).
+"""Fault drills against the simulator (the faults of the Kraken ring).
 
 Each sync under a fault ends exactly equal to the simulator's truth, or fails with one typed error and a
-state the next run resumes from. Issue 15 "found already": a storm of 20 consecutive
+state the next run resumes from. Defects found here once: a storm of 20 consecutive
 `EAPI:Rate limit exceeded` aborted the account after 8 attempts in 2 s.
 """
 

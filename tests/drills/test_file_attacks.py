@@ -1,7 +1,7 @@
-"""Bad files and hostile zips (issue 15 build item 3): each is refused with one line naming the file, and a
+"""Bad files and hostile zips: each is refused with one line naming the file, and a
 file with a few bad rows loads the rest and quarantines those rows with their reason.
 
-Issue 15 "found already": path traversal, bad CRC and unknown-header rejections did not name the file;
+Defects found here once: path traversal, bad CRC and unknown-header rejections did not name the file;
 `1E+1000000` in an export ended the load with NumericValueOutOfRange and rejected the whole file.
 """
 

@@ -1,4 +1,4 @@
-"""Property-based drills (issue 15 build item 3): any input to the REST parsers, the JSON decoder and the
+"""Property-based drills: any input to the REST parsers, the JSON decoder and the
 export-file reader yields a record, a quarantine reason, or a typed error — never an unhandled exception.
 
 Inputs are both arbitrary JSON-like values and mutations of real Kraken records (one field replaced by

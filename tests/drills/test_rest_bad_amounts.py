@@ -1,4 +1,4 @@
-"""A REST answer with an impossible amount (issue 15 "found already").
+"""A REST answer with an impossible amount (a regression test).
 
 `1E+1000000` in a Ledgers answer ended the load with a NumericValueOutOfRange traceback, and because the
 bookmark could not pass the record, every later sync failed the same way. Now the record is quarantined

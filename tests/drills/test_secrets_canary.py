@@ -1,4 +1,4 @@
-"""The secrets canary (issue 15 build item 5): run the commands with a canary API key, secret and database
+"""The secrets canary: run the commands with a canary API key, secret and database
 password, then search every output, the state directory and a pg_dump of the database — never present.
 
 Covered: `sync` (full, then incremental), `status`, `import`, a sync the exchange refuses (wrong secret),

@@ -1,4 +1,4 @@
-"""Settings and network drills (issue 15 build item 4; "found already": DATABASE_URL and credentials).
+"""Settings and network drills ("found already": DATABASE_URL and credentials).
 
 Each wrong setting ends the command within 5 s with exit code 2 (configuration) or 1 (Kraken said no),
 exactly one error line naming the setting, no traceback and no secret. Every command runs as a real

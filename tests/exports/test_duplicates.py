@@ -1,5 +1,5 @@
 """One rule for a repeated id in a file, near or far apart: the first copy is kept; an identical copy is a
-no-op; a conflicting copy is quarantined with its reason, never merged over the first (issue 15)."""
+no-op; a conflicting copy is quarantined with its reason, never merged over the first."""
 
 from __future__ import annotations
 

@@ -232,7 +232,7 @@ def test_bad_cells_go_to_rejected_with_reason() -> None:
 @pytest.mark.parametrize("amount", ["1E+1000000", "1_000", "\uff11\uff12", "\u0661\u0662", "+5", " 12 ", "9" * 400,
                                     "9" * 60, "NaN", "Infinity", "1e5", '"1,5"'])
 def test_amounts_outside_krakens_grammar_are_rejected_and_the_rest_loads(amount: str) -> None:
-    """Issue 15: such amounts loaded silently (or overflowed the column and failed the whole file)."""
+    """Regression: such amounts loaded silently (or overflowed the column and failed the whole file)."""
     header = LEDGER_HEADERS["legacy"]
     text = (
         header + "\n"

@@ -1,6 +1,6 @@
 """Backfill planned from the data: few count calls, one export per report, split by rows, stored, resumed.
 
-The new-user command of issue 14 at small scale: `--from 2000-01-01 --to <tomorrow> --via export` on an account
+A new user's first backfill at small scale: `--from 2000-01-01 --to <tomorrow> --via export` on an account
 whose history spans two years asks for exactly one ledgers and one trades export (a calendar plan asked for
 one per 90-day chunk), loads closed orders and amends by REST in the same run, and every table equals the
 simulator's truth.

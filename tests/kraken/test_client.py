@@ -224,7 +224,7 @@ def test_an_html_page_is_a_wrong_url_not_a_retry(clock: FakeClock) -> None:
 
 
 def test_rate_limit_storm_of_20_is_ridden_out_within_the_counter_budget(clock: FakeClock) -> None:
-    """Issue 15: 20 consecutive EAPI:Rate limit exceeded aborted after 8 attempts; now a time budget."""
+    """Regression: 20 consecutive EAPI:Rate limit exceeded aborted after 8 attempts; now a time budget."""
     replies = [envelope(errors=["EAPI:Rate limit exceeded"]) for _ in range(20)] + [envelope({"ok": 1})]
     fake = ScriptedKraken(replies)
     tier = TIERS["starter"]

@@ -1,4 +1,4 @@
-"""Parsers of WS v2 private messages, from the reference's payload shapes (reference §10)."""
+"""Parsers of WS v2 private messages, from Kraken's documented payload shapes (WebSocket v2)."""
 
 from __future__ import annotations
 

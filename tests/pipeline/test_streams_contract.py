@@ -1,4 +1,4 @@
-"""The contract every StreamSpec must honour (STYLE §11), driven by one real payload shape per stream.
+"""The contract every StreamSpec must honour, driven by one real payload shape per stream.
 
 Each test asks something a declaration could get wrong and the code would not notice by itself: that the
 parser keys records by the target's key, that the validation rules name real record attributes, that the
