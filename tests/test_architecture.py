@@ -199,6 +199,18 @@ def test_the_composition_layer_never_imports_the_cli_or_flows(module: Module) ->
     assert found == [], f"{module.name} imports {found}"
 
 
+SIBLINGS = ("kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report")
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if _in(m, *SIBLINGS)], ids=lambda m: m.name)
+def test_recon_listen_and_report_never_import_each_other(module: Module) -> None:
+    """Siblings share what they need through the rings below them (a check's SQL in db, its types in core
+    or its own package), so none of them runs only when another is importable."""
+    own = next(s for s in SIBLINGS if _in(module, s))
+    found = _uses(_origins(module), tuple(s for s in SIBLINGS if s != own))
+    assert found == [], f"{module.name} imports {found}"
+
+
 def test_a_re_export_does_not_launder_an_import() -> None:
     """The origin walk sees through a module that re-exports a name it imported."""
     relay = Module("kraken_etl.jobs.relay", REPO / "relay.py", ast.parse("from flows.sync import sync_flow\n"))

@@ -28,7 +28,7 @@ def listener_health_lines(engine: Engine) -> list[str]:
     return lines
 
 
-# -- the WS <-> REST check (kraken_etl.listen.check turns these rows into findings) ------------------
+# -- the WS <-> REST check (kraken_etl.recon.wsrest turns these rows into findings) --------------------
 
 _WS_BALANCE_NOT_IN_REST = text("""
     SELECT w.ledger_id AS id, w.asset, w.wallet_type || ' / ' || w.wallet_id AS wallet, w.amount, w.fee,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from kraken_etl.recon.ack import Acknowledged, acknowledge
 from kraken_etl.recon.finding import Finding
-from kraken_etl.recon.registry import CHECKS, register
+from kraken_etl.recon.registry import CHECKS
 from kraken_etl.recon.result import CheckSummary, ReconResult
 from kraken_etl.recon.runner import ReconError, reconcile
 
 __all__ = ["CHECKS", "Acknowledged", "CheckSummary", "Finding", "ReconError", "ReconResult", "acknowledge",
-           "reconcile", "register"]
+           "reconcile"]

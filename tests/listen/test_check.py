@@ -10,11 +10,19 @@ import time
 
 from sqlalchemy import Engine, text
 
-from kraken_etl.listen.check import check_ws_rest
+from kraken_etl.db.wscheck import check_inputs
 from kraken_etl.listen.loop import Listener
+from kraken_etl.recon import Finding
+from kraken_etl.recon.wsrest import ws_vs_rest_findings
 from kraken_etl.simulator import RunningSimulator
 from tests.listen.conftest import FAST, advance, ids, scalar, set_faults, sim_client, start_listener, wait_for
 from tests.listen.conftest import sync_rest as _sync
+
+
+def check_ws_rest(engine: Engine, account: str, *, margin: float = 5.0) -> list[Finding]:
+    """The `ws_vs_rest` findings of `account` now, with gaps widened by `margin` seconds."""
+    with engine.connect() as conn:
+        return ws_vs_rest_findings(check_inputs(conn, account, margin=margin))
 
 
 def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, engine: Engine) -> None:
@@ -52,14 +60,13 @@ def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, 
             {"last": last, "x": [lost, changed]}).scalar_one()
         conn.execute(text("DELETE FROM kraken.ws_balance_update WHERE ledger_id = :i"), {"i": unseen})
     findings = check_ws_rest(engine, "main", margin=0)  # gaps exactly as detected
-    by_kind = {(f["kind"], f["source_ids"][0]): f for f in findings}
+    by_kind = {(f.kind, f.source_ids[0]): f for f in findings}
     assert set(by_kind) == {("ws_balance_missing_in_rest", lost), ("ws_rest_amount_mismatch", changed),
                             ("rest_ledger_unseen_by_ws", unseen)}
     mismatch = by_kind[("ws_rest_amount_mismatch", changed)]
-    assert mismatch["severity"] == "break" and mismatch["difference"] == -1
-    assert by_kind[("rest_ledger_unseen_by_ws", unseen)]["severity"] == "warning"
-    assert set(mismatch) == {"check_name", "kind", "severity", "asset", "wallet", "expected", "actual",
-                             "difference", "source_ids", "message", "details"}
+    assert mismatch.severity == "break" and mismatch.difference == -1
+    assert by_kind[("rest_ledger_unseen_by_ws", unseen)].severity == "warning"
+    assert {f.check for f in findings} == {"ws_vs_rest"} and all(f.at == f.details["time"] for f in findings)
 
 
 class _SlowShutdown:

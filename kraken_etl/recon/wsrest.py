@@ -1,14 +1,15 @@
-"""The WS <-> REST reconciliation check: the listener and the REST sync are two witnesses of one account.
+"""The WS <-> REST check (`ws_vs_rest`): the listener and the REST sync are two witnesses of one account.
 
-`check_ws_rest(engine, account)` returns findings (plain dicts with the reconciliation registry's keys:
-check_name, kind, severity, asset, wallet, expected, actual, difference, source_ids, message, details):
+Every WebSocket execution and balance update must appear in REST data after the next sync, and REST rows
+from while the listener ran must have been seen by it. It reports nothing for an account the listener
+never watched. Kinds:
 
 - ``ws_balance_missing_in_rest`` (break): a balance update the listener stored whose ledger id is not
   in the REST ledger although REST is synced past its time;
 - ``ws_trade_missing_in_rest`` (break): a fill (exec_id) the listener stored that REST trades lack;
 - ``ws_rest_amount_mismatch`` (break): the same ledger id with a different amount or fee;
 - ``rest_ledger_unseen_by_ws`` / ``rest_trade_unseen_by_ws`` (warning): a REST row from a time the
-  listener was running that it never saw, outside every filled gap (a gap it did not notice).
+  listener was reading that it never saw, outside every filled gap (a gap it did not notice).
 
 The SQL lives in `kraken_etl.db.wscheck.check_inputs`; this module only shapes findings.
 """
@@ -18,47 +19,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kraken_etl.db.runs import Engine
 from kraken_etl.db.wscheck import CheckInputs, check_inputs
 from kraken_etl.recon.check import CheckInput, CheckReport
-from kraken_etl.recon.finding import Finding
+from kraken_etl.recon.finding import Finding, Severity
 
-CHECK_NAME = "ws_rest"
-
-
-def _finding(kind: str, severity: str, row: dict[str, Any], message: str, *, expected: Decimal | None = None,
-             actual: Decimal | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    difference = actual - expected if expected is not None and actual is not None else None
-    return {
-        "check_name": CHECK_NAME, "kind": kind, "severity": severity, "asset": row.get("asset"),
-        "wallet": row.get("wallet"), "expected": expected, "actual": actual, "difference": difference,
-        "source_ids": [str(row["id"])], "message": message,
-        "details": {"time": row["timestamp"].isoformat(), **(details or {})},
-    }
-
-
-def check_ws_rest(engine: Engine, account: str, *, margin: float = 5.0) -> list[dict[str, Any]]:
-    """Compare what the listener stored with what REST holds (see the module docstring)."""
-    with engine.connect() as conn:
-        return _findings(check_inputs(conn, account, margin=margin))
+CHECK_NAME = "ws_vs_rest"
 
 
 def check_ws_vs_rest(inp: CheckInput) -> CheckReport:
-    """The same comparison in the reconciliation runner's shape (registered as ``ws_vs_rest``): it runs
-    with every reconcile, on the run's connection; each finding's scope is the id it names."""
+    """The comparison on the run's connection; each finding's scope is the id it names."""
     data = check_inputs(inp.conn, inp.account)
-    findings = [
-        Finding(check="ws_vs_rest", kind=f["kind"], severity=f["severity"], message=f["message"],
-                asset=f["asset"], wallet=f["wallet"], expected=f["expected"], actual=f["actual"],
-                difference=f["difference"], source_ids=tuple(f["source_ids"]), details=f["details"],
-                at=f["details"].get("time"))
-        for f in _findings(data)
-    ]
-    return CheckReport(rows_examined=data.examined, findings=findings)
+    return CheckReport(rows_examined=data.examined, findings=ws_vs_rest_findings(data))
 
 
-def _findings(data: CheckInputs) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = []
+def ws_vs_rest_findings(data: CheckInputs) -> list[Finding]:
+    """The findings the rows `check_inputs` selected stand for (see the module docstring)."""
+    findings: list[Finding] = []
     for row in data.ws_balances_not_in_rest:
         findings.append(_finding("ws_balance_missing_in_rest", "break", row,
                                  f"ledger {row['id']} seen by the listener is not in the REST ledger",
@@ -85,4 +61,9 @@ def _findings(data: CheckInputs) -> list[dict[str, Any]]:
     return findings
 
 
-CHECKS = {CHECK_NAME: check_ws_rest}
+def _finding(kind: str, severity: Severity, row: dict[str, Any], message: str, *, expected: Decimal,
+             actual: Decimal, details: dict[str, Any] | None = None) -> Finding:
+    at = row["timestamp"].isoformat()
+    return Finding(check=CHECK_NAME, kind=kind, severity=severity, message=message, asset=row.get("asset"),
+                   wallet=row.get("wallet"), expected=expected, actual=actual, difference=actual - expected,
+                   source_ids=(str(row["id"]),), details={"time": at, **(details or {})}, at=at)
