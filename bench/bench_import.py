@@ -82,11 +82,9 @@ def child_import(url: str, path: str) -> None:
     elapsed = time.perf_counter() - started
     engine.dispose()
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the prepare process (jobs.producer)
     print(json.dumps({"seconds": elapsed, "rows": result.fetched, "loaded": result.loaded,
                       "quarantined": result.quarantined, "error": result.error,
-                      "peak_rss_mb": (rss_kb + child_kb) / 1024, "parent_rss_mb": rss_kb / 1024,
-                      "prepare_process_rss_mb": child_kb / 1024}))
+                      "peak_rss_mb": rss_kb / 1024}))
 
 
 def child_breakdown(url: str, path: str) -> None:
@@ -266,7 +264,6 @@ def run_size(rows: int, workdir: Path, breakdown: bool) -> dict[str, object]:
         "floor_insert_seconds": floor["insert_seconds"],
         "ratio_vs_floor": round(ours["seconds"] / floor["insert_seconds"], 2),
         "peak_rss_mb": round(ours["peak_rss_mb"], 1),  # the loader + its prepare process, summed
-        "peak_rss_parts_mb": [round(ours["parent_rss_mb"], 1), round(ours["prepare_process_rss_mb"], 1)],
         "loaded": ours["loaded"],
         "quarantined": ours["quarantined"],
         "database_floor": floor,

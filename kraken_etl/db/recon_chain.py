@@ -18,22 +18,6 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-_ROWS_FULL = """
-SELECT e.ledger_id, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment,
-       e.amount - e.fee AS net, e.balance, true AS from_start, 0::bigint AS part
-FROM kraken.ledger_entry e
-WHERE e.account = :account AND e.wallet_resolved IS NOT NULL AND e.balance IS NOT NULL AND e.time <= :as_of
-"""
-
-_ROWS_SCOPED = """
-SELECT e.ledger_id, e.asset, e.wallet_resolved AS wallet, date_trunc('second', e.time) AS moment,
-       e.amount - e.fee AS net, e.balance, s.start IS NULL AS from_start, 0::bigint AS part
-FROM scope s
-JOIN kraken.ledger_entry e ON e.account = :account AND e.asset = s.asset AND e.wallet_resolved = s.wallet
-     AND (s.start IS NULL OR e.time >= s.start)
-WHERE e.balance IS NOT NULL AND e.time <= :as_of
-"""
-
 _SCOPE = """
 touched AS (
     SELECT asset, wallet_resolved AS wallet, min(date_trunc('second', time)) AS first

@@ -17,13 +17,12 @@ import logging
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.core.exportheader import BATCH_ROWS, PENDING_REASON, ExportFileError, ExportKind
@@ -32,7 +31,6 @@ from kraken_etl.core.idcheck import fold
 from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.seenkeys import SeenKeys
-from kraken_etl.core.switching import lowered_switch_interval
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.cellcopy import account_is_empty, copy_new, prepare_cells
 from kraken_etl.db.load import PreparedBatch, load_prepared, lookalike_rejection
@@ -48,7 +46,6 @@ from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.validation import conflict_reason
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -106,7 +103,7 @@ def load_export_file(
             # Parsing, validation and COPY text are built one batch ahead (a worker thread: `jobs.producer`)
             # while the database stores the current batch (bench/bench_import.py measures it).
             held: dict[str, Rejected] = {}  # quarantine fingerprints of this file: each counted once
-            prepared = produce(partial(_prepared, path, limits, account, source, batch_rows), read_ahead)
+            prepared = produce(partial(_prepared, path, limits, account, source, batch_rows))
             direct: bool | None = None  # rows COPYed straight into the table: the account had none there
             for checked, new, again, repeats, position in prepared:
                 if direct is None:
@@ -224,35 +221,6 @@ def folded_candidates(folded: SeenKeys, keys: list[str]) -> list[str]:
     lowered = [fold(k) for k in keys]
     hits = set(folded.check_and_add(lowered))
     return [k for k, low in zip(keys, lowered, strict=True) if low in hits] if hits else []
-
-
-def read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """Yield the items of `items`, computing the next one in a worker thread while the caller handles
-    the current one (one item ahead: memory stays at two batches).
-
-    `items` is only ever advanced by one thread at a time; an exception raised while computing an item is
-    raised here, in the caller's thread, when that item is due. If the caller stops early, the item in
-    flight is finished and dropped.
-
-    While it runs, the interpreter's thread switch interval is lowered to `SWITCH_INTERVAL` (restored
-    after): the caller's thread streams COPY data and needs the GIL briefly each time the socket drains;
-    at the default 5 ms it waits behind the CPU-bound worker each time, and the server idles meanwhile.
-    """
-    with lowered_switch_interval(SWITCH_INTERVAL), \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
-        upcoming = pool.submit(next, items, _END)
-        while True:
-            item = upcoming.result()
-            if item is _END:
-                return
-            upcoming = pool.submit(next, items, _END)
-            yield cast("T", item)
-
-
-SWITCH_INTERVAL = 0.0005  # seconds
-
-
-_END: Any = object()
 
 
 def _tell(text: Any) -> int:

@@ -1,80 +1,57 @@
 """A file load's Python half (read, parse, validate, build COPY text), computed a batch ahead.
 
-`MODE` says where: ``"thread"`` (the default: `fileload.read_ahead`, a worker thread, with the GIL switch
-interval lowered while it runs), ``"process"`` (a forked child process: the two halves then share no GIL)
-or ``"inline"`` (no overlap: benchmarks use it to time each step).
+`read_ahead` computes the next item in a worker thread while the caller stores the current one. `MODE`
+``"inline"`` turns the overlap off (the import benchmark uses it to time each step on its own).
 
-The process mode is measured but not the default: on the shared 2-core machine it gave no consistent gain over the
-thread (1M rows: 76 s vs 69 s; 2M: 90 s vs 135 s, in runs whose load average differed), and forking a
-process that has other threads (a Prefect worker, a served simulator) can inherit a lock another thread held
-at that moment. In it, the child is forked, so it starts at once with the parent's modules; it runs
-`make_items` and sends each item back through a pipe, which holds one item at most (the child blocks until
-the parent takes it), so memory stays at about two batches. An exception in the child is raised in the
-parent when its item is due; if the parent stops early, the child is ended. Where forking is not possible
-(a daemonic process) the thread is used.
+A forked child process was measured as an alternative and dropped: on a 2-core machine it gave no
+consistent gain over the thread, and forking a process that has other threads (a Prefect worker, a served
+simulator) can inherit a lock another thread held at that moment.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import pickle
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar, cast
+
+from kraken_etl.core.switching import lowered_switch_interval
 
 T = TypeVar("T")
 
-MODE = "thread"
+MODE: Literal["thread", "inline"] = "thread"
+SWITCH_INTERVAL = 0.0005  # seconds
+_END: Any = object()
 
 
-def _child(make_items: Callable[[], Iterator[Any]], send: Connection) -> None:
-    try:
-        for item in make_items():
-            send.send(("item", item))
-        send.send(("end", None))
-    except BaseException as exc:
-        try:
-            pickle.dumps(exc)
-        except Exception:
-            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        send.send(("error", exc))
-    finally:
-        send.close()
+def produce(make_items: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """The items of `make_items()`, computed one ahead unless `MODE` is ``"inline"``.
 
-
-def produce(make_items: Callable[[], Iterator[T]], read_ahead: Callable[[Iterator[T]], Iterator[T]],
-            mode: str | None = None) -> Iterator[T]:
-    """The items of `make_items()`, computed a step ahead (see the module docstring).
-
-    `mode` defaults to `MODE`; `read_ahead` is the thread way. Raises whatever computing an item raised.
+    Raises whatever computing an item raised, when that item is due.
     """
-    mode = mode or MODE
-    if mode == "inline":
+    if MODE == "inline":
         yield from make_items()
-        return
-    if mode == "thread" or multiprocessing.current_process().daemon or not hasattr(os, "fork"):
+    else:
         yield from read_ahead(make_items())
-        return
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(make_items, send), name="kraken-etl-prepare", daemon=True)
-    child.start()
-    send.close()
-    try:
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """Yield the items of `items`, computing the next one in a worker thread while the caller handles
+    the current one (one item ahead: memory stays at two batches).
+
+    `items` is only ever advanced by one thread at a time; an exception raised while computing an item is
+    raised here, in the caller's thread, when that item is due. If the caller stops early, the item in
+    flight is finished and dropped.
+
+    While it runs, the interpreter's thread switch interval is lowered to `SWITCH_INTERVAL` (restored
+    after): the caller's thread streams COPY data and needs the GIL briefly each time the socket drains;
+    at the default 5 ms it waits behind the CPU-bound worker each time, and the server idles meanwhile.
+    """
+    with lowered_switch_interval(SWITCH_INTERVAL), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kraken-etl-read-ahead") as pool:
+        upcoming = pool.submit(next, items, _END)
         while True:
-            try:
-                kind, item = receive.recv()
-            except EOFError:
-                raise RuntimeError(f"the prepare process ended without a result (exit code {child.exitcode})"
-                                   ) from None
-            if kind == "end":
+            item = upcoming.result()
+            if item is _END:
                 return
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        receive.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
+            upcoming = pool.submit(next, items, _END)
+            yield cast("T", item)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from kraken_etl.core.tuning import relaxed_gc
-from kraken_etl.jobs.fileload import read_ahead
+from kraken_etl.jobs.producer import read_ahead
 
 
 def test_yields_every_item_in_order() -> None:
@@ -78,9 +78,21 @@ def test_relaxed_gc_restores_the_threshold_after_an_error() -> None:
 def test_the_switch_interval_is_lowered_while_reading_ahead_and_restored_after() -> None:
     import sys
 
-    from kraken_etl.jobs.fileload import SWITCH_INTERVAL
+    from kraken_etl.jobs.producer import SWITCH_INTERVAL
 
     before = sys.getswitchinterval()
     seen = [sys.getswitchinterval() for _ in read_ahead(iter(range(3)))]
     assert seen == [SWITCH_INTERVAL] * 3 and SWITCH_INTERVAL < before
     assert sys.getswitchinterval() == before
+
+
+def test_produce_gives_every_item_in_order_computed_ahead() -> None:
+    from kraken_etl.jobs.producer import produce
+
+    def items() -> Iterator[tuple[int, str]]:
+        for i in range(20):
+            yield i, threading.current_thread().name
+
+    got = list(produce(items))
+    assert [i for i, _ in got] == list(range(20))
+    assert {name for _, name in got} == {"kraken-etl-read-ahead_0"}  # computed in the worker, not here
