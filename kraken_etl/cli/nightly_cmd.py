@@ -38,7 +38,8 @@ def nightly(
 
     state = nightly_flow(accounts=labels, since=start, return_state=True)
     if not state.is_completed():
-        raise fail(one_line(state.result(raise_on_failure=False)), code=1)
+        failure = state.result(raise_on_failure=False)
+        raise fail(one_line(failure) if isinstance(failure, BaseException) else str(failure), code=1)
     for outcome in state.result().values():
         console.print(_line(outcome), highlight=False, soft_wrap=True)
 

@@ -201,9 +201,9 @@ def open_finding_ids(conn: Connection, account: str | None, check: str | None) -
 def acknowledge(conn: Connection, ids: Sequence[int], note: str) -> dict[int, int]:
     """Add a note to each finding's acknowledgement history and make it the finding's latest; returns, per
     finding, how many notes it had before."""
-    earlier = dict(conn.execute(text(
+    earlier: dict[int, int] = {row[0]: row[1] for row in conn.execute(text(
         "SELECT f.id, (SELECT count(*) FROM kraken.reconciliation_ack a WHERE a.finding_id = f.id) "
-        "FROM kraken.reconciliation_finding f WHERE f.id = ANY(CAST(:ids AS bigint[]))"), {"ids": list(ids)}).all())
+        "FROM kraken.reconciliation_finding f WHERE f.id = ANY(CAST(:ids AS bigint[]))"), {"ids": list(ids)})}
     conn.execute(text("""
         WITH stamped AS (
             UPDATE kraken.reconciliation_finding SET acknowledged_at = now(), ack_note = :note
