@@ -1,11 +1,12 @@
-"""Bookmarks (`sync_state`) and the order-amend bookkeeping; written inside the caller's transaction."""
+"""Bookmarks (`sync_state`), where each stream's stored rows end, and the order-amend bookkeeping; writes
+happen inside the caller's transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from kraken_etl.core.timeutil import to_unix
@@ -17,6 +18,13 @@ def get_bookmark(conn: Connection, account: str, stream: str) -> datetime | None
     return conn.execute(
         select(SyncStateRow.bookmark).where(SyncStateRow.account == account, SyncStateRow.stream == stream)
     ).scalar_one_or_none()
+
+
+def stored_end(conn: Connection, account: str, table: Table, column: str) -> datetime | None:
+    """The latest `column` time among the account's stored rows of `table` (None when it holds none),
+    whatever loaded them (REST, an export, a file import, a listener gap fill)."""
+    col = table.c[column]
+    return conn.execute(select(func.max(col)).where(table.c.account == account)).scalar_one_or_none()
 
 
 def set_bookmark(conn: Connection, account: str, stream: str, bookmark: datetime) -> None:
