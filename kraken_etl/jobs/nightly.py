@@ -159,7 +159,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
                       clock=session.client.clock):
         engine = session.engine
         outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
-                                    now=signpost, since=start)
+                                    now=signpost, since=start, window_rows=session.settings.sync_window_rows)
         outcome.steps = [
             reconcile_step(engine, label, signpost),
             refresh_reporting_step(engine),
