@@ -115,9 +115,11 @@ def _walk(spec: StreamSpec, window: Window, count: int, *, client: KrakenClient,
                    f"{max_rows:,} rows, oldest first; {pace.line(0)}", spec.name, done=0, total=count))
     rest, remaining, parts, probes = window, count, 0, 0
     while True:
+        # each part's run row counts its calls: the first part's include the count page, each its probe
+        part_timer = timer if parts == 0 else RunTimer.start(client.clock, client)
         cut = rest.end
         if remaining > max_rows:
-            page, remaining = _probe(spec, rest, client, remaining - max_rows, engine, account, kind, timer)
+            page, remaining = _probe(spec, rest, client, remaining - max_rows, engine, account, kind, part_timer)
             probes += 1
             times = cursor_times(spec, page)
             if remaining > max_rows and times:
@@ -136,7 +138,7 @@ def _walk(spec: StreamSpec, window: Window, count: int, *, client: KrakenClient,
 
         part = _load_one(spec, part_window, client=client, engine=engine, account=account, kind=kind,
                          write_bookmark=write_bookmark, progress=shifted, max_window_attempts=max_window_attempts,
-                         first=None, timer=RunTimer.start(client.clock, client), name=f" part {parts + 1}")
+                         first=None, timer=part_timer, name=f" part {parts + 1}")
         parts += 1
         _add(total, part)
         done = min(count, total.fetched)
