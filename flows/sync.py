@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
 from kraken_etl.core.timeutil import as_utc
-from kraken_etl.jobs.events import Event
+from kraken_etl.jobs.events import Event, Progress
 from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.sync import check_streams, sync_label
 from kraken_etl.jobs.wiring import configured_labels
@@ -32,16 +32,23 @@ def retry_if_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
     return False
 
 
+def run_log_progress() -> Progress:
+    """A progress callback writing start points and committed sub-windows to the task run's log, as plain
+    lines (for use inside a task)."""
+    logger = get_run_logger()
+
+    def log_progress(event: Event) -> None:
+        if event.kind in ("status", "commit"):
+            logger.info("%s", event.message)
+
+    return log_progress
+
+
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="sync {account} {stream} to {now}")
 def sync_stream_task(account: str, stream: str, now: str, since: str | None = None,
                      window_rows: int | None = None) -> dict[str, Any]:
-    logger = get_run_logger()
-
-    def log_progress(event: Event) -> None:  # start points and committed sub-windows, as plain lines
-        if event.kind in ("status", "commit"):
-            logger.info("%s", event.message)
-
+    log_progress = run_log_progress()
     with exclusive_label(account, purpose="sync"):  # AccountBusy (not retried) when another run holds it
         (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None,
                                progress=log_progress, window_rows=window_rows)
