@@ -162,6 +162,7 @@ def main() -> None:
         "pace_floor_seconds": round(pace_floor, 1),
         "peak_rss_mb": round(peak, 1), "rss_mb_at_25_50_75_percent": quarter,
         "rss_mb_min_max_after_first_tenth": [min(after_first), max(after_first)] if after_first else [],
+        "rss_timeline_s_mb": samples[:: max(1, len(samples) // 40)],
         "calls": calls, "min_calls": minimum, "calls_over_min": round(calls / minimum, 4),
         "equal_counts": all(s["rows"] == s["stored"] for s in streams.values()), "streams": streams,
         "simulator_build_seconds": round(build_seconds, 1), "load_average_before": load_before,
