@@ -18,8 +18,8 @@ visible late is still read) and end at the signpost, "now" captured once at run 
 whole second, so `end` is fixed while paging (frozen window) and equals the bookmark written afterwards.
 
 Where a stream without a bookmark starts (`start_point`): `--since` when given, else where the stored rows
-of that stream end (the latest row's time minus the lag, whatever loaded them: an export backfill, a file
-import, a listener gap fill), else the beginning of the history.
+of that stream end (the latest row's time minus the lag, whatever loaded them, listener gap fills aside),
+else the beginning of the history.
 
 A window holding more rows than a bound is walked as consecutive sub-windows, oldest first (`sub_window_cut`
 says where each ends). Cuts fall on whole seconds, so a set of rows sharing one timestamp is never split

@@ -7,8 +7,9 @@ the closed orders stored first).
 
 Where a stream starts (`start_for`, shown by `kraken-etl status` too): its bookmark minus the lag; without a
 bookmark, `since` when given; without it, where the stream's stored rows end (the latest row's time minus
-the lag, whatever loaded them: an export backfill, a file import, a listener gap fill), so a sync after a
-backfill reads only what arrived since; else the beginning of the history. A window of more than
+the lag, whatever loaded them: an export backfill, a file import, REST; rows inside a listener gap fill's
+window do not count, `db.state.stored_end` says why), so a sync after a backfill reads only what arrived
+since; else the beginning of the history. A window of more than
 `window_rows` rows (a first sync, a long gap) is walked in committed sub-windows (`jobs.window`).
 """
 
@@ -60,7 +61,7 @@ def start_for(engine: Engine, spec: StreamSpec, account: str, since: datetime | 
         bookmark = get_bookmark(conn, account, spec.name)
         stored = None
         if bookmark is None and since is None:
-            stored = stored_end(conn, account, spec.target.table, cursor_column(spec))
+            stored = stored_end(conn, account, spec.target.table, cursor_column(spec), spec.name)
     return start_point(bookmark, since, stored, spec.lag)
 
 
