@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.sync import retry_if_retryable
+from flows.sync import retry_if_retryable, run_log_progress
 from kraken_etl.jobs.artifact import nightly_markdown
 from kraken_etl.jobs.nightly import CONCURRENT_ACCOUNTS, NightlyOutcome, failed_outcome, raise_for_failures, run_nightly
 from kraken_etl.jobs.wiring import configured_labels
@@ -29,7 +29,7 @@ ARTIFACT_KEY = "nightly-run"
 @task(retries=2, retry_delay_seconds=[30, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="nightly {account} to {now}")
 def nightly_account(account: str, now: str, since: str | None = None) -> NightlyOutcome:
-    return run_nightly(account, now=now, since=since)
+    return run_nightly(account, now=now, since=since, progress=run_log_progress())
 
 
 def _run_name() -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
 from kraken_etl.core.timeutil import as_utc
+from kraken_etl.jobs.events import Event, Progress
 from kraken_etl.jobs.exclusive import exclusive_label
 from kraken_etl.jobs.sync import check_streams, sync_label
 from kraken_etl.jobs.wiring import configured_labels
@@ -31,22 +32,38 @@ def retry_if_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
     return False
 
 
+def run_log_progress() -> Progress:
+    """A progress callback writing start points and committed sub-windows to the task run's log, as plain
+    lines (for use inside a task)."""
+    logger = get_run_logger()
+
+    def log_progress(event: Event) -> None:
+        if event.kind in ("status", "commit"):
+            logger.info("%s", event.message)
+
+    return log_progress
+
+
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="sync {account} {stream} to {now}")
-def sync_stream_task(account: str, stream: str, now: str, since: str | None = None) -> dict[str, Any]:
+def sync_stream_task(account: str, stream: str, now: str, since: str | None = None,
+                     window_rows: int | None = None) -> dict[str, Any]:
+    log_progress = run_log_progress()
     with exclusive_label(account, purpose="sync"):  # AccountBusy (not retried) when another run holds it
-        (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None)
+        (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None,
+                               progress=log_progress, window_rows=window_rows)
     return result.as_dict()
 
 
 @flow(name="kraken-sync")
 def sync_flow(
-    accounts: list[str] | None = None, streams: list[str] | None = None, since: str | None = None
+    accounts: list[str] | None = None, streams: list[str] | None = None, since: str | None = None,
+    window_rows: int | None = None,
 ) -> list[dict[str, Any]]:
     """Sync `streams` (default: all) of `accounts` (default: every configured one).
 
-    `since` (ISO 8601 date or time, naive = UTC): where streams without a bookmark start, e.g. the end of
-    an export backfill.
+    `since` (ISO 8601 date or time, naive = UTC): where streams without a bookmark start (default: where
+    their stored rows end). `window_rows`: the sub-window size of long walks (default: the setting).
     """
     labels = accounts or configured_labels()
     names = check_streams(streams)
@@ -57,7 +74,8 @@ def sync_flow(
         previous = None
         for name in names:
             previous = sync_stream_task.submit(
-                label, name, now, start, return_state=False, wait_for=[previous] if previous else []
+                label, name, now, start, window_rows, return_state=False,
+                wait_for=[previous] if previous else []
             )
             futures.append(previous)
     return [f.result() for f in futures]

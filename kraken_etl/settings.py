@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # Simulator runs only (tests, benchmarks, the demo): the simulator drains its call counter this many
     # times faster, and the client's counter model must match. Against real Kraken it stays 1.
     rate_scale: float = Field(default=1.0, alias="KRAKEN_RATE_SCALE", gt=0)
+    # A sync window holding more rows than this is walked in sub-windows of about this many, each committed
+    # with its bookmark (memory stays flat; a crash resumes at the last one).
+    sync_window_rows: int = Field(default=50_000, alias="KRAKEN_SYNC_WINDOW_ROWS", gt=0)
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 Runs ledgers, trades, closed_orders, order_amends and balances (or the chosen ones) for every configured
 account (or the chosen ones), with a Rich progress bar per stream on stderr and a summary table on stdout.
+Each stream's start (and why) is printed first; a long walk prints one plain line per committed
+sub-window (rows done of the total, the time left at the tier's pace).
 A fatal Kraken error (invalid key, missing permission, …) ends that account at once; the command exits
 non-zero with one line per failure, no traceback and never a secret. The accelerated-counter knob
 ``KRAKEN_RATE_SCALE`` is for simulator runs only.
@@ -33,7 +35,11 @@ def sync(
         "--account", "-a", help="Account label to sync (repeatable). Default: every configured account.")] = None,
     since: Annotated[str | None, typer.Option(
         "--since", help="Where a stream with no bookmark yet starts (e.g. the end of an export backfill, "
-        "YYYY-MM-DD, UTC). Ignored where a bookmark exists. Default: the beginning of the history.")] = None,
+        "YYYY-MM-DD, UTC). Ignored where a bookmark exists. Default: where the stream's stored rows end, "
+        "else the beginning of the history.")] = None,
+    window_rows: Annotated[int | None, typer.Option(
+        "--window-rows", min=1, help="A window holding more rows is walked in sub-windows of about this many, "
+        "each committed with its bookmark (default: KRAKEN_SYNC_WINDOW_ROWS, 50,000).")] = None,
 ) -> None:
     """Incrementally sync ledgers, trades, closed orders, order amends and balances."""
     from datetime import UTC, datetime
@@ -52,21 +58,23 @@ def sync(
     results: list[JobResult] = []
     failures: list[str] = []
     code = 1
-    code = 1
+    rows = window_rows or current.sync_window_rows
     columns = (DescriptionColumn(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with database(current, upgrade=True) as engine, Progress(*columns, console=err_console) as bar:
         for acct in accounts:
             tasks: dict[str, TaskID] = {}
 
             def show(event: Event, _t: dict[str, TaskID] = tasks) -> None:
-                if event.stream in _t:
+                if event.kind in ("status", "commit"):  # plain lines: a start point, a committed sub-window
+                    bar.console.print(event.message, markup=False, highlight=False)
+                elif event.stream in _t:
                     bar.update(_t[event.stream], completed=event.done, total=event.total)
 
             try:
                 with exclusive(engine, acct, current.home, purpose="sync"), client_for(acct, current) as client:
                     tasks.update({name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams})
                     for result in sync_account(streams, client=client, engine=engine, account=acct.label,
-                                               now=now, since=start, progress=show):
+                                               now=now, since=start, progress=show, window_rows=rows):
                         results.append(result)
                         bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
             except AccountBusy as exc:  # one line naming the account; the other accounts still run

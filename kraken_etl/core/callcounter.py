@@ -45,6 +45,15 @@ def cost_of(method: str) -> int:
     return COSTS.get(method, DEFAULT_COST)
 
 
+def pace_seconds(tier: Tier, calls: int, cost: int, level: float | None = None) -> float:
+    """Seconds `calls` calls of `cost` take at the tier's pace from a counter at `level` (default: full, as
+    it is during a long walk): the room left under the limit is spent at once, the rest at the decay rate.
+    Request latency is not counted."""
+    start = tier.limit if level is None else level
+    units = calls * cost - max(0.0, tier.limit - start)
+    return max(0.0, units) / tier.decay_per_second
+
+
 class CallCounter:
     """A decaying counter: `level` drops by `decay_per_second` and never below zero.
 

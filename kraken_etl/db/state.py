@@ -1,21 +1,42 @@
-"""Bookmarks (`sync_state`) and the order-amend bookkeeping; written inside the caller's transaction."""
+"""Bookmarks (`sync_state`), where each stream's stored rows end, and the order-amend bookkeeping; writes
+happen inside the caller's transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from kraken_etl.core.timeutil import to_unix
-from models import ClosedOrderRow, SyncStateRow
+from models import ClosedOrderRow, SyncRunRow, SyncStateRow
 
 
 def get_bookmark(conn: Connection, account: str, stream: str) -> datetime | None:
     """The stream's bookmark (end of the last fully loaded window), or None before the first sync."""
     return conn.execute(
         select(SyncStateRow.bookmark).where(SyncStateRow.account == account, SyncStateRow.stream == stream)
+    ).scalar_one_or_none()
+
+
+def stored_end(conn: Connection, account: str, table: Table, column: str, stream: str) -> datetime | None:
+    """The latest `column` time among the account's stored rows of `table` (None when it holds none), whatever
+    loaded them (REST, an export, a file import), except rows inside a listener gap fill's window.
+
+    A gap fill reads a few seconds around a WebSocket gap: an island of rows, with history before it that
+    only the listener's own tables hold. Starting a sync after the island would leave that history out of the
+    table for good, so those rows do not count (widened by a second each side: Kraken's whole-second bounds).
+    Leaving rows out only moves the start earlier: more is read again, nothing is skipped.
+    """
+    col = table.c[column]
+    run = SyncRunRow
+    in_a_gap_fill = select(run.id).where(
+        run.account == account, run.stream == stream, run.kind == "listener_gap",
+        col > run.window_start - timedelta(seconds=1), col <= run.window_end + timedelta(seconds=1),
+    ).exists()
+    return conn.execute(
+        select(func.max(col)).where(table.c.account == account, ~in_a_gap_fill)
     ).scalar_one_or_none()
 
 

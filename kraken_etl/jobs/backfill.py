@@ -5,25 +5,35 @@ ranges are split by row count (one export covers up to `max_export_rows`), empty
 requested, and each range goes by Kraken's export cycle (ledgers, trades) or REST windows (closed orders,
 and whatever `via` sends there); order amends follow the closed orders. The plan is stored before anything
 is requested, so a rerun after a crash resumes the same ranges and finds their export jobs (never a second
-AddExport for a planned range). Backfill never writes the incremental bookmark; loads are idempotent.
+AddExport for a planned range). Loads are idempotent.
+
+Bookmarks: a backfill whose range reaches the present sets the bookmark of each windowed stream it loaded
+completely, at the moment its newest range was read, never later: the export's creation time at Kraken
+(`createdtm`: the file holds what existed then) or the clock just before a REST window's first page. A
+range ending in the past, an empty stream, or a run that failed part-way sets none (and a bookmark never
+moves backwards). The next `sync` then reads only what arrived since.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.results import JobResult
-from kraken_etl.core.timeutil import as_utc
+from kraken_etl.core.timeutil import as_utc, from_unix
 from kraken_etl.core.windows import Window
+from kraken_etl.db import exports as export_jobs
 from kraken_etl.db import plans
 from kraken_etl.db.runs import Engine
+from kraken_etl.db.state import set_bookmark
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, submit_export
@@ -135,6 +145,7 @@ def backfill(
 
     ask_ahead()
     results: list[JobResult] = []
+    read: dict[str, tuple[PlannedRange, datetime | None]] = {}  # per stream: its newest range, read when
     for step in chosen.ranges:
         spec = BY_NAME[step.stream]
         rows = "" if step.rows is None else f" (~{step.rows:,} rows)"
@@ -145,16 +156,44 @@ def backfill(
                                              progress=progress, kind="backfill"))
         elif _by_export(step):
             results.append(run_export(run, _report(step), step.start, step.end))
+            read[step.stream] = (step, _export_created(engine, results[-1].job_id))
             loaded += 1
             ask_ahead()
         else:
+            began = from_unix(Decimal(math.floor(clock.now())))
             results.append(run_window(spec, Window(step.start, step.end), client=client, engine=engine,
                                       account=request.account, kind="backfill", write_bookmark=False,
                                       progress=progress))
+            read[step.stream] = (step, began)
+    _set_proved_bookmarks(engine, request.account, read, progress)
     if chosen.stored_id is not None:
         with engine.begin() as conn:
             plans.finish_plan(conn, chosen.stored_id)
     return results
+
+
+def _export_created(engine: Engine, job_id: int | None) -> datetime | None:
+    """When Kraken created the export (its `createdtm`): the file holds every row that existed then."""
+    if job_id is None:
+        return None
+    with engine.connect() as conn:
+        raw = export_jobs.get_job(conn, job_id).raw or {}
+    try:
+        created = int(str(raw.get("createdtm", "")))
+    except ValueError:
+        return None
+    return from_unix(created) if created > 0 else None
+
+
+def _set_proved_bookmarks(engine: Engine, account: str, read: dict[str, tuple[PlannedRange, datetime | None]],
+                          progress: Progress) -> None:
+    """Bookmark each stream whose newest range reaches the moment it was read (see the module docstring)."""
+    with engine.begin() as conn:
+        for stream, (step, moment) in read.items():
+            if moment is not None and step.end >= moment:
+                set_bookmark(conn, account, stream, moment)
+                progress(Event("status", f"{stream}: bookmark set to {moment.isoformat(sep=' ')} (the backfill "
+                               "read everything up to then)", stream))
 
 
 def _by_export(step: PlannedRange) -> bool:

@@ -25,6 +25,7 @@ from kraken_etl.core.timeutil import as_utc
 from kraken_etl.db.reporting import refresh_reporting
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark
+from kraken_etl.jobs.events import Progress, quiet_progress
 from kraken_etl.jobs.exclusive import exclusive
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.sync import sync_account
@@ -139,12 +140,13 @@ def _bookmarks(engine: Engine, account: str) -> dict[str, datetime | None]:
 
 
 def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None = None,
-                settings: Settings | None = None) -> NightlyOutcome:
+                settings: Settings | None = None, progress: Progress = quiet_progress) -> NightlyOutcome:
     """The nightly run of one configured account, under its lock, up to the signpost `now`.
 
     Args:
         now: the run's one signpost (shared by every account of a flow run).
         since: where a stream with no bookmark starts (after an export backfill); a bookmark wins.
+        progress: the sync's events (where each stream starts, each committed sub-window of a long walk).
 
     Raises:
         AccountBusy: when another run holds the account (nothing was touched).
@@ -159,7 +161,8 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
                       clock=session.client.clock):
         engine = session.engine
         outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
-                                    now=signpost, since=start)
+                                    now=signpost, since=start, window_rows=session.settings.sync_window_rows,
+                                    progress=progress)
         outcome.steps = [
             reconcile_step(engine, label, signpost),
             refresh_reporting_step(engine),

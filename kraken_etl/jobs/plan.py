@@ -36,8 +36,8 @@ from typing import Any, Literal
 from kraken_etl.core.parsing import MalformedRecord
 from kraken_etl.core.timeutil import as_utc, from_unix
 from kraken_etl.core.windows import Window, plan_backfill, to_kraken_params
+from kraken_etl.jobs.pages import answer_page
 from kraken_etl.jobs.streams import PAGE_SIZE, StreamSpec
-from kraken_etl.jobs.window import answer_page
 from kraken_etl.kraken.client import KrakenClient
 
 Via = Literal["auto", "rest", "export"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +61,18 @@ def test_flow_syncs_every_stream_to_the_truth_and_passes_no_secret(
         assert compare_all(engine, "main", truths(small_sim)) == []
     finally:
         engine.dispose()
+
+
+def test_flow_logs_the_start_and_each_committed_sub_window_of_a_long_walk(
+    small_sim: RunningSimulator, db_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in sim_env(small_sim, db_env, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.INFO, logger="prefect.task_runs"):
+        (result,) = sync_flow(accounts=["main"], streams=["ledgers"], window_rows=1_000)
+    lines = [r.getMessage() for r in caplog.records if r.name == "prefect.task_runs"]
+    assert any("ledgers: starts from the beginning (epoch)" in line for line in lines), lines
+    commits = [line for line in lines if "sub-window" in line and "committed" in line]
+    assert len(commits) == result["details"]["sub_windows"] >= 3
+    assert "rows (100%)" in commits[-1] and "left at the pro tier's pace" in commits[-1]
