@@ -1,7 +1,7 @@
 """Look-alike ids: an id written differently from a real one must never load as a second row (pure).
 
 Kraken's ids are ASCII (ledger ids ``L…-…-…``, trade ids ``T…``, mixed-case ``FT…`` refids): their
-alphabet is NOT checked (Kraken has changed it before, ARCHITECTURE decision 7). What is refused is an id
+alphabet is NOT checked (Kraken has changed it before, docs/architecture.md, decision 7). What is refused is an id
 that only *looks* like another one:
 
 - an id holding whitespace or invisible characters (spaces, tabs, line breaks, zero-width and other format

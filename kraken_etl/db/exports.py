@@ -1,4 +1,4 @@
-"""Export jobs as rows: the persistent state of Kraken's export cycle (ARCHITECTURE decision 6).
+"""Export jobs as rows: the persistent state of Kraken's export cycle (docs/architecture.md, decision 6).
 
 One `export_job` row per (account, description); the description is derived from the report and the
 range, so a rerun of the same backfill finds the row it left behind and resumes it instead of asking

@@ -1,6 +1,6 @@
 """Pages of Kraken's history endpoints: one answer checked, one frozen window walked, raw records parsed.
 
-Frozen-window paging (ARCHITECTURE decision 4, STYLE §8-10): a window's `end` is fixed before the first
+Frozen-window paging (docs/architecture.md, decision 4): a window's `end` is fixed before the first
 page; pages walk `ofs` inside it; a changed `count`, an empty page before `ofs` reaches `count`, or fewer
 distinct ids than `count` raise `PaginationDrift`. Nothing here writes: `jobs.window` loads what it reads.
 """

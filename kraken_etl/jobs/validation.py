@@ -1,6 +1,6 @@
 """Batch validation with pandera: split parsed records into loadable ones and `Rejected` items.
 
-Validate what matters for the books (ARCHITECTURE decision 7), per stream:
+Validate what matters for the books (docs/architecture.md, decision 7), per stream:
 
 - the id is present, non-empty and unique within the batch: a second copy equal to the first is a no-op
   (dropped, counted), a conflicting copy is rejected and the first copy kept, never merged over it;
