@@ -1,6 +1,6 @@
 """Balance and BalanceEx answers → `BalanceSnapshot`s taken at one moment (Kraken's Balance docs).
 
-Balance values are decimal strings, sometimes JSON numbers (Appendix C); BalanceEx nests
+Balance values are decimal strings, sometimes JSON numbers; BalanceEx nests
 ``balance``/``hold_trade`` (+ ``credit``/``credit_used`` for credit lines). An empty account may answer
 without a `result` (rotki#946): that is an empty snapshot, not an error.
 """

@@ -22,7 +22,7 @@ PENDING_REASON = "pending row: not a ledger entry (empty txid)"
 # Columns a header must have to be read as that kind (every real variant has them).
 LEDGER_REQUIRED = ("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")
 TRADE_REQUIRED = ("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol")
-# The position id column: `postxid` in most files, `posttxid` in one real header (Appendix C).
+# The position id column: `postxid` in most files, `posttxid` in one real header.
 POSTXID_COLUMNS = ("postxid", "posttxid")
 
 class ExportFileError(KrakenEtlError, ValueError):

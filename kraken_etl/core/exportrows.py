@@ -161,7 +161,7 @@ def _batches(header: ExportHeader, stream: TextIO, batch_rows: int, header_line:
     try:
         for cells in reader:
             if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # blank line between groups (Appendix C)
+                continue  # blank line between groups (seen in real exports)
             batch.rows += 1
             if len(cells) != width:
                 raw = {f"col{i}": cell for i, cell in enumerate(cells)}

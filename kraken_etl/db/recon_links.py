@@ -3,7 +3,7 @@
 Trade legs are the trade's `ledgers` ids when TradesHistory gave them, else the ledger rows whose refid
 is the trade txid. A trade agrees when every listed leg is stored, exactly one leg moves `vol` of the base
 (bought: +, sold: -), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits
-(reference Appendix C): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the
+(seen in real accounts): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the
 trade's price (Kraken states the trade fee in the quote currency, rounded to the quote's precision, while
 the base leg's fee is the rate on the base amount: they may differ by fee/50 for the conversion plus one
 unit of the quote leg's precision for the rounding, which dominates on small trades); on a KFEE leg

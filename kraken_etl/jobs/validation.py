@@ -11,7 +11,7 @@ Validate what matters for the books (docs/architecture.md, decision 7), per stre
 
 Not rejected, but loaded and *flagged* (the table's ``flags`` column) so reconciliation can look:
 unknown ledger types (``unknown_type``), unknown assets (``unknown_asset``), a negative fee
-(``negative_fee``: seen on real rows, Appendix C), a ledger entry without a balance (``no_balance``,
+(``negative_fee``: seen on real rows), a ledger entry without a balance (``no_balance``,
 export pending rows), a trade side other than buy/sell (``unknown_side``). Id formats are not checked:
 Kraken has changed them before (mixed-case ``FT…`` refids since 2024). Look-alike ids are refused
 (`core.idcheck`: whitespace or invisible characters, or the same id as an earlier one of the batch in

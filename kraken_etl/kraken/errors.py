@@ -164,7 +164,7 @@ class InvalidSignature(FatalKrakenError):
 
 
 class PermissionDenied(FatalKrakenError):
-    """The key lacks a permission; the message names the one the method needs (reference Appendix B)."""
+    """The key lacks a permission; the message names the one the method needs (Kraken's API key documentation)."""
 
     def _text(self) -> str:
         needed = permission_for(self.method)
@@ -211,7 +211,7 @@ class MissingCredentials(FatalKrakenError):
     hint = "set KRAKEN_API_KEY and KRAKEN_API_SECRET (or *_FILE), or the account's entry in KRAKEN_ETL_CONFIG"
 
 
-# Kraken key permissions per private method, as the key page names them (reference Appendix B).
+# Kraken key permissions per private method, as the key page names them (Kraken's API key documentation).
 METHOD_PERMISSIONS: Mapping[str, str] = {
     "Balance": "Query Funds",
     "BalanceEx": "Query Funds",
@@ -294,7 +294,7 @@ def raise_for_envelope(payload: object, *, method: str | None = None) -> Any:
     """Return ``payload["result"]``, or raise the typed error its ``error`` list names.
 
     Warnings (``W…``) are logged, not raised. Tolerates the quirk of `error` sent as one string
-    (reference Appendix C) and a missing/``{}`` `result` on success (empty Balance, rotki#946).
+    (seen in Kraken's answers) and a missing/``{}`` `result` on success (empty Balance, rotki#946).
 
     Raises:
         KrakenError: the subclass matching the first ``E…`` string; MalformedResponse when the payload is

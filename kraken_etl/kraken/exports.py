@@ -1,6 +1,6 @@
 """The HTTP side of Kraken's export cycle: AddExport, ExportStatus, RetrieveExport (streamed), RemoveExport.
 
-Reference §9. AddExport/ExportStatus/RemoveExport are ordinary private calls through `KrakenClient.private`.
+AddExport/ExportStatus/RemoveExport are ordinary private calls through `KrakenClient.private`.
 RetrieveExport answers with a **binary zip** (not JSON; ccxt#5302, krakenex#114/#132), possibly large, so
 it is streamed to a file: `retrieve_export` calls `KrakenClient.private_stream` (the client's signing,
 nonce source, call counter and retry loop; it sniffs ``PK\\x03\\x04`` vs ``{`` and raises an error

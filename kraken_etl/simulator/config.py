@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.simulator.faults import FaultSpec
 
-# Permission names as Kraken's key page shows them (reference Appendix B).
+# Permission names as Kraken's key page shows them.
 QUERY_FUNDS = "Query Funds"
 QUERY_OPEN = "Query Open Orders & Trades"
 QUERY_CLOSED = "Query Closed Orders & Trades"

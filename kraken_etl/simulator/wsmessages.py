@@ -37,7 +37,7 @@ def wsnum(text: str) -> Num:
 
 def exponent_form(value: Any) -> Any:
     """`value` with every WS number below 0.001 in magnitude written in exponent form (``1.5e-05``), the way
-    a float printer writes it (reference Appendix C: WS v2 numbers may use exponent notation)."""
+    a float printer writes it (WS v2 numbers may use exponent notation)."""
     if type(value) is Num:
         d = Decimal(value)
         if d == 0 or abs(d) >= Decimal("0.001"):

@@ -1,4 +1,4 @@
-"""Export-file parsing, table-driven from the reference's literal samples (§9.1, §9.2, Appendix C)."""
+"""Export-file parsing, table-driven from literal samples of real ledgers and trades exports."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ LEDGER_HEADERS = {
     ),
 }
 
-# One logical row per sample line of §9.1, with the cells each era adds.
+# One logical row per sample line of a ledgers export, with the cells each era adds.
 SAMPLE_ROWS = [
     dict(txid="LG001", refid="REF001", time="2025-02-14 22:18:09", type="trade", subtype="tradespot",
          aclass="currency", subclass="fiat", asset="EUR", wallet="spot / main", amount="-187.2514",
