@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def assert_one_clean_line(run: CliRun, *, code: int, naming: str) -> str:
     lines = run.error_lines()
     assert len(lines) == 1, run.stderr
     others = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith("error:")]
-    assert all("━" in line for line in others), others  # nothing but progress bars besides the error
+    # nothing besides the error but progress bars and the line saying where each stream's sync starts
+    assert all("━" in line or re.fullmatch(r"\S+ \S+: starts .+", line) for line in others), others
     assert naming in lines[0], lines[0]
     for canary in (CANARY_KEY, CANARY_SECRET, CANARY_PASSWORD):
         assert canary not in run.output
