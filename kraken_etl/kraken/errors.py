@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.kraken.permissions import permission_for
 
 log = logging.getLogger(__name__)
 
@@ -209,33 +210,6 @@ class MissingCredentials(FatalKrakenError):
     exit_code = 2  # a configuration problem
     own = "no API key or secret"
     hint = "set KRAKEN_API_KEY and KRAKEN_API_SECRET (or *_FILE), or the account's entry in KRAKEN_ETL_CONFIG"
-
-
-# Kraken key permissions per private method, as the key page names them (Kraken's API key documentation).
-METHOD_PERMISSIONS: Mapping[str, str] = {
-    "Balance": "Query Funds",
-    "BalanceEx": "Query Funds",
-    "TradeBalance": "Query Funds",
-    "OpenOrders": "Query Open Orders & Trades",
-    "OpenPositions": "Query Open Orders & Trades",
-    "QueryOrders": "Query Open Orders & Trades or Query Closed Orders & Trades",
-    "TradesHistory": "Query Closed Orders & Trades",
-    "QueryTrades": "Query Closed Orders & Trades",
-    "ClosedOrders": "Query Closed Orders & Trades",
-    "OrderAmends": "Query Open Orders & Trades or Query Closed Orders & Trades",
-    "Ledgers": "Query Ledger Entries",
-    "QueryLedgers": "Query Ledger Entries",
-    "AddExport": "Export Data",
-    "ExportStatus": "Export Data",
-    "RetrieveExport": "Export Data",
-    "RemoveExport": "Export Data",
-    "GetWebSocketsToken": "Access WebSocket API",
-}
-
-
-def permission_for(method: str | None) -> str | None:
-    """The Kraken key permission a private method needs, or None when unknown."""
-    return METHOD_PERMISSIONS.get(method or "")
 
 
 # Code (``E<Category>:<Message>``, detail stripped) -> class. Longest prefix wins for detailed codes.
