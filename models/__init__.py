@@ -5,6 +5,7 @@ from models.base import SCHEMA, Base
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
+from models.market import AssetIdentityRow, PriceRow, TradeBalanceRow
 from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import (
     AccountLockHolderRow,
@@ -22,6 +23,7 @@ __all__ = [
     "SCHEMA",
     "AccountLockHolderRow",
     "AccountLockRow",
+    "AssetIdentityRow",
     "AssetPairRow",
     "AssetRow",
     "BackfillPlanRow",
@@ -34,6 +36,7 @@ __all__ = [
     "ListenerSessionRow",
     "NonceHighWaterRow",
     "OrderAmendRow",
+    "PriceRow",
     "QuarantineRow",
     "ReconciliationAckRow",
     "ReconciliationFindingRow",
@@ -41,6 +44,7 @@ __all__ = [
     "RejectedImportRow",
     "SyncRunRow",
     "SyncStateRow",
+    "TradeBalanceRow",
     "TradeRow",
     "WsBalanceUpdateRow",
     "WsExecutionRow",
