@@ -3,7 +3,7 @@
 kraken_etl.core      pure: no HTTP, no SQL, no Prefect, no clock (except core.clock, the one seam)
 kraken_etl.kraken    the only HTTP/WS client of Kraken (with the simulator, which *is* a Kraken)
 kraken_etl.db        the only SQL (with models/ and migrations/)
-kraken_etl.jobs      the composition layer; recon, listen and report are its siblings
+kraken_etl.jobs      the composition layer; recon, listen, report and books are its siblings
 flows/               thin composition: no HTTP, no SQL
 
 Lower rings never import higher ones: core ← kraken, db ← jobs, recon, listen, report ← cli, flows. A name
@@ -183,7 +183,7 @@ def test_no_float_conversions(module: Module) -> None:
 
 
 LOWER_RINGS = ("kraken_etl.core", "kraken_etl.kraken", "kraken_etl.db")
-COMPOSITION = ("kraken_etl.jobs", "kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report")
+COMPOSITION = ("kraken_etl.jobs", "kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report", "kraken_etl.books")
 TOP = ("kraken_etl.cli", "flows")
 
 
@@ -199,11 +199,11 @@ def test_the_composition_layer_never_imports_the_cli_or_flows(module: Module) ->
     assert found == [], f"{module.name} imports {found}"
 
 
-SIBLINGS = ("kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report")
+SIBLINGS = ("kraken_etl.recon", "kraken_etl.listen", "kraken_etl.report", "kraken_etl.books")
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if _in(m, *SIBLINGS)], ids=lambda m: m.name)
-def test_recon_listen_and_report_never_import_each_other(module: Module) -> None:
+def test_recon_listen_report_and_books_never_import_each_other(module: Module) -> None:
     """Siblings share what they need through the rings below them (a check's SQL in db, its types in core
     or its own package), so none of them runs only when another is importable."""
     own = next(s for s in SIBLINGS if _in(module, s))
