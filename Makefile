@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Use the system trust store (machines behind a TLS-inspecting proxy configure it there, not in uv).
 export UV_NATIVE_TLS ?= 1
 
-.PHONY: install browser test demo lint bench drills docs clean stop
+.PHONY: install system-tools test demo lint bench drills docs clean stop
 
 install: $(STAMP)
 
@@ -38,16 +38,19 @@ $(STAMP): pyproject.toml uv.lock | $(BIN)/python $(if $(filter $(BIN)/uv,$(UV)),
 	$(UV) sync --locked --python $(BIN)/python --quiet
 	@touch $@
 
-# The browser tests (tests/report) open the report in Debian's chromium: installed here, before pytest, when
-# it is missing and we are root with apt-get (CI, a fresh container). Elsewhere those tests fail and say so.
-browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's chromium for the browser tests"; \
+# System tools the tests run, installed here before pytest when missing and we are root with apt-get (CI, a
+# fresh container): Debian's chromium (the report opened in a browser) and hledger (the journal checked by
+# its own tool). Elsewhere those tests fail and say how to get them.
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/hledger:hledger
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do [ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's$$missing for the tests"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) system-tools
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
 	exit $$status
