@@ -1,6 +1,6 @@
 """The header line of a Kraken export file: its kind (ledgers or trades), its delimiter, its columns.
 
-Pure. Columns are found by header NAME, never by position (see `kraken_etl.core.exportfile` for the layout
+Pure. Columns are found by header NAME, never by position (see `kraken_etl.core.exportrows` for the layout
 facts); a header that is neither a ledgers nor a trades header raises `ExportFileError` before any row is
 read.
 """
@@ -97,8 +97,6 @@ _EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 def split_time(text: str) -> tuple[datetime, int, str]:
     """An export time (``2024-03-19 19:43:31`` or with a fraction of any length) checked and split into
     (the whole second as a naive datetime, its unix seconds, the fraction digits as written).
-
-    Shared by the record parser (`exportfile.parse_time`) and the text path (`exportrows.time_texts`).
 
     Raises:
         RowError: when the text is not such a time.

@@ -1,4 +1,5 @@
-"""Export-file parsing, table-driven from literal samples of real ledgers and trades exports."""
+"""The record reader (the test oracle `tests.exports.recordreader`), table-driven from literal samples of
+real ledgers and trades exports; `test_exportrows` checks the product's reader agrees with it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ from decimal import Decimal
 import pytest
 
 from kraken_etl.core.assets import rest_asset
-from kraken_etl.core.exportfile import (
-    PENDING_REASON,
-    ExportFileError,
-    detect_header,
-    iter_export_batches,
-    parse_time,
-    read_export_text,
-)
+from kraken_etl.core.exportheader import PENDING_REASON, ExportFileError, detect_header
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 from kraken_etl.core.timeutil import parse_export_time, to_unix
+from tests.exports.recordreader import iter_export_batches, parse_time, read_export_text
 
 # -- ledgers: every header era, same rows --------------------------------------------------------------
 
