@@ -56,9 +56,11 @@ Converter = Callable[[list[str]], tuple[Value, ...]]
 
 @dataclass(frozen=True, slots=True)
 class RowReader:
-    """How one export report's rows become target column texts: the columns, and the converter that fills
-    them in this order for a given header (the loader checks the columns against the table)."""
+    """How one export report's rows become target column texts: the header columns it needs (which also
+    tell its kind), the target columns, and the converter that fills them in this order for a given header
+    (the loader checks the columns against the table)."""
 
+    required: tuple[str, ...]
     columns: tuple[str, ...]
     converter: Callable[[tuple[str, ...]], Converter]
 
@@ -154,14 +156,16 @@ def trade_converter(columns: tuple[str, ...]) -> Converter:
 
 
 # The export parsers of the ledgers and trades streams (their declarations in `jobs.streams` name them).
-LEDGER_ROWS = RowReader(("ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass",
+LEDGER_ROWS = RowReader(("txid", "refid", "time", "type", "asset", "amount", "fee", "balance"),
+                        ("ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass",
                          "asset", "wallet", "amount", "fee", "balance"), ledger_converter)
-TRADE_ROWS = RowReader(("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
+TRADE_ROWS = RowReader(("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol"),
+                       ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
                         "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers"),
                        trade_converter)
 
 
-def iter_cell_batches(stream: TextIO, readers: Mapping[str, RowReader], *,
+def iter_cell_batches(stream: TextIO, readers: Mapping[ExportKind, RowReader], *,
                       batch_rows: int = BATCH_ROWS) -> Iterator[CellBatch]:
     """Read an export file from a text stream, `batch_rows` data rows at a time, keeping cells as text.
 
@@ -173,11 +177,8 @@ def iter_cell_batches(stream: TextIO, readers: Mapping[str, RowReader], *,
         ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
     """
     line, header_line = first_line(stream)
-    header = detect_header(line)
-    reader = readers.get(header.kind)
-    if reader is None:
-        raise ExportFileError(f"no reader for a {header.kind} export")
-    yield from _batches(header, reader.converter(header.columns), stream, batch_rows, header_line)
+    header = detect_header(line, readers)
+    yield from _batches(header, readers[header.kind].converter(header.columns), stream, batch_rows, header_line)
 
 
 def _batches(header: ExportHeader, convert: Converter, stream: TextIO, batch_rows: int,

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TextIO
 
 from kraken_etl.core.exportheader import ExportFileError, ExportHeader, detect_header
+from kraken_etl.jobs.streams import EXPORT_ROWS
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -233,7 +234,7 @@ def _verify(path: Path, limits: ExportLimits) -> VerifiedFile:
             if b"\x00" in chunk:
                 raise ExportFileError(f"{path.name}: binary data (NUL bytes), not a CSV/TSV export")
         decoder.finish()
-    header = detect_header(_header_line(first, path.name))
+    header = detect_header(_header_line(first, path.name), EXPORT_ROWS)
     return VerifiedFile(path, member, size, data_size, digest.hexdigest(), header)
 
 

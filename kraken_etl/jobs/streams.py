@@ -106,8 +106,8 @@ ORDER_AMENDS = StreamSpec(
 STREAMS: tuple[StreamSpec, ...] = (LEDGERS, TRADES, CLOSED_ORDERS, ORDER_AMENDS)
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
 # The stream of each export report, and how its rows are read (`core.exportrows.iter_cell_batches`).
-BY_REPORT: Mapping[str, StreamSpec] = {s.export_report: s for s in STREAMS if s.export_report}
-EXPORT_ROWS: Mapping[str, RowReader] = {s.export_report: s.export_rows for s in STREAMS
+BY_REPORT: Mapping[ExportKind, StreamSpec] = {s.export_report: s for s in STREAMS if s.export_report}
+EXPORT_ROWS: Mapping[ExportKind, RowReader] = {s.export_report: s.export_rows for s in STREAMS
                                         if s.export_report and s.export_rows}
 BALANCES = "balances"
 # What `sync` runs by default, in dependency order (amends need the closed orders stored first).

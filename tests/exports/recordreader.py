@@ -34,6 +34,15 @@ from kraken_etl.core.exportheader import (
 from kraken_etl.core.money import NotADecimal, parse_kraken_number
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    required: tuple[str, ...]  # the columns a header must have to be read as this kind
+
+
+KINDS = {"ledgers": _Kind(("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")),
+         "trades": _Kind(("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol"))}
+
 # The trades export writes these order types in prose; REST names them (Kraken's trades export).
 REST_ORDERTYPES = {
     "stop market": "stop-loss", "touched market": "take-profit", "stop limit": "stop-loss-limit",
@@ -180,7 +189,7 @@ def iter_export_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iter
         ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
     """
     line, header_line = first_line(stream)
-    header = detect_header(line)
+    header = detect_header(line, KINDS)
     yield from _batches(header, stream, batch_rows, header_line)
 
 
