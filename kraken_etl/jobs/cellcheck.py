@@ -30,7 +30,7 @@ from kraken_etl.core.exportrows import CellBatch
 from kraken_etl.core.idcheck import batch_lookalikes
 from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
 from kraken_etl.core.records import Rejected
-from kraken_etl.jobs.validation import DUPLICATE, conflict_reason, flagger
+from kraken_etl.jobs.validation import DUPLICATE, conflict_reason, flag_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,11 +143,12 @@ def check_cells(batch: CellBatch, spec: StreamSpec) -> CheckedCells:
     key = at[spec.target.key]
     ids = pd.DataFrame({"id": pd.Series([values[i][key] for i in survivors], index=survivors, dtype=object)})
     bad_ids = _failures(id_schema, ids) if survivors else {}
-    flag = flagger(spec.rules, lambda column: itemgetter(at[column]))
+    def cell(name: str) -> itemgetter[Any]:
+        return itemgetter(at[name])
     lookalikes = _lookalikes(values, key, survivors, bad_ids)
     if not bad_numbers and not bad_ids and not lookalikes:  # the usual batch: every row loads
         out.keep = list(range(len(values)))
-        out.flags = [flag(row) for row in values]
+        out.flags = flag_rows(spec.rules, values, cell)
         return out
     first: dict[str, int] = {}
     rules = spec.rules
@@ -176,7 +177,7 @@ def check_cells(batch: CellBatch, spec: StreamSpec) -> CheckedCells:
             continue
         first.setdefault(rid, i)
         out.keep.append(i)
-        out.flags.append(flag(values[i]))
+    out.flags = flag_rows(spec.rules, [values[i] for i in out.keep], cell)
     return out
 
 
