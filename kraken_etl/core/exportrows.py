@@ -40,6 +40,7 @@ from kraken_etl.core.assets import rest_asset
 from kraken_etl.core.exportheader import (
     BATCH_ROWS,
     PENDING_REASON,
+    POSTXID_COLUMNS,
     ExportFileError,
     ExportHeader,
     ExportKind,
@@ -134,7 +135,7 @@ def trade_converter(columns: tuple[str, ...]) -> Converter:
     txid, ordertxid, pair, time, kind, ordertype = (at[n] for n in ("txid", "ordertxid", "pair", "time", "type",
                                                                     "ordertype"))
     price, cost, fee, vol = (at[n] for n in ("price", "cost", "fee", "vol"))
-    postxid = [at[n] for n in ("postxid", "posttxid") if n in at]
+    postxid = [at[n] for n in POSTXID_COLUMNS if n in at]
     margin, misc, ledgers = at.get("margin"), at.get("misc"), at.get("ledgers")
 
     def convert(cells: list[str]) -> tuple[Value, ...]:
