@@ -1,6 +1,6 @@
 """The header line of a Kraken export file: its kind (ledgers or trades), its delimiter, its columns.
 
-Pure. Columns are found by header NAME, never by position (see `kraken_etl.core.exportfile` for the layout
+Pure. Columns are found by header NAME, never by position (see `kraken_etl.core.exportrows` for the layout
 facts); a header that is neither a ledgers nor a trades header raises `ExportFileError` before any row is
 read.
 """
@@ -8,9 +8,10 @@ read.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TextIO
+from typing import Literal, Protocol, TextIO
 
 from kraken_etl.core.errors import KrakenEtlError
 
@@ -19,11 +20,17 @@ ExportKind = Literal["ledgers", "trades"]
 BATCH_ROWS = 20_000
 PENDING_REASON = "pending row: not a ledger entry (empty txid)"
 
-# Columns a header must have to be read as that kind (every real variant has them).
-LEDGER_REQUIRED = ("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")
-TRADE_REQUIRED = ("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol")
 # The position id column: `postxid` in most files, `posttxid` in one real header.
 POSTXID_COLUMNS = ("postxid", "posttxid")
+
+
+class Reader(Protocol):
+    """What header detection needs of a kind's row reader: the columns a header must have to be read as
+    that kind (every real variant has them)."""
+
+    @property
+    def required(self) -> tuple[str, ...]: ...
+
 
 class ExportFileError(KrakenEtlError, ValueError):
     """An export file (or its zip) cannot be read at all; nothing from it is loaded."""
@@ -53,35 +60,31 @@ def _split_header(line: str) -> tuple[str, list[str]]:
     return delimiter, [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
 
 
-def detect_header(line: str) -> ExportHeader:
+def detect_header(line: str, readers: Mapping[ExportKind, Reader]) -> ExportHeader:
     """Read the header line of an export file.
 
     Args:
         line: the first non-blank line of the file (BOM and line ending allowed).
+        readers: the reader of each kind; the kind is the one whose required columns are all present (the
+            kind requiring more columns first, so a header with both sets is the more specific kind).
 
     Returns:
         The kind, delimiter and normalised (lower-case, unquoted) column names.
 
     Raises:
-        ExportFileError: when the line is neither a ledgers nor a trades header, or repeats a column.
+        ExportFileError: when the line is no kind's header, or repeats a column.
     """
     delimiter, columns = _split_header(line)
     if len(set(columns)) != len(columns):
         raise ExportFileError(f"export header repeats a column: {columns}")
     present = set(columns)
-    kind: ExportKind
-    if all(name in present for name in TRADE_REQUIRED):
-        kind = "trades"
-    elif all(name in present for name in LEDGER_REQUIRED):
-        kind = "ledgers"
-    else:
-        missing_l = [n for n in LEDGER_REQUIRED if n not in present]
-        missing_t = [n for n in TRADE_REQUIRED if n not in present]
-        raise ExportFileError(
-            "not a Kraken ledgers or trades export: header lacks "
-            f"{', '.join(missing_l)} (ledgers) / {', '.join(missing_t)} (trades)"
-        )
-    return ExportHeader(kind=kind, delimiter=delimiter, columns=tuple(columns))
+    kinds = sorted(readers, key=lambda k: -len(readers[k].required))
+    for kind in kinds:
+        if all(name in present for name in readers[kind].required):
+            return ExportHeader(kind=kind, delimiter=delimiter, columns=tuple(columns))
+    lacks = " / ".join(f"{', '.join(n for n in readers[k].required if n not in present)} ({k})"
+                       for k in sorted(readers))
+    raise ExportFileError(f"not a Kraken {' or '.join(sorted(readers))} export: header lacks {lacks}")
 
 
 def first_line(stream: TextIO) -> tuple[str, int]:
@@ -97,8 +100,6 @@ _EPOCH = datetime(1970, 1, 1)  # naive: export times are naive UTC strings
 def split_time(text: str) -> tuple[datetime, int, str]:
     """An export time (``2024-03-19 19:43:31`` or with a fraction of any length) checked and split into
     (the whole second as a naive datetime, its unix seconds, the fraction digits as written).
-
-    Shared by the record parser (`exportfile.parse_time`) and the text path (`exportrows.time_texts`).
 
     Raises:
         RowError: when the text is not such a time.

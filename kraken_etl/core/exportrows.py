@@ -1,22 +1,38 @@
-"""Export rows kept as text, ready for the loader: the fast path of a file import (pure).
+"""Kraken export files (ledgers or trades, CSV or TSV) read in batches, each cell kept as text (pure).
 
-`iter_export_batches` (`core.exportfile`) turns each row into a `LedgerEntry`/`Trade`, with a Decimal per
-amount; a loader that only stores the row then prints each Decimal back to text. This reader keeps every
-cell as the text Kraken wrote and derives, per row, the tuple of column texts the target table stores
-(`LEDGER_COLUMNS` / `TRADE_COLUMNS`; None is NULL). The numbers are NOT checked here: the validation step
-(`jobs.cellcheck`, pandera) checks whole columns against Kraken's number grammar at once, and a stored
-numeric is then exactly the text of the file (value and scale).
+Per row the reader derives the tuple of column texts the target table stores (the stream's export
+columns, `RowReader.columns`; None is NULL), and keeps the cells for `raw`. It never touches the
+network, the database or the clock, and it never holds more than one batch. The numbers are NOT checked
+here: the validation step (`jobs.cellcheck`, pandera) checks whole columns against Kraken's number grammar
+at once, and a stored numeric is then exactly the text of the file (value and scale).
 
-What it does per row is what `parse_ledger_row` / `parse_trade_row` do, with the same rejections and
-reasons: a pending ledger row (empty txid), an empty trade id, a bad time, a wrong field count. The same
-derivations too: the REST asset id, REST order type names, the position id column, the ledger id list, and
-the time truncated to microseconds next to the raw unix seconds with exactly the file's fraction digits.
+Layout facts it relies on (Kraken's export documentation and support articles; observed in real files 2020-2026):
+
+- Columns are found by header NAME, never by position: Kraken added `wallet`, `amountusd` (2024),
+  `subclass` (late 2025) and USD columns, and the trades file gains position columns (`postxid`, spelled
+  `posttxid` with an extra `posstatuscode` in one real header), `costusd`, `aclass`/`subclass`.
+- The kind (ledgers or trades) is read from the header; the delimiter too (tab → TSV).
+- CRLF or LF, a UTF-8 BOM, blank lines between groups and a missing trailing newline all occur.
+- Ledger times have no fraction, trade times four digits. The raw time keeps exactly the digits the file
+  gave (``1688464484``, ``1710877411.6798``), so the loader can tell a less precise source from a more
+  precise one and keep the finer value (docs/backfill.md, "one truth from three sources"); the timestamp
+  is truncated to microseconds (PostgreSQL's precision).
+- The asset is translated to its REST id, prose order types to REST's names, `ledgers` is one
+  comma-joined cell.
+- **Pending ledger rows** (2020-2022 files): a deposit/withdrawal/staking reward first appears with an
+  empty `txid` and an empty `balance`, then again as the real, credited row. The pending row is not a
+  ledger entry (it has no ledger id, and summing it doubles the movement), so it is returned as a
+  `Rejected` with reason ``pending row: not a ledger entry (empty txid)`` and goes to quarantine: kept for
+  audit, never loaded as an entry, never silently dropped.
+
+Rows that cannot be read (empty id, bad time, wrong field count) become `Rejected` with a reason; a header
+that is neither a ledgers nor a trades header raises `ExportFileError` before any row is read.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -24,6 +40,7 @@ from kraken_etl.core.assets import rest_asset
 from kraken_etl.core.exportheader import (
     BATCH_ROWS,
     PENDING_REASON,
+    POSTXID_COLUMNS,
     ExportFileError,
     ExportHeader,
     ExportKind,
@@ -37,14 +54,16 @@ from kraken_etl.core.records import Rejected
 Value = str | tuple[str, ...] | None
 Converter = Callable[[list[str]], tuple[Value, ...]]
 
-# The target columns each converter fills, in this order (the loader checks them against the table).
-LEDGER_COLUMNS = ("ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass", "asset",
-                  "wallet", "amount", "fee", "balance")
-TRADE_COLUMNS = ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
-                 "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers")
-# Number columns the validation checks: required ones, then the one that may be empty (NULL).
-MONEY = {"ledgers": (("amount", "fee"), ("balance",)), "trades": (("price", "cost", "fee", "vol"), ("margin",))}
-ID_COLUMN = {"ledgers": "ledger_id", "trades": "txid"}
+
+@dataclass(frozen=True, slots=True)
+class RowReader:
+    """How one export report's rows become target column texts: the header columns it needs (which also
+    tell its kind), the target columns, and the converter that fills them in this order for a given header
+    (the loader checks the columns against the table)."""
+
+    required: tuple[str, ...]
+    columns: tuple[str, ...]
+    converter: Callable[[tuple[str, ...]], Converter]
 
 
 # The trades export writes order types in prose (Kraken's trades export); REST uses these names.
@@ -62,7 +81,7 @@ class CellBatch:
     kind: ExportKind
     columns: tuple[str, ...]  # the header's column names (the keys of `raw`)
     cells: list[list[str]] = field(default_factory=list)
-    values: list[tuple[Value, ...]] = field(default_factory=list)  # in LEDGER_COLUMNS / TRADE_COLUMNS order
+    values: list[tuple[Value, ...]] = field(default_factory=list)  # in its `RowReader.columns` order
     rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0  # data rows read into this batch (kept + rejected)
 
@@ -74,8 +93,7 @@ class CellBatch:
 def time_texts(text: str) -> tuple[str, str]:
     """An export time to (timestamptz text truncated to microseconds, raw unix seconds as written).
 
-    The same rule as `exportfile.parse_time` (``2024-03-19 19:43:31`` → ``1710877411``; a fraction keeps
-    exactly its digits in the raw value), as text.
+    ``2024-03-19 19:43:31`` → ``1710877411``; a fraction keeps exactly its digits in the raw value.
 
     Raises:
         RowError: when the text is not such a time.
@@ -87,7 +105,7 @@ def time_texts(text: str) -> tuple[str, str]:
     return f"{head}+00", str(seconds)
 
 
-def _ledger_converter(columns: tuple[str, ...]) -> Converter:
+def ledger_converter(columns: tuple[str, ...]) -> Converter:
     at = {name: i for i, name in enumerate(columns)}
     txid, refid, time, kind, asset = at["txid"], at["refid"], at["time"], at["type"], at["asset"]
     amount, fee, balance = at["amount"], at["fee"], at["balance"]
@@ -112,12 +130,12 @@ def _ledger_converter(columns: tuple[str, ...]) -> Converter:
     return convert
 
 
-def _trade_converter(columns: tuple[str, ...]) -> Converter:
+def trade_converter(columns: tuple[str, ...]) -> Converter:
     at = {name: i for i, name in enumerate(columns)}
     txid, ordertxid, pair, time, kind, ordertype = (at[n] for n in ("txid", "ordertxid", "pair", "time", "type",
                                                                     "ordertype"))
     price, cost, fee, vol = (at[n] for n in ("price", "cost", "fee", "vol"))
-    postxid = [at[n] for n in ("postxid", "posttxid") if n in at]
+    postxid = [at[n] for n in POSTXID_COLUMNS if n in at]
     margin, misc, ledgers = at.get("margin"), at.get("misc"), at.get("ledgers")
 
     def convert(cells: list[str]) -> tuple[Value, ...]:
@@ -138,24 +156,37 @@ def _trade_converter(columns: tuple[str, ...]) -> Converter:
     return convert
 
 
-def iter_cell_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[CellBatch]:
+# The export parsers of the ledgers and trades streams (their declarations in `jobs.streams` name them).
+LEDGER_ROWS = RowReader(("txid", "refid", "time", "type", "asset", "amount", "fee", "balance"),
+                        ("ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass",
+                         "asset", "wallet", "amount", "fee", "balance"), ledger_converter)
+TRADE_ROWS = RowReader(("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol"),
+                       ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
+                        "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers"),
+                       trade_converter)
+
+
+def iter_cell_batches(stream: TextIO, readers: Mapping[ExportKind, RowReader], *,
+                      batch_rows: int = BATCH_ROWS) -> Iterator[CellBatch]:
     """Read an export file from a text stream, `batch_rows` data rows at a time, keeping cells as text.
 
-    Open files as for `exportfile.iter_export_batches` (``newline=""``, ``encoding="utf-8-sig"``).
+    `readers` gives the `RowReader` of each export kind (the stream declarations hold them).
+
+    Open files with ``newline=""`` (CSV rule) and ``encoding="utf-8-sig"``; a leftover BOM is handled too.
 
     Raises:
         ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
     """
     line, header_line = first_line(stream)
-    header = detect_header(line)
-    yield from _batches(header, stream, batch_rows, header_line)
+    header = detect_header(line, readers)
+    yield from _batches(header, readers[header.kind].converter(header.columns), stream, batch_rows, header_line)
 
 
-def _batches(header: ExportHeader, stream: TextIO, batch_rows: int, header_line: int) -> Iterator[CellBatch]:
+def _batches(header: ExportHeader, convert: Converter, stream: TextIO, batch_rows: int,
+             header_line: int) -> Iterator[CellBatch]:
     columns = header.columns
     width = len(columns)
     kind = header.kind
-    convert = _ledger_converter(columns) if kind == "ledgers" else _trade_converter(columns)
     reader = csv.reader(stream, delimiter=header.delimiter)
     batch = CellBatch(kind, columns)
     try:

@@ -1,8 +1,8 @@
-"""The fast path of a file import, database side: COPY text straight from export cells, and a direct COPY.
+"""A file import, database side: its rows of text as a `PreparedBatch`, and a direct COPY.
 
 `prepare_cells` turns validated rows of text (`core.exportrows`: the column texts of each row, the cells
-for `raw`) into the same `PreparedBatch` that `load.prepare_upsert` builds from records, without a Decimal
-or a datetime per cell: a stored numeric is the text Kraken wrote.
+for `raw`) into the same `PreparedBatch` that `load.prepare_upsert` builds from records (the COPY text
+writer of both is `db.copytext`): a stored numeric is the text Kraken wrote.
 
 `copy_new` COPYs a prepared batch straight into the target table, with no staging table and no merge. It
 is only for rows whose key the table cannot hold yet: the caller checked, inside the same transaction,
@@ -16,18 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import orjson
 from sqlalchemy import Connection, text
 
 from kraken_etl.core.exportrows import Value
-from kraken_etl.db.copytext import COPY_CHUNK_ROWS, copy_str, copy_text
+from kraken_etl.db.copytext import cell_lines, chunked
 from kraken_etl.db.load import LoadSource, LoadTarget, PreparedBatch, UpsertCounts, target_columns
-
-_NULL = "\\N"
-
-
-def _escaped(values: tuple[Value, ...]) -> list[str]:
-    return [_NULL if v is None else copy_text(v) for v in values]
 
 
 def prepare_cells(
@@ -48,31 +41,7 @@ def prepare_cells(
     expected = target_columns(target)
     if expected != ["account", *value_columns, "flags", "source", "raw"]:
         raise ValueError(f"{target.table_name}: columns {expected} do not match {list(value_columns)}")
-    head = copy_str(account) + "\t"
-    tail_source = "\t" + source + "\t"
-    no_flags = copy_text(())
-    names = tuple(columns)
-    chunks: list[str] = []
-    lines: list[str] = []
-    dumps = orjson.dumps
-    append = lines.append
-    for values, cells, flags in rows:
-        joined = "".join(cells)  # every column text derives from these cells: one escape test per row
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            body = "\t".join(_escaped(values))
-        else:
-            body = "\t".join([v if v.__class__ is str else (_NULL if v is None else copy_text(v))
-                              for v in values])
-        raw = dumps(dict(zip(names, cells, strict=False))).decode()  # rows of the header width
-        if "\\" in raw:
-            raw = raw.replace("\\", "\\\\")
-        append(head + body + "\t" + (copy_text(flags) if flags else no_flags) + tail_source + raw + "\n")
-        if len(lines) >= COPY_CHUNK_ROWS:
-            chunks.append("".join(lines))
-            lines.clear()
-    if lines:
-        chunks.append("".join(lines))
-    return PreparedBatch(target, len(rows), chunks)
+    return PreparedBatch(target, len(rows), chunked(cell_lines(account, rows, columns, source)))
 
 
 def account_is_empty(conn: Connection, account: str, target: LoadTarget) -> bool:

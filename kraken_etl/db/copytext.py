@@ -1,14 +1,18 @@
-"""COPY text for the loader's staging tables: one line per record, built in Python (pure, no connection).
+"""The one COPY text writer of the loader: one line per row, built in Python (pure, no connection).
+
+Two inputs, one format: records (`line_builder`: REST sync, an amend, a test) and an export file's rows
+kept as text (`cell_lines`: a file import, where a stored numeric is the text Kraken wrote, with no
+Decimal or datetime per cell). Both write ``account, <the target's columns>, flags, source, raw``.
 
 COPY's text format (PostgreSQL docs, "COPY … File Formats → Text Format"): tab-separated, ``\\N`` for NULL,
 and backslash, newline, carriage return and tab escaped with a backslash. Building the lines here is several
-times cheaper than psycopg's per-row `write_row` (measured: bench/bench_import.py). The merge SQL that reads
-the staging table lives in `kraken_etl.db.load`.
+times cheaper than psycopg's per-row `write_row` (measured: bench/bench_import.py). The SQL that reads them
+lives in `kraken_etl.db.load` (merge) and `kraken_etl.db.cellcopy` (direct COPY).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -110,3 +114,35 @@ def line_builder(columns: list[str]) -> Callable[[Record, str, str, str], str]:
         return "\t".join(cells) + "\n"
 
     return build
+
+
+def chunked(lines: list[str]) -> list[str]:
+    """The lines joined, `COPY_CHUNK_ROWS` per chunk (one write to the COPY stream each)."""
+    return ["".join(lines[i:i + COPY_CHUNK_ROWS]) for i in range(0, len(lines), COPY_CHUNK_ROWS)]
+
+
+def cell_lines(account: str, rows: Sequence[tuple[tuple[Any, ...], list[str], tuple[str, ...]]],
+               names: Sequence[str], source: str) -> list[str]:
+    """One COPY line per row given as (column texts, raw cells, flags); `names` are the raw cells' names.
+
+    A column text is a str, a tuple of str (an array) or None (NULL); `raw` is the cells as a JSON object.
+    """
+    head = copy_str(account) + "\t"
+    tail_source = "\t" + source + "\t"
+    no_flags = copy_text(())
+    names = tuple(names)
+    dumps = orjson.dumps
+    lines: list[str] = []
+    append = lines.append
+    for values, cells, flags in rows:
+        joined = "".join(cells)  # every column text derives from these cells: one escape test per row
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            body = "\t".join([copy_text(v) for v in values])
+        else:
+            body = "\t".join([v if v.__class__ is str else (_NULL if v is None else copy_text(v))
+                              for v in values])
+        raw = dumps(dict(zip(names, cells, strict=False))).decode()  # rows of the header width
+        if "\\" in raw:
+            raw = raw.replace("\\", "\\\\")
+        append(head + body + "\t" + (copy_text(flags) if flags else no_flags) + tail_source + raw + "\n")
+    return lines

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Table, text
 
 from kraken_etl.core.idcheck import case_reason
 from kraken_etl.core.records import Rejected
-from kraken_etl.db.copytext import COPY_CHUNK_ROWS, Record, copy_str, copy_text, line_builder
+from kraken_etl.db.copytext import Record, chunked, copy_str, copy_text, line_builder
 from kraken_etl.db.quarantine import quarantine
 from models import Base
 
@@ -194,17 +194,9 @@ def prepare_upsert(
     flags = flags or {}
     account_cell = copy_str(account)
     no_flags = copy_text(())
-    chunks: list[str] = []
-    lines: list[str] = []
-    for rid, record in unique.items():
-        marks = flags.get(rid)
-        lines.append(build(record, account_cell, source, copy_text(marks) if marks else no_flags))
-        if len(lines) >= COPY_CHUNK_ROWS:
-            chunks.append("".join(lines))
-            lines = []
-    if lines:
-        chunks.append("".join(lines))
-    return PreparedBatch(target, len(unique), chunks)
+    lines = [build(record, account_cell, source, copy_text(marks) if (marks := flags.get(rid)) else no_flags)
+             for rid, record in unique.items()]
+    return PreparedBatch(target, len(unique), chunked(lines))
 
 
 def _repeats_statement(target: LoadTarget) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 
 import models
-from kraken_etl.core.exportfile import PENDING_REASON
+from kraken_etl.core.exportheader import PENDING_REASON
 
 COUNTED = (
     ("ledger_entry", models.LedgerEntryRow),

@@ -58,7 +58,7 @@ def sync_order_amends(
                 records += parsed
                 rejected += bad
                 result.fetched += len(trail)
-            batch = validate_batch(spec.name, spec.rules, records)
+            batch = validate_batch(spec, records)
             rejected += batch.rejected
             with engine.begin() as conn:
                 run_id = result.run_id if result.run_id is not None else insert_run(conn, timer.finish(result))

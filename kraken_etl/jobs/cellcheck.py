@@ -1,17 +1,18 @@
 """Validation of export rows kept as text (`core.exportrows.CellBatch`) with pandera, column by column.
 
-The same rules as `jobs.validation` applies to parsed records, for the fast path of a file import:
+The rules `jobs.validation` applies to parsed records, from the same stream declaration, for a file import:
 
 - every number column matches Kraken's number grammar (`money.KRAKEN_NUMBER`: what `parse_kraken_number`
   accepts, so ``1E+1000000``, ``1_000``, non-ASCII digits, ``+5``, spaces, 400 digits, NaN/Infinity are
   refused), required columns non-empty; a failing row is rejected with the parser's reason
   (``amount: '1_000' is not a Kraken number …``, the first failing column in the record's field order);
 - then, over the rows left, the id is non-blank and unique in the batch: a later copy equal to the first
-  (the records `parse_ledger_row`/`parse_trade_row` build compare equal) is a no-op, counted; a different
-  one is rejected with `conflict_reason`, the first copy kept;
+  (every column equal, the numbers and the raw time by value: ``1.0`` equals ``1.00``) is a no-op,
+  counted; a different one is rejected with `conflict_reason`, the first copy kept;
 - then no id is a look-alike of another (`core.idcheck`: whitespace or invisible characters, or the same
   id as an earlier one of the batch in another case): such a row is rejected with a reason naming both;
-- the informational flags of `validation.flags_for` (unknown type/asset/side, negative fee, no balance).
+- the informational flags of the stream's `StreamRules.flags` (unknown type/asset/side, negative fee, no
+  balance), read from the column texts.
 
 The checks are vectorised: a number column is checked with ONE regular-expression match over the column
 joined by newlines (C speed), and only a column that fails is checked cell by cell to find the rows.
@@ -22,27 +23,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from kraken_etl.core.assets import is_known_asset
-from kraken_etl.core.exportfile import parse_ledger_row, parse_trade_row
-from kraken_etl.core.exportheader import ExportKind, RowError
-from kraken_etl.core.exportrows import ID_COLUMN, LEDGER_COLUMNS, MONEY, TRADE_COLUMNS, CellBatch
+from kraken_etl.core.exportrows import CellBatch
 from kraken_etl.core.idcheck import batch_lookalikes
-from kraken_etl.core.ledger import LEDGER_TYPES
 from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
 from kraken_etl.core.records import Rejected
-from kraken_etl.core.trade import TRADE_SIDES
-from kraken_etl.jobs.validation import DUPLICATE, conflict_reason
+from kraken_etl.jobs.validation import DUPLICATE, conflict_reason, flag_rows
 
 if TYPE_CHECKING:
     import pandas as pd
     import pandera.pandas as pa
 
+    from kraken_etl.jobs.streams import StreamSpec
+
 _NUMBERS = re.compile(rf"(?:{KRAKEN_NUMBER.pattern}\n)*")
 _NUMBERS_OR_EMPTY = re.compile(rf"(?:(?:{KRAKEN_NUMBER.pattern})?\n)*")
-_POSITIONS = {"ledgers": {n: i for i, n in enumerate(LEDGER_COLUMNS)},
-              "trades": {n: i for i, n in enumerate(TRADE_COLUMNS)}}
 
 
 @dataclass(slots=True)
@@ -75,13 +72,13 @@ _SCHEMAS: dict[str, tuple[Any, Any]] = {}
 _OPTIONAL_CELL = re.compile(rf"(?:{KRAKEN_NUMBER.pattern})?")
 
 
-def _schemas(kind: ExportKind) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
-    cached = _SCHEMAS.get(kind)
+def _schemas(spec: StreamSpec) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    cached = _SCHEMAS.get(spec.name)
     if cached:
         return cached
     import pandera.pandas as pa
 
-    required, optional = MONEY[kind]
+    required, optional = spec.rules.money, spec.rules.optional_money
     money: dict[str, pa.Column] = {}
     for name in required:
         money[name] = pa.Column(object, checks=pa.Check(_column_matches(_NUMBERS, KRAKEN_NUMBER), error=name))
@@ -91,7 +88,7 @@ def _schemas(kind: ExportKind) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
     ids = {"id": pa.Column(object, unique=True, report_duplicates="exclude_first",
                            checks=pa.Check(_nonblank, error="id is empty"))}
     made = (pa.DataFrameSchema(money, coerce=False), pa.DataFrameSchema(ids, coerce=False))
-    _SCHEMAS[kind] = made
+    _SCHEMAS[spec.name] = made
     return made
 
 
@@ -123,8 +120,8 @@ def _number_reason(name: str, value: str) -> str:
     return f"{name}: is not a Kraken number"  # not reached: the grammar and the parser agree
 
 
-def check_cells(batch: CellBatch) -> CheckedCells:
-    """Validate one text batch (see the module docstring); pure apart from pandera.
+def check_cells(batch: CellBatch, spec: StreamSpec) -> CheckedCells:
+    """Validate one text batch of `spec`'s stream (see the module docstring); pure apart from pandera.
 
     Raises:
         pandera.errors.SchemaErrors: when the frame itself is wrong (a programming error, not data).
@@ -136,22 +133,28 @@ def check_cells(batch: CellBatch) -> CheckedCells:
     if not values:
         return out
     kind = batch.kind
-    at = _POSITIONS[kind]
-    money_schema, id_schema = _schemas(kind)
+    assert spec.export_rows is not None
+    at = {name: i for i, name in enumerate(spec.export_rows.columns)}
+    money_schema, id_schema = _schemas(spec)
     names = list(money_schema.columns)
     frame = pd.DataFrame({name: pd.Series([v[at[name]] or "" for v in values], dtype=object) for name in names})
     bad_numbers = _failures(money_schema, frame)
     survivors = [i for i in range(len(values)) if i not in bad_numbers]
-    key = at[ID_COLUMN[kind]]
+    key = at[spec.target.key]
     ids = pd.DataFrame({"id": pd.Series([values[i][key] for i in survivors], index=survivors, dtype=object)})
     bad_ids = _failures(id_schema, ids) if survivors else {}
-    flag = _flagger(kind)
+    def cell(name: str) -> itemgetter[Any]:
+        return itemgetter(at[name])
     lookalikes = _lookalikes(values, key, survivors, bad_ids)
     if not bad_numbers and not bad_ids and not lookalikes:  # the usual batch: every row loads
         out.keep = list(range(len(values)))
-        out.flags = [flag(row) for row in values]
+        out.flags = flag_rows(spec.rules, values, cell)
         return out
     first: dict[str, int] = {}
+    rules = spec.rules
+    # numbers compare by value; a timestamp by its raw time (its text may be written with more zeros)
+    numbers = [at[name] for name in (*rules.money, *rules.optional_money, *(r for _, r in spec.target.time_pairs))]
+    derived = [at[moment] for moment, _ in spec.target.time_pairs]
     for i in range(len(values)):
         rid = values[i][key]
         assert isinstance(rid, str)
@@ -166,7 +169,7 @@ def check_cells(batch: CellBatch) -> CheckedCells:
         reasons = bad_ids.get(i)
         if reasons:
             if reasons == [DUPLICATE] and rid in first:
-                if _same_record(batch, first[rid], i):
+                if _same_values(values[first[rid]], values[i], numbers, derived):
                     out.identical += 1
                     continue
                 reasons = [conflict_reason(rid)]
@@ -174,7 +177,7 @@ def check_cells(batch: CellBatch) -> CheckedCells:
             continue
         first.setdefault(rid, i)
         out.keep.append(i)
-        out.flags.append(flag(values[i]))
+    out.flags = flag_rows(spec.rules, [values[i] for i in out.keep], cell)
     return out
 
 
@@ -188,51 +191,12 @@ def _lookalikes(values: list[tuple[Any, ...]], key: int, survivors: list[int],
     return {rows[at]: reason for at, reason in found.items()}
 
 
-def _same_record(batch: CellBatch, a: int, b: int) -> bool:
-    """Whether two rows make equal records (the rule of `jobs.validation`: every field but raw)."""
-    parse = parse_ledger_row if batch.kind == "ledgers" else parse_trade_row
-    try:
-        return parse(batch.raw(a)) == parse(batch.raw(b))
-    except RowError:
-        return False
-
-
-def _flagger(kind: ExportKind) -> Any:
-    known: dict[str, bool] = {}
-    at = _POSITIONS[kind]
-    fee = at["fee"]
-
-    def negative(text: Any) -> bool:
-        return isinstance(text, str) and text.startswith("-") and Decimal(text) < 0
-
-    if kind == "ledgers":
-        kind_at, asset_at, balance_at = at["type"], at["asset"], at["balance"]
-
-        def ledger_flags(row: tuple[Any, ...]) -> tuple[str, ...]:
-            out = []
-            if row[kind_at] not in LEDGER_TYPES:
-                out.append("unknown_type")
-            asset = row[asset_at]
-            ok = known.get(asset)
-            if ok is None:
-                ok = known[asset] = is_known_asset(asset)
-            if not ok:
-                out.append("unknown_asset")
-            if negative(row[fee]):
-                out.append("negative_fee")
-            if row[balance_at] is None:
-                out.append("no_balance")
-            return tuple(out)
-
-        return ledger_flags
-    side_at = at["type"]
-
-    def trade_flags(row: tuple[Any, ...]) -> tuple[str, ...]:
-        out = []
-        if row[side_at] not in TRADE_SIDES:
-            out.append("unknown_side")
-        if negative(row[fee]):
-            out.append("negative_fee")
-        return tuple(out)
-
-    return trade_flags
+def _same_values(a: tuple[Any, ...], b: tuple[Any, ...], numbers: list[int], derived: list[int]) -> bool:
+    """Whether two rows make equal records: every column equal, the numbers (checked already) by value,
+    a timestamp through its raw time (`derived`: not compared itself)."""
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if x == y or i in derived:
+            continue
+        if i not in numbers or x is None or y is None or Decimal(x) != Decimal(y):
+            return False
+    return True

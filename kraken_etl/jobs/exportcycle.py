@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kraken_etl.core.clock import Clock
-from kraken_etl.core.exportfile import ExportFileError
+from kraken_etl.core.exportheader import ExportFileError
 from kraken_etl.core.results import JobResult
 from kraken_etl.db import exports as jobs
 from kraken_etl.db.runs import Engine

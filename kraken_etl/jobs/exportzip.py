@@ -13,7 +13,7 @@ A zip from Kraken (or one a person downloaded, or one a hostile party crafted) i
 - a full verification pass (`verify_export_file`) streams the member once, so CRC errors and truncation
   surface before anything is parsed — a rejected file loads nothing.
 
-`open_export_text` then yields the member (or the plain file) as a text stream for `core.exportfile`.
+`open_export_text` then yields the member (or the plain file) as a text stream for `core.exportrows`.
 Every `ExportFileError` from here (or raised while the stream is read) names the file.
 This module does no HTTP and no SQL.
 """
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TextIO
 
-from kraken_etl.core.exportfile import ExportFileError, ExportHeader, detect_header
+from kraken_etl.core.exportheader import ExportFileError, ExportHeader, detect_header
+from kraken_etl.jobs.streams import EXPORT_ROWS
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -233,7 +234,7 @@ def _verify(path: Path, limits: ExportLimits) -> VerifiedFile:
             if b"\x00" in chunk:
                 raise ExportFileError(f"{path.name}: binary data (NUL bytes), not a CSV/TSV export")
         decoder.finish()
-    header = detect_header(_header_line(first, path.name))
+    header = detect_header(_header_line(first, path.name), EXPORT_ROWS)
     return VerifiedFile(path, member, size, data_size, digest.hexdigest(), header)
 
 

@@ -1,8 +1,9 @@
 """Loading Kraken export files (from the export cycle or downloaded by a person) through the shared path.
 
-A verified zip/CSV/TSV is streamed in batches, each validated with `jobs.validation` (the rules on the
-stream's spec) and upserted with `kraken_etl.db.load` (the very path REST sync uses); rejects go to
-quarantine; the rows, the run log and, for an export job, its `loaded` status commit together.
+A verified zip/CSV/TSV is streamed in batches (`core.exportrows`), each validated with `jobs.cellcheck`
+(the rules on the stream's spec) and stored with `kraken_etl.db.load` (the merge REST sync uses, or a
+direct COPY into a table the account has no rows in); rejects go to quarantine; the rows, the run log
+and, for an export job, its `loaded` status commit together.
 Composition ring: no SQL text, no httpx.
 
 Counts in the result are exact: `fetched` data rows read, `loaded` rows through the loader, `inserted` and
@@ -26,7 +27,7 @@ from typing import Any
 
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.core.exportheader import BATCH_ROWS, PENDING_REASON, ExportFileError, ExportKind
-from kraken_etl.core.exportrows import LEDGER_COLUMNS, TRADE_COLUMNS, CellBatch, Value, iter_cell_batches
+from kraken_etl.core.exportrows import CellBatch, Value, iter_cell_batches
 from kraken_etl.core.idcheck import fold
 from kraken_etl.core.records import Rejected, Source
 from kraken_etl.core.results import JobResult
@@ -42,7 +43,7 @@ from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exportzip import DEFAULT_LIMITS, ExportLimits, open_export_text, verify_export_file
 from kraken_etl.jobs.producer import produce
 from kraken_etl.jobs.runlog import RunTimer, log_failure
-from kraken_etl.jobs.streams import BY_NAME
+from kraken_etl.jobs.streams import BY_REPORT, EXPORT_ROWS
 from kraken_etl.jobs.validation import conflict_reason
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def _prepared(path: Path, limits: ExportLimits, account: str, source: Source, ba
     with open_export_text(path, limits) as text:
         seen = SeenKeys()  # the ids of this file so far: a repeat far apart keeps its first copy too
         folded = SeenKeys()  # the same, lower-cased: a look-alike far apart is caught too
-        for parsed in iter_cell_batches(text, batch_rows=batch_rows):
+        for parsed in iter_cell_batches(text, EXPORT_ROWS, batch_rows=batch_rows):
             yield _prepare(parsed, account, source, text, seen, folded)
 
 
@@ -194,9 +195,10 @@ def _prepare(parsed: CellBatch, account: str, source: Source, text: Any, seen: S
     """Validate a text batch and build its COPY text: rows whose id no earlier batch of the file can have
     held, and rows whose id one may have (`repeats`: merged and checked against the first copy). Runs in
     the producer, one batch at a time."""
-    checked = check_cells(parsed)
-    target = BY_NAME[parsed.kind].target
-    value_columns = LEDGER_COLUMNS if parsed.kind == "ledgers" else TRADE_COLUMNS
+    spec = BY_REPORT[parsed.kind]
+    assert spec.export_rows is not None
+    checked = check_cells(parsed, spec)
+    target, value_columns = spec.target, spec.export_rows.columns
     key_at = value_columns.index(target.key)
     values, cells = parsed.values, parsed.cells
     keys: list[str] = [values[i][key_at] for i in checked.keep]  # type: ignore[misc]

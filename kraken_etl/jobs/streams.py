@@ -19,12 +19,21 @@ from typing import Any, Literal
 
 from kraken_etl.core.amend import parse_order_amend
 from kraken_etl.core.callcounter import cost_of
+from kraken_etl.core.exportheader import ExportKind
+from kraken_etl.core.exportrows import LEDGER_ROWS, TRADE_ROWS, RowReader
 from kraken_etl.core.ledger import parse_ledger_entry
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Trade
 from kraken_etl.core.trade import parse_trade
 from kraken_etl.db.load import LoadTarget
-from kraken_etl.jobs.validation import StreamRules
+from kraken_etl.jobs.validation import (
+    StreamRules,
+    missing,
+    negative,
+    unknown_asset,
+    unknown_ledger_type,
+    unknown_side,
+)
 
 StreamName = Literal["ledgers", "trades", "closed_orders", "order_amends"]
 Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
@@ -46,7 +55,8 @@ class StreamSpec:
     target: LoadTarget
     rules: StreamRules
     paging: Literal["window", "per_order"] = "window"  # per_order: one call per amended order (OrderAmends)
-    export_report: Literal["ledgers", "trades"] | None = None  # Kraken's export report, if it has one
+    export_report: ExportKind | None = None  # Kraken's export report, if it has one
+    export_rows: RowReader | None = None  # how the report's rows become the target's columns
     lag: timedelta = DEFAULT_LAG
     params: Mapping[str, str] = field(default_factory=dict)  # fixed request parameters
 
@@ -64,20 +74,23 @@ class StreamSpec:
 LEDGERS = StreamSpec(
     name="ledgers", path="/0/private/Ledgers", result_key="ledger", parse=parse_ledger_entry,
     target=LoadTarget("ledger_entry", "ledger_id", LedgerEntry, (("time", "time_raw"),)),
-    rules=StreamRules("ledger_id", ("amount", "fee"), ("balance",), "time_raw"),
-    export_report="ledgers",
+    rules=StreamRules(("amount", "fee"), ("balance",), "time_raw", flags=(
+        ("unknown_type", "type", unknown_ledger_type), ("unknown_asset", "asset", unknown_asset),
+        ("negative_fee", "fee", negative), ("no_balance", "balance", missing))),
+    export_report="ledgers", export_rows=LEDGER_ROWS,
 )
 TRADES = StreamSpec(
     name="trades", path="/0/private/TradesHistory", result_key="trades", parse=parse_trade,
     target=LoadTarget("trade", "txid", Trade, (("time", "time_raw"),)),
-    rules=StreamRules("txid", ("price", "cost", "fee", "vol"), ("margin",), "time_raw"),
-    export_report="trades",
+    rules=StreamRules(("price", "cost", "fee", "vol"), ("margin",), "time_raw", flags=(
+        ("unknown_side", "type", unknown_side), ("negative_fee", "fee", negative))),
+    export_report="trades", export_rows=TRADE_ROWS,
     params={"ledgers": "true"},  # the ledger ids of each fill, for trade <-> ledger reconciliation
 )
 CLOSED_ORDERS = StreamSpec(
     name="closed_orders", path="/0/private/ClosedOrders", result_key="closed", parse=parse_closed_order,
     target=LoadTarget("closed_order", "txid", ClosedOrder, (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
-    rules=StreamRules("txid", ("vol", "vol_exec", "cost", "fee", "price"),
+    rules=StreamRules(("vol", "vol_exec", "cost", "fee", "price"),
                       ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
     # window on close time: an order opened long ago but closed since the bookmark is still found
     params={"trades": "true", "closetime": "close"},
@@ -85,13 +98,17 @@ CLOSED_ORDERS = StreamSpec(
 ORDER_AMENDS = StreamSpec(
     name="order_amends", path="/0/private/OrderAmends", result_key="amends", parse=parse_order_amend,
     target=LoadTarget("order_amend", "amend_id", OrderAmend),
-    rules=StreamRules("amend_id", (), ("order_qty", "display_qty", "remaining_qty", "limit_price",
+    rules=StreamRules((), ("order_qty", "display_qty", "remaining_qty", "limit_price",
                                        "trigger_price"), "timestamp_ns", cursor_scale=9),
     paging="per_order",
 )
 
 STREAMS: tuple[StreamSpec, ...] = (LEDGERS, TRADES, CLOSED_ORDERS, ORDER_AMENDS)
 BY_NAME: Mapping[str, StreamSpec] = {spec.name: spec for spec in STREAMS}
+# The stream of each export report, and how its rows are read (`core.exportrows.iter_cell_batches`).
+BY_REPORT: Mapping[ExportKind, StreamSpec] = {s.export_report: s for s in STREAMS if s.export_report}
+EXPORT_ROWS: Mapping[ExportKind, RowReader] = {s.export_report: s.export_rows for s in STREAMS
+                                        if s.export_report and s.export_rows}
 BALANCES = "balances"
 # What `sync` runs by default, in dependency order (amends need the closed orders stored first).
 SYNC_ORDER: tuple[str, ...] = (*BY_NAME, BALANCES)

@@ -9,7 +9,8 @@ Validate what matters for the books (docs/architecture.md, decision 7), per stre
 - the cursor time lies inside the interval Kraken was asked for (``(low, high]`` in unix seconds) when a
   window is given.
 
-Not rejected, but loaded and *flagged* (the table's ``flags`` column) so reconciliation can look:
+Not rejected, but loaded and *flagged* (the table's ``flags`` column; the rules are the stream's
+`StreamRules.flags`, shared with the export path `jobs.cellcheck`) so reconciliation can look:
 unknown ledger types (``unknown_type``), unknown assets (``unknown_asset``), a negative fee
 (``negative_fee``: seen on real rows), a ledger entry without a balance (``no_balance``,
 export pending rows), a trade side other than buy/sell (``unknown_side``). Id formats are not checked:
@@ -24,6 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
+from itertools import compress
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kraken_etl.core.assets import is_known_asset
@@ -36,21 +40,66 @@ if TYPE_CHECKING:
     import pandas as pd
     import pandera.pandas as pa
 
+    from kraken_etl.jobs.streams import StreamSpec
+
 # pandas and pandera are imported on first use: they cost about a second at start-up, which a command
 # that fails fast (an invalid key) should not pay.
 
 R = TypeVar("R", LedgerEntry, Trade, ClosedOrder, OrderAmend)
 
 
+# A flag rule: (flag, column, test): the row is flagged when the test holds for the column's value. The
+# value is what the record holds (a Decimal for a number) or, on the export path, the file's text.
+FlagRule = tuple[str, str, Callable[[Any], bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class StreamRules:
-    """What one stream's batch must satisfy."""
+    """What one stream's batch must satisfy (its id is the target's key), and what gets a row flagged."""
 
-    id_attr: str
     money: tuple[str, ...]  # non-null Decimal
     optional_money: tuple[str, ...]  # Decimal or None
     cursor: str  # attribute holding exact unix seconds (Decimal) or nanoseconds (int)
     cursor_scale: int = 0  # 9 for nanoseconds
+    flags: tuple[FlagRule, ...] = ()
+
+
+def unknown_ledger_type(value: Any) -> bool:
+    return value not in LEDGER_TYPES
+
+
+@lru_cache(maxsize=4096)  # a file has few distinct assets
+def unknown_asset(value: str) -> bool:
+    return not is_known_asset(value)
+
+
+def negative(value: Any) -> bool:
+    """A number below zero: a Decimal, or a number's text (one Decimal only for a text with a minus)."""
+    if isinstance(value, str):
+        return value.startswith("-") and Decimal(value) < 0
+    return value is not None and value < 0
+
+
+def missing(value: Any) -> bool:
+    return value is None
+
+
+def unknown_side(value: Any) -> bool:
+    return value not in TRADE_SIDES
+
+
+def flag_rows(rules: StreamRules, rows: Sequence[Any],
+              getter: Callable[[str], Callable[[Any], Any]]) -> list[tuple[str, ...]]:
+    """The flags of each row (`rules.flags`, in order); `getter(column)` reads a column of a row
+    (`attrgetter` for records, an `itemgetter` for the export path's tuples of column texts).
+
+    Column by column (`map` runs each test over the whole column): a million-row import flags every row.
+    """
+    out: list[tuple[str, ...]] = [()] * len(rows)
+    for flag, column, test in rules.flags:
+        for i in compress(range(len(rows)), map(test, map(getter(column), rows))):
+            out[i] += (flag,)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +154,7 @@ def _in_bounds(low: Decimal | None, high: Decimal) -> Callable[[Any], bool]:
     return check
 
 
-def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
+def _frame(records: Sequence[Any], rules: StreamRules, key: str) -> pd.DataFrame:
     import pandas as pd
 
     scale = Decimal(10) ** -rules.cursor_scale
@@ -114,7 +163,7 @@ def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
         value = getattr(rec, rules.cursor)
         cursors.append(Decimal(value) * scale if isinstance(value, int) else value)
     data: dict[str, pd.Series] = {
-        "id": pd.Series([getattr(r, rules.id_attr) for r in records], dtype=object),
+        "id": pd.Series([getattr(r, key) for r in records], dtype=object),
         "cursor": pd.Series(cursors, dtype=object),
     }
     for name in rules.money + rules.optional_money:
@@ -122,37 +171,8 @@ def _frame(records: Sequence[Any], rules: StreamRules) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def flags_for(record: Any, known_assets: dict[str, bool] | None = None) -> tuple[str, ...]:
-    """The informational flags of one record (loaded, never rejected for these).
-
-    `known_assets` caches `is_known_asset` per asset code across a batch (a batch has few distinct assets).
-    """
-    out: list[str] = []
-    if isinstance(record, LedgerEntry):
-        if record.type not in LEDGER_TYPES:
-            out.append("unknown_type")
-        known = known_assets.get(record.asset) if known_assets is not None else None
-        if known is None:
-            known = is_known_asset(record.asset)
-            if known_assets is not None:
-                known_assets[record.asset] = known
-        if not known:
-            out.append("unknown_asset")
-        if record.fee < 0:
-            out.append("negative_fee")
-        if record.balance is None:
-            out.append("no_balance")
-    elif isinstance(record, Trade):
-        if record.type not in TRADE_SIDES:
-            out.append("unknown_side")
-        if record.fee < 0:
-            out.append("negative_fee")
-    return tuple(out)
-
-
 def validate_batch(
-    stream: str,
-    rules: StreamRules,
+    spec: StreamSpec,
     records: Sequence[R],
     *,
     bounds: tuple[Decimal | None, Decimal] | None = None,
@@ -160,8 +180,7 @@ def validate_batch(
     """Check a parsed batch; return the valid records (in input order), flags, and rejections.
 
     Args:
-        stream: the stream's name (stored on each rejection).
-        rules: the stream's rules (its `StreamSpec.rules`).
+        spec: the stream (its name is stored on each rejection; its rules and key are checked).
         records: parsed domain records.
         bounds: Kraken's (exclusive low, inclusive high) unix-seconds interval of the request, if any.
 
@@ -173,7 +192,8 @@ def validate_batch(
 
     if not records:
         return ValidatedBatch([], [])
-    frame = _frame(records, rules)
+    stream, rules, key = spec.name, spec.rules, spec.target.key
+    frame = _frame(records, rules, key)
     reasons: dict[int, list[str]] = defaultdict(list)
     try:
         _schema(rules, bounds).validate(frame, lazy=True)
@@ -186,7 +206,7 @@ def validate_batch(
             check = str(getattr(row, "check"))  # noqa: B009
             column = str(getattr(row, "column"))  # noqa: B009
             reasons[int(index)].append(_reason(column, check))
-    ids = [getattr(rec, rules.id_attr) for rec in records]
+    ids = [getattr(rec, key) for rec in records]
     candidates = [i for i in range(len(records)) if i not in reasons or reasons[i] == [DUPLICATE]]
     lookalikes = batch_lookalikes([ids[i] if isinstance(ids[i], str) else "" for i in candidates])
     for at, reason in lookalikes.items():
@@ -194,11 +214,10 @@ def validate_batch(
     valid: list[R] = []
     rejected: list[Rejected] = []
     flags: dict[str, tuple[str, ...]] = {}
-    known_assets: dict[str, bool] = {}
     first: dict[str, R] = {}  # the first copy of each id: later copies are compared with it
     identical = 0
     for i, rec in enumerate(records):
-        rid = getattr(rec, rules.id_attr)
+        rid = getattr(rec, key)
         if i in reasons:
             if reasons[i] == [DUPLICATE] and rid in first:
                 if first[rid] == rec:  # records are frozen dataclasses: every field, raw included
@@ -210,9 +229,9 @@ def validate_batch(
             continue
         first.setdefault(rid, rec)
         valid.append(rec)
-        found = flags_for(rec, known_assets)
+    for rec, found in zip(valid, flag_rows(rules, valid, attrgetter), strict=True):
         if found:
-            flags[rid] = found
+            flags[getattr(rec, key)] = found
     return ValidatedBatch(valid, rejected, flags, identical)
 
 

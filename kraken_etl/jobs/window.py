@@ -193,7 +193,7 @@ def _load_one(spec: StreamSpec, window: Window, *, client: KrakenClient, engine:
         records, rejected = parse_all(spec, raw)
         result.fetched = len(raw)
         del raw
-        batch = validate_batch(spec.name, spec.rules, records, bounds=kraken_bounds(window))
+        batch = validate_batch(spec, records, bounds=kraken_bounds(window))
         del records
         rejected += batch.rejected
         with engine.begin() as conn:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from kraken_etl.core.exportheader import ExportKind
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import MalformedResponse
 
-Report = Literal["ledgers", "trades"]
+Report = ExportKind  # Kraken's export reports
 # Kraken's ExportStatus values (official: Queued, Processing, Processed; Failed/Deleted UNVERIFIED).
 KRAKEN_STATUSES: Mapping[str, str] = {
     "Queued": "queued",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from kraken_etl.core.exportfile import BATCH_ROWS
+from kraken_etl.core.exportheader import BATCH_ROWS
 from kraken_etl.jobs.fileload import import_files
 from models import LedgerEntryRow, QuarantineRow
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from kraken_etl.core.exportfile import ExportFileError
+from kraken_etl.core.exportheader import ExportFileError
 from kraken_etl.jobs.exportzip import ExportLimits, verify_export_file
 from kraken_etl.jobs.fileload import import_files
 from models import LedgerEntryRow, QuarantineRow

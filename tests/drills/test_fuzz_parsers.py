@@ -1,5 +1,6 @@
-"""Property-based drills: any input to the REST parsers, the JSON decoder and the
-export-file reader yields a record, a quarantine reason, or a typed error — never an unhandled exception.
+"""Property-based drills: any input to the REST parsers, the JSON decoder and the export-file reader an
+import runs (the text reader and its validation) yields a record, a quarantine reason, or a typed error —
+never an unhandled exception.
 
 Inputs are both arbitrary JSON-like values and mutations of real Kraken records (one field replaced by
 anything, including the numbers Kraken never writes). `derandomize=True` keeps CI reproducible.
@@ -20,13 +21,16 @@ from hypothesis import strategies as st
 from kraken_etl.core.amend import parse_order_amend
 from kraken_etl.core.balance import parse_balance, parse_balance_ex
 from kraken_etl.core.errors import KrakenEtlError
-from kraken_etl.core.exportfile import ExportFileError, iter_export_batches
+from kraken_etl.core.exportheader import ExportFileError
+from kraken_etl.core.exportrows import iter_cell_batches
 from kraken_etl.core.ledger import parse_ledger_entry
 from kraken_etl.core.money import D, NotADecimal
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.parsing import MalformedRecord
 from kraken_etl.core.trade import parse_trade
+from kraken_etl.jobs.cellcheck import check_cells
 from kraken_etl.jobs.exportzip import verify_export_file
+from kraken_etl.jobs.streams import BY_REPORT, EXPORT_ROWS
 from kraken_etl.kraken.errors import KrakenError
 from kraken_etl.kraken.http import decode_body
 
@@ -135,13 +139,15 @@ rows = st.lists(cells, min_size=0, max_size=12).map(lambda cs: ",".join(cs))
 def test_any_export_text_is_records_rejections_or_a_file_error(lines: list[str], header: str, eol: str) -> None:
     text = eol.join([header, *lines])
     try:
-        batches = list(iter_export_batches(io.StringIO(text, newline=""), batch_rows=5))
+        batches = list(iter_cell_batches(io.StringIO(text, newline=""), EXPORT_ROWS, batch_rows=5))
     except ExportFileError as exc:
         assert isinstance(exc, KrakenEtlError) and str(exc)
         return
+    checked = [check_cells(b, BY_REPORT[b.kind]) for b in batches]  # what an import runs on each batch
     read = sum(b.rows for b in batches)
-    assert read == sum(len(b.records) + len(b.rejected) for b in batches)  # nothing lost, nothing doubled
-    assert all(r.reason for b in batches for r in b.rejected)
+    # nothing lost, nothing doubled: every row read is kept, an identical copy, or rejected with a reason
+    assert read == sum(len(c.keep) + c.identical + len(c.rejected) for c in checked)
+    assert all(r.reason for c in checked for r in c.rejected)
 
 
 @FUZZ

@@ -96,14 +96,14 @@ def _entry(ledger_id: str, n: int = 1) -> object:
 
 def test_the_rest_path_refuses_lookalikes_in_a_batch_and_of_stored_ids(engine: Engine) -> None:
     spec = BY_NAME["ledgers"]
-    batch = validate_batch("ledgers", spec.rules, [_entry(ID), _entry(f"{ID}\u200b", 2), _entry(ID.lower(), 3)])
+    batch = validate_batch(spec, [_entry(ID), _entry(f"{ID}\u200b", 2), _entry(ID.lower(), 3)])
     assert [r.ledger_id for r in batch.valid] == [ID]  # type: ignore[attr-defined]
     assert [r.reason.split(":")[0] for r in batch.rejected] == [f"look-alike id {ID + chr(0x200b)!a}",
                                                                 f"look-alike id {ID.lower()!a} of {ID!a} "
                                                                 "(earlier in the same batch)"]
     with engine.begin() as conn:
         upsert_records(conn, "acct", spec.target, batch.valid, "rest")
-    later = validate_batch("ledgers", spec.rules, [_entry(ID.lower(), 3), _entry("LMKZCZ-Z3GVL-CXKK4H", 4)])
+    later = validate_batch(spec, [_entry(ID.lower(), 3), _entry("LMKZCZ-Z3GVL-CXKK4H", 4)])
     assert len(later.valid) == 2  # nothing to compare with inside this batch: the loader compares with stored
     with engine.begin() as conn:
         counts = upsert_records(conn, "acct", spec.target, later.valid, "rest")

@@ -1,4 +1,5 @@
-"""Export-file parsing, table-driven from literal samples of real ledgers and trades exports."""
+"""The record reader (the test oracle `tests.exports.recordreader`), table-driven from literal samples of
+real ledgers and trades exports; `test_exportrows` checks the product's reader agrees with it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ from decimal import Decimal
 import pytest
 
 from kraken_etl.core.assets import rest_asset
-from kraken_etl.core.exportfile import (
-    PENDING_REASON,
-    ExportFileError,
-    detect_header,
-    iter_export_batches,
-    parse_time,
-    read_export_text,
-)
+from kraken_etl.core.exportheader import PENDING_REASON, ExportFileError, detect_header
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 from kraken_etl.core.timeutil import parse_export_time, to_unix
+from kraken_etl.jobs.streams import EXPORT_ROWS
+from tests.exports.recordreader import iter_export_batches, parse_time, read_export_text
 
 # -- ledgers: every header era, same rows --------------------------------------------------------------
 
@@ -117,9 +113,9 @@ def test_every_ledger_era_parses_the_same_values(era: str, sep: str) -> None:
 
 
 def test_detects_kind_and_format() -> None:
-    assert detect_header(LEDGER_HEADERS["subclass"]).kind == "ledgers"
+    assert detect_header(LEDGER_HEADERS["subclass"], EXPORT_ROWS).kind == "ledgers"
     names = "txid ordertxid pair time type ordertype price cost fee vol margin misc ledgers".split()
-    h = detect_header("\ufeff" + "\t".join(names) + "\r\n")
+    h = detect_header("\ufeff" + "\t".join(names) + "\r\n", EXPORT_ROWS)
     assert (h.kind, h.format, h.columns[0]) == ("trades", "TSV", "txid")
 
 

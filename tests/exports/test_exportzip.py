@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kraken_etl.core.exportfile import ExportFileError, iter_export_batches
+from kraken_etl.core.exportheader import ExportFileError
+from kraken_etl.core.exportrows import iter_cell_batches
 from kraken_etl.jobs.exportzip import ExportLimits, open_export_text, verify_export_file
+from kraken_etl.jobs.streams import EXPORT_ROWS
 
 HEADER = '"txid","refid","time","type","subtype","aclass","asset","amount","fee","balance"\n'
 ROW = '"L{i:05d}","R1","2024-01-01 00:00:00","deposit","","currency","ZEUR",1.0000,0.0000,{i}.0000\n'
@@ -34,8 +36,8 @@ def test_good_zip_verifies_and_streams(tmp_path: Path) -> None:
     assert verified.data_size == len(ledger_csv(5).encode())
     assert len(verified.sha256) == 64
     with open_export_text(path) as text:
-        batches = list(iter_export_batches(text))
-    assert sum(len(b.records) for b in batches) == 5
+        batches = list(iter_cell_batches(text, EXPORT_ROWS))
+    assert sum(len(b.values) for b in batches) == 5
 
 
 def test_directory_entries_are_ignored(tmp_path: Path) -> None:

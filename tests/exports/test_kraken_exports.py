@@ -61,7 +61,7 @@ def test_retrieve_unknown_id_is_a_typed_error(client: KrakenClient, tmp_path: Pa
 def test_corrupt_zip_fault_is_caught_by_verification(
     sim: RunningSimulator, client: KrakenClient, clock: LinkedClock, tmp_path: Path
 ) -> None:
-    from kraken_etl.core.exportfile import ExportFileError
+    from kraken_etl.core.exportheader import ExportFileError
 
     export_id = kx.add_export(client, report="ledgers", description="t-corrupt", starttm=START, endtm=END)
     clock.sleep(30)

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from kraken_etl.core.exportfile import read_export_text
 from kraken_etl.core.money import NotADecimal, parse_kraken_number
 from kraken_etl.db.engine import make_engine
 from kraken_etl.db.load import upsert_records
 from kraken_etl.jobs.fileload import import_files
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.validation import validate_batch
+from tests.exports.recordreader import read_export_text
 
 LEDGER_HEADER = ('"txid","refid","time","type","subtype","aclass","subclass","asset","wallet","amount","fee",'
                  '"balance","amountusd"\n')
@@ -69,7 +69,7 @@ def _record_path(engine: Engine, stream: str, account: str, content: str) -> Non
     spec = BY_NAME[stream]
     with engine.begin() as conn:
         for batch in read_export_text(content):
-            checked = validate_batch(spec.name, spec.rules, batch.records)  # type: ignore[arg-type]
+            checked = validate_batch(spec, batch.records)  # type: ignore[arg-type]
             upsert_records(conn, account, spec.target, checked.valid, "import", flags=checked.flags)
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from kraken_etl.core.wsdigest import canonical, content_digest, reference_digest
+from kraken_etl.core.wsdigest import content_digest
 from kraken_etl.core.wsmessages import MalformedMessage, classify, decode, parse_balance_update, parse_execution
 from kraken_etl.db.ws import store_batch
 
@@ -42,9 +42,24 @@ def test_decode_keeps_big_integers_and_refuses_what_is_not_json() -> None:
             decode(bad)
 
 
+def _by_value(value: Any) -> Any:
+    """Every number as its text by value (no exponent, no trailing zero), keys as text, tuples as lists."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        normal = value.normalize()
+        return format(normal, "f") if normal != 0 else "0"
+    if isinstance(value, dict):
+        return {str(k): _by_value(v) for k, v in value.items()}
+    return [_by_value(v) for v in value]
+
+
 def _reference(item: Any) -> str:
     """The digest as the listener has always defined it (stored keys depend on these exact bytes)."""
-    return hashlib.sha256(json.dumps(canonical(item), sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    text = json.dumps(_by_value(item), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 _scalars = st.one_of(
@@ -60,7 +75,7 @@ _items = st.dictionaries(st.text(max_size=8), st.recursive(
 @settings(max_examples=150, deadline=None)
 @given(_items)
 def test_fast_digest_writes_the_reference_bytes(item: dict[str, Any]) -> None:
-    assert content_digest(item) == reference_digest(item) == _reference(item)
+    assert content_digest(item) == _reference(item)
 
 
 def test_digest_compares_numbers_by_value() -> None:

@@ -46,14 +46,14 @@ def test_parse_returns_records_whose_target_key_is_the_id(spec: StreamSpec) -> N
 def test_rules_name_attributes_of_the_record(spec: StreamSpec) -> None:
     names = {f.name for f in fields(spec.target.record_type)}
     rules = spec.rules
-    assert {rules.id_attr, rules.cursor, *rules.money, *rules.optional_money} <= names
-    assert rules.id_attr == spec.target.key
+    flagged = {column for _, column, _ in rules.flags}
+    assert {spec.target.key, rules.cursor, *rules.money, *rules.optional_money, *flagged} <= names
 
 
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
 def test_records_validate_inside_the_window(spec: StreamSpec) -> None:
     records = [r for _, r in _records(spec)]
-    out = validate_batch(spec.name, spec.rules, records, bounds=kraken_bounds(WINDOW))
+    out = validate_batch(spec, records, bounds=kraken_bounds(WINDOW))
     assert out.rejected == [] and len(out.valid) == len(records)
     low, high = kraken_bounds(WINDOW)
     for rec in records:
@@ -74,3 +74,14 @@ def test_target_key_is_the_tables_primary_key(spec: StreamSpec) -> None:
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
 def test_export_reports_exist_only_for_windowed_streams(spec: StreamSpec) -> None:
     assert spec.export_report is None or (spec.paging == "window" and spec.export_report == spec.name)
+    assert (spec.export_report is None) == (spec.export_rows is None)
+
+
+@pytest.mark.parametrize("spec", [s for s in STREAMS if s.export_rows], ids=lambda s: s.name)
+def test_export_rows_fill_the_record_columns_the_rules_read(spec: StreamSpec) -> None:
+    assert spec.export_rows is not None
+    columns = set(spec.export_rows.columns)
+    rules = spec.rules
+    assert columns <= {f.name for f in fields(spec.target.record_type)}
+    assert {spec.target.key, *rules.money, *rules.optional_money, *(c for _, c, _ in rules.flags)} <= columns
+    assert {c for pair in spec.target.time_pairs for c in pair} <= columns

@@ -1,27 +1,12 @@
-"""Kraken export files (ledgers or trades, CSV or TSV) to domain records, streamed in batches.
+"""Test oracle: Kraken export files read into `LedgerEntry`/`Trade` records, one row at a time.
 
-Pure: takes a text stream, yields `ExportBatch`es of `LedgerEntry`/`Trade` records plus `Rejected` rows.
-It never touches the network, the database or the clock, and it never holds more than one batch.
+Imports run `kraken_etl.core.exportrows` (the cells kept as text, numbers checked column by column by
+`jobs.cellcheck`). This slower reader builds a record per row, with a Decimal per number and a datetime per
+time, the plain way; `tests/exports/test_exportrows.py` checks that both readers agree (the same values,
+the same rejections with the same reasons), on the literal samples and on generated files.
 
-Layout facts it relies on (Kraken's export documentation and support articles; observed in real files 2020-2026):
-
-- Columns are found by header NAME, never by position: Kraken added `wallet`, `amountusd` (2024),
-  `subclass` (late 2025) and USD columns, and the trades file gains position columns (`postxid`, spelled
-  `posttxid` with an extra `posstatuscode` in one real header), `costusd`, `aclass`/`subclass`.
-- The kind (ledgers or trades) is read from the header; the delimiter too (tab → TSV).
-- CRLF or LF, a UTF-8 BOM, blank lines between groups and a missing trailing newline all occur.
-- Ledger times have no fraction, trade times four digits. `time_raw` keeps exactly the digits the file
-  gave (`Decimal("1688464484")`, `Decimal("1710877411.6798")`), so the loader can tell a less precise
-  source from a more precise one and keep the finer value (docs/backfill.md, "one truth from three
-  sources").
-- **Pending ledger rows** (2020-2022 files): a deposit/withdrawal/staking reward first appears with an
-  empty `txid` and an empty `balance`, then again as the real, credited row. The pending row is not a
-  ledger entry (it has no ledger id, and summing it doubles the movement), so it is returned as a
-  `Rejected` with reason ``pending row: not a ledger entry (empty txid)`` and goes to quarantine: kept for
-  audit, never loaded as an entry, never silently dropped.
-
-Rows that cannot be read (bad number, bad time, wrong field count) become `Rejected` with a reason; a
-header that is neither a ledgers nor a trades header raises `ExportFileError` before any row is read.
+Rows that cannot be read (bad number, bad time, wrong field count, a pending ledger row) become `Rejected`
+with a reason; a header that is neither a ledgers nor a trades header raises `ExportFileError`.
 """
 
 from __future__ import annotations
@@ -37,10 +22,7 @@ from typing import TextIO
 from kraken_etl.core.assets import rest_asset
 from kraken_etl.core.exportheader import (
     BATCH_ROWS,
-    LEDGER_REQUIRED,
     PENDING_REASON,
-    POSTXID_COLUMNS,
-    TRADE_REQUIRED,
     ExportFileError,
     ExportHeader,
     ExportKind,
@@ -49,18 +31,24 @@ from kraken_etl.core.exportheader import (
     first_line,
     split_time,
 )
-from kraken_etl.core.exportrows import REST_ORDERTYPES
-from kraken_etl.core.money import KRAKEN_NUMBER, NotADecimal, parse_kraken_number
+from kraken_etl.core.money import NotADecimal, parse_kraken_number
 from kraken_etl.core.records import LedgerEntry, Rejected, Trade
 
-__all__ = [
-    "BATCH_ROWS", "LEDGER_REQUIRED", "PENDING_REASON", "POSTXID_COLUMNS", "REST_ORDERTYPES", "TRADE_REQUIRED",
-    "ExportBatch", "ExportFileError", "ExportHeader", "ExportKind", "RowError", "detect_header",
-    "iter_export_batches", "parse_ledger_row", "parse_time", "parse_trade_row", "read_export_text",
-]
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    required: tuple[str, ...]  # the columns a header must have to be read as this kind
 
 
+KINDS = {"ledgers": _Kind(("txid", "refid", "time", "type", "asset", "amount", "fee", "balance")),
+         "trades": _Kind(("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol"))}
 
+# The trades export writes these order types in prose; REST names them (Kraken's trades export).
+REST_ORDERTYPES = {
+    "stop market": "stop-loss", "touched market": "take-profit", "stop limit": "stop-loss-limit",
+    "touched limit": "take-profit-limit", "trailing stop": "trailing-stop",
+    "trailing stop limit": "trailing-stop-limit", "settle position": "settle-position",
+}
 
 @dataclass(slots=True)
 class ExportBatch:
@@ -76,13 +64,10 @@ class ExportBatch:
 
 
 def _dec(value: str, name: str) -> Decimal:
-    # Exactly what `money.parse_kraken_number` accepts, inlined: this runs millions of times per import.
-    if KRAKEN_NUMBER.fullmatch(value) is None:
-        try:
-            parse_kraken_number(value)
-        except NotADecimal as exc:
-            raise RowError(f"{name}: {exc}") from None
-    return Decimal(value)
+    try:
+        return parse_kraken_number(value)
+    except NotADecimal as exc:
+        raise RowError(f"{name}: {exc}") from None
 
 
 def _opt_dec(value: str, name: str) -> Decimal | None:
@@ -204,7 +189,7 @@ def iter_export_batches(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iter
         ExportFileError: when the header is missing or unknown, or the CSV itself is malformed.
     """
     line, header_line = first_line(stream)
-    header = detect_header(line)
+    header = detect_header(line, KINDS)
     yield from _batches(header, stream, batch_rows, header_line)
 
 
