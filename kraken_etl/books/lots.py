@@ -137,8 +137,8 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
         if queue is None:
             queue = queues[event.asset] = _Queue(method)
         if event.kind in (Kind.ACQUIRE, Kind.INCOME):
-            queue.add(Lot(event.asset, event.at, event.amount, event.value, event.entries, event.cost_assumed,
-                          event.seq))
+            queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
+                          event.cost_assumed, event.seq))
             if event.kind is Kind.INCOME:
                 books.income.append(Income(event.asset, event.at, event.amount, event.value, event.label,
                                            event.entries))

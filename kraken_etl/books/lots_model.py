@@ -53,6 +53,7 @@ class Event:
     seq: int = 0
     cost_assumed: bool = False  # the cost is a fair value standing in for an unknown cost
     label: str = ""  # what the caller calls it (ledger type/subtype), carried to income/expense rows
+    acquired_at: datetime | None = None  # an earlier acquisition date carried in (a deposit of an opening lot)
 
     def __post_init__(self) -> None:
         if self.amount <= ZERO:
