@@ -24,6 +24,7 @@ from kraken_etl.books.lots_model import (
     Disposal,
     Event,
     Expense,
+    Holding,
     Income,
     Kind,
     Lot,
@@ -139,6 +140,7 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
         if event.kind in (Kind.ACQUIRE, Kind.INCOME):
             queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
                           event.cost_assumed, event.seq))
+            books.holdings.append(Holding(event.asset, event.at, event.amount, event.value))
             if event.kind is Kind.INCOME:
                 books.income.append(Income(event.asset, event.at, event.amount, event.value, event.label,
                                            event.entries))
@@ -146,14 +148,22 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
             last = queue.last_acquired
             drawn, missing = queue.take(event.amount)
             _dispose(books, event, drawn, missing, method.value, last)
+            _held_out(books, event, drawn)
         elif event.kind is Kind.TRANSFER_OUT:
             drawn, missing = queue.take(event.amount)
             _transfer(books, event, drawn, missing)
+            _held_out(books, event, drawn)
         elif event.kind is Kind.EXPENSE:
             books.expenses.append(Expense(event.asset, event.at, event.amount, event.value, event.label,
                                           event.entries))
     books.lots = {asset: lots for asset, queue in sorted(queues.items()) if (lots := queue.open_lots())}
     return books
+
+
+def _held_out(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]]) -> None:
+    if drawn:
+        books.holdings.append(Holding(event.asset, event.at, -sum((q for _, q, _ in drawn), ZERO),
+                                      -sum((c for _, _, c in drawn), ZERO)))
 
 
 def _dispose(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]], missing: Decimal,

@@ -115,6 +115,19 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Holding:
+    """A change of what is held of an asset: quantity and cost in (positive) or out (negative).
+
+    The changes of an asset add up, at any moment, to the quantity held and its cost then (for `uk`, the cost
+    between a disposal and the acquisition the 30-day rule matched it to is provisional)."""
+
+    asset: str
+    at: datetime
+    quantity: Decimal
+    cost: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Income:
     """Something received as income (a reward), valued at receipt; it also opened a lot at that value."""
 
@@ -174,6 +187,7 @@ class Books:
     transfers: list[Transfer] = field(default_factory=list)
     shortfalls: list[Shortfall] = field(default_factory=list)
     lots: dict[str, list[Lot]] = field(default_factory=dict)  # open lots per asset, oldest first
+    holdings: list[Holding] = field(default_factory=list)  # every change of quantity and cost held, in order
 
     def held(self, asset: str) -> Decimal:
         return sum((lot.amount for lot in self.lots.get(asset, [])), ZERO)

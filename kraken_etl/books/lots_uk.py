@@ -25,6 +25,7 @@ from kraken_etl.books.lots_model import (
     Disposal,
     Event,
     Expense,
+    Holding,
     Income,
     Kind,
     Lot,
@@ -91,6 +92,7 @@ def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None 
         if pool is not None and pool.amount > ZERO:
             books.lots[asset] = [pool]
     books.disposals.sort(key=lambda d: d.disposed_at)
+    books.holdings.sort(key=lambda h: h.at)
     return books
 
 
@@ -99,6 +101,8 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
     sold: dict[date, _Day] = {}
     transfers: list[Event] = []
     for event in events:
+        if event.kind in (Kind.ACQUIRE, Kind.INCOME):
+            books.holdings.append(Holding(asset, event.at, event.amount, event.value))
         if event.kind in (Kind.ACQUIRE, Kind.INCOME, Kind.DISPOSE):
             d = to_day(event.at)
             book = sold if event.kind is Kind.DISPOSE else bought
@@ -177,6 +181,7 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
                 pool.amount -= quantity
                 pool.cost -= cost
                 books.transfers.append(Transfer(asset, transfer.at, quantity, cost, transfer.entries))
+                books.holdings.append(Holding(asset, transfer.at, -quantity, -cost))
             if transfer.amount > held:
                 books.shortfalls.append(Shortfall(asset, transfer.at, transfer.amount, held, transfer.entries))
     return pool
@@ -189,6 +194,10 @@ def _emit(books: Books, asset: str, out: _Day) -> None:
         books.shortfalls.append(Shortfall(asset, out.first_at, out.amount, out.amount - out.left,
                                           tuple(out.entries)))
         matches.append(("shortfall", out.left, ZERO, None, None, (), False))
+    matched = [m for m in matches if m[0] != "shortfall"]
+    if matched:
+        books.holdings.append(Holding(asset, out.first_at, -sum((m[1] for m in matched), ZERO),
+                                      -sum((m[2] for m in matched), ZERO)))
     quantities = [m[1] for m in matches]
     proceeds = split(out.value, quantities)
     fees = split(out.fees, quantities)

@@ -181,3 +181,15 @@ def test_uk_day_boundary_follows_the_given_day_function() -> None:
     assert [d.rule for d in utc.disposals] == ["thirty_day"]
     plus_one = compute(events, "uk", day=lambda t: (t + timedelta(hours=1)).date())
     assert [d.rule for d in plus_one.disposals] == ["same_day"]
+
+
+@pytest.mark.parametrize("method", list(Method))
+def test_holdings_add_up_to_the_open_lots(method: Method) -> None:
+    events = [buy("A", "2024-01-01", "100", "1000", "B0"), sell("A", "2024-05-01", "10", "500", "S1"),
+              Event(Kind.TRANSFER_OUT, "A", at("2024-05-03"), D(5), entries=("W1",)),
+              buy("A", "2024-05-20", "15", "600", "B1"), sell("A", "2024-07-01", "30", "900", "S2")]
+    books = compute(events, method)
+    assert sum(h.quantity for h in books.holdings) == books.held("A") == D(70)
+    assert sum(h.cost for h in books.holdings) == sum(lot.cost for lot in books.lots["A"])
+    mid = [h for h in books.holdings if h.at <= at("2024-05-10")]
+    assert sum(h.quantity for h in mid) == D(85)
