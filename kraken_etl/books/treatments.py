@@ -71,6 +71,7 @@ DEFAULTS: dict[tuple[str, str], Rule] = {
     ("nftrebate", ANY): Rule(Treatment.INCOME, "an NFT rebate"),
     ("credit", ANY): Rule(Treatment.INCOME, "a credit from Kraken (fee credits have no lots)"),
     ("deposit", ANY): Rule(Treatment.DEPOSIT, "a deposit: cost from the opening lots, else fair value, flagged"),
+    ("opening balance", ANY): Rule(Treatment.DEPOSIT, "the balance a partial history opens with: like a deposit"),
     ("withdrawal", ANY): Rule(Treatment.WITHDRAWAL, "a withdrawal to the owner's own wallet: lots move out"),
     ("custodytransfer", ANY): Rule(Treatment.INTERNAL, "a move between Kraken's custody accounts"),
     ("hybridearnwithdrawal", ANY): Rule(Treatment.INTERNAL, "Earn back to spot"),
