@@ -22,7 +22,7 @@ OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens w
 
 _LEDGER = f"""
 SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
-       reporting.normalize_asset(reporting.asset_base_code(l.asset)) AS asset,
+       kraken.book_asset(l.asset) AS asset,
        l.amount, l.fee, {FAIR_VALUE} AS price, l.account
 FROM kraken.ledger_entry l
 WHERE l.account = ANY(:accounts) AND l.time <= :through
@@ -33,7 +33,7 @@ ORDER BY l.time, l.ledger_id
 # balance arrives just before its first stored entry, valued like an entry of the chain's asset code.
 _OPENINGS = f"""
 SELECT 'opening:' || o.first_ledger_id AS ledger_id, o.first_time - interval '1 microsecond' AS time,
-       reporting.normalize_asset(reporting.asset_base_code(o.asset_code)) AS asset,
+       kraken.book_asset(o.asset_code) AS asset,
        o.opening_balance AS amount, {FAIR_VALUE.replace("l.asset", "o.asset_code").replace("l.time", "o.first_time")}
        AS price, o.account
 FROM reporting.opening_balance o

@@ -27,7 +27,7 @@ WITH runs AS (
     WHERE c.cut IS NOT NULL
 ), kraken_side AS (
     SELECT c.entity, c.method, c.currency, c.cut,
-           reporting.normalize_asset(reporting.asset_base_code(x.asset)) AS asset,
+           kraken.book_asset(x.asset) AS asset,
            sum(x.balance) AS balance, array_agg(x.ledger_id ORDER BY x.ledger_id) AS ids
     FROM cutoffs c CROSS JOIN LATERAL (
         SELECT DISTINCT ON (l.account, l.asset, coalesce(l.wallet_resolved, l.wallet, ''))

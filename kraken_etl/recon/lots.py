@@ -22,12 +22,14 @@ def check_lots(given: CheckInput) -> CheckReport:
         findings.append(Finding(
             check=NAME, kind="lots_vs_balance", severity="break", asset=r.asset, expected=r.expected,
             actual=r.actual, difference=r.actual - r.expected,
-            source_ids=tuple(r.ids), scope=f"{r.entity}/{r.method}/{r.currency}", at=r.cut.isoformat(),
+            source_ids=(f"books:{r.entity}/{r.method}/{r.currency}", *r.ids),
+            scope=f"{r.entity}/{r.method}/{r.currency}", at=r.cut.isoformat(),
             message=(f"{r.entity} ({r.method}, {r.currency}): open lots of {r.asset} are {r.actual} at "
                      f"{r.cut.isoformat()}, Kraken's balance is {r.expected}")))
     for s in recon_lots.lot_shortfalls(given.conn, given.account, given.as_of):
         findings.append(Finding(
-            check=NAME, kind="shortfall", severity="break", asset=s.asset, source_ids=tuple(s.entries),
+            check=NAME, kind="shortfall", severity="break", asset=s.asset,
+            source_ids=(f"books:{s.entity}/{s.method}/{s.currency}", *s.entries),
             scope=f"{s.entity}/{s.method}/{s.currency}", at=s.at.isoformat(),
             message=f"{s.entity} ({s.method}, {s.currency}): {s.detail}"))
     return CheckReport(rows_examined=recon_lots.holdings_examined(given.conn, given.account), findings=findings)

@@ -45,6 +45,7 @@ SEED = [
     ('nftrebate', '*', 'income', False, 'an NFT rebate'),
     ('credit', '*', 'income', False, 'a credit from Kraken (fee credits have no lots)'),
     ('deposit', '*', 'deposit', False, 'a deposit: cost from the opening lots, else fair value, flagged'),
+    ('opening balance', '*', 'deposit', False, 'the balance a partial history opens with: like a deposit'),
     ('withdrawal', '*', 'withdrawal', False, "a withdrawal to the owner's own wallet: lots move out"),
     ('custodytransfer', '*', 'internal', False, "a move between Kraken's custody accounts"),
     ('hybridearnwithdrawal', '*', 'internal', False, 'Earn back to spot'),
@@ -138,6 +139,15 @@ VIEWS = {
         WHERE NOT i.is_expense""",
 }
 
+# The asset a code's lots belong to: canonical, wallet suffix dropped, and staked ETH (ETH2, ETH2.S) counted as
+# ETH (Kraken moves ETH into ETH2.S with a transfer and back after Shapella: one asset for the lots).
+BOOK_ASSET = """
+CREATE FUNCTION kraken.book_asset(code text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE reporting.normalize_asset(reporting.asset_base_code(code)) WHEN 'ETH2' THEN 'ETH'
+            ELSE reporting.normalize_asset(reporting.asset_base_code(code)) END
+"""
+
 LOTS_AT = """
 CREATE FUNCTION reporting.lots_at(ts timestamptz, entity_name text DEFAULT NULL, method_name text DEFAULT NULL,
                                   currency_code text DEFAULT NULL)
@@ -221,6 +231,7 @@ def upgrade() -> None:
     for name in VIEWS:
         for column in _columns(name):
             op.execute(f"COMMENT ON COLUMN reporting.{name}.{column} IS {_q(COLUMN_COMMENTS[column])}")
+    op.execute(BOOK_ASSET)
     op.execute(LOTS_AT)
     op.execute(UNREALISED_AT)
     signature = "(timestamptz, text, text, text)"
@@ -250,6 +261,7 @@ def downgrade() -> None:
     signature = "(timestamptz, text, text, text)"
     op.execute(f"DROP FUNCTION reporting.unrealised_at{signature}")
     op.execute(f"DROP FUNCTION reporting.lots_at{signature}")
+    op.execute("DROP FUNCTION kraken.book_asset(text)")
     for name in reversed(list(VIEWS)):
         op.execute(f"DROP VIEW reporting.{name}")
     for table in ("book_finding", "book_holding", "book_income", "book_disposal", "book_run", "opening_lot",
