@@ -213,9 +213,10 @@ class Settings(BaseSettings):
         Raises:
             SettingsError: on an entity naming an account that is not configured, or a malformed table.
         """
-        labels = [a.label for a in self.accounts()]
-        declared = load_entities_file(self.config_file, labels) if self.config_file is not None else {}
-        return {**{label: [label] for label in labels}, **declared}
+        if self.config_file is None:
+            label = _check_label(self.account_label, "KRAKEN_ACCOUNT")
+            return {label: [label]}
+        return load_entities_file(self.config_file)
 
     def select_accounts(self, labels: list[str] | None = None) -> list[Account]:
         """The configured accounts, narrowed to `labels` when given.
@@ -238,13 +239,15 @@ class Settings(BaseSettings):
         return [known[label] for label in labels]
 
 
-def load_entities_file(path: Path, labels: list[str]) -> dict[str, list[str]]:
-    """The `[entities.NAME] accounts = ["a", "b"]` tables of a KRAKEN_ETL_CONFIG file (none: {})."""
+def load_entities_file(path: Path) -> dict[str, list[str]]:
+    """Each account of a KRAKEN_ETL_CONFIG file alone, then its `[entities.NAME] accounts = ["a", "b"]` tables
+    (no secret is read: the books need none)."""
     setting = "KRAKEN_ETL_CONFIG"
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{setting}: cannot read {str(path)!r} ({exc})") from None
+    labels = [e["label"] for e in data.get("accounts", []) if isinstance(e, dict) and isinstance(e.get("label"), str)]
     tables = data.get("entities", {})
     if not isinstance(tables, dict):
         raise SettingsError(f"{setting}: 'entities' must be tables: [entities.NAME] accounts = [...]")
@@ -259,7 +262,7 @@ def load_entities_file(path: Path, labels: list[str]) -> dict[str, list[str]]:
         if unknown:
             raise SettingsError(f"{where}: unknown account {unknown[0]!r}; configured: {', '.join(labels)}")
         entities[name] = list(dict.fromkeys(accounts))
-    return entities
+    return {**{label: [label] for label in labels}, **entities}
 
 
 def normalise_database_url(url: str) -> str:

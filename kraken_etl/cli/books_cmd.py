@@ -1,8 +1,8 @@
 """`kraken-etl lots import FILE.csv` (opening lots) and `kraken-etl pnl` (realised gains, income, fees).
 
 ``kraken-etl pnl [--account A]… [--entity E] [--method fifo|lifo|hifo|average|uk] [--currency CUR]
-[--year YYYY | --from D --to D] [--json] [--csv FILE]`` recomputes the books of each entity from its first
-entry (stored per entity, method and currency: `reporting.disposals`, `reporting.realised_gains`,
+[--year YYYY | --from D --to D] [--fee-rule R] [--json] [--csv FILE]`` recomputes the books of each entity
+from its first entry (stored per entity, method and currency: `reporting.disposals`, `reporting.realised_gains`,
 `reporting.income`, `reporting.lots_at`, `reporting.unrealised_at`), then prints the period's disposals per
 asset with totals, income and fee expenses, and the findings (a disposal beyond the lots held, a cost
 assumed, an unclassified entry, a missing price). Entities: `--entity` names one of `[entities.NAME]` in the
@@ -66,8 +66,8 @@ def lots_import(
 
 
 def _entities(accounts: list[str] | None, entity: str | None) -> dict[str, list[str]]:
-    current = settings()
-    known = current.entities()
+    known = settings().entities()
+    labels = [name for name, members in known.items() if members == [name]]  # each account alone
     if entity and accounts:
         raise fail("--entity and --account: give one or the other", code=2)
     if entity:
@@ -75,9 +75,12 @@ def _entities(accounts: list[str] | None, entity: str | None) -> dict[str, list[
             raise fail(f"--entity: unknown entity {entity!r}; known: {', '.join(known)}", code=2)
         return {entity: known[entity]}
     if accounts:
-        labels = [a.label for a in current.select_accounts(accounts)]
-        return {"+".join(labels): labels}
-    return {a.label: [a.label] for a in current.accounts()}
+        unknown = [a for a in accounts if a not in labels]
+        if unknown:
+            raise fail(f"--account: unknown account {unknown[0]!r}; configured: {', '.join(labels)}", code=2)
+        chosen = list(dict.fromkeys(accounts))
+        return {"+".join(chosen): chosen}
+    return {label: [label] for label in labels}
 
 
 def _default(value: Any) -> Any:
@@ -98,6 +101,9 @@ def pnl(
     year: Annotated[int | None, typer.Option("--year", help="Calendar year (UTC), instead of --from/--to.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First UTC day, inclusive.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last UTC day, inclusive.")] = None,
+    fee_rule: Annotated[str, typer.Option(
+        "--fee-rule", help="A trade's fee in the reporting currency: acquisition_cost (added to what it bought) "
+                           "or disposal_proceeds (kept with what it sold).")] = "acquisition_cost",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: disposals, income, totals.")] = False,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the disposals as CSV for tax work.",
                                                   dir_okay=False)] = None,
@@ -108,6 +114,10 @@ def pnl(
 
     if method not in METHODS:
         raise fail(f"--method: {visible(method)!r} is not one of {', '.join(METHODS)}", code=2)
+    from kraken_etl.books.treatments import FeeRule
+
+    if fee_rule not in {r.value for r in FeeRule}:
+        raise fail(f"--fee-rule: {visible(fee_rule)!r} is not acquisition_cost or disposal_proceeds", code=2)
     if year is not None and (date_from or date_to):
         raise fail("--year and --from/--to: give one or the other", code=2)
     if year is not None:
@@ -119,7 +129,8 @@ def pnl(
     reports = []
     try:
         for name, labels in targets.items():
-            books.run(engine, entity=name, accounts=labels, method=method, currency=currency)
+            books.run(engine, entity=name, accounts=labels, method=method, currency=currency,
+                      fee_rule=FeeRule(fee_rule))
             reports.append(books.read_report(engine, entity=name, method=method, currency=currency, period=period))
     finally:
         engine.dispose()
