@@ -79,8 +79,11 @@ def ledger_to_events(
         openings[lot.asset].append(lot)
     trades: dict[str, list[LedgerLine]] = {}
     ordered = sorted(lines, key=lambda line: (line.at, line.ledger_id))
+    rules: dict[tuple[str, str], Rule] = {}
     for line in ordered:
-        rule = rule_for(table, line.type, line.subtype)
+        rule = rules.get((line.type, line.subtype))
+        if rule is None:
+            rule = rules[(line.type, line.subtype)] = rule_for(table, line.type, line.subtype)
         if rule.flagged:
             out.findings.append(Finding("unclassified", (line.ledger_id,),
                                         f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}"))
