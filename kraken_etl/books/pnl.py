@@ -14,14 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
-
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_model import Books, Method
 from kraken_etl.books.treatments import Rule, Treatment
 from kraken_etl.books.treatments_events import FeeRule, Finding, LedgerLine, OpeningLot, ledger_to_events
 from kraken_etl.core.period import Period
 from kraken_etl.db import books as store
+from kraken_etl.db.books import Engine
 
 ZERO = Decimal(0)
 

@@ -14,7 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+
+__all__ = [  # Engine re-exported so the books name the type without importing SQLAlchemy
+    "FAIR_VALUE", "OPENING_TYPE", "Engine", "OpeningLotInput", "read_disposals", "read_findings", "read_income",
+    "read_ledger", "read_opening_lots", "read_treatments", "store_books", "store_opening_lots",
+]
 
 # The one fair value of a ledger entry (`l`): NULL when no stored price covers the moment.
 FAIR_VALUE = "(reporting.price_at(l.asset, :currency, l.time)).price"
