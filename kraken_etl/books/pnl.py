@@ -16,8 +16,8 @@ from typing import Any
 
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_model import Books, Method
-from kraken_etl.books.treatments import Rule, Treatment
-from kraken_etl.books.treatments_events import FeeRule, Finding, LedgerLine, OpeningLot, ledger_to_events
+from kraken_etl.books.treatments import FeeRule, Rule, Treatment
+from kraken_etl.books.treatments_events import Finding, LedgerLine, OpeningLot, ledger_to_events
 from kraken_etl.core.period import Period
 from kraken_etl.db import books as store
 from kraken_etl.db.books import Engine
@@ -84,8 +84,9 @@ def _tables(books: Books, findings: list[Finding]) -> dict[str, list[dict[str, A
                "entries": list(i.entries), "is_expense": False} for i in books.income]
     income += [{"asset": e.asset, "received_at": e.at, "amount": e.amount, "value": e.value, "kind": e.label,
                 "entries": list(e.entries), "is_expense": True} for e in books.expenses]
-    found = [{"kind": f.kind, "asset": None, "at": None, "entries": list(f.entries), "detail": f.detail}
-             for f in findings]
+    found: list[dict[str, Any]] = [
+        {"kind": f.kind, "asset": None, "at": None, "entries": list(f.entries), "detail": f.detail}
+        for f in findings]
     found += [{"kind": "shortfall", "asset": s.asset, "at": s.at, "entries": list(s.entries),
                "detail": s.describe()} for s in books.shortfalls]
     return {
