@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import time
@@ -90,6 +91,8 @@ def main() -> None:
         }
         print(method, results["methods"][method], flush=True)  # type: ignore[index]
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)  # the machine's load: timings depend on it
+    results["cpus"] = os.cpu_count()
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
