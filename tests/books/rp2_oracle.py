@@ -8,22 +8,12 @@ only when given in the same form; their fee rules are compared on the engine's o
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from datetime import UTC
 from decimal import Decimal
 from importlib import import_module
 from pathlib import Path
-
-from prezzemolo.avl_tree import AVLTree
-from rp2.accounting_engine import AccountingEngine
-from rp2.configuration import MIN_DATE, Configuration
-from rp2.in_transaction import InTransaction
-from rp2.input_data import InputData
-from rp2.out_transaction import OutTransaction
-from rp2.plugin.country.us import US
-from rp2.rp2_decimal import RP2Decimal
-from rp2.tax_engine import compute_tax
-from rp2.transaction_set import TransactionSet
 
 from kraken_etl.books.lots_model import Event, Kind
 
@@ -66,7 +56,25 @@ crypto_received = 8
 
 
 def rp2_gains(events: list[Event], method: str, workdir: Path) -> dict[tuple[str, ...], Decimal]:
-    """rp2's gain per disposal (keyed by the disposal's entries), summed over the lots it drew from."""
+    """rp2's gain per disposal (keyed by the disposal's entries), summed over the lots it drew from.
+
+    rp2 creates `./log/` when imported and logs there: it is imported and run inside `workdir`."""
+    with contextlib.chdir(workdir):
+        return _rp2_gains(events, method, workdir)
+
+
+def _rp2_gains(events: list[Event], method: str, workdir: Path) -> dict[tuple[str, ...], Decimal]:
+    from prezzemolo.avl_tree import AVLTree
+    from rp2.accounting_engine import AccountingEngine
+    from rp2.configuration import MIN_DATE, Configuration
+    from rp2.in_transaction import InTransaction
+    from rp2.input_data import InputData
+    from rp2.out_transaction import OutTransaction
+    from rp2.plugin.country.us import US
+    from rp2.rp2_decimal import RP2Decimal
+    from rp2.tax_engine import compute_tax
+    from rp2.transaction_set import TransactionSet
+
     assets = sorted({e.asset for e in events})
     ini = workdir / "rp2.ini"
     ini.write_text(INI.format(assets=", ".join(assets)), encoding="utf-8")
