@@ -206,6 +206,18 @@ class Settings(BaseSettings):
             )
         ]
 
+    def entities(self) -> dict[str, list[str]]:
+        """Tax entities for the books: `[entities.NAME] accounts = [...]` in the KRAKEN_ETL_CONFIG file, plus
+        every account alone under its own label (unless an entity of that name is declared).
+
+        Raises:
+            SettingsError: on an entity naming an account that is not configured, or a malformed table.
+        """
+        if self.config_file is None:
+            label = _check_label(self.account_label, "KRAKEN_ACCOUNT")
+            return {label: [label]}
+        return load_entities_file(self.config_file)
+
     def select_accounts(self, labels: list[str] | None = None) -> list[Account]:
         """The configured accounts, narrowed to `labels` when given.
 
@@ -225,6 +237,32 @@ class Settings(BaseSettings):
                 "(name the account with KRAKEN_ACCOUNT, or list several in the KRAKEN_ETL_CONFIG file)"
             )
         return [known[label] for label in labels]
+
+
+def load_entities_file(path: Path) -> dict[str, list[str]]:
+    """Each account of a KRAKEN_ETL_CONFIG file alone, then its `[entities.NAME] accounts = ["a", "b"]` tables
+    (no secret is read: the books need none)."""
+    setting = "KRAKEN_ETL_CONFIG"
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{setting}: cannot read {str(path)!r} ({exc})") from None
+    labels = [e["label"] for e in data.get("accounts", []) if isinstance(e, dict) and isinstance(e.get("label"), str)]
+    tables = data.get("entities", {})
+    if not isinstance(tables, dict):
+        raise SettingsError(f"{setting}: 'entities' must be tables: [entities.NAME] accounts = [...]")
+    entities: dict[str, list[str]] = {}
+    for name, table in tables.items():
+        where = f"{setting}: entities.{name}"
+        _check_label(name, where)
+        accounts = table.get("accounts") if isinstance(table, dict) else None
+        if not isinstance(accounts, list) or not accounts or not all(isinstance(a, str) for a in accounts):
+            raise SettingsError(f"{where}: needs accounts = [\"label\", ...]")
+        unknown = [a for a in accounts if a not in labels]
+        if unknown:
+            raise SettingsError(f"{where}: unknown account {unknown[0]!r}; configured: {', '.join(labels)}")
+        entities[name] = list(dict.fromkeys(accounts))
+    return {**{label: [label] for label in labels}, **entities}
 
 
 def normalise_database_url(url: str) -> str:

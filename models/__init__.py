@@ -2,6 +2,15 @@
 
 from models.assets import AssetPairRow, AssetRow
 from models.base import SCHEMA, Base
+from models.books import (
+    BookDisposalRow,
+    BookFindingRow,
+    BookHoldingRow,
+    BookIncomeRow,
+    BookRunRow,
+    OpeningLotRow,
+    TreatmentRow,
+)
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerSessionRow
@@ -29,12 +38,18 @@ __all__ = [
     "BackfillPlanRow",
     "BalanceSnapshotRow",
     "Base",
+    "BookDisposalRow",
+    "BookFindingRow",
+    "BookHoldingRow",
+    "BookIncomeRow",
+    "BookRunRow",
     "ClosedOrderRow",
     "ExportJobRow",
     "LedgerEntryRow",
     "ListenerGapRow",
     "ListenerSessionRow",
     "NonceHighWaterRow",
+    "OpeningLotRow",
     "OrderAmendRow",
     "PriceRow",
     "QuarantineRow",
@@ -46,6 +61,7 @@ __all__ = [
     "SyncStateRow",
     "TradeBalanceRow",
     "TradeRow",
+    "TreatmentRow",
     "WsBalanceUpdateRow",
     "WsExecutionRow",
 ]

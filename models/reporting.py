@@ -62,6 +62,17 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "seconds_since_last_message", "messages_today", "session_messages", "session_connects", "gaps_total",
         "gaps_filled", "gaps_open", "last_gap_at", "healthy",
     ),
+    # the books (migration 0016, cost_basis)
+    "disposals": (
+        "entity", "method", "currency", "asset", "disposed_at", "amount", "proceeds", "cost", "fees", "gain", "rule",
+        "acquired_first", "acquired_last", "holding_days", "disposal_entries", "acquisition_entries",
+        "cost_assumed",
+    ),
+    "realised_gains": (
+        "entity", "method", "currency", "year", "asset", "disposals", "amount", "proceeds", "cost", "fees", "gain",
+        "has_shortfall",
+    ),
+    "income": ("entity", "method", "currency", "asset", "received_at", "amount", "value", "kind", "entries"),
 }
 
 # materialised views, refreshed by kraken_etl.db.reporting.refresh_reporting (in this order)
@@ -87,4 +98,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "pair_base": (),
     "pair_quote": (),
     "pair_quote_length": (),
+    "lots_at": ("entity", "method", "currency", "asset", "quantity", "cost"),
+    "unrealised_at": ("entity", "method", "currency", "asset", "quantity", "cost", "price", "price_time", "value",
+                      "unrealised"),
 }

@@ -228,3 +228,27 @@ def test_no_loose_composition_modules_at_the_top_of_the_package() -> None:
     loose = sorted(p.name for p in (REPO / "kraken_etl").glob("*.py")
                    if p.name not in {"__init__.py", "__main__.py", "settings.py"})
     assert loose == [], f"modules at the top of kraken_etl/ belong in a package: {loose}"
+
+
+ENGINE_FORBIDDEN = HTTP + SQL + ("prefect", "kraken_etl.db", "kraken_etl.kraken", "kraken_etl.jobs", "models",
+                                 "flows", "kraken_etl.simulator")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [m for m in MODULES if _in(m, "kraken_etl.books") and m.name.split(".")[-1].startswith(("lots", "treatments"))],
+    ids=lambda m: m.name,
+)
+def test_the_lot_engine_is_pure(module: Module) -> None:
+    """The lot engine and the treatments' logic: records in, lots out; no SQL, no HTTP, no flows, no clock."""
+    found = _uses(_origins(module), (*ENGINE_FORBIDDEN, "time"))
+    assert found == [], f"{module.name} (lot engine) imports {found}"
+    clock = [node.func.attr for node in ast.walk(module.tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and node.func.attr in CLOCK_CALLS and isinstance(node.func.value, ast.Name)
+             and node.func.value.id in {"datetime", "date", "time"}]
+    assert clock == [], f"{module.name} (lot engine) reads the clock: {clock}"
+
+
+def test_the_lot_engine_modules_exist() -> None:
+    assert {"kraken_etl.books.lots", "kraken_etl.books.lots_uk", "kraken_etl.books.lots_model"} <= set(BY_NAME)

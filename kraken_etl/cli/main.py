@@ -8,6 +8,7 @@ import typer
 
 from kraken_etl.cli import (
     backfill_cmd,
+    books_cmd,
     db_cmd,
     demo_cmd,
     helpfmt,
@@ -56,6 +57,8 @@ app.command("import", cls=helpfmt.Command)(import_cmd.import_)
 app.command("backfill", cls=helpfmt.Command)(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)
 app.command("report", cls=helpfmt.Command)(report_cmd.report)
+app.command("pnl", cls=helpfmt.Command)(books_cmd.pnl)
+app.add_typer(books_cmd.lots_app, name="lots", cls=helpfmt.Group)
 app.command("refresh", cls=helpfmt.Command)(refresh_cmd.refresh)
 app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)

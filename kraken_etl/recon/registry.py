@@ -9,6 +9,7 @@ from kraken_etl.recon.chain import check_balance_chain
 from kraken_etl.recon.check import Check
 from kraken_etl.recon.coverage import check_coverage
 from kraken_etl.recon.links import check_order_trades, check_trade_ledger
+from kraken_etl.recon.lots import check_lots
 from kraken_etl.recon.snapshot import check_ledger_vs_exchange
 from kraken_etl.recon.wsrest import check_ws_vs_rest
 
@@ -19,5 +20,6 @@ CHECKS: dict[str, Check] = {
     "order_trades": check_order_trades,
     "coverage": check_coverage,
     "ws_vs_rest": check_ws_vs_rest,
+    "lots": check_lots,
 }
 

@@ -1,0 +1,101 @@
+"""Benchmark: the lot engine over a 1,000,000-entry account (not a test).
+
+Builds 1,000,000 ledger entries in memory (spot trades of BTC, ETH, SOL, DOT against USD and some against
+each other, staking rewards, crypto deposits and withdrawals; seeded), then times, per method, the pure
+part of `kraken-etl pnl`: ledger entries → lot events (treatments) → lots, disposals and income. Reading
+the ledger from PostgreSQL and storing the results are NOT included. Reports seconds and peak RSS.
+Writes bench/results/books.json. Target: ≤ 10 s for fifo and for uk.
+
+    .venv/bin/python bench/bench_books.py [--entries 1000000] [--methods fifo,uk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from kraken_etl.books.lots import compute
+from kraken_etl.books.treatments_events import LedgerLine, ledger_to_events
+
+RESULTS = Path(__file__).parent / "results" / "books.json"
+ASSETS = {"BTC": Decimal("40000"), "ETH": Decimal("2500"), "SOL": Decimal("100"), "DOT": Decimal("7")}
+
+
+def build(entries: int, seed: int = 7) -> list[LedgerLine]:
+    rng = random.Random(seed)
+    at = datetime(2021, 1, 1, tzinfo=UTC)
+    held = dict.fromkeys(ASSETS, Decimal(0))
+    lines: list[LedgerLine] = []
+    n = 0
+    while len(lines) < entries:
+        n += 1
+        at += timedelta(seconds=rng.randint(20, 200))
+        asset = rng.choice(list(ASSETS))
+        price = (ASSETS[asset] * Decimal(rng.randint(800, 1200)) / 1000).quantize(Decimal("0.01"))
+        roll = rng.random()
+        quantity = (Decimal(rng.randint(1, 5000)) / 1000).quantize(Decimal("0.001"))
+        if roll < 0.02:
+            lines.append(LedgerLine(f"D{n}", f"D{n}", at, "deposit", "", asset, quantity, Decimal(0), price))
+            held[asset] += quantity
+        elif roll < 0.06:
+            reward = (quantity / 100).quantize(Decimal("0.00001"))
+            lines.append(LedgerLine(f"R{n}", f"R{n}", at, "staking", "", asset, reward, Decimal(0), price))
+            held[asset] += reward
+        elif roll < 0.07 and held[asset] > quantity:
+            lines.append(LedgerLine(f"W{n}", f"W{n}", at, "withdrawal", "", asset, -quantity, Decimal("0.001"),
+                                    price))
+            held[asset] -= quantity + Decimal("0.001")
+        elif roll < 0.55 or held[asset] < quantity:  # buy for USD
+            cost = (quantity * price).quantize(Decimal("0.01"))
+            lines.append(LedgerLine(f"U{n}", f"T{n}", at, "trade", "tradespot", "USD", -cost,
+                                    (cost / 400).quantize(Decimal("0.0001")), Decimal(1)))
+            lines.append(LedgerLine(f"A{n}", f"T{n}", at, "trade", "tradespot", asset, quantity, Decimal(0), price))
+            held[asset] += quantity
+        else:  # sell for USD
+            proceeds = (quantity * price).quantize(Decimal("0.01"))
+            lines.append(LedgerLine(f"A{n}", f"T{n}", at, "trade", "tradespot", asset, -quantity, Decimal(0), price))
+            lines.append(LedgerLine(f"U{n}", f"T{n}", at, "trade", "tradespot", "USD", proceeds,
+                                    (proceeds / 400).quantize(Decimal("0.0001")), Decimal(1)))
+            held[asset] -= quantity
+    return lines[:entries]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--methods", default="fifo,uk")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    lines = build(args.entries)
+    built = time.perf_counter() - started
+    results: dict[str, object] = {"entries": len(lines), "build_seconds": round(built, 2),
+                                  "scope": "pure engine: treatments + lots; no database read or write",
+                                  "target_seconds": 10, "methods": {}}
+    for method in args.methods.split(","):
+        t0 = time.perf_counter()
+        converted = ledger_to_events(lines, currency="USD")
+        t1 = time.perf_counter()
+        books = compute(converted.events, method)
+        t2 = time.perf_counter()
+        results["methods"][method] = {  # type: ignore[index]
+            "events": len(converted.events), "treatments_seconds": round(t1 - t0, 2),
+            "lots_seconds": round(t2 - t1, 2), "total_seconds": round(t2 - t0, 2),
+            "disposal_rows": len(books.disposals), "shortfalls": len(books.shortfalls),
+        }
+        print(method, results["methods"][method], flush=True)  # type: ignore[index]
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)  # the machine's load: timings depend on it
+    results["cpus"] = os.cpu_count()
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The lot engine: events of one tax entity in, open lots, disposals, income, transfers and shortfalls out.
+
+`compute(events, method)` is the one entry. `fifo`, `lifo`, `hifo` and `average` are here; `uk` (HMRC
+matching) is in `lots_uk`. Pure: no SQL, no HTTP, no clock; Decimal throughout, nothing rounded.
+
+A disposal draws lots in the method's order; each lot it draws from gives one `Disposal` row carrying that
+lot's share of the proceeds and fees (split by quantity; the last share takes the remainder so the shares
+add up exactly). A disposal or transfer larger than what is held draws everything there is and records a
+`Shortfall` naming the entries, plus a disposal row with rule `shortfall` and no cost for the missing
+quantity, so the proceeds stay in the totals and the gap is visible.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal, localcontext
+
+from kraken_etl.books.lots_model import (
+    ZERO,
+    Books,
+    Disposal,
+    Event,
+    Expense,
+    Holding,
+    Income,
+    Kind,
+    Lot,
+    Method,
+    Shortfall,
+    Transfer,
+)
+
+PRECISION = 48  # digits kept while splitting costs and proceeds (Decimal's default 28 is not enough for sums)
+
+
+def split(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
+    """`total` shared in proportion to `parts`; the last share is the remainder, so the shares sum to `total`."""
+    whole = sum(parts, ZERO)
+    shares = [total * part / whole for part in parts[:-1]] if whole else [ZERO for _ in parts[:-1]]
+    return [*shares, total - sum(shares, ZERO)]
+
+
+class _Queue:
+    """The open lots of one asset, drawn in the method's order."""
+
+    def __init__(self, method: Method) -> None:
+        self.method = method
+        self._fifo: deque[Lot] = deque()
+        self._heap: list[tuple[Decimal, int, Lot]] = []
+        self._count = 0
+
+    def add(self, lot: Lot) -> None:
+        if self.method is Method.HIFO:
+            self._count += 1
+            heapq.heappush(self._heap, (-lot.unit_cost, self._count, lot))
+        elif self.method is Method.AVERAGE and self._fifo:
+            pool = self._fifo[0]
+            pool.amount += lot.amount
+            pool.cost += lot.cost
+            pool.entries = ()  # a pool has no single source: its rows give the range it drew from
+            pool.cost_assumed = pool.cost_assumed or lot.cost_assumed
+            pool.seq = lot.seq  # the pool's latest acquisition, for the range it draws from
+            self.last_acquired = lot.acquired_at
+        else:
+            self._fifo.append(lot)
+            self.last_acquired = lot.acquired_at
+
+    def _next(self) -> Lot | None:
+        if self.method is Method.HIFO:
+            return self._heap[0][2] if self._heap else None
+        if not self._fifo:
+            return None
+        return self._fifo[-1] if self.method is Method.LIFO else self._fifo[0]
+
+    def _drop(self) -> None:
+        if self.method is Method.HIFO:
+            heapq.heappop(self._heap)
+        elif self.method is Method.LIFO:
+            self._fifo.pop()
+        else:
+            self._fifo.popleft()
+
+    def take(self, amount: Decimal) -> tuple[list[tuple[Lot, Decimal, Decimal]], Decimal]:
+        """Draw `amount`: [(lot drawn from, quantity, cost)] and the quantity that was not there."""
+        drawn: list[tuple[Lot, Decimal, Decimal]] = []
+        left = amount
+        while left > ZERO:
+            lot = self._next()
+            if lot is None:
+                break
+            if lot.amount <= left:
+                drawn.append((lot, lot.amount, lot.cost))
+                left -= lot.amount
+                self._drop()
+                if self.method is Method.AVERAGE:
+                    self.last_acquired = None
+            else:
+                cost = lot.cost * left / lot.amount
+                drawn.append((Lot(lot.asset, lot.acquired_at, left, cost, lot.entries, lot.cost_assumed, lot.seq),
+                              left, cost))
+                lot.amount -= left
+                lot.cost -= cost
+                left = ZERO
+        return drawn, left
+
+    def open_lots(self) -> list[Lot]:
+        lots = [entry[2] for entry in self._heap] if self.method is Method.HIFO else list(self._fifo)
+        return sorted(lots, key=lambda lot: (lot.acquired_at, lot.seq))
+
+    last_acquired: datetime | None = None
+
+
+def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None) -> Books:
+    """Run the engine over every event of one entity (any order: they are sorted by moment, then `seq`).
+
+    `day` (UK only) maps a moment to the calendar day the same-day and 30-day rules count in; the default is
+    the UTC date.
+    """
+    method = Method(method)
+    ordered = sorted(events, key=lambda e: (e.at, e.seq))
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        if method is Method.UK:
+            from kraken_etl.books.lots_uk import compute_uk
+
+            return compute_uk(ordered, day=day)
+        return _compute_queued(ordered, method)
+
+
+def _compute_queued(events: list[Event], method: Method) -> Books:
+    books = Books(method)
+    queues: dict[str, _Queue] = {}
+    for event in events:
+        queue = queues.get(event.asset)
+        if queue is None:
+            queue = queues[event.asset] = _Queue(method)
+        if event.kind in (Kind.ACQUIRE, Kind.INCOME):
+            queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
+                          event.cost_assumed, event.seq))
+            books.holdings.append(Holding(event.asset, event.at, event.amount, event.value))
+            if event.kind is Kind.INCOME:
+                books.income.append(Income(event.asset, event.at, event.amount, event.value, event.label,
+                                           event.entries))
+        elif event.kind is Kind.DISPOSE:
+            last = queue.last_acquired
+            drawn, missing = queue.take(event.amount)
+            _dispose(books, event, drawn, missing, method.value, last)
+            _held_out(books, event, drawn)
+        elif event.kind is Kind.TRANSFER_OUT:
+            drawn, missing = queue.take(event.amount)
+            _transfer(books, event, drawn, missing)
+            _held_out(books, event, drawn)
+        elif event.kind is Kind.EXPENSE:
+            books.expenses.append(Expense(event.asset, event.at, event.amount, event.value, event.label,
+                                          event.entries))
+    books.lots = {asset: lots for asset, queue in sorted(queues.items()) if (lots := queue.open_lots())}
+    return books
+
+
+def _held_out(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]]) -> None:
+    if drawn:
+        books.holdings.append(Holding(event.asset, event.at, -sum((q for _, q, _ in drawn), ZERO),
+                                      -sum((c for _, _, c in drawn), ZERO)))
+
+
+def _dispose(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]], missing: Decimal,
+             rule: str, pool_last: datetime | None) -> None:
+    quantities = [quantity for _, quantity, _ in drawn] + ([missing] if missing > ZERO else [])
+    proceeds = split(event.value, quantities)
+    fees = split(event.fees, quantities)
+    for i, (lot, quantity, cost) in enumerate(drawn):
+        last = pool_last if rule == Method.AVERAGE.value and pool_last else lot.acquired_at
+        books.disposals.append(Disposal(event.asset, event.at, quantity, proceeds[i], cost, fees[i], rule,
+                                        lot.acquired_at, last, event.entries, lot.entries, lot.cost_assumed))
+    if missing > ZERO:
+        shortfall(books, event, missing, proceeds[-1], fees[-1])
+
+
+def shortfall(books: Books, event: Event, missing: Decimal, proceeds: Decimal, fees: Decimal) -> None:
+    """Record the part of a disposal that had no lots: a finding, and a zero-cost row marked `shortfall`."""
+    books.shortfalls.append(Shortfall(event.asset, event.at, event.amount, event.amount - missing, event.entries))
+    books.disposals.append(Disposal(event.asset, event.at, missing, proceeds, ZERO, fees, "shortfall", None,
+                                    None, event.entries, ()))
+
+
+def _transfer(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]], missing: Decimal) -> None:
+    if drawn:
+        books.transfers.append(Transfer(event.asset, event.at, sum((q for _, q, _ in drawn), ZERO),
+                                        sum((c for _, _, c in drawn), ZERO), event.entries))
+    if missing > ZERO:
+        books.shortfalls.append(Shortfall(event.asset, event.at, event.amount, event.amount - missing,
+                                          event.entries))

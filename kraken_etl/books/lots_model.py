@@ -1,0 +1,193 @@
+"""The lot engine's vocabulary: the events it reads and the rows it writes.
+
+Every quantity and every money amount is a `Decimal`; nothing is rounded here (rounding is for display).
+Money is in the entity's reporting currency, already valued by the caller (fair value comes from the
+database, never from this package).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal(0)
+
+
+class Method(StrEnum):
+    """How a disposal chooses the lots it draws from."""
+
+    FIFO = "fifo"  # oldest lot first
+    LIFO = "lifo"  # newest lot first
+    HIFO = "hifo"  # highest unit cost first (ties: oldest first)
+    AVERAGE = "average"  # one pool per asset at its average cost (adjusted cost base)
+    UK = "uk"  # HMRC share matching: same day, then the next 30 days, then the section 104 pool
+
+
+class Kind(StrEnum):
+    """What an event does to the lots."""
+
+    ACQUIRE = "acquire"  # a new lot at `value` (cost; fees already added when the setting says so)
+    DISPOSE = "dispose"  # lots drawn out against `value` (proceeds) less `fees`
+    INCOME = "income"  # a new lot at `value` (fair value at receipt) and a row of income
+    TRANSFER_OUT = "transfer_out"  # lots leave the entity, cost carried, no gain
+    EXPENSE = "expense"  # a fee paid in fee credits (KFEE): an expense of `value`, no lots
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to one asset of one tax entity.
+
+    `seq` orders events of the same moment (the caller's input order); `entries` are the ledger ids (or
+    any ids the caller wants to see again in the output) behind the event.
+    """
+
+    kind: Kind
+    asset: str
+    at: datetime
+    amount: Decimal  # always positive: the quantity acquired, disposed, received or moved
+    value: Decimal = ZERO  # cost (acquire), proceeds (dispose), fair value (income/expense)
+    fees: Decimal = ZERO  # disposal fees kept apart from proceeds
+    entries: tuple[str, ...] = ()
+    seq: int = 0
+    cost_assumed: bool = False  # the cost is a fair value standing in for an unknown cost
+    label: str = ""  # what the caller calls it (ledger type/subtype), carried to income/expense rows
+    acquired_at: datetime | None = None  # an earlier acquisition date carried in (a deposit of an opening lot)
+
+    def __post_init__(self) -> None:
+        if self.amount <= ZERO:
+            raise ValueError(f"an event's amount must be positive: {self.kind} {self.asset} {self.amount}")
+
+
+@dataclass(slots=True)
+class Lot:
+    """An open lot: what is left of one acquisition (or, for `average` and the UK pool, of all of them)."""
+
+    asset: str
+    acquired_at: datetime
+    amount: Decimal
+    cost: Decimal
+    entries: tuple[str, ...] = ()
+    cost_assumed: bool = False
+    seq: int = 0
+
+    @property
+    def unit_cost(self) -> Decimal:
+        return self.cost / self.amount if self.amount else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Disposal:
+    """A disposal (or the part of one) matched to one source of cost.
+
+    `gain = proceeds - cost - fees`. `acquired_first`/`acquired_last` is the range the cost came from (the
+    same moment for a single lot; the pool's first and last acquisition for `average` and `pool`).
+    """
+
+    asset: str
+    disposed_at: datetime
+    amount: Decimal
+    proceeds: Decimal
+    cost: Decimal
+    fees: Decimal
+    rule: str  # fifo, lifo, hifo, average, same_day, thirty_day, pool, shortfall
+    acquired_first: datetime | None
+    acquired_last: datetime | None
+    disposal_entries: tuple[str, ...]
+    acquisition_entries: tuple[str, ...]
+    cost_assumed: bool = False
+
+    @property
+    def gain(self) -> Decimal:
+        return self.proceeds - self.cost - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Lots that left the entity without a disposal (a withdrawal to the owner's own wallet)."""
+
+    asset: str
+    at: datetime
+    amount: Decimal
+    cost: Decimal
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A change of what is held of an asset: quantity and cost in (positive) or out (negative).
+
+    The changes of an asset add up, at any moment, to the quantity held and its cost then (for `uk`, the cost
+    between a disposal and the acquisition the 30-day rule matched it to is provisional)."""
+
+    asset: str
+    at: datetime
+    quantity: Decimal
+    cost: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Income:
+    """Something received as income (a reward), valued at receipt; it also opened a lot at that value."""
+
+    asset: str
+    at: datetime
+    amount: Decimal
+    value: Decimal
+    label: str
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Expense:
+    """A fee paid in fee credits: an expense, never a disposal."""
+
+    asset: str
+    at: datetime
+    amount: Decimal
+    value: Decimal
+    label: str
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A disposal or a transfer larger than the lots held: the part that had no cost.
+
+    Never a silent zero-cost disposal: the engine disposes of what it has and reports the rest here,
+    naming the entries; the rest also appears as a disposal with rule `shortfall` and zero cost so the
+    proceeds are not lost from the totals.
+    """
+
+    asset: str
+    at: datetime
+    wanted: Decimal
+    held: Decimal
+    entries: tuple[str, ...]
+
+    @property
+    def missing(self) -> Decimal:
+        return self.wanted - self.held
+
+    def describe(self) -> str:
+        ids = ", ".join(self.entries) or "(no entry id)"
+        return (f"{self.asset}: {self.wanted} wanted at {self.at.isoformat()} but only {self.held} held "
+                f"({self.missing} short) — entries {ids}")
+
+
+@dataclass(slots=True)
+class Books:
+    """Everything one run of the engine produced for one entity and one method."""
+
+    method: Method
+    disposals: list[Disposal] = field(default_factory=list)
+    income: list[Income] = field(default_factory=list)
+    expenses: list[Expense] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    lots: dict[str, list[Lot]] = field(default_factory=dict)  # open lots per asset, oldest first
+    holdings: list[Holding] = field(default_factory=list)  # every change of quantity and cost held, in order
+
+    def held(self, asset: str) -> Decimal:
+        return sum((lot.amount for lot in self.lots.get(asset, [])), ZERO)

@@ -1,0 +1,209 @@
+"""Ledger entries of one tax entity → the lot engine's events, by the treatments table. Pure.
+
+The caller gives each entry already normalised (`asset` is the canonical code without a wallet suffix, so
+`DOT.S` and `DOT` are one asset) and its fair value (`price` of one unit in the reporting currency at the
+entry's moment, or None when there is no price). Quantities are net of the ledger fee (`amount - fee` is
+what the balance moved by), so the open lots always follow the balance.
+
+Nothing is dropped silently: a missing price, a cost assumed from fair value, an entry classified by the
+unknown-type default each give a `Finding` naming the entries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from kraken_etl.books.lots_model import ZERO, Event, Kind
+from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
+
+FEE_CREDITS = frozenset({"KFEE"})
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    ledger_id: str
+    refid: str | None
+    at: datetime
+    type: str
+    subtype: str
+    asset: str  # canonical, wallet suffix dropped
+    amount: Decimal
+    fee: Decimal
+    price: Decimal | None  # one unit in the reporting currency at `at`; None when no price is known
+    account: str = ""
+
+    @property
+    def net(self) -> Decimal:
+        return self.amount - self.fee
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningLot:
+    """A lot the user says they held before it reached Kraken (`kraken-etl lots import`)."""
+
+    asset: str
+    amount: Decimal
+    cost: Decimal
+    acquired_at: datetime
+    source: str  # where it came from (file and row), carried to the disposals that draw on it
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str  # unclassified, no_price, cost_assumed, opening_lot_unused
+    entries: tuple[str, ...]
+    detail: str
+
+
+@dataclass(slots=True)
+class Converted:
+    events: list[Event]
+    findings: list[Finding]
+
+
+def ledger_to_events(
+    lines: Iterable[LedgerLine],
+    *,
+    currency: str,
+    table: Mapping[tuple[str, str], Rule] = DEFAULTS,
+    fee_rule: FeeRule = FeeRule.ACQUISITION_COST,
+    opening_lots: Iterable[OpeningLot] = (),
+) -> Converted:
+    out = Converted([], [])
+    openings: dict[str, deque[OpeningLot]] = defaultdict(deque)
+    for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
+        openings[lot.asset].append(lot)
+    trades: dict[str, list[LedgerLine]] = {}
+    ordered = sorted(lines, key=lambda line: (line.at, line.ledger_id))
+    rules: dict[tuple[str, str], Rule] = {}
+    for line in ordered:
+        rule = rules.get((line.type, line.subtype))
+        if rule is None:
+            rule = rules[(line.type, line.subtype)] = rule_for(table, line.type, line.subtype)
+        if rule.flagged:
+            out.findings.append(Finding("unclassified", (line.ledger_id,),
+                                        f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}"))
+        if rule.treatment is Treatment.TRADE:
+            trades.setdefault(line.refid or line.ledger_id, []).append(line)
+            continue
+        _single(out, line, rule.treatment, currency, openings)
+    for legs in trades.values():
+        _trade(out, legs, currency, fee_rule)
+    for asset, left in openings.items():
+        for lot in left:
+            out.findings.append(Finding("opening_lot_unused", (lot.source,),
+                                        f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited"))
+    out.events.sort(key=lambda e: e.at)  # stable: the order each entry produced its events in
+    out.events = [_renumber(e, i) for i, e in enumerate(out.events)]
+    return out
+
+
+def _renumber(e: Event, seq: int) -> Event:
+    return Event(e.kind, e.asset, e.at, e.amount, e.value, e.fees, e.entries, seq, e.cost_assumed, e.label,
+                 e.acquired_at)
+
+
+def _value(out: Converted, line: LedgerLine, quantity: Decimal) -> Decimal:
+    if line.price is None:
+        out.findings.append(Finding("no_price", (line.ledger_id,),
+                                    f"no price for {line.asset} at {line.at.isoformat()}: valued at 0"))
+        return ZERO
+    return quantity * line.price
+
+
+def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: str,
+            openings: dict[str, deque[OpeningLot]]) -> None:
+    net = line.net
+    label = f"{line.type}/{line.subtype}" if line.subtype else line.type
+    ids = (line.ledger_id,)
+    if line.asset == currency or not net or treatment is Treatment.IGNORE:
+        return
+    if line.asset in FEE_CREDITS:
+        if net < 0:
+            out.events.append(Event(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                    label=label))
+        return
+    if treatment is Treatment.INTERNAL:
+        return
+    if net > 0 and treatment is Treatment.INCOME:
+        out.events.append(Event(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                label=label))
+    elif net > 0 and treatment is Treatment.DEPOSIT:
+        _deposit(out, line, net, openings[line.asset])
+    elif net < 0 and treatment is Treatment.WITHDRAWAL:
+        out.events.append(Event(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label))
+    elif net > 0:
+        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                cost_assumed=True, label=label))
+    else:
+        out.events.append(Event(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                label=label))
+
+
+def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[OpeningLot]) -> None:
+    left = quantity
+    while left > 0 and lots:
+        lot = lots[0]
+        take = min(left, lot.amount)
+        cost = lot.cost if take == lot.amount else lot.cost * take / lot.amount
+        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
+                                label="deposit", acquired_at=lot.acquired_at))
+        left -= take
+        if take == lot.amount:
+            lots.popleft()
+        else:
+            lots[0] = OpeningLot(lot.asset, lot.amount - take, lot.cost - cost, lot.acquired_at, lot.source)
+    if left > 0:
+        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
+                                entries=(line.ledger_id,), cost_assumed=True, label="deposit"))
+        out.findings.append(Finding("cost_assumed", (line.ledger_id,),
+                                    f"{left} {line.asset} deposited without an opening lot: cost is fair value"))
+
+
+def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
+    at = min(leg.at for leg in legs)
+    ids = tuple(leg.ledger_id for leg in legs)
+    fiat = [leg for leg in legs if leg.asset == currency]
+    credits = [leg for leg in legs if leg.asset in FEE_CREDITS]
+    assets = [leg for leg in legs if leg.asset != currency and leg.asset not in FEE_CREDITS]
+    for leg in credits:
+        if leg.net < 0:
+            out.events.append(Event(Kind.EXPENSE, leg.asset, leg.at, -leg.net, _value(out, leg, -leg.net),
+                                    entries=(leg.ledger_id,), label="trade fee"))
+    fee = sum((leg.fee for leg in fiat), ZERO)
+    paid = sum((leg.amount for leg in fiat), ZERO)
+    if paid:
+        value = abs(paid)
+    else:
+        received = [leg for leg in assets if leg.net > 0] or [leg for leg in assets if leg.net < 0]
+        value = sum((_value(out, leg, abs(leg.amount)) for leg in received), ZERO)
+    gives = [leg for leg in assets if leg.net < 0]
+    gets = [leg for leg in assets if leg.net > 0]
+    give_values = _shares(value, gives)
+    get_values = _shares(value, gets)
+    fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
+    fee_on_cost = fee if fee and gets and not fees_on_disposal else ZERO
+    if fee and not gives and not gets:
+        out.events.append(Event(Kind.EXPENSE, currency, at, fee, fee, entries=ids, label="trade fee"))
+    for i, leg in enumerate(gives):
+        out.events.append(Event(Kind.DISPOSE, leg.asset, at, -leg.net, give_values[i],
+                                fees_on_disposal if i == 0 else ZERO, ids, label="trade"))
+    for i, leg in enumerate(gets):
+        out.events.append(Event(Kind.ACQUIRE, leg.asset, at, leg.net, get_values[i] + (fee_on_cost if i == 0 else ZERO),
+                                entries=ids, label="trade"))
+
+
+def _shares(value: Decimal, legs: list[LedgerLine]) -> list[Decimal]:
+    """The trade's value shared among several legs on one side by their fair value (equally without prices)."""
+    if len(legs) <= 1:
+        return [value for _ in legs]
+    weights = [abs(leg.net) * leg.price if leg.price is not None else None for leg in legs]
+    if any(w is None for w in weights) or not sum(w for w in weights if w is not None):
+        weights = [Decimal(1) for _ in legs]
+    whole = sum((w for w in weights if w is not None), ZERO)
+    shares = [value * w / whole for w in weights[:-1] if w is not None]
+    return [*shares, value - sum(shares, ZERO)]
