@@ -4,6 +4,9 @@
 - ``GET /_sim/truth/trades`` → ``{"trades": {txid: record with "ledgers"}, "count": n}``
 - ``GET /_sim/truth/closed_orders`` → ``{"closed": {txid: record with "trades"}, "count": n}``
 - ``GET /_sim/truth/order_amends`` → ``{"amends": {order_txid: [amend, ...]}}`` (amended orders only)
+- ``GET /_sim/truth/prices?pair=&interval=&since=&until=`` → ``{"prices": {altname: {"key", "base", "quote",
+  "interval", "candles": [[time, o, h, l, c, vwap, volume, count, complete], ...]}}, "now": t}``: the market
+  path's candles over any range (see `simulator.market`)
 - ``GET /_sim/truth/balances`` → ``{"balance": Balance result, "balance_ex": BalanceEx result}``
 - ``POST /_sim/advance`` ``{"ledger_entries": N}`` → the new ids
 - ``POST /_sim/activity`` ``{"entries_per_second": R}`` → background activity at that rate (0 stops)
@@ -36,9 +39,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.faults import FaultSpecError, fault_spec_from_mapping, parse_fault_spec
 from kraken_etl.simulator.jsontext import dumps
+from kraken_etl.simulator.marketapi import truth_prices
 from kraken_etl.simulator.records import (
     amend_records,
     balance_ex_result,
@@ -114,7 +119,7 @@ def warn_if_exposed(host: str) -> bool:
     return True
 
 
-def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
+def truth(ctx: SimContext, kind: str, query: dict[str, str] | None = None) -> dict[str, Any] | None:
     """The ground truth of one kind (None for an unknown kind)."""
     store = ctx.store
     with store.lock:
@@ -133,6 +138,8 @@ def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
             return {"closed": closed, "count": n}
         if kind == "order_amends":
             return {"amends": {store.order_id(i): amend_records(store, i) for i in sorted(store.amends)}}
+        if kind == "prices":
+            return truth_prices(ctx.market, query or {}, ctx.now_ticks())
         if kind == "balances":
             return {"balance": balance_result(store, truth=True),
                     "balance_ex": balance_ex_result(store, truth=True)}
@@ -143,7 +150,10 @@ async def truth_route(request: Request) -> Response:
     """``GET /_sim/truth/{kind}``."""
     if not _allowed(request):
         return _refused(request)
-    result = truth(request.app.state.sim, request.path_params["kind"])
+    try:
+        result = truth(request.app.state.sim, request.path_params["kind"], dict(request.query_params))
+    except (ApiError, ValueError) as exc:
+        return _reply({"error": getattr(exc, "message", str(exc))}, 400)
     if result is None:
         return _reply({"error": "unknown truth kind"}, 404)
     return _reply(result)

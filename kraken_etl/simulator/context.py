@@ -15,6 +15,8 @@ from kraken_etl.simulator.exports import ExportBook
 from kraken_etl.simulator.faults import FaultSpec, FaultState
 from kraken_etl.simulator.generator import GRID, TICKS
 from kraken_etl.simulator.jsontext import Num
+from kraken_etl.simulator.market import Market
+from kraken_etl.simulator.marketapi import PublicLimiter
 from kraken_etl.simulator.records import fmt_scaled, trade_ledger_ids
 from kraken_etl.simulator.store import Store
 from kraken_etl.simulator.ws import Activity, Hub, TokenBook
@@ -40,6 +42,11 @@ class SimContext:
         self.faults = FaultState(config.faults)
         self.auth.storm = lambda: self.faults.take("storm")
         self.store.apply_faults(config.faults)
+        self.market = Market(self.store, config.seed)
+        self.store.market = self.market  # the exports' …usd columns value at the path
+        self.public_limiter = PublicLimiter(config.public_rate_limit,
+                                            config.public_decay_per_second * config.rate_scale,
+                                            config.rate_limits)
 
     def now_ticks(self) -> int:
         """The clock in ticks, on Kraken's 1e-4 s grid."""
