@@ -1,7 +1,8 @@
 """The public market-data endpoints (``OHLC``, ``Trades``), the per-IP public call limit, and the price truth.
 
 - ``OHLC?pair=&interval=&since=``: the 720 most recent candles of the interval (the last one unfinished)
-  whatever ``since`` asks; ``since`` (exclusive, Kraken's docs) only trims older ones; ``last`` is the
+  whatever ``since`` asks; ``since`` (exclusive, Kraken's docs) only trims older ones, the unfinished
+  candle is always present; ``last`` is the
   start of the latest complete candle (the next poll's ``since``).
 - ``Trades?pair=&since=&count=``: trades after ``since`` (nanoseconds, exclusive: UNVERIFIED), oldest
   first, at most ``count`` (≤ 1000); ``last`` is the newest returned trade's time in nanoseconds.
@@ -87,7 +88,7 @@ def ohlc(market: Market, params: dict[str, Any], now_ticks: int) -> dict[str, An
     current = now_ticks // (interval * MINUTE_TICKS)
     rows = candle_rows(market, pi, interval, current - WINDOW + 1, current, now_ticks)
     if since is not None:
-        rows = [r for r in rows if r[0] > since]
+        rows = [r for r in rows[:-1] if r[0] > since] + rows[-1:]  # the unfinished candle always comes
     return {c.PAIRS[pi].key: rows, "last": (current - 1) * interval * 60}
 
 
