@@ -204,7 +204,8 @@ async def stats_route(request: Request) -> Response:
     if not _allowed(request):
         return _refused(request)
     ctx: SimContext = request.app.state.sim
-    return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections})
+    return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections,
+                   "public_calls": dict(ctx.public_limiter.calls)})
 
 
 async def activity_route(request: Request) -> Response:

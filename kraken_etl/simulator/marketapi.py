@@ -40,12 +40,14 @@ class PublicLimiter:
         self.counters: dict[str, CallCounter] = {}
         self.lock = threading.Lock()
         self.refused = 0
+        self.calls: dict[str, int] = {}  # public calls by method (refused ones included)
 
-    def charge(self, address: str, now: float) -> None:
+    def charge(self, address: str, method: str, now: float) -> None:
         """Spend one call for `address`, or raise Kraken's public-limit error."""
-        if not self.enabled:
-            return
         with self.lock:
+            self.calls[method] = self.calls.get(method, 0) + 1
+            if not self.enabled:
+                return
             counter = self.counters.setdefault(address, CallCounter(self.tier, at=now))
             if not counter.try_spend(1, now):
                 self.refused += 1

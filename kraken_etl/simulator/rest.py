@@ -139,7 +139,8 @@ async def public(request: Request) -> Response:
         params.update(parse_body(await request.body(), request.headers.get("content-type", "")))
     try:
         if request.path_params["method"] in LIMITED:
-            ctx.public_limiter.charge(request.client.host if request.client else "", ctx.clock.now())
+            ctx.public_limiter.charge(request.client.host if request.client else "", request.path_params["method"],
+                                      ctx.clock.now())
         result = _public_result(ctx, request.path_params["method"], params)
     except ApiError as exc:
         return _json(ctx, envelope(error=[exc.message]), truncate)
