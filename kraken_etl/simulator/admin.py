@@ -7,6 +7,8 @@
 - ``GET /_sim/truth/prices?pair=&interval=&since=&until=`` → ``{"prices": {altname: {"key", "base", "quote",
   "interval", "candles": [[time, o, h, l, c, vwap, volume, count, complete], ...]}}, "now": t}``: the market
   path's candles over any range (see `simulator.market`)
+- ``GET /_sim/ohlcvt?pair=&interval=&since=&until=`` → a zip of Kraken-style OHLCVT files of the path
+  (``PAIR_INTERVAL.csv``, headerless ``time,open,high,low,close,volume,trades``)
 - ``GET /_sim/truth/balances`` → ``{"balance": Balance result, "balance_ex": BalanceEx result}``
 - ``POST /_sim/advance`` ``{"ledger_entries": N}`` → the new ids
 - ``POST /_sim/activity`` ``{"entries_per_second": R}`` → background activity at that rate (0 stops)
@@ -43,7 +45,7 @@ from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.faults import FaultSpecError, fault_spec_from_mapping, parse_fault_spec
 from kraken_etl.simulator.jsontext import dumps
-from kraken_etl.simulator.marketapi import truth_prices
+from kraken_etl.simulator.marketapi import ohlcvt_files, ohlcvt_zip, truth_prices
 from kraken_etl.simulator.records import (
     amend_records,
     balance_ex_result,
@@ -159,6 +161,18 @@ async def truth_route(request: Request) -> Response:
     return _reply(result)
 
 
+async def ohlcvt_route(request: Request) -> Response:
+    """``GET /_sim/ohlcvt?pair=&interval=&since=&until=``: Kraken-style OHLCVT files of the path, zipped."""
+    if not _allowed(request):
+        return _refused(request)
+    ctx: SimContext = request.app.state.sim
+    try:
+        files = ohlcvt_files(ctx.market, dict(request.query_params), ctx.now_ticks())
+    except (ApiError, ValueError) as exc:
+        return _reply({"error": getattr(exc, "message", str(exc))}, 400)
+    return Response(ohlcvt_zip(files), media_type="application/zip")
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
@@ -224,6 +238,7 @@ async def activity_route(request: Request) -> Response:
 ROUTES = [
     Route("/_sim/truth/{kind}", truth_route, methods=["GET"]),
     Route("/_sim/stats", stats_route, methods=["GET"]),
+    Route("/_sim/ohlcvt", ohlcvt_route, methods=["GET"]),
     Route("/_sim/advance", advance_route, methods=["POST"]),
     Route("/_sim/faults", faults_route, methods=["GET", "POST"]),
     Route("/_sim/activity", activity_route, methods=["POST"]),

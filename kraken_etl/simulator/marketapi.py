@@ -148,3 +148,49 @@ def truth_prices(market: Market, query: dict[str, str], now_ticks: int) -> dict[
             "candles": [[*r, r[0] < complete_before] for r in rows],
         }
     return {"prices": out, "now": now_ticks // TICKS}
+
+
+def ohlcvt_files(market: Market, query: dict[str, str], now_ticks: int) -> dict[str, str]:
+    """Kraken-style OHLCVT files for a date range: {``PAIR_INTERVAL.csv``: text}. Rows are headerless
+    ``time,open,high,low,close,volume,trades``, complete candles only, none for an interval without trades
+    (as Kraken's downloadable files). Query: ``pair`` (altnames, comma-separated; default all),
+    ``interval`` (comma-separated; default 60,1440), ``since``/``until`` (unix seconds; default the last
+    30 days)."""
+    names = [x for x in (query.get("pair") or "").split(",") if x.strip()]
+    pairs = [_pair(x) for x in names] if names else list(range(len(c.PAIRS)))
+    try:
+        intervals = [int(x) for x in (query.get("interval") or "60,1440").split(",") if x.strip()]
+    except ValueError:
+        raise ApiError("EGeneral:Invalid arguments:interval") from None
+    if not intervals or any(iv not in INTERVALS for iv in intervals):
+        raise ApiError("EGeneral:Invalid arguments:interval")
+    until = min(int(query.get("until") or now_ticks // TICKS) * TICKS, now_ticks)
+    since = int(query.get("since") or until // TICKS - 30 * 86_400) * TICKS
+    files: dict[str, str] = {}
+    for pi in pairs:
+        d = c.PAIRS[pi].pair_decimals
+        for interval in intervals:
+            width = interval * MINUTE_TICKS
+            first, last = -(-since // width), until // width - 1  # whole candles inside [since, until)
+            if (last - first + 1) * interval > 2_000_000:
+                raise ApiError("EGeneral:Invalid arguments:range too large")
+            lines = []
+            if last >= first:
+                cd = market.candles(pi, interval, first, last, now_ticks)
+                lines = [f"{int(cd.start[k])},{fmt_units(cd.open[k], d)},{fmt_units(cd.high[k], d)},"
+                         f"{fmt_units(cd.low[k], d)},{fmt_units(cd.close[k], d)},{fmt_units(cd.volume[k], 8)},"
+                         f"{int(cd.count[k])}\n" for k in range(len(cd.start)) if cd.count[k] > 0]
+            files[f"{c.PAIRS[pi].altname}_{interval}.csv"] = "".join(lines)
+    return files
+
+
+def ohlcvt_zip(files: dict[str, str]) -> bytes:
+    """The files in one zip (as Kraken ships them)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text_ in sorted(files.items()):
+            archive.writestr(name, text_)
+    return buffer.getvalue()
