@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kraken_etl.cli import (
+    assets_cmd,
     backfill_cmd,
     db_cmd,
     demo_cmd,
@@ -62,7 +63,8 @@ app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)
 app.add_typer(simulator_cmd.app, name="simulator", cls=helpfmt.Group)
 app.add_typer(prices_cmd.app, name="prices", cls=helpfmt.Group)
-for _sub in (reconcile_cmd.app, db_cmd.app, simulator_cmd.app, prices_cmd.app):
+app.add_typer(assets_cmd.app, name="assets", cls=helpfmt.Group)
+for _sub in (reconcile_cmd.app, db_cmd.app, simulator_cmd.app, prices_cmd.app, assets_cmd.app):
     for _info in _sub.registered_commands:
         if not (isinstance(_info.cls, type) and issubclass(_info.cls, helpfmt.Command)):
             _info.cls = helpfmt.Command
