@@ -262,3 +262,19 @@ def price_assets_held(conn: Connection) -> dict[str, datetime]:
         WHERE i.price_asset IS NOT NULL
         GROUP BY i.price_asset ORDER BY i.price_asset"""))
     return {r.asset: r.first for r in rows}
+
+
+def complete_starts(conn: Connection, pair: str, interval: int, start: datetime, end: datetime) -> set[datetime]:
+    """Starts of the complete candles stored for (pair, interval) in [start, end)."""
+    return {r[0] for r in conn.execute(text(
+        "SELECT start FROM kraken.price WHERE pair = :pair AND interval = :interval AND complete "
+        "AND start >= :start AND start < :end"), {"pair": pair, "interval": interval, "start": start, "end": end})}
+
+
+def fixed_currencies_held(conn: Connection) -> dict[str, datetime]:
+    """The currencies of the fixed prices of codes the ledgers used (KFEE: USD), with the first entry time."""
+    rows = conn.execute(text(
+        "SELECT i.fixed_currency, min(l.time) FROM kraken.asset_identity i "
+        "JOIN kraken.ledger_entry l ON l.asset = i.code WHERE i.fixed_currency IS NOT NULL "
+        "GROUP BY i.fixed_currency"))
+    return {r[0]: r[1] for r in rows}

@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
-
 from kraken_etl.core.assets import KNOWN_ASSETS, canonical_at
 from kraken_etl.core.market import Bar, PublicTrade, bars_from_trades
 from kraken_etl.core.records import Rejected
@@ -114,9 +112,7 @@ def _day(moment: datetime) -> datetime:
 
 def _missing_days(engine: Engine, pair: str, start: datetime, end: datetime) -> list[datetime]:
     with engine.connect() as conn:
-        stored = {r[0] for r in conn.execute(text(
-            "SELECT start FROM kraken.price WHERE pair = :pair AND interval = 1440 AND complete "
-            "AND start >= :start AND start < :end"), {"pair": pair, "start": start, "end": end})}
+        stored = store.complete_starts(conn, pair, 1440, start, end)
     days, day = [], start
     while day < end:
         if day not in stored:
@@ -212,11 +208,8 @@ def sync_prices(engine: Engine, market: MarketData, currencies: Sequence[str], *
         store.seed_identities(conn)
         known = set(KNOWN_ASSETS) | store.kraken_asset_codes(conn)
         needed = store.price_assets_held(conn)
-        for row in conn.execute(text(
-                "SELECT i.fixed_currency, min(l.time) FROM kraken.asset_identity i "
-                "JOIN kraken.ledger_entry l ON l.asset = i.code WHERE i.fixed_currency IS NOT NULL "
-                "GROUP BY i.fixed_currency")):
-            needed[row[0]] = min(needed.get(row[0], row[1]), row[1])
+        for currency, first in store.fixed_currencies_held(conn).items():
+            needed[currency] = min(needed.get(currency, first), first)
         result.unresolved = [u.code for u in store.unresolved_codes(conn)]
     routes, wanted, result.unpriced = plan_routes(needed, currencies, pairs, known, now)
     result.routes = routes
