@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -80,8 +81,17 @@ def candle_rows(market: Market, pi: int, interval: int, first: int, last: int, n
              fmt_units(cd.volume[k], 8), int(cd.count[k])] for k in range(len(cd.start))]
 
 
-def ohlc(market: Market, params: dict[str, Any], now_ticks: int) -> dict[str, Any]:
-    """The OHLC endpoint's result."""
+def _skew(row: list[Any], percent: int, decimals: int) -> list[Any]:
+    factor = Decimal(100 + percent) / 100
+    places = Decimal(1).scaleb(-decimals)
+    moved = [str((Decimal(v) * factor).quantize(places)) for v in row[1:5]]
+    vwap = str((Decimal(row[5]) * factor).quantize(places.scaleb(-3)))
+    return [row[0], *moved, vwap, *row[6:]]
+
+
+def ohlc(market: Market, params: dict[str, Any], now_ticks: int,
+         skew: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The OHLC endpoint's result (`skew`: the candle_skew fault, the candles containing its moment)."""
     pi = _pair(params.get("pair"))
     interval = _int(params, "interval", 1) or 1
     if interval not in INTERVALS:
@@ -91,6 +101,9 @@ def ohlc(market: Market, params: dict[str, Any], now_ticks: int) -> dict[str, An
     rows = candle_rows(market, pi, interval, current - WINDOW + 1, current, now_ticks)
     if since is not None:
         rows = [r for r in rows[:-1] if r[0] > since] + rows[-1:]  # the unfinished candle always comes
+    if skew and skew["pair"] == c.PAIRS[pi].altname:
+        at, d = skew["at"], c.PAIRS[pi].pair_decimals
+        rows = [_skew(r, skew["percent"], d) if r[0] <= at < r[0] + interval * 60 else r for r in rows]
     return {c.PAIRS[pi].key: rows, "last": (current - 1) * interval * 60}
 
 

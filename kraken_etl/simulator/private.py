@@ -193,9 +193,14 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
         raise ApiError("EGeneral:Invalid arguments:asset")
     now = ctx.now_ticks()
 
+    skewed = ctx.market_faults().get("trade_balance_skewed")
+
     def usd(asset: int) -> Decimal:
         value, places = ctx.market.usd_price(asset, now)
-        return Decimal(value).scaleb(-places)
+        price = Decimal(value).scaleb(-places)
+        if skewed and c.ASSETS[asset].id == skewed["asset"] and asset != code:
+            price = price * (100 + skewed["percent"]) / 100
+        return price
 
     target = usd(code)
     total = Decimal(0)

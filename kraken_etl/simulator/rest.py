@@ -122,7 +122,7 @@ def _public_result(ctx: SimContext, method: str, params: Params) -> Any:
             raise ApiError("EQuery:Unknown asset pair")
         return {c.PAIRS[i].key: _pair_record(i) for i in pcodes if i is not None}
     if method == "OHLC":
-        return ohlc(ctx.market, params, ctx.now_ticks())
+        return ohlc(ctx.market, params, ctx.now_ticks(), ctx.market_faults().get("candle_skewed"))
     if method == "Trades":
         return trades(ctx.market, params, ctx.now_ticks())
     raise ApiError("EGeneral:Unknown method")

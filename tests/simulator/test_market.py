@@ -131,3 +131,32 @@ def test_public_calls_are_limited_per_address() -> None:
     assert loads(client.get("/0/public/Time").text)["error"] == []  # the clock is not market data
     app.state.sim.clock.advance(1_000)
     assert loads(client.get("/0/public/AssetPairs").text)["error"] == []
+
+
+def test_market_faults_skew_one_asset_in_trade_balance_and_one_pair_candle() -> None:
+    from tests.simulator.conftest import make_kraken
+
+    spec = {"seed": 3, "trade_balance_skew": 10, "candle_skew": 10}
+    faulty = create_app(SimConfig(seed=7, ledger_entries=2_000, rate_limits=False, clock=ManualClock(NOW)))
+    honest = create_app(SimConfig(seed=7, ledger_entries=2_000, rate_limits=False, clock=ManualClock(NOW)))
+    client = TestClient(faulty)
+    named = loads(client.post("/_sim/faults", json=spec).text)
+    asset, pair = named["trade_balance_skewed"]["asset"], named["candle_skewed"]["pair"]
+
+    rows = _public(client, "OHLC", pair=pair, interval=60)
+    [served] = [r for r in next(v for k, v in rows.items() if k != "last") if r[0] <= NOW < r[0] + 3600]
+    [true] = _truth(client, "prices", pair=pair, interval=60, since=served[0])["prices"][pair]["candles"]
+    assert Decimal(served[4]) > Decimal(true[4]) * Decimal("1.09")  # close about 10 % high
+    older = _public(client, "OHLC", pair=pair, interval=60)
+    assert older[next(k for k in older if k != "last")][-3][4] == _truth(
+        client, "prices", pair=pair, interval=60, since=served[0] - 2 * 3600)["prices"][pair]["candles"][0][4]
+
+    kraken, plain = make_kraken(faulty), make_kraken(honest)
+    extra = Decimal(kraken.result("TradeBalance")["eb"]) - Decimal(plain.result("TradeBalance")["eb"])
+    amount = Decimal(kraken.result("Balance")[asset])
+    usd_pair = {"XXBT": "XBTUSD", "XETH": "ETHUSD", "ETH2": "ETHUSD", "ETH2.S": "ETHUSD", "DOT": "DOTUSD",
+                "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD"}[asset]
+    [hour] = _truth(client, "prices", pair=usd_pair, interval=60, since=int(NOW) // 3600 * 3600)["prices"][
+        usd_pair]["candles"]
+    low, high = amount * Decimal(hour[3]) / 10, amount * Decimal(hour[2]) / 10
+    assert low - Decimal("0.01") <= extra <= high + Decimal("0.01") and extra > 0
