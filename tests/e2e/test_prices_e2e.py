@@ -90,6 +90,7 @@ def test_prices_sync_fetches_the_minimum_then_only_new_candles(sim: RunningSimul
     first = _cli(env, "prices", "sync")
     assert first.returncode == 0, first.stderr
     made = _public_calls(sim) - before
+    print(first.stdout)  # the report of calls made vs the minimum, for a reader running with -s
     assert made == minimum, first.stdout
     assert f"{made} public calls (minimum {minimum})" in first.stdout
     assert "no route for EUR→USD" in first.stdout  # the simulator lists no EUR/USD pair: said, not zero
