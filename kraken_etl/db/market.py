@@ -278,3 +278,9 @@ def fixed_currencies_held(conn: Connection) -> dict[str, datetime]:
         "JOIN kraken.ledger_entry l ON l.asset = i.code WHERE i.fixed_currency IS NOT NULL "
         "GROUP BY i.fixed_currency"))
     return {r[0]: r[1] for r in rows}
+
+
+def earliest_start(conn: Connection, pair: str, source: str) -> datetime | None:
+    """The start of the earliest candle of `pair` stored from `source` (any interval), or None."""
+    return conn.execute(text("SELECT min(start) FROM kraken.price WHERE pair = :pair AND source = :source"),
+                        {"pair": pair, "source": source}).scalar()

@@ -177,6 +177,10 @@ def _sync_pair(engine: Engine, market: MarketData, pair: dict[str, Any], needed_
         if interval == 1440 and bars:
             reached = bars[0].start
     first_day = _day(needed_from)
+    with engine.connect() as conn:
+        rebuilt = store.earliest_start(conn, key, "trades")
+    if rebuilt is not None and _day(rebuilt) > first_day:
+        first_day = _day(rebuilt)  # an earlier run read Trades from first_day: no trade before this day
     end = reached if reached is not None else _day(datetime.now(UTC))
     missing = _missing_days(engine, key, first_day, end) if first_day < end else []
     if not missing:
