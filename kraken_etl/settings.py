@@ -47,6 +47,7 @@ class Account:
     api_key: SecretStr | None
     api_secret: SecretStr | None
     tier: str = "starter"
+    currency: str | None = None  # reporting currency of this account (None: KRAKEN_REPORTING_CURRENCY)
 
     @property
     def has_credentials(self) -> bool:
@@ -62,6 +63,14 @@ def _check_tier(value: str, setting: str) -> str:
     if tier not in TIERS:
         raise SettingsError(f"{setting}: unknown tier {value!r}; expected one of {', '.join(TIERS)}")
     return tier
+
+
+def check_currency(value: str, setting: str) -> str:
+    """A reporting currency: a canonical asset code (``USD``, ``EUR``, ``BTC``), 2 to 10 letters or digits."""
+    text = value.strip().upper()
+    if not (2 <= len(text) <= 10 and text.isascii() and text.isalnum()):
+        raise SettingsError(f"{setting}: {value!r} is not a currency code (2-10 letters or digits, e.g. USD)")
+    return text
 
 
 def check_label(value: str, setting: str) -> str:
@@ -167,6 +176,21 @@ class Settings(BaseSettings):
     # A sync window holding more rows than this is walked in sub-windows of about this many, each committed
     # with its bookmark (memory stays flat; a crash resumes at the last one).
     sync_window_rows: int = Field(default=50_000, alias="KRAKEN_SYNC_WINDOW_ROWS", gt=0)
+    # The currency values are reported in (canonical code); an account in the TOML file may set its own.
+    reporting_currency: str = Field(default="USD", alias="KRAKEN_REPORTING_CURRENCY")
+
+    @field_validator("reporting_currency", mode="after")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        return check_currency(value, "KRAKEN_REPORTING_CURRENCY")
+
+    def currency_for(self, account: Account) -> str:
+        """The reporting currency of `account`: its own (TOML ``currency``) or KRAKEN_REPORTING_CURRENCY."""
+        return account.currency or self.reporting_currency
+
+    def reporting_currencies(self) -> list[str]:
+        """Every configured reporting currency (the default and each account's own), sorted."""
+        return sorted({self.reporting_currency, *(self.currency_for(a) for a in self.accounts())})
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -293,6 +317,7 @@ def load_accounts_file(path: Path) -> list[Account]:
         [[accounts]]
         label = "main"
         tier = "intermediate"
+        currency = "EUR"                  # optional: reporting currency (default KRAKEN_REPORTING_CURRENCY)
         api_key_env = "MAIN_KEY"          # or api_key_file = "/run/secrets/main_key"
         api_secret_file = "/run/secrets/main_secret"   # or api_secret_env = "MAIN_SECRET"
 
@@ -326,6 +351,7 @@ def load_accounts_file(path: Path) -> list[Account]:
         unknown = set(entry) - {
             "label",
             "tier",
+            "currency",
             "api_key_env",
             "api_key_file",
             "api_secret_env",
@@ -343,6 +369,8 @@ def load_accounts_file(path: Path) -> list[Account]:
                     _secret_from(entry, "api_secret", f"{where} ({label})"), f"{where} ({label}).api_secret"
                 ),
                 tier=_check_tier(str(entry.get("tier", "starter")), f"{where} ({label}).tier"),
+                currency=(check_currency(str(entry["currency"]), f"{where} ({label}).currency")
+                          if "currency" in entry else None),
             )
         )
     return accounts

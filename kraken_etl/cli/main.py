@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from kraken_etl.cli import (
+    assets_cmd,
     backfill_cmd,
     books_cmd,
     db_cmd,
@@ -15,6 +16,7 @@ from kraken_etl.cli import (
     import_cmd,
     listen_cmd,
     nightly_cmd,
+    prices_cmd,
     reconcile_cmd,
     refresh_cmd,
     report_cmd,
@@ -63,7 +65,9 @@ app.command("refresh", cls=helpfmt.Command)(refresh_cmd.refresh)
 app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)
 app.add_typer(simulator_cmd.app, name="simulator", cls=helpfmt.Group)
-for _sub in (reconcile_cmd.app, db_cmd.app, simulator_cmd.app):
+app.add_typer(prices_cmd.app, name="prices", cls=helpfmt.Group)
+app.add_typer(assets_cmd.app, name="assets", cls=helpfmt.Group)
+for _sub in (reconcile_cmd.app, db_cmd.app, simulator_cmd.app, prices_cmd.app, assets_cmd.app):
     for _info in _sub.registered_commands:
         if not (isinstance(_info.cls, type) and issubclass(_info.cls, helpfmt.Command)):
             _info.cls = helpfmt.Command

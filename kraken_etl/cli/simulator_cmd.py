@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -82,3 +84,42 @@ def serve(
         sys.stdout.flush()
 
     run(config, host, port, ready, log_level=log_level)
+
+
+@app.command("ohlcvt")
+def ohlcvt(
+    out: Annotated[Path, typer.Option(help="Directory (one PAIR_INTERVAL.csv each) or a FILE.zip to write.")],
+    since: Annotated[str, typer.Option(help="First day (YYYY-MM-DD, UTC).")],
+    until: Annotated[str, typer.Option(help="Day after the last (YYYY-MM-DD, UTC).")],
+    pair: Annotated[list[str] | None, typer.Option(help="Pair altname (repeatable; default every pair).")] = None,
+    interval: Annotated[list[int] | None, typer.Option(
+        help="Candle width in minutes (repeatable; default 60 and 1440).")] = None,
+    seed: int = typer.Option(1, help="Seed of the account (the path runs through its fills)."),
+    ledger_entries: int = typer.Option(2_000, help="Size of the generated history."),
+    end_time: str = typer.Option("", help="End of the generated history (as for serve)."),
+    history_days: int = typer.Option(730, help="Span of the generated history in days."),
+) -> None:
+    """Write Kraken-style OHLCVT files of the simulated market for a date range (same account as `serve`)."""
+    from kraken_etl.simulator.config import SimConfig
+    from kraken_etl.simulator.context import SimContext
+    from kraken_etl.simulator.marketapi import ohlcvt_files, ohlcvt_zip
+
+    start, stop = _end_time(since), _end_time(until)
+    if start is None or stop is None or start >= stop:
+        raise typer.BadParameter("--since must be a day before --until")
+    changes: dict[str, object] = {}
+    moment = _end_time(end_time)
+    if moment is not None:
+        changes["end_time"] = moment
+    ctx = SimContext(SimConfig(seed=seed, ledger_entries=ledger_entries, history_days=history_days,
+                               rate_limits=False).with_changes(**changes))
+    query = {"since": str(int(start.timestamp())), "until": str(int(stop.timestamp())),
+             "interval": ",".join(map(str, interval or [60, 1440])), "pair": ",".join(pair or [])}
+    files = ohlcvt_files(ctx.market, query, ctx.now_ticks())
+    if out.suffix.lower() == ".zip":
+        out.write_bytes(ohlcvt_zip(files))
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+    sys.stdout.write(f"{len(files)} files, {sum(t.count(chr(10)) for t in files.values())} rows -> {out}\n")

@@ -1,5 +1,7 @@
 """The nightly job of one account: sync every stream to ONE signpost (balances included), then reconcile,
-refresh the reporting schema and write the report, under the account's lock.
+sync the market prices valuation needs, refresh the reporting schema and write the report, under the
+account's lock. A prices failure is a `warning` step (Kraken's public market data is not the account's
+data): it never fails the account.
 
 `run_nightly(label, now=…)` is the entry (the `nightly` flow runs it once per account, concurrently). It
 returns a `NightlyOutcome` holding everything the run's markdown artifact needs (`jobs.artifact`): the
@@ -27,6 +29,7 @@ from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark
 from kraken_etl.jobs.events import Progress, quiet_progress
 from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.jobs.prices import run_prices_sync
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.sync import sync_account
 from kraken_etl.jobs.wiring import open_account
@@ -35,7 +38,7 @@ from kraken_etl.report import write_report
 from kraken_etl.settings import Settings
 
 CONCURRENT_ACCOUNTS = 4  # accounts a nightly run works on at once (each has its own key and counter)
-StepStatus = Literal["ok", "failed"]
+StepStatus = Literal["ok", "warning", "failed"]  # a warning never fails the account
 
 
 class NightlyFailed(KrakenEtlError):
@@ -107,6 +110,17 @@ def reconcile_step(engine: Engine, account: str, as_of: datetime) -> StepOutcome
     return _step("reconcile", run)
 
 
+def prices_step(engine: Engine, settings: Settings) -> StepOutcome:
+    """`kraken_etl.jobs.prices.run_prices_sync`: the candles valuation needs. Public market data failing is a
+    warning (the account's own data is synced and sound; values stay unpriced until the next run)."""
+    try:
+        result = run_prices_sync(settings, engine=engine)
+    except Exception as exc:  # market data is best effort: never fails the account
+        return StepOutcome("prices", "warning", f"market data not synced: {type(exc).__name__}: {exc}")
+    status: StepStatus = "warning" if result.unpriced or result.unresolved else "ok"
+    return StepOutcome("prices", status, result.line())
+
+
 def refresh_reporting_step(engine: Engine) -> StepOutcome:
     """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises."""
 
@@ -165,6 +179,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
                                     progress=progress)
         outcome.steps = [
             reconcile_step(engine, label, signpost),
+            prices_step(engine, session.settings),
             refresh_reporting_step(engine),
             report_step(engine, label, report_path(session.settings, label, signpost)),
         ]

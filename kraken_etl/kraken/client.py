@@ -25,7 +25,7 @@ from kraken_etl.kraken.auth import KrakenAuth
 from kraken_etl.kraken.errors import MissingCredentials
 from kraken_etl.kraken.http import decode_answer, default_transport, form_value
 from kraken_etl.kraken.nonce import FileNonceSource, MemoryNonceSource, NonceSource, key_id
-from kraken_etl.kraken.ratelimit import SharedCounter, counter_for
+from kraken_etl.kraken.ratelimit import PUBLIC_TIER, SharedCounter, counter_for
 from kraken_etl.kraken.retry import ClientStats, Retrier, RetryPolicy
 from kraken_etl.kraken.stream import copy_file_body
 
@@ -64,6 +64,7 @@ class KrakenClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        public_counter: SharedCounter | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.tier = tier
@@ -74,6 +75,9 @@ class KrakenClient:
         kid = key_id(api_key.get_secret_value()) if api_key else "anonymous"
         self._nonce = nonce or MemoryNonceSource(self.clock)
         self._counter = counter or counter_for(kid, tier)
+        # Public calls: Kraken limits them per IP, apart from the key's counter (None: unpaced).
+        self._public_counter = public_counter
+        self.public_calls = 0
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -104,6 +108,7 @@ class KrakenClient:
         clock = clock or SystemClock()
         kid = key_id(api_key.get_secret_value()) if api_key else "anonymous"
         scaled = TIERS[tier].scaled(rate_scale) if rate_scale != 1.0 else TIERS[tier]
+        public = PUBLIC_TIER.scaled(rate_scale) if rate_scale != 1.0 else PUBLIC_TIER
         return cls(
             base_url,
             api_key=api_key,
@@ -114,6 +119,7 @@ class KrakenClient:
             counter=counter_for(kid, scaled, home / "counter"),
             transport=transport,
             timeout=timeout,
+            public_counter=counter_for("public", public, home / "counter"),
         )
 
     def __repr__(self) -> str:
@@ -191,10 +197,15 @@ class KrakenClient:
         """
         name = method.removeprefix(PUBLIC_PREFIX)
         query = dict(params or {})
-        return self._retrier.run(name, lambda: decode_answer(
-            self._http.get(PUBLIC_PREFIX + name, params=query), name), None)
+        return self._retrier.run(name, lambda: self._send_public(name, query), self._public_counter)
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _send_public(self, name: str, query: dict[str, Any]) -> Any:
+        if self._public_counter is not None:
+            self.stats.counter_wait += self._public_counter.acquire(1, self.clock)
+        self.public_calls += 1
+        return decode_answer(self._http.get(PUBLIC_PREFIX + name, params=query), name)
 
     def _send_private(self, name: str, params: dict[str, Any], cost: int) -> Any:
         self.stats.counter_wait += self._counter.acquire(cost, self.clock)

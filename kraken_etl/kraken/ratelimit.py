@@ -35,6 +35,11 @@ SAFETY_SECONDS = 0.05
 
 _EPSILON = 1e-6
 
+# Kraken's public endpoints are limited per IP address, apart from any key's counter: about one call per
+# second with a small burst (UNVERIFIED: Kraken publishes no exact figure). Modelled like the private
+# counter, one per machine (KRAKEN_ETL_HOME/counter/public.state), accelerated by KRAKEN_RATE_SCALE.
+PUBLIC_TIER = Tier("public", 15, 1.0)
+
 
 def safety_margin(tier: Tier) -> float:
     """Counter units kept free below the tier's limit (at most a quarter of it)."""

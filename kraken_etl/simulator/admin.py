@@ -4,6 +4,11 @@
 - ``GET /_sim/truth/trades`` → ``{"trades": {txid: record with "ledgers"}, "count": n}``
 - ``GET /_sim/truth/closed_orders`` → ``{"closed": {txid: record with "trades"}, "count": n}``
 - ``GET /_sim/truth/order_amends`` → ``{"amends": {order_txid: [amend, ...]}}`` (amended orders only)
+- ``GET /_sim/truth/prices?pair=&interval=&since=&until=`` → ``{"prices": {altname: {"key", "base", "quote",
+  "interval", "candles": [[time, o, h, l, c, vwap, volume, count, complete], ...]}}, "now": t}``: the market
+  path's candles over any range (see `simulator.market`)
+- ``GET /_sim/ohlcvt?pair=&interval=&since=&until=`` → a zip of Kraken-style OHLCVT files of the path
+  (``PAIR_INTERVAL.csv``, headerless ``time,open,high,low,close,volume,trades``)
 - ``GET /_sim/truth/balances`` → ``{"balance": Balance result, "balance_ex": BalanceEx result}``
 - ``POST /_sim/advance`` ``{"ledger_entries": N}`` → the new ids
 - ``POST /_sim/activity`` ``{"entries_per_second": R}`` → background activity at that rate (0 stops)
@@ -36,9 +41,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.faults import FaultSpecError, fault_spec_from_mapping, parse_fault_spec
 from kraken_etl.simulator.jsontext import dumps
+from kraken_etl.simulator.marketapi import ohlcvt_files, ohlcvt_zip, truth_prices
 from kraken_etl.simulator.records import (
     amend_records,
     balance_ex_result,
@@ -114,7 +121,7 @@ def warn_if_exposed(host: str) -> bool:
     return True
 
 
-def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
+def truth(ctx: SimContext, kind: str, query: dict[str, str] | None = None) -> dict[str, Any] | None:
     """The ground truth of one kind (None for an unknown kind)."""
     store = ctx.store
     with store.lock:
@@ -133,6 +140,8 @@ def truth(ctx: SimContext, kind: str) -> dict[str, Any] | None:
             return {"closed": closed, "count": n}
         if kind == "order_amends":
             return {"amends": {store.order_id(i): amend_records(store, i) for i in sorted(store.amends)}}
+        if kind == "prices":
+            return truth_prices(ctx.market, query or {}, ctx.now_ticks())
         if kind == "balances":
             return {"balance": balance_result(store, truth=True),
                     "balance_ex": balance_ex_result(store, truth=True)}
@@ -143,10 +152,25 @@ async def truth_route(request: Request) -> Response:
     """``GET /_sim/truth/{kind}``."""
     if not _allowed(request):
         return _refused(request)
-    result = truth(request.app.state.sim, request.path_params["kind"])
+    try:
+        result = truth(request.app.state.sim, request.path_params["kind"], dict(request.query_params))
+    except (ApiError, ValueError) as exc:
+        return _reply({"error": getattr(exc, "message", str(exc))}, 400)
     if result is None:
         return _reply({"error": "unknown truth kind"}, 404)
     return _reply(result)
+
+
+async def ohlcvt_route(request: Request) -> Response:
+    """``GET /_sim/ohlcvt?pair=&interval=&since=&until=``: Kraken-style OHLCVT files of the path, zipped."""
+    if not _allowed(request):
+        return _refused(request)
+    ctx: SimContext = request.app.state.sim
+    try:
+        files = ohlcvt_files(ctx.market, dict(request.query_params), ctx.now_ticks())
+    except (ApiError, ValueError) as exc:
+        return _reply({"error": getattr(exc, "message", str(exc))}, 400)
+    return Response(ohlcvt_zip(files), media_type="application/zip")
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -194,7 +218,8 @@ async def stats_route(request: Request) -> Response:
     if not _allowed(request):
         return _refused(request)
     ctx: SimContext = request.app.state.sim
-    return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections})
+    return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections,
+                   "public_calls": dict(ctx.public_limiter.calls)})
 
 
 async def activity_route(request: Request) -> Response:
@@ -213,6 +238,7 @@ async def activity_route(request: Request) -> Response:
 ROUTES = [
     Route("/_sim/truth/{kind}", truth_route, methods=["GET"]),
     Route("/_sim/stats", stats_route, methods=["GET"]),
+    Route("/_sim/ohlcvt", ohlcvt_route, methods=["GET"]),
     Route("/_sim/advance", advance_route, methods=["POST"]),
     Route("/_sim/faults", faults_route, methods=["GET", "POST"]),
     Route("/_sim/activity", activity_route, methods=["POST"]),

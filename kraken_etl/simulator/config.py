@@ -96,6 +96,10 @@ class SimConfig:
     rate_scale: float = 1.0  # multiplies the decay: 10 = the counter drains ten times faster
     rate_lockout_after: int = 10  # rate-limit violations (within lockout_seconds) before a lockout
     closed_orders_cost: int = 1  # UNVERIFIED (ccxt weights it 2)
+    # public endpoints: a per-address counter, drained at public_decay_per_second * rate_scale (UNVERIFIED:
+    # Kraken documents about one public call per second per IP, with some burst)
+    public_rate_limit: float = 15.0
+    public_decay_per_second: float = 1.0
     # REST shape knobs (UNVERIFIED in the reference)
     page_size: int = 50
     without_count_omits: bool = True

@@ -6,6 +6,7 @@ there. Mutations that other parts must hear about (new activity, new faults) go 
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from kraken_etl.simulator import catalog as c
@@ -15,6 +16,8 @@ from kraken_etl.simulator.exports import ExportBook
 from kraken_etl.simulator.faults import FaultSpec, FaultState
 from kraken_etl.simulator.generator import GRID, TICKS
 from kraken_etl.simulator.jsontext import Num
+from kraken_etl.simulator.market import USD_PAIR, Market
+from kraken_etl.simulator.marketapi import PublicLimiter
 from kraken_etl.simulator.records import fmt_scaled, trade_ledger_ids
 from kraken_etl.simulator.store import Store
 from kraken_etl.simulator.ws import Activity, Hub, TokenBook
@@ -40,6 +43,12 @@ class SimContext:
         self.faults = FaultState(config.faults)
         self.auth.storm = lambda: self.faults.take("storm")
         self.store.apply_faults(config.faults)
+        self.faults_set_at = self.clock.now()  # the moment candle_skew alters
+        self.market = Market(self.store, config.seed)
+        self.store.market = self.market  # the exports' …usd columns value at the path
+        self.public_limiter = PublicLimiter(config.public_rate_limit,
+                                            config.public_decay_per_second * config.rate_scale,
+                                            config.rate_limits)
 
     def now_ticks(self) -> int:
         """The clock in ticks, on Kraken's 1e-4 s grid."""
@@ -65,6 +74,7 @@ class SimContext:
     def set_faults(self, spec: FaultSpec) -> dict[str, Any]:
         """Replace the fault spec (and its counters); returns what the accounting faults touch."""
         self.faults = FaultState(spec)
+        self.faults_set_at = self.clock.now()
         return self.describe_faults()
 
     def describe_faults(self) -> dict[str, Any]:
@@ -83,7 +93,22 @@ class SimContext:
             "vol_exec_mismatch": sorted(store.order_id(o) for o in d.vol_exec),
             "leg_amount": {store.trade_id(t): store.ledger_id(p) for t, p in sorted(d.leg_trades.items())},
             "altered_balance": sorted(store.ledger_id(p) for p in d.altered_balance),
+            **self.market_faults(),
         }
+
+    def market_faults(self) -> dict[str, Any]:
+        """Which asset TradeBalance skews and which pair's candles OHLC skews (empty when off)."""
+        spec, out = self.faults.spec, {}
+        rng = random.Random(f"market|{spec.seed}")
+        held = sorted({a for (a, _), v in self.store.gen.balances.items() if v > 0 and a in USD_PAIR})
+        asset = rng.choice(held) if held else None
+        pair = rng.randrange(len(c.PAIRS))
+        if spec.trade_balance_skew and asset is not None:
+            out["trade_balance_skewed"] = {"asset": c.ASSETS[asset].id, "percent": spec.trade_balance_skew}
+        if spec.candle_skew:
+            out["candle_skewed"] = {"pair": c.PAIRS[pair].altname, "at": int(self.faults_set_at),
+                                    "percent": spec.candle_skew}
+        return out
 
 
 def _drift_texts(drift: dict[int, int]) -> dict[str, str]:

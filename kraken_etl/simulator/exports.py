@@ -80,12 +80,11 @@ class ExportJob:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _usd(value: int, asset: int) -> str:
-    """A scaled amount's USD value at the fixed reference price, 4 decimals."""
+def _usd(value: int, asset: int, store: Store, ticks: int) -> str:
+    """A scaled amount's USD value at the market path's price at `ticks` (`simulator.market`), 4 decimals."""
     a = c.ASSETS[asset]
-    whole, _, frac = a.usd_price.partition(".")
-    price = int(whole) * 10**6 + int((frac + "000000")[:6])
-    return fmt_scaled(value * price // 10 ** (a.decimals + 2), 4)
+    price, places = store.market.usd_price(asset, ticks)  # type: ignore[attr-defined]
+    return fmt_scaled(value * price // 10 ** (a.decimals + places - 4), 4)
 
 
 class ExportBook:
@@ -274,9 +273,10 @@ class ExportBook:
             fee = int(cols["fee"][pos])
             if modern and fee == 0:
                 rec["fee"] = "0"
-            rec["amountusd"] = _usd(int(cols["amount"][pos]), asset)
-            rec["feeusd"] = _usd(fee, asset)
-            rec["balanceusd"] = _usd(int(cols["balance"][pos]), asset)
+            ticks = int(cols["time"][pos])
+            rec["amountusd"] = _usd(int(cols["amount"][pos]), asset, store, ticks)
+            rec["feeusd"] = _usd(fee, asset, store, ticks)
+            rec["balanceusd"] = _usd(int(cols["balance"][pos]), asset, store, ticks)
             rec["feecurrency"] = a.ticker if modern else a.id
             yield rec
 
@@ -293,5 +293,5 @@ class ExportBook:
             rec["time"] = f"{stamp}.{frac:04d}"
             rec["ordertype"] = c.ORDER_TYPES_PROSE[int(cols["otype"][idx])]
             rec["ledgers"] = ",".join(trade_ledger_ids(store, idx))
-            rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote)
+            rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote, store, ticks)
             yield rec

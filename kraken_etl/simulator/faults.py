@@ -39,6 +39,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "vol_exec_mismatch": ("count", "N closed orders report a vol_exec that disagrees with their trades"),
     "leg_amount": ("count", "N trades have a base leg whose REST amount differs from the trade's vol"),
     "altered_balance": ("count", "N spot ledger entries report a REST balance off their chain (next row is right)"),
+    "trade_balance_skew": ("count", "TradeBalance values one held asset (picked by seed) N % above its price"),
+    "candle_skew": ("count", "OHLC serves one pair's candles containing the moment the faults were set N % high"),
 }
 
 
@@ -71,6 +73,8 @@ class FaultSpec:
     vol_exec_mismatch: int = 0
     leg_amount: int = 0
     altered_balance: int = 0
+    trade_balance_skew: int = 0
+    candle_skew: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a plain dict (for the admin endpoint)."""

@@ -187,14 +187,25 @@ def balance_ex(ctx: SimContext, params: Params) -> dict[str, Any]:
 
 
 def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
-    """TradeBalance: spot-only account, valued at the fixed reference prices."""
+    """TradeBalance: spot-only account, valued at the market path's price now (USD pairs; EUR fixed)."""
     code = c.asset_by_name((params.get("asset") or "ZUSD").strip())
     if code is None:
         raise ApiError("EGeneral:Invalid arguments:asset")
-    target = Decimal(c.ASSETS[code].usd_price)
+    now = ctx.now_ticks()
+
+    skewed = ctx.market_faults().get("trade_balance_skewed")
+
+    def usd(asset: int) -> Decimal:
+        value, places = ctx.market.usd_price(asset, now)
+        price = Decimal(value).scaleb(-places)
+        if skewed and c.ASSETS[asset].id == skewed["asset"] and asset != code:
+            price = price * (100 + skewed["percent"]) / 100
+        return price
+
+    target = usd(code)
     total = Decimal(0)
     for asset_id, text in balance_result(ctx.store).items():
-        total += Decimal(text) * Decimal(c.ASSETS[c.ASSET_CODE[asset_id]].usd_price)
+        total += Decimal(text) * usd(c.ASSET_CODE[asset_id])
     eb = fmt_scaled(int(total / target * 10_000), 4)
     zero = fmt_scaled(0, 4)
     return {"eb": eb, "tb": eb, "m": zero, "n": zero, "c": zero, "v": zero, "e": eb, "mf": eb}

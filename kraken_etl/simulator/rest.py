@@ -20,6 +20,7 @@ from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.jsontext import Num, dumps
+from kraken_etl.simulator.marketapi import LIMITED, ohlc, trades
 from kraken_etl.simulator.params import Params, parse_body
 from kraken_etl.simulator.private import PRIVATE
 
@@ -120,6 +121,10 @@ def _public_result(ctx: SimContext, method: str, params: Params) -> Any:
         if any(code is None for code in pcodes):
             raise ApiError("EQuery:Unknown asset pair")
         return {c.PAIRS[i].key: _pair_record(i) for i in pcodes if i is not None}
+    if method == "OHLC":
+        return ohlc(ctx.market, params, ctx.now_ticks(), ctx.market_faults().get("candle_skewed"))
+    if method == "Trades":
+        return trades(ctx.market, params, ctx.now_ticks())
     raise ApiError("EGeneral:Unknown method")
 
 
@@ -133,6 +138,9 @@ async def public(request: Request) -> Response:
     if request.method == "POST":
         params.update(parse_body(await request.body(), request.headers.get("content-type", "")))
     try:
+        if request.path_params["method"] in LIMITED:
+            ctx.public_limiter.charge(request.client.host if request.client else "", request.path_params["method"],
+                                      ctx.clock.now())
         result = _public_result(ctx, request.path_params["method"], params)
     except ApiError as exc:
         return _json(ctx, envelope(error=[exc.message]), truncate)

@@ -95,6 +95,7 @@ class Store:
         self.rest_wallet_suffix = False  # REST marks earn wallets by asset suffix (SimConfig knob)
         self.discrepancies_hidden: set[int] = set()
         self._cache: dict[tuple[object, ...], tuple[Positions, Column]] = {}
+        self.market: object | None = None  # the simulator's Market (set by SimContext): prices the …usd columns
 
     # -- building ------------------------------------------------------------------------------------
     def build(self, entries: int, end_ticks: int, history_days: int) -> Added:
