@@ -12,6 +12,7 @@ from kraken_etl.cli import (
     demo_cmd,
     helpfmt,
     import_cmd,
+    journal_cmd,
     listen_cmd,
     nightly_cmd,
     reconcile_cmd,
@@ -56,6 +57,7 @@ app.command("import", cls=helpfmt.Command)(import_cmd.import_)
 app.command("backfill", cls=helpfmt.Command)(backfill_cmd.backfill_)
 app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)
 app.command("report", cls=helpfmt.Command)(report_cmd.report)
+app.command("journal", cls=helpfmt.Command)(journal_cmd.journal)
 app.command("refresh", cls=helpfmt.Command)(refresh_cmd.refresh)
 app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)
