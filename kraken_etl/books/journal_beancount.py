@@ -6,7 +6,8 @@
   exact, and nothing depends on Beancount's tolerance).
 - A `balance` directive per asset account and commodity for each day with movements, dated the NEXT day:
   Beancount checks a balance at the start of its date, so ``D+1 balance`` is Kraken's balance after the
-  last entry of day D.
+  last entry of day D. Each carries an explicit tolerance of ``~ 0``: by default Beancount lets a balance
+  differ by one unit of its last decimal (a 0.0001 USD drift would pass); Kraken's balances are exact.
 - `price` directives from Kraken's candles; `open` and `commodity` directives (written last, dated the first
   day: Beancount orders directives by date, not by place in the file).
 """
@@ -94,7 +95,7 @@ class BeancountRenderer:
 
     def assertion(self, assertion: Assertion) -> None:
         self.out.write(f"{assertion.day + timedelta(days=1)} balance {self._account(assertion.gl_account)}  "
-                       f"{number(assertion.balance)} {self._commodity(assertion.asset)}\n"
+                       f"{number(assertion.balance)} ~ 0 {self._commodity(assertion.asset)}\n"
                        f"  ledger_id: {quoted(assertion.ledger_id)}\n")
 
     def end(self) -> None:
