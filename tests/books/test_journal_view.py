@@ -3,6 +3,7 @@ the exports of hand-made hostile data pass bean-check and hledger."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -95,3 +96,28 @@ def test_an_unknown_account_is_an_error(synced: Synced, tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="nobody"):
         export_journal(synced.engine, tmp_path / "x.beancount", "beancount", accounts=[ACCOUNT, "nobody"])
     assert not (tmp_path / "x.beancount").exists()
+
+
+def test_values_in_the_reporting_currency_and_price_directives(hostile: Engine, tmp_path: Path) -> None:
+    with hostile.begin() as conn:
+        conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, price_asset) VALUES "
+                          "('ZUSD', 'USD', 'USD')"))
+        conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, fixed_price, fixed_currency) VALUES "
+                          "('eth', 'ETH', 2000.5, 'USD')"))
+        conn.execute(text("INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, "
+                          "volume, source, complete) VALUES ('ETHUSD', 1440, '2024-03-02', 'ETH', 'USD', 1, 3, 1, "
+                          "2.25, 10, 'ohlc', true)"))
+    result = export_journal(hostile, tmp_path / "v.csv", "csv", currency="USD")
+    with (tmp_path / "v.csv").open(newline="") as handle:
+        values = {(r["ledger_id"], r["memo"].rsplit("(", 1)[1].rstrip(")")): (r["value"], r["value_currency"])
+                  for r in csv.DictReader(handle)}
+    assert values[("LB", "asset")] == ("100", "USD")
+    assert values[("L7", "income")] == ("-0.20005", "USD")  # -0.0001 eth at the fixed 2000.5
+    assert values[("L1", "transfer")] == ("", "")  # no price for 1INCH: no value, never a guess
+    assert result.stats.prices == 0  # the CSV carries no price rows
+    beancount = export_journal(hostile, tmp_path / "v.beancount", "beancount", currency="USD")
+    body = beancount.path.read_text()
+    assert "2024-03-02 price ETH 2.25 USD" in body
+    assert "    value: -0.20005 USD" in body
+    checked = bean_check(beancount.path)
+    assert checked.code == 0, checked.output[:3000]
