@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 UNASSIGNED = "Unassigned"
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
-    """One posting: a row of `reporting.journal` (plus its value in the reporting currency, when asked)."""
+class Posting(NamedTuple):
+    """One posting: a row of `reporting.journal` (plus its value in the reporting currency, when asked).
+
+    A named tuple: a million-entry journal builds a few million of them straight from database rows."""
 
     account: str  # Kraken account label
     txn_id: str
@@ -49,10 +51,7 @@ class Transaction:
     txn_id: str
     time: datetime
     postings: tuple[Posting, ...]
-
-    @property
-    def day(self) -> date:
-        return self.time.date()
+    day: date  # UTC day of `time`: the transaction's date
 
     @property
     def refid(self) -> str | None:
@@ -108,7 +107,8 @@ def transactions(postings: Iterable[Posting], gains: GainsHook | None = None) ->
 
 def _made(batch: list[Posting], gains: GainsHook | None) -> Transaction:
     first = batch[0]
-    txn = Transaction(first.account, first.txn_id, first.txn_time, tuple(batch))
+    moment = first.txn_time.astimezone(UTC)  # the database session's time zone may be another
+    txn = Transaction(first.account, first.txn_id, moment, tuple(batch), moment.date())
     if gains is not None:
         extra = tuple(gains(txn))
         if extra:

@@ -31,7 +31,7 @@ class BeancountRenderer:
         self.chart = chart
         self.currency = currency
         self.title = title
-        self.accounts: set[str] = set()
+        self.accounts: dict[str, str] = {}  # default chart name -> name written
         self.commodities: dict[str, str] = {}
         self.first_day: date | None = None
 
@@ -46,8 +46,9 @@ class BeancountRenderer:
         return name
 
     def _account(self, gl_account: str) -> str:
-        name = self.chart.name(gl_account)
-        self.accounts.add(name)
+        name = self.accounts.get(gl_account)
+        if name is None:
+            name = self.accounts[gl_account] = self.chart.name(gl_account)
         return name
 
     def begin(self) -> None:
@@ -79,19 +80,17 @@ class BeancountRenderer:
             self.out.write("\n")
 
     def transaction(self, txn: Transaction) -> None:
-        self._day(txn.day)
-        write = self.out.write
-        write(f'{txn.day} * "Kraken" {quoted(txn.kinds)}\n'
-              f"  kraken_account: {quoted(txn.account)}\n"
-              f"  refid: {quoted(txn.refid or '')}\n"
-              f"  time: {quoted(txn.time.isoformat())}\n")
+        if self.first_day is None or txn.day < self.first_day:
+            self.first_day = txn.day
+        parts = [f'{txn.day} * "Kraken" {quoted(txn.kinds)}\n  kraken_account: {quoted(txn.account)}\n'
+                 f"  refid: {quoted(txn.refid or '')}\n  time: \"{txn.time.isoformat()}\"\n"]
         for p in txn.postings:
-            name = self._commodity(p.asset)
-            write(f"  {self._account(p.gl_account)}  {number(p.amount)} {name}\n"
-                  f"    ledger_id: {quoted(p.ledger_id)}\n")
+            parts.append(f"  {self._account(p.gl_account)}  {number(p.amount)} {self._commodity(p.asset)}\n"
+                         f"    ledger_id: {quoted(p.ledger_id)}\n")
             if p.value is not None and self.currency:
-                write(f"    value: {number(p.value)} {self._commodity(self.currency)}\n")
-        write("\n")
+                parts.append(f"    value: {number(p.value)} {self._commodity(self.currency)}\n")
+        parts.append("\n")
+        self.out.write("".join(parts))
 
     def assertion(self, assertion: Assertion) -> None:
         self.out.write(f"{assertion.day + timedelta(days=1)} balance {self._account(assertion.gl_account)}  "
@@ -101,7 +100,7 @@ class BeancountRenderer:
     def end(self) -> None:
         day = self.first_day or date(1970, 1, 1)
         self.out.write("\n;; accounts and commodities (Beancount orders directives by date)\n")
-        for account in sorted(self.accounts):
+        for account in sorted(set(self.accounts.values())):
             self.out.write(f"{day} open {account}\n")
         for asset, name in sorted(self.commodities.items(), key=lambda item: item[1]):
             self.out.write(f"{day} commodity {name}\n  kraken_asset: {quoted(asset)}\n")

@@ -26,6 +26,7 @@ from kraken_etl.core.visible import visible
 _BEANCOUNT_COMMODITY = re.compile(r"[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]")
 _ACCOUNT = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+")
 _LETTERS = re.compile(r"[A-Z]+")
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\'
 
 
 class ChartError(ValueError):
@@ -55,6 +56,8 @@ def is_account(name: str) -> bool:
 
 def quoted(value: object) -> str:
     """Text as a Beancount string: hidden characters made visible, backslash and quote escaped."""
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        return f'"{value}"'  # the common case (Kraken's ids), no per-character work
     return '"' + visible(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -20,14 +20,16 @@ _TICK = timedelta(microseconds=1)
 _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
 
+# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work
 _POSTINGS = """
 SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
        j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, {value} AS value
 FROM reporting.journal j {price}
-WHERE j.txn_time >= :start AND j.txn_time < :end AND (CAST(:accounts AS text[]) IS NULL OR j.account = ANY(:accounts))
+WHERE j.txn_time >= %(start)s AND j.txn_time < %(end)s
+  AND (%(accounts)s::text[] IS NULL OR j.account = ANY(%(accounts)s::text[]))
 ORDER BY j.txn_time, j.account, j.txn_id, j.time, j.ledger_id, j.posting
 """
-_PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, :currency, j.time) pr ON true"
+_PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, %(currency)s, j.time) pr ON true"
 
 
 def accounts_with_entries(conn: Connection) -> list[str]:
@@ -45,9 +47,13 @@ def journal_postings(conn: Connection, *, accounts: Sequence[str] | None, start:
                            price=_PRICE_JOIN if currency else "")
     params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
               "accounts": list(accounts) if accounts else None, "currency": currency}
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(text(sql), params)
-    for row in result:
-        yield tuple(row)
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))  # the ordering sort stays in memory
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor(name="journal_postings") as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
 
 
 def opening_balances(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,

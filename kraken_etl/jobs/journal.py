@@ -74,8 +74,8 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 raise JournalError(f"no stored ledger entries for account(s): {', '.join(unknown)}")
             chosen = tuple(accounts) or tuple(known)
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
-            postings = (Posting(*row) for row in reads.journal_postings(conn, accounts=chosen, start=start, end=end,
-                                                                          currency=currency))
+            rows = reads.journal_postings(conn, accounts=chosen, start=start, end=end, currency=currency)
+            postings = (Posting._make(row) for row in rows)
             prices = (Price(*row) for row in reads.prices(conn, start=start, end=end))
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

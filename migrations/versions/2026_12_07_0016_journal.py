@@ -73,7 +73,7 @@ RETURN 'Assets:Kraken:' || reporting.journal_component(account_label) || ':'
 # Account names are worked out once per (account, asset code, wallet), not once per entry.
 JOURNAL = """
 CREATE VIEW reporting.journal AS
-WITH chains AS (
+WITH chains AS MATERIALIZED (  -- names worked out once per chain, not once per joined row
     SELECT k.account, k.asset_code, k.wallet_key,
            reporting.journal_asset_account(k.account, nullif(k.wallet_key, ''), reporting.normalize_asset(k.asset_code))
                AS asset_account
@@ -101,19 +101,24 @@ classified AS (
         ELSE 'unclassified' END AS counter_role
     FROM grouped g
 ),
-netted AS (
-    SELECT c.*, sum(c.amount) OVER (PARTITION BY c.account, c.txn_id, c.asset, c.counter_role) AS role_sum
+netted AS MATERIALIZED (  -- computed once, read by the three kinds of posting below
+    SELECT c.*, ch.asset_account,
+           sum(c.amount) OVER (PARTITION BY c.account, c.txn_id, c.asset, c.counter_role) AS role_sum
     FROM classified c
+    JOIN chains ch ON ch.account = c.account AND ch.asset_code = c.asset_code AND ch.wallet_key = c.wallet_key
 )
 SELECT n.account, n.txn_id, n.txn_time, (n.txn_time AT TIME ZONE 'UTC')::date AS txn_date, n.refid, n.ledger_id,
-       n.time, n.type, n.subtype, p.posting, p.role, p.gl_account, n.asset, n.asset_code, n.wallet, p.amount,
-       p.kraken_balance
+       n.time, n.type, n.subtype, 1 AS posting, 'asset' AS role, n.asset_account AS gl_account, n.asset,
+       n.asset_code, n.wallet, n.amount - n.fee AS amount, n.balance AS kraken_balance
 FROM netted n
-JOIN chains ch ON ch.account = n.account AND ch.asset_code = n.asset_code AND ch.wallet_key = n.wallet_key
-CROSS JOIN LATERAL (VALUES
-    (1, 'asset', ch.asset_account, n.amount - n.fee, n.balance),
-    (2, 'fee', 'Expenses:Kraken:Fees', n.fee, NULL::numeric),
-    (3, n.counter_role, CASE n.counter_role
+UNION ALL
+SELECT n.account, n.txn_id, n.txn_time, (n.txn_time AT TIME ZONE 'UTC')::date, n.refid, n.ledger_id,
+       n.time, n.type, n.subtype, 2, 'fee', 'Expenses:Kraken:Fees', n.asset, n.asset_code, n.wallet, n.fee, NULL
+FROM netted n
+WHERE n.fee <> 0
+UNION ALL
+SELECT n.account, n.txn_id, n.txn_time, (n.txn_time AT TIME ZONE 'UTC')::date, n.refid, n.ledger_id,
+       n.time, n.type, n.subtype, 3, n.counter_role, CASE n.counter_role
         WHEN 'transfer' THEN 'Equity:Transfers'
         WHEN 'conversion' THEN 'Equity:Conversions'
         WHEN 'income' THEN 'Income:Kraken:' || CASE n.type
@@ -121,11 +126,10 @@ CROSS JOIN LATERAL (VALUES
             WHEN 'credit' THEN 'Credits' WHEN 'invite bonus' THEN 'Bonuses' WHEN 'nft_rebate' THEN 'Rebates'
             ELSE 'Rewards' END
         WHEN 'adjustment' THEN 'Equity:Kraken:Adjustments'
-        ELSE 'Equity:Kraken:Unclassified' END, -n.amount, NULL::numeric)
-) AS p(posting, role, gl_account, amount, kraken_balance)
-WHERE p.posting = 1
-   OR (p.posting = 2 AND n.fee <> 0)
-   OR (p.posting = 3 AND n.amount <> 0 AND (n.counter_role <> 'conversion' OR n.role_sum <> 0))
+        ELSE 'Equity:Kraken:Unclassified' END,
+       n.asset, n.asset_code, n.wallet, -n.amount, NULL
+FROM netted n
+WHERE n.amount <> 0 AND (n.counter_role <> 'conversion' OR n.role_sum <> 0)
 """
 
 COMMENTS = {
