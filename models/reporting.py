@@ -1,7 +1,7 @@
 """Schema `reporting`: the contract for accountants and BI tools, declared as data.
 
 The SQL lives, frozen, in the migrations that created it (``migrations/versions/*_0006_reporting_schema.py``,
-then 0007 and 0014);
+then 0007, 0014 and the journal's);
 this module names what it must provide, so a test can compare the live schema with it (every view, every
 column, in order, each with a comment) and code can refer to the names without spelling SQL. Changing a
 view means a new migration, an update here and a line in docs/reporting-changelog.md.
@@ -57,6 +57,11 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "account", "asset", "wallet", "nightly_balance", "nightly_as_of", "intraday_delta", "intraday_balance",
         "updates_since_nightly", "last_update_at",
     ),
+    # double entry: every ledger entry as balanced postings (the journal migration)
+    "journal": (
+        "account", "txn_id", "txn_time", "txn_date", "refid", "ledger_id", "time", "type", "subtype", "posting",
+        "role", "gl_account", "asset", "asset_code", "wallet", "amount", "kraken_balance",
+    ),
     "listener_health": (
         "account", "session_id", "status", "started_at", "connected_since", "last_message_at",
         "seconds_since_last_message", "messages_today", "session_messages", "session_connects", "gaps_total",
@@ -101,4 +106,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "lots_at": ("entity", "method", "currency", "asset", "quantity", "cost"),
     "unrealised_at": ("entity", "method", "currency", "asset", "quantity", "cost", "price", "price_time", "value",
                       "unrealised"),
+    "price_at": ("price", "price_time", "price_source", "route"),
+    "journal_component": (),
+    "journal_wallet_path": (),
+    "journal_asset_account": (),
 }

@@ -14,6 +14,7 @@ from kraken_etl.cli import (
     demo_cmd,
     helpfmt,
     import_cmd,
+    journal_cmd,
     listen_cmd,
     nightly_cmd,
     prices_cmd,
@@ -61,6 +62,7 @@ app.add_typer(reconcile_cmd.app, name="reconcile", cls=helpfmt.Group)
 app.command("report", cls=helpfmt.Command)(report_cmd.report)
 app.command("pnl", cls=helpfmt.Command)(books_cmd.pnl)
 app.add_typer(books_cmd.lots_app, name="lots", cls=helpfmt.Group)
+app.command("journal", cls=helpfmt.Command)(journal_cmd.journal)
 app.command("refresh", cls=helpfmt.Command)(refresh_cmd.refresh)
 app.command("listen", cls=helpfmt.Command)(listen_cmd.listen)
 app.add_typer(db_cmd.app, name="db", cls=helpfmt.Group)

@@ -1,0 +1,100 @@
+"""Benchmark: the Beancount export of a 1,000,000-entry account (`kraken-etl journal --format beancount`).
+
+    python bench/bench_journal.py [--entries 1000000] [--bean-check]
+
+The simulator generates the account (seed 7); its ledgers export (zip, with wallets) is loaded through the
+import fast path into a fresh migrated database (TEST_DATABASE_URL, or the embedded test cluster), the
+reporting schema is refreshed, then `export_journal(..., "beancount")` runs once, whole history: seconds, file
+size, transactions, postings, balance assertions. With `--bean-check`, Beancount's own check of the file is
+timed too (it must report no error).
+
+Target: the export in <= 30 s. Results: bench/results/journal.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--bean-check", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    from sqlalchemy import text
+
+    from kraken_etl.db.engine import make_engine
+    from kraken_etl.db.reporting import refresh_reporting
+    from kraken_etl.jobs.fileload import import_files
+    from kraken_etl.jobs.journal import export_journal
+    from kraken_etl.simulator import SimConfig, create_app
+    from tests import dbharness
+
+    out: dict[str, Any] = {"entries_asked": args.entries, "load_average_before": os.getloadavg()}
+    started = time.perf_counter()
+    app = create_app(SimConfig(seed=7, ledger_entries=args.entries, rate_limits=False, export_prebuild=False))
+    ctx = app.state.sim
+    now = time.time()
+    job_id = ctx.exports.add({"report": "ledgers", "description": "bench", "starttm": "1", "endtm": str(int(now))},
+                             now, False)
+    zip_path = Path(ctx.exports.zip_path(ctx.exports.jobs[job_id], corrupt=False))
+    out["simulate_and_export_seconds"] = round(time.perf_counter() - started, 1)
+    print(f"export zip: {zip_path} ({zip_path.stat().st_size / 1e6:.1f} MB)", flush=True)
+
+    admin = dbharness.admin_libpq_url()
+    template = dbharness.create_template(admin)
+    try:
+        with dbharness.database_copy(admin, template) as url:
+            engine = make_engine(url)
+            started = time.perf_counter()
+            import_files(engine, [zip_path], account="bench")
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE kraken.ledger_entry"))
+            refresh_reporting(engine)
+            out["load_seconds"] = round(time.perf_counter() - started, 1)
+            with engine.connect() as conn:
+                out["entries"] = conn.execute(text("SELECT count(*) FROM kraken.ledger_entry")).scalar_one()
+            print(f"loaded {out['entries']} entries in {out['load_seconds']} s", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                result = export_journal(engine, Path(tmp) / "bench.beancount", "beancount", accounts=["bench"])
+                stats = result.stats
+                out["export"] = {
+                    "seconds": round(result.seconds, 2), "size_bytes": result.size_bytes,
+                    "transactions": stats.transactions, "postings": stats.postings,
+                    "assertions": stats.assertions, "unasserted": stats.unasserted,
+                    "first_day": str(stats.first_day), "last_day": str(stats.last_day),
+                }
+                print(f"export: {result.seconds:.1f} s, {result.size_bytes / 1e6:.1f} MB", flush=True)
+                if args.bean_check:
+                    started = time.perf_counter()
+                    proc = subprocess.run([str(Path(sys.executable).with_name("bean-check")), str(result.path)],
+                                          capture_output=True, text=True, check=False)
+                    out["bean_check"] = {"seconds": round(time.perf_counter() - started, 1),
+                                         "exit_code": proc.returncode, "errors": proc.stdout.count("\n")}
+            engine.dispose()
+    finally:
+        dbharness.drop_database(admin, template)
+    out["load_average_after"] = os.getloadavg()  # the machine is shared: say how busy it was
+    out["targets_met"] = {"export_seconds": out["export"]["seconds"] <= 30.0}
+    results = REPO / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "journal.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0 if all(out["targets_met"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

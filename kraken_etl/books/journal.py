@@ -1,0 +1,176 @@
+"""The journal's records: postings (one row of `reporting.journal`), transactions, openings, assertions.
+
+The posting rules live in one place, the `reporting.journal` view (see its migration); this module only
+groups its rows into transactions and works out, from Kraken's own running balance, what each asset account
+holds at the end of each day with movements (the balance assertions).
+
+The seam for trading gains: a `GainsHook` receives each transaction and may return extra postings (for
+example `Income:Kraken:Gains` against `Equity:Conversions` in the reporting currency, from the cost-basis
+results). None is wired today: the journal carries no gains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+UNASSIGNED = "Unassigned"
+
+
+class Posting(NamedTuple):
+    """One posting: a row of `reporting.journal` (plus its value in the reporting currency, when asked).
+
+    A named tuple: a million-entry journal builds a few million of them straight from database rows."""
+
+    account: str  # Kraken account label
+    txn_id: str
+    txn_time: datetime
+    refid: str | None
+    ledger_id: str
+    time: datetime
+    type: str
+    subtype: str
+    posting: int  # 1 asset, 2 fee, 3 counter
+    role: str
+    gl_account: str
+    asset: str
+    wallet: str | None
+    amount: Decimal
+    kraken_balance: Decimal | None
+    value: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """The postings of one (account, txn_id), in order; they sum to zero in every asset."""
+
+    account: str
+    txn_id: str
+    time: datetime
+    postings: tuple[Posting, ...]
+    day: date  # UTC day of `time`: the transaction's date
+
+    @property
+    def refid(self) -> str | None:
+        return self.postings[0].refid
+
+    @property
+    def kinds(self) -> str:
+        """The distinct ``type/subtype`` of its entries, in order: the transaction's narration."""
+        seen: dict[str, None] = {}
+        for p in self.postings:
+            seen.setdefault(f"{p.type}/{p.subtype}" if p.subtype else p.type, None)
+        return ", ".join(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A balance carried in: what an asset account holds before the first transaction exported."""
+
+    day: date
+    account: str
+    gl_account: str
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """Kraken's running balance of an asset account at the end of `day` (the last entry's `balance`)."""
+
+    day: date
+    gl_account: str
+    asset: str
+    balance: Decimal
+    ledger_id: str
+
+
+GainsHook = Callable[[Transaction], Sequence[Posting]]
+
+OPENING_ACCOUNT = "Equity:Opening-Balances"
+
+
+def transactions(postings: Iterable[Posting], gains: GainsHook | None = None) -> Iterator[Transaction]:
+    """Consecutive postings of one (account, txn_id) as one transaction (rows come ordered by transaction)."""
+    batch: list[Posting] = []
+    for posting in postings:
+        if batch and (posting.account, posting.txn_id) != (batch[0].account, batch[0].txn_id):
+            yield _made(batch, gains)
+            batch = []
+        batch.append(posting)
+    if batch:
+        yield _made(batch, gains)
+
+
+def _made(batch: list[Posting], gains: GainsHook | None) -> Transaction:
+    first = batch[0]
+    moment = first.txn_time.astimezone(UTC)  # the database session's time zone may be another
+    txn = Transaction(first.account, first.txn_id, moment, tuple(batch), moment.date())
+    if gains is not None:
+        extra = tuple(gains(txn))
+        if extra:
+            txn = replace(txn, postings=txn.postings + extra)
+    return txn
+
+
+@dataclass(slots=True)
+class _Last:
+    time: datetime
+    candidates: list[tuple[str, Decimal, Decimal]]  # (ledger_id, Kraken balance, amount - fee)
+
+
+@dataclass(slots=True)
+class DayEnds:
+    """Feed transactions in order; `close_day` gives each asset account's balance at the end of the day,
+    from Kraken's running balance of the day's last entry.
+
+    Entries sharing the last second are ordered the way the chain allows: the last is the one whose balance
+    is no other tied entry's starting balance (Kraken's order inside a second is not given). Entries with no
+    wallet (`Unassigned`) or no Kraken balance are not asserted: they are counted in `unasserted`.
+    """
+
+    day: date | None = None
+    last: dict[tuple[str, str], _Last] = field(default_factory=dict)
+    unasserted: int = 0
+
+    def add(self, txn: Transaction) -> list[Assertion]:
+        """Take one transaction; returns the assertions of the day it closes (empty when the day goes on)."""
+        closed = self.close_day() if self.day is not None and txn.day != self.day else []
+        self.day = txn.day
+        for p in txn.postings:
+            if p.posting != 1 or p.role != "asset":
+                continue
+            if p.wallet is None or p.kraken_balance is None:
+                self.unasserted += 1
+                continue
+            key = (p.gl_account, p.asset)
+            seen = self.last.get(key)
+            row = (p.ledger_id, p.kraken_balance, p.amount)
+            if seen is None or p.time > seen.time:
+                self.last[key] = _Last(p.time, [row])
+            elif p.time == seen.time:
+                seen.candidates.append(row)
+        return closed
+
+    def close_day(self) -> list[Assertion]:
+        """The assertions of the current day (and forget it)."""
+        if self.day is None:
+            return []
+        out = [Assertion(self.day, gl, asset, *_final(last.candidates)) for (gl, asset), last in self.last.items()]
+        self.last.clear()
+        return out
+
+
+def _final(candidates: list[tuple[str, Decimal, Decimal]]) -> tuple[Decimal, str]:
+    if len(candidates) > 1:
+        starts = [balance - net for _, balance, net in candidates]
+        ends = [(lid, bal) for i, (lid, bal, _) in enumerate(candidates)
+                if not any(j != i and s == bal for j, s in enumerate(starts))]
+        if ends:
+            lid, bal = ends[-1]
+            return bal, lid
+    lid, bal, _ = candidates[-1]
+    return bal, lid

@@ -1,0 +1,106 @@
+"""The journal as Beancount 3 text: `bean-check` accepts it, balance assertions included.
+
+- One transaction per (account, refid), its postings in the asset, metadata on each posting: `ledger_id`
+  and, with a reporting currency, `value` (the amount at `reporting.price_at`, when a price is known).
+- Trades balance through `Equity:Conversions` in each commodity (no `@@` price: the amounts stay Kraken's,
+  exact, and nothing depends on Beancount's tolerance).
+- A `balance` directive per asset account and commodity for each day with movements, dated the NEXT day:
+  Beancount checks a balance at the start of its date, so ``D+1 balance`` is Kraken's balance after the
+  last entry of day D. Each carries an explicit tolerance of ``~ 0``: by default Beancount lets a balance
+  differ by one unit of its last decimal (a 0.0001 USD drift would pass); Kraken's balances are exact.
+- `price` directives from Kraken's candles; `open` and `commodity` directives (written last, dated the first
+  day: Beancount orders directives by date, not by place in the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import TextIO
+
+from kraken_etl.books.journal import OPENING_ACCOUNT, Assertion, Opening, Transaction
+from kraken_etl.books.journal_names import Chart, commodity, quoted
+from kraken_etl.books.journal_render import Price, number
+
+
+class BeancountRenderer:
+    """Writes Beancount text to `out` (see the module docstring)."""
+
+    def __init__(self, out: TextIO, chart: Chart, *, currency: str | None = None, title: str = "Kraken") -> None:
+        self.out = out
+        self.chart = chart
+        self.currency = currency
+        self.title = title
+        self.accounts: dict[str, str] = {}  # default chart name -> name written
+        self.commodities: dict[str, str] = {}
+        self.first_day: date | None = None
+
+    def _day(self, day: date) -> None:
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+
+    def _commodity(self, asset: str) -> str:
+        name = self.commodities.get(asset)
+        if name is None:
+            name = self.commodities[asset] = commodity(asset)
+        return name
+
+    def _account(self, gl_account: str) -> str:
+        name = self.accounts.get(gl_account)
+        if name is None:
+            name = self.accounts[gl_account] = self.chart.name(gl_account)
+        return name
+
+    def begin(self) -> None:
+        self.out.write(f";; {self.title}: double-entry journal exported by kraken-etl\n")
+        self.out.write(f"option \"title\" {quoted(self.title)}\n")
+        if self.currency:
+            self.out.write(f'option "operating_currency" "{commodity(self.currency)}"\n')
+        self.out.write("\n")
+
+    def prices(self, prices: Iterable[Price]) -> int:
+        count = 0
+        for p in prices:
+            self._day(p.day)
+            self.out.write(f"{p.day} price {self._commodity(p.base)} {number(p.price)} {self._commodity(p.quote)}\n")
+            count += 1
+        if count:
+            self.out.write("\n")
+        return count
+
+    def openings(self, openings: list[Opening]) -> None:
+        for day in sorted({o.day for o in openings}):
+            self._day(day)
+            self.out.write(f'{day} * "Kraken" "Opening balances"\n')
+            for o in (o for o in openings if o.day == day):
+                name = self._commodity(o.asset)
+                self.out.write(f"  {self._account(o.gl_account)}  {number(o.amount)} {name}\n"
+                               f"    kraken_account: {quoted(o.account)}\n")
+                self.out.write(f"  {self._account(OPENING_ACCOUNT)}  {number(-o.amount)} {name}\n")
+            self.out.write("\n")
+
+    def transaction(self, txn: Transaction) -> None:
+        if self.first_day is None or txn.day < self.first_day:
+            self.first_day = txn.day
+        parts = [f'{txn.day} * "Kraken" {quoted(txn.kinds)}\n  kraken_account: {quoted(txn.account)}\n'
+                 f"  refid: {quoted(txn.refid or '')}\n  time: \"{txn.time.isoformat()}\"\n"]
+        for p in txn.postings:
+            parts.append(f"  {self._account(p.gl_account)}  {number(p.amount)} {self._commodity(p.asset)}\n"
+                         f"    ledger_id: {quoted(p.ledger_id)}\n")
+            if p.value is not None and self.currency:
+                parts.append(f"    value: {number(p.value)} {self._commodity(self.currency)}\n")
+        parts.append("\n")
+        self.out.write("".join(parts))
+
+    def assertion(self, assertion: Assertion) -> None:
+        self.out.write(f"{assertion.day + timedelta(days=1)} balance {self._account(assertion.gl_account)}  "
+                       f"{number(assertion.balance)} ~ 0 {self._commodity(assertion.asset)}\n"
+                       f"  ledger_id: {quoted(assertion.ledger_id)}\n")
+
+    def end(self) -> None:
+        day = self.first_day or date(1970, 1, 1)
+        self.out.write("\n;; accounts and commodities (Beancount orders directives by date)\n")
+        for account in sorted(set(self.accounts.values())):
+            self.out.write(f"{day} open {account}\n")
+        for asset, name in sorted(self.commodities.items(), key=lambda item: item[1]):
+            self.out.write(f"{day} commodity {name}\n  kraken_asset: {quoted(asset)}\n")

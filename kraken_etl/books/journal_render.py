@@ -1,0 +1,83 @@
+"""What every journal renderer provides, and the one loop that drives them.
+
+The loop reads the postings once, in order (streaming: a 1,000,000-entry account is never held in memory),
+groups them into transactions, and hands each renderer the openings, the transactions and, when a day ends,
+Kraken's balances of the accounts that moved that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from kraken_etl.books.journal import Assertion, DayEnds, GainsHook, Opening, Posting, Transaction, transactions
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A day's closing price of one unit of `base` in `quote` (from Kraken's candles)."""
+
+    day: date
+    base: str
+    quote: str
+    price: Decimal
+
+
+@dataclass(slots=True)
+class JournalStats:
+    """What was written."""
+
+    transactions: int = 0
+    postings: int = 0
+    openings: int = 0
+    assertions: int = 0
+    prices: int = 0
+    unasserted: int = 0  # asset postings with no wallet or no Kraken balance: not asserted
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+class Renderer(Protocol):
+    def begin(self) -> None: ...
+    def prices(self, prices: Iterable[Price]) -> int: ...
+    def openings(self, openings: list[Opening]) -> None: ...
+    def transaction(self, txn: Transaction) -> None: ...
+    def assertion(self, assertion: Assertion) -> None: ...
+    def end(self) -> None: ...
+
+
+def number(value: Decimal) -> str:
+    """A Decimal written exactly as stored (its own decimals, trailing zeros kept), never in exponent form."""
+    text = format(value, "f")
+    return text[1:] if text.startswith("-") and value == 0 else text
+
+
+def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Posting], prices: Iterable[Price],
+           gains: GainsHook | None = None) -> JournalStats:
+    """Drive `renderer` over the journal; returns what was written."""
+    stats = JournalStats()
+    renderer.begin()
+    stats.prices = renderer.prices(prices)
+    if openings:
+        renderer.openings(openings)
+        stats.openings = len(openings)
+        stats.first_day = min(o.day for o in openings)
+    ends = DayEnds()
+    for txn in transactions(postings, gains):
+        for assertion in ends.add(txn):
+            renderer.assertion(assertion)
+            stats.assertions += 1
+        renderer.transaction(txn)
+        stats.transactions += 1
+        stats.postings += len(txn.postings)
+        stats.first_day = txn.day if stats.first_day is None else min(stats.first_day, txn.day)
+        stats.last_day = txn.day
+    for assertion in ends.close_day():
+        renderer.assertion(assertion)
+        stats.assertions += 1
+    stats.unasserted = ends.unasserted
+    renderer.end()
+    return stats

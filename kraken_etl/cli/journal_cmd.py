@@ -1,0 +1,66 @@
+"""`kraken-etl journal --format beancount|ledger|csv [--account A]… [--from D --to D] --out FILE`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kraken_etl.cli.common import checked_labels, console, database_url, fail, handle_errors, parse_period
+
+
+class Format(StrEnum):
+    beancount = "beancount"
+    ledger = "ledger"
+    csv = "csv"
+
+
+@handle_errors
+def journal(
+    out: Annotated[Path, typer.Option("--out", help="The file to write.", dir_okay=False)],
+    fmt: Annotated[Format, typer.Option("--format", help="beancount, ledger (hledger/Ledger syntax) or csv.")],
+    account: Annotated[list[str] | None, typer.Option(
+        "--account", help="An account label (repeatable; default: every account).", callback=checked_labels)] = None,
+    date_from: Annotated[str | None, typer.Option(
+        "--from", help="First UTC day, inclusive; the file opens with the balances as of its start.")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        "--to", help="Last UTC day, inclusive: through the end of that day (default: today).")] = None,
+    currency: Annotated[str | None, typer.Option(
+        "--currency", help="Reporting currency: each posting's value at Kraken's stored prices (e.g. USD).")] = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help="TOML file renaming accounts of the default chart (its accounts table).",
+        exists=True, dir_okay=False)] = None,
+) -> None:
+    """The double-entry journal: every ledger entry as balanced postings, one transaction per refid, with
+    Kraken's running balance asserted at the end of each day with movements (see docs/journal.md)."""
+    from kraken_etl.books.journal_names import Chart, ChartError
+    from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.journal import export_journal
+
+    period = None
+    if date_from or date_to:
+        period = parse_period(date_from or "1970-01-01", date_to or datetime.now(UTC).date().isoformat())
+    try:
+        renames = Chart.load(chart) if chart else Chart()
+    except ChartError as exc:
+        raise fail(f"--chart: {exc}", code=2) from None
+    engine = make_engine(database_url())
+    try:
+        result = export_journal(engine, out, fmt.value, accounts=account or (), period=period,
+                                currency=currency.strip().upper() if currency else None, chart=renames)
+    finally:
+        engine.dispose()
+    stats = result.stats
+    console.print(f"period: {period.describe() if period else 'the whole stored history'}", highlight=False,
+                  soft_wrap=True, markup=False)
+    console.print(f"journal written to {result.path} ({result.format}, {result.size_bytes / 1_000_000:.1f} MB, "
+                  f"{stats.transactions} transactions, {stats.postings} postings, {stats.openings} opening "
+                  f"balances, {stats.assertions} balance assertions, {stats.prices} prices, "
+                  f"{result.seconds:.1f} s)", highlight=False, soft_wrap=True, markup=False)
+    if stats.unasserted:
+        console.print(f"warning: {stats.unasserted} entries have no wallet yet (account part Unassigned) and are "
+                      "not asserted; `kraken-etl reconcile` assigns wallets", highlight=False, soft_wrap=True,
+                      markup=False)

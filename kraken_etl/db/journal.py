@@ -1,0 +1,96 @@
+"""Reads for the double-entry journal: its postings (`reporting.journal`), opening balances and prices.
+
+Postings stream in transaction order (a server-side cursor: a 1,000,000-entry account is never held in
+memory). Opening balances as of a period's start come from `reporting.balances_at` (Kraken's opening of each
+chain plus the movements before the start); a chain whose stored history starts inside the exported range
+with a non-zero `reporting.opening_balance` (a partial history) opens with it on its first entry's day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+__all__ = ["Engine", "accounts_with_entries", "journal_postings", "opening_balances", "prices"]
+
+_TICK = timedelta(microseconds=1)
+_FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
+_FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
+
+# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work
+_POSTINGS = """
+SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
+       j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, {value} AS value
+FROM reporting.journal j {price}
+WHERE j.txn_time >= %(start)s AND j.txn_time < %(end)s
+  AND (%(accounts)s::text[] IS NULL OR j.account = ANY(%(accounts)s::text[]))
+ORDER BY j.txn_time, j.account, j.txn_id, j.time, j.ledger_id, j.posting
+"""
+_PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, %(currency)s, j.time) pr ON true"
+
+
+def accounts_with_entries(conn: Connection) -> list[str]:
+    """Every account label with stored ledger entries."""
+    return list(conn.execute(text("SELECT DISTINCT account FROM kraken.ledger_entry ORDER BY 1")).scalars())
+
+
+def journal_postings(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,
+                     end: datetime | None, currency: str | None = None,
+                     batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """The postings of the transactions dated in [start, end), in order, as rows with the fields of
+    `kraken_etl.books.journal.Posting`; `value` priced in `currency` (`reporting.price_at` at the entry's
+    time; None when no price is stored or no currency is asked)."""
+    sql = _POSTINGS.format(value="j.amount * pr.price" if currency else "NULL::numeric",
+                           price=_PRICE_JOIN if currency else "")
+    params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
+              "accounts": list(accounts) if accounts else None, "currency": currency}
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))  # the ordering sort stays in memory
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor(name="journal_postings") as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+
+
+def opening_balances(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,
+                     end: datetime | None) -> list[tuple[Any, ...]]:
+    """(day, account, asset account, asset, amount): what each asset account holds before the exported
+    range: as of `start`, plus the opening balance of a partial history whose first entry falls in
+    [start, end)."""
+    params = {"accounts": list(accounts) if accounts else None, "start": start or _FAR_PAST,
+              "end": end or _FAR_FUTURE}
+    rows: list[tuple[Any, ...]] = []
+    if start is not None:
+        rows += [(start.date(), *r) for r in conn.execute(text("""
+            SELECT b.account, reporting.journal_asset_account(b.account, b.wallet, b.asset), b.asset, b.balance
+            FROM reporting.balances_at(:at) b
+            WHERE b.balance <> 0 AND (CAST(:accounts AS text[]) IS NULL OR b.account = ANY(:accounts))
+            ORDER BY 1, 2, 3"""), {**params, "at": start - _TICK})]
+    rows += [(r[0].date(), *r[1:]) for r in conn.execute(text("""
+        SELECT o.first_time AT TIME ZONE 'UTC', o.account,
+               reporting.journal_asset_account(o.account, o.wallet, o.asset), o.asset, o.opening_balance
+        FROM reporting.opening_balance o
+        WHERE o.opening_balance <> 0 AND o.first_time >= :start AND o.first_time < :end
+          AND (CAST(:accounts AS text[]) IS NULL OR o.account = ANY(:accounts))
+        ORDER BY o.first_time, 2, 3, 4"""), params)]
+    return rows
+
+
+def prices(conn: Connection, *, start: datetime | None, end: datetime | None) -> Iterator[tuple[Any, ...]]:
+    """(day, base, quote, close): per UTC day, base and quote, the close of the stored candle that ends
+    last that day."""
+    result = conn.execute(text("""
+        SELECT day, base, quote, close FROM (
+            SELECT DISTINCT ON (p.base, p.quote, (p.start AT TIME ZONE 'UTC')::date)
+                   (p.start AT TIME ZONE 'UTC')::date AS day, p.base, p.quote, p.close
+            FROM kraken.price p
+            WHERE p.start >= :start AND p.start < :end
+            ORDER BY p.base, p.quote, (p.start AT TIME ZONE 'UTC')::date,
+                     p.start + make_interval(mins => p.interval::int) DESC, p.interval
+        ) d ORDER BY day, base, quote"""), {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE})
+    for row in result:
+        yield tuple(row)
