@@ -4,7 +4,7 @@ from models.assets import AssetPairRow, AssetRow
 from models.base import SCHEMA, Base
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
-from models.listener import ListenerGapRow, ListenerSessionRow
+from models.listener import ListenerGapRow, ListenerLockRow, ListenerSessionRow
 from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import (
     AccountLockHolderRow,
@@ -31,6 +31,7 @@ __all__ = [
     "ExportJobRow",
     "LedgerEntryRow",
     "ListenerGapRow",
+    "ListenerLockRow",
     "ListenerSessionRow",
     "NonceHighWaterRow",
     "OrderAmendRow",
