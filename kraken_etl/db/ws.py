@@ -1,4 +1,4 @@
-"""The listener's SQL: idempotent batched inserts of WS messages, sessions, gaps, wallets from the listener.
+"""The listener's SQL: idempotent batched inserts of WS messages, sessions, gaps, its lock.
 
 Every insert is ``ON CONFLICT DO NOTHING`` on the natural key (balance updates: account + ledger id;
 executions: account + event key, see `kraken_etl.core.wsmessages`), so a replayed message or a re-sent
@@ -233,17 +233,3 @@ def open_gaps(conn: Connection, account: str) -> list[GapRow]:
                                _GAP.c.status)
                         .where(_GAP.c.account == account, _GAP.c.status != "filled").order_by(_GAP.c.id))
     return [GapRow(*r) for r in rows]
-
-
-def assign_listener_wallets(conn: Connection, account: str) -> int:
-    """Where a REST ledger row has no wallet, take it from the listener's balance update of the same
-    ledger id (``wallet_source = 'listener'``); rows assigned."""
-    result = conn.execute(text("""
-        UPDATE kraken.ledger_entry l
-           SET wallet_resolved = w.wallet_type || ' / ' || w.wallet_id, wallet_source = 'listener'
-          FROM kraken.ws_balance_update w
-         WHERE l.account = :account AND w.account = l.account AND w.ledger_id = l.ledger_id
-           AND l.wallet IS NULL AND l.wallet_resolved IS NULL
-           AND w.wallet_type IS NOT NULL AND w.wallet_id IS NOT NULL
-    """), {"account": account})
-    return result.rowcount or 0
