@@ -43,11 +43,8 @@ HAVING NOT coalesce(bool_and(t.plain) AND count(e.ledger_id) = 2
           AND count(*) FILTER (WHERE e.amount = t.quote AND e.fee = 0) = 1)), false)
 """
 
-_IN_SPAN = """
-SELECT {what} FROM kraken.trade tr
-WHERE tr.account = :account AND tr.time <= :as_of
-  AND tr.time BETWEEN CAST(:lo AS timestamptz) AND CAST(:hi AS timestamptz) {scope}
-"""
+_IN_SPAN = """kraken.trade tr WHERE tr.account = :account AND tr.time <= :as_of
+  AND tr.time BETWEEN CAST(:lo AS timestamptz) AND CAST(:hi AS timestamptz)"""
 
 _LEDGER_SPAN = "SELECT min(time) AS lo, max(time) AS hi FROM kraken.ledger_entry WHERE account = :account"
 
@@ -80,17 +77,11 @@ def suspect_trades(conn: Connection, account: str, as_of: datetime,
         sqlalchemy.exc.DBAPIError: on database failures.
     """
     params: dict[str, Any] = {"account": account, "as_of": as_of}
-    span = conn.execute(text(_LEDGER_SPAN), params).one()
-    params.update(lo=span.lo, hi=span.hi)
-    if since is None:
-        ids = None
-        examined = int(conn.execute(text(_IN_SPAN.format(what="count(*)", scope="")), params).scalar_one())
+    examined, ids = scope(conn, params, since, span=_LEDGER_SPAN, rows=_IN_SPAN, key="tr.txid", changed=_CHANGED)
+    if ids is None:
         with ordered_plans(conn):
             suspects = list(conn.execute(text(_SUSPECT_TRADES.format(scope="")), params).scalars())
     else:
-        params["ids"] = list(conn.execute(text(_CHANGED), {"account": account, "since": since}).scalars())
-        ids = list(conn.execute(text(_IN_SPAN.format(what="tr.txid", scope=_SCOPED)), params).scalars())
-        examined, params["ids"] = len(ids), ids
         suspects = list(conn.execute(text(_SUSPECT_TRADES.format(scope=_SCOPED)), params).scalars())
     if not suspects:
         return examined, ids, []
@@ -101,6 +92,22 @@ def suspect_trades(conn: Connection, account: str, as_of: datetime,
     for row in rows:
         row["legs"] = legs.get(row["txid"], [])
     return examined, ids, rows
+
+
+def scope(conn: Connection, params: dict[str, Any], since: datetime | None, *, span: str, rows: str, key: str,
+          changed: str) -> tuple[int, list[str] | None]:
+    """What a check examines: the rows `rows` (``table alias WHERE …``) selects inside the time span
+    `span` returns (`lo`, `hi`, put into `params`), and when incremental only those whose `key` is among
+    the ids `changed` returns (put into `params` as `ids`). Returns the rows examined and, when
+    incremental, their ids."""
+    lo, hi = conn.execute(text(span), params).one()
+    params.update(lo=lo, hi=hi)
+    if since is None:
+        return int(conn.execute(text(f"SELECT count(*) FROM {rows}"), params).scalar_one()), None
+    params["ids"] = list(conn.execute(text(changed), {**params, "since": since}).scalars())
+    ids = list(conn.execute(text(f"SELECT {key} FROM {rows} AND {key} = ANY(CAST(:ids AS text[]))"), params).scalars())
+    params["ids"] = ids
+    return len(ids), ids
 
 
 _HASH_AND_SORT = ("enable_hashagg", "enable_hashjoin", "enable_sort", "enable_seqscan", "enable_nestloop")

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from kraken_etl.db.recon_links import ordered_plans
+from kraken_etl.db.recon_links import ordered_plans, scope
 
 _ORDERS = """
 SELECT o.txid, o.vol_exec, o.cost, o.fee, o.closetm, coalesce(a.n, 0) AS n, coalesce(a.vol, 0) AS vol,
@@ -58,20 +58,13 @@ def order_mismatches(conn: Connection, account: str, as_of: datetime,
         sqlalchemy.exc.DBAPIError: on database failures.
     """
     params: dict[str, Any] = {"account": account, "as_of": as_of}
-    span = conn.execute(text(_TRADE_SPAN), params).one()
-    params.update(lo=span.lo, hi=span.hi)
-    if since is None:
-        ids = None
-        examined = int(conn.execute(text(f"SELECT count(*) FROM kraken.closed_order o WHERE {_IN_SPAN}"),
-                                    params).scalar_one())
+    examined, ids = scope(conn, params, since, span=_TRADE_SPAN, rows=f"kraken.closed_order o WHERE {_IN_SPAN}",
+                          key="o.txid", changed=_CHANGED)
+    if ids is None:
         with ordered_plans(conn):
             rows = [dict(r) for r in conn.execute(text(_ORDERS.format(
                 in_span=_IN_SPAN, orders_scope="", trades_scope="")), params).mappings()]
     else:
-        params["ids"] = list(conn.execute(text(_CHANGED), {"account": account, "since": since}).scalars())
-        ids = list(conn.execute(text(f"SELECT o.txid FROM kraken.closed_order o WHERE {_IN_SPAN} "
-                                     "AND o.txid = ANY(CAST(:ids AS text[]))"), params).scalars())
-        examined, params["ids"] = len(ids), ids
         rows = [dict(r) for r in conn.execute(text(_ORDERS.format(
             in_span=_IN_SPAN, orders_scope="AND o.txid = ANY(CAST(:ids AS text[]))",
             trades_scope="AND tr.ordertxid = ANY(CAST(:ids AS text[]))")), params).mappings()]
