@@ -20,12 +20,16 @@ from decimal import Decimal
 from sqlalchemy import Connection, text
 
 _SCOPE = """
+changed AS (  -- one index range each: rows whose values, or whose wallet, changed after `since`
+    SELECT asset, wallet_resolved, time FROM kraken.ledger_entry
+    WHERE account = :account AND updated_at > :since AND wallet_resolved IS NOT NULL AND time <= :as_of
+    UNION ALL
+    SELECT asset, wallet_resolved, time FROM kraken.ledger_entry
+    WHERE account = :account AND wallet_at > :since AND wallet_resolved IS NOT NULL AND time <= :as_of
+),
 touched AS (
     SELECT asset, wallet_resolved AS wallet, min(date_trunc('second', time)) AS first
-    FROM kraken.ledger_entry
-    WHERE account = :account AND (updated_at > :since OR wallet_at > :since) AND wallet_resolved IS NOT NULL
-      AND time <= :as_of
-    GROUP BY asset, wallet_resolved
+    FROM changed GROUP BY asset, wallet_resolved
 ),
 scope AS MATERIALIZED (
     SELECT t.asset, t.wallet, (
