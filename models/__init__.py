@@ -13,7 +13,7 @@ from models.books import (
 )
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
-from models.listener import ListenerGapRow, ListenerSessionRow
+from models.listener import ListenerGapRow, ListenerLockRow, ListenerSessionRow
 from models.market import AssetIdentityRow, PriceRow, TradeBalanceRow
 from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import (
@@ -47,6 +47,7 @@ __all__ = [
     "ExportJobRow",
     "LedgerEntryRow",
     "ListenerGapRow",
+    "ListenerLockRow",
     "ListenerSessionRow",
     "NonceHighWaterRow",
     "OpeningLotRow",

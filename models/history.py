@@ -33,6 +33,8 @@ class LedgerEntryRow(Base):
     wallet: Mapped[str | None]  # as Kraken wrote it (exports); NULL on REST rows
     wallet_resolved: Mapped[str | None]  # the wallet reconciliation assigned (see wallet_source)
     wallet_source: Mapped[str | None]  # export | suffix | listener | continuity | unknown
+    # when wallet assignment (its only writer) last changed wallet_resolved / wallet_source
+    wallet_at: Mapped[UtcDateTime | None]
     amount: Mapped[Amount]
     fee: Mapped[Amount]
     balance: Mapped[Amount | None]
@@ -57,6 +59,7 @@ class LedgerEntryRow(Base):
         Index(None, "account", "asset", "wallet_resolved", "time", "ledger_id",
               postgresql_include=["amount", "fee", "balance"]),
         Index(None, "account", "updated_at"),
+        Index(None, "account", "wallet_at"),
         Index(None, "account", "asset", postgresql_where=text("wallet_resolved IS NULL")),
         # rows wallet assignment could not place (normally none): the chain check's warning reads only these
         Index("ix_ledger_entry_wallet_unknown", "account", "asset", "time", "ledger_id",

@@ -73,3 +73,12 @@ class ListenerGapRow(Base):
         Index(None, "account", "status"),
         Index(None, "account", "gap_start"),
     )
+
+
+class ListenerLockRow(Base):
+    """One row per account label: one listener per account is a row lock on it (``SELECT … FOR UPDATE
+    NOWAIT``), which needs UPDATE on the table, so the read-only role cannot take it (`kraken_etl.db.ws`)."""
+
+    __tablename__ = "listener_lock"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)

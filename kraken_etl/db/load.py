@@ -77,7 +77,7 @@ class LoadTarget:
 
 
 # Columns the database (or reconciliation) manages, never copied from a record.
-_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at", "wallet_resolved", "wallet_source"}
+_MANAGED = {"first_seen_at", "updated_at", "amends_synced_at", "wallet_resolved", "wallet_source", "wallet_at"}
 
 
 def _columns(target: LoadTarget) -> list[str]:

@@ -72,10 +72,11 @@ def _application_name(account: str, purpose: str) -> str:
     return f"kraken-etl {purpose} {account} @{socket.gethostname()}"[:63]  # PostgreSQL keeps 63 bytes
 
 
-def _take(conn: Connection, account: str) -> bool:
-    """Take the account's row lock in `conn`'s open transaction; False when another session holds it."""
+def take_row_lock(conn: Connection, table: str, account: str) -> bool:
+    """Take the row lock on `account`'s row of `kraken.<table>` in `conn`'s open transaction (the row must
+    exist); False when another session holds it. Only a role with UPDATE on the table can take it."""
     try:
-        conn.execute(text("SELECT 1 FROM kraken.account_lock WHERE account = :a FOR UPDATE NOWAIT"), {"a": account})
+        conn.execute(text(f"SELECT 1 FROM kraken.{table} WHERE account = :a FOR UPDATE NOWAIT"), {"a": account})
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
             raise
@@ -102,7 +103,7 @@ def account_lock(engine: Engine, account: str, *, purpose: str = "run") -> Itera
         conn.execute(text("SELECT set_config('application_name', :name, false)"),
                      {"name": _application_name(account, purpose)})
         conn.commit()
-        if not _take(conn, account):
+        if not take_row_lock(conn, "account_lock", account):
             conn.rollback()
             raise AccountBusy(account, _holder(engine, account))
         with engine.begin() as other:  # committed at once, while this session holds the row lock

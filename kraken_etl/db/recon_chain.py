@@ -6,8 +6,9 @@ of several rows come back with their rows so the caller can ask whether *some* o
 Eulerian-path test on before → after balances). Each group's end is its sink row: the row whose balance
 is no other row's starting point. The first group of a chain is taken as given (partial history).
 
-An incremental scope limits the work to chains with rows changed after a moment, from the group before
-the first changed row on.
+An incremental scope limits the work to chains with rows changed after a moment (their values:
+`updated_at`; their wallet: `wallet_at`, stamped by wallet assignment), from the group before the first
+changed row on.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from decimal import Decimal
 from sqlalchemy import Connection, text
 
 _SCOPE = """
+changed AS (  -- one index range each: rows whose values, or whose wallet, changed after `since`
+    SELECT asset, wallet_resolved, time FROM kraken.ledger_entry
+    WHERE account = :account AND updated_at > :since AND wallet_resolved IS NOT NULL AND time <= :as_of
+    UNION ALL
+    SELECT asset, wallet_resolved, time FROM kraken.ledger_entry
+    WHERE account = :account AND wallet_at > :since AND wallet_resolved IS NOT NULL AND time <= :as_of
+),
 touched AS (
     SELECT asset, wallet_resolved AS wallet, min(date_trunc('second', time)) AS first
-    FROM kraken.ledger_entry
-    WHERE account = :account AND updated_at > :since AND wallet_resolved IS NOT NULL AND time <= :as_of
-    GROUP BY asset, wallet_resolved
+    FROM changed GROUP BY asset, wallet_resolved
 ),
 scope AS MATERIALIZED (
     SELECT t.asset, t.wallet, (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +24,14 @@ GROUP BY asset, type ORDER BY asset, type
 
 _WINDOWS = """
 SELECT stream, kind, window_start, window_end, finished_at FROM kraken.sync_run
-WHERE account = :account AND status = 'ok' AND stream IN ('ledgers', 'trades', 'closed_orders')
+WHERE account = :account AND status = 'ok' AND stream = ANY(CAST(:streams AS text[]))
   AND window_end IS NOT NULL AND started_at <= :as_of
 ORDER BY stream, window_start NULLS FIRST
 """
 
 _LAST_SYNC = """
 SELECT max(finished_at) FROM kraken.sync_run
-WHERE account = :account AND status = 'ok' AND stream = 'ledgers' AND finished_at <= :as_of
+WHERE account = :account AND status = 'ok' AND stream = :stream AND finished_at <= :as_of
 """
 
 _LAST_SNAPSHOT = """
@@ -61,14 +62,15 @@ def vocabulary(conn: Connection, account: str, as_of: datetime,
     return [(r.asset, r.type, int(r.n), r.example) for r in rows]
 
 
-def sync_windows(conn: Connection, account: str, as_of: datetime) -> list[dict[str, Any]]:
-    """Successful windows (REST, export, import) per stream: start (None: from the beginning), end."""
-    return [dict(r) for r in conn.execute(text(_WINDOWS), {"account": account, "as_of": as_of}).mappings()]
+def sync_windows(conn: Connection, account: str, as_of: datetime, streams: Sequence[str]) -> list[dict[str, Any]]:
+    """Successful windows (REST, export, import) of `streams`: start (None: from the beginning), end."""
+    params = {"account": account, "as_of": as_of, "streams": list(streams)}
+    return [dict(r) for r in conn.execute(text(_WINDOWS), params).mappings()]
 
 
-def last_ledger_sync(conn: Connection, account: str, as_of: datetime) -> datetime | None:
-    """When the last successful ledgers load finished."""
-    return conn.execute(text(_LAST_SYNC), {"account": account, "as_of": as_of}).scalar()
+def last_sync(conn: Connection, account: str, as_of: datetime, stream: str) -> datetime | None:
+    """When the last successful load of `stream` finished."""
+    return conn.execute(text(_LAST_SYNC), {"account": account, "as_of": as_of, "stream": stream}).scalar()
 
 
 def last_snapshot(conn: Connection, account: str, as_of: datetime) -> datetime | None:

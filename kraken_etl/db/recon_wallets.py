@@ -1,4 +1,8 @@
-"""Wallet assignment in SQL: `ledger_entry.wallet_resolved` / `wallet_source`.
+"""Wallet assignment in SQL: `ledger_entry.wallet_resolved` / `wallet_source` / `wallet_at`.
+
+This module is their only writer: every change stamps `wallet_at` (never `updated_at`, which says when the
+row's values from Kraken changed), and the incremental balance chain re-examines rows with either after
+its watermark. The listener stores its facts (`ws_balance_update`) and calls `assign_listener_wallets`.
 
 Preference: the row's own export `wallet` (``export``), the listener's `ws_balance_update` with the same
 ledger id (``listener``), an earn suffix on the asset (``suffix``), then balance continuity (computed in
@@ -24,14 +28,14 @@ SUFFIX_WALLETS: dict[str, str] = {
 _SINCE = "(CAST(:since AS timestamptz) IS NULL OR e.updated_at > CAST(:since AS timestamptz))"
 
 _EXPORT = f"""
-UPDATE kraken.ledger_entry e SET wallet_resolved = wallet, wallet_source = 'export', updated_at = now()
+UPDATE kraken.ledger_entry e SET wallet_resolved = wallet, wallet_source = 'export', wallet_at = now()
 WHERE e.account = :account AND e.wallet IS NOT NULL AND {_SINCE}
   AND (e.wallet_source IS DISTINCT FROM 'export' OR e.wallet_resolved IS DISTINCT FROM e.wallet)
 """
 
 _LISTENER = f"""
 UPDATE kraken.ledger_entry e
-SET wallet_resolved = w.wallet_type || ' / ' || w.wallet_id, wallet_source = 'listener', updated_at = now()
+SET wallet_resolved = w.wallet_type || ' / ' || w.wallet_id, wallet_source = 'listener', wallet_at = now()
 FROM kraken.ws_balance_update w
 WHERE e.account = :account AND w.account = e.account AND w.ledger_id = e.ledger_id AND e.wallet IS NULL
   AND w.wallet_type IS NOT NULL AND w.wallet_id IS NOT NULL
@@ -57,7 +61,7 @@ target AS (
     WHERE e.account = :account AND e.wallet IS NULL AND {_SINCE} AND e.asset = ANY(CAST(:assets AS text[]))
       AND (e.wallet_source IS NULL OR e.wallet_source IN ('suffix', 'continuity', 'unknown'))
 )
-UPDATE kraken.ledger_entry e SET wallet_resolved = t.wallet, wallet_source = 'suffix', updated_at = now()
+UPDATE kraken.ledger_entry e SET wallet_resolved = t.wallet, wallet_source = 'suffix', wallet_at = now()
 FROM target t
 WHERE e.account = :account AND e.ledger_id = t.ledger_id
   AND (e.wallet_source IS DISTINCT FROM 'suffix' OR e.wallet_resolved IS DISTINCT FROM t.wallet)
@@ -119,6 +123,16 @@ def assign_known_wallets(conn: Connection, account: str, since: datetime | None 
     return int(changed)
 
 
+def assign_listener_wallets(conn: Connection, account: str) -> int:
+    """The listener rule alone, over every row: the listener's hand-off after a gap fill stored REST rows
+    its balance updates name; returns rows changed.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    return int(conn.execute(text(_LISTENER), {"account": account, "since": None}).rowcount)
+
+
 def pending_assets(conn: Connection, account: str) -> list[tuple[str, datetime]]:
     """Assets with rows no rule has placed yet, and the time of the first such row."""
     return [(r.asset, r.since) for r in conn.execute(text(_PENDING_ASSETS), {"account": account})]
@@ -163,7 +177,7 @@ def write_assignments(conn: Connection, account: str,
             for ledger_id, wallet, source in assignments:
                 copy.write_row((ledger_id, wallet, source))
     return int(conn.execute(text("""
-        UPDATE kraken.ledger_entry e SET wallet_resolved = s.wallet, wallet_source = s.source, updated_at = now()
+        UPDATE kraken.ledger_entry e SET wallet_resolved = s.wallet, wallet_source = s.source, wallet_at = now()
         FROM stg_wallet s
         WHERE e.account = :account AND e.ledger_id = s.ledger_id
           AND (e.wallet_resolved IS DISTINCT FROM s.wallet OR e.wallet_source IS DISTINCT FROM s.source)

@@ -51,14 +51,14 @@ def refresh_reporting(engine: Engine) -> None:
 
 
 def stale_rows(engine: Engine, accounts: Sequence[str]) -> int:
-    """Ledger rows of `accounts` written since the last refresh into days it already summed: while there
-    are any, `ledger_daily` (and so balances, the report, Grafana) miss them until `refresh_reporting`.
-    0 before the first refresh (then everything is read live)."""
+    """Ledger rows of `accounts` written (or given another wallet) since the last refresh into days it
+    already summed: while there are any, `ledger_daily` (and so balances, the report, Grafana) miss them
+    until `refresh_reporting`. 0 before the first refresh (then everything is read live)."""
     with engine.connect() as conn:
         return int(conn.execute(text("""
             SELECT count(*) FROM kraken.ledger_entry l, reporting.refresh_state r
             WHERE r.covered_before IS NOT NULL AND l.account = ANY(CAST(:accounts AS text[]))
-              AND l.updated_at > r.refreshed_at AND l.time < r.covered_before
+              AND (l.updated_at > r.refreshed_at OR l.wallet_at > r.refreshed_at) AND l.time < r.covered_before
         """), {"accounts": list(accounts)}).scalar_one())
 
 

@@ -1,4 +1,4 @@
-"""The listener's SQL: idempotent batched inserts of WS messages, sessions, gaps, wallets from the listener.
+"""The listener's SQL: idempotent batched inserts of WS messages, sessions, gaps, its lock.
 
 Every insert is ``ON CONFLICT DO NOTHING`` on the natural key (balance updates: account + ledger id;
 executions: account + event key, see `kraken_etl.core.wsmessages`), so a replayed message or a re-sent
@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from kraken_etl.core.records import Rejected
 from kraken_etl.core.wsmessages import WsBalanceUpdate, WsExecution, WsWalletBalance
+from kraken_etl.db.locks import take_row_lock
 from kraken_etl.db.quarantine import quarantine
 from models import BalanceSnapshotRow, ListenerGapRow, ListenerSessionRow
 
@@ -128,16 +129,22 @@ def store_wallet_snapshot(conn: Connection, account: str, taken_at: datetime,
 
 
 def try_lock_account(conn: Connection, account: str) -> bool:
-    """Take the session-level advisory lock that lets one listener run per account (held by `conn`)."""
-    got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext('kraken-etl listen'), hashtext(:a))"),
-                       {"a": account}).scalar_one()
-    return bool(got)
+    """Take the lock that lets one listener run per account: a row lock on the account's row of
+    `kraken.listener_lock`, held by `conn`'s open transaction until `unlock_account` (or until the
+    connection ends: a crash never leaves it held). It needs UPDATE on the table, so the read-only role
+    cannot take it (an advisory lock is open to every role). False when another session holds it."""
+    conn.execute(text("INSERT INTO kraken.listener_lock (account) VALUES (:a) ON CONFLICT DO NOTHING"),
+                 {"a": account})
+    conn.commit()  # the row, once (DO NOTHING takes no row lock, so this never waits)
+    if take_row_lock(conn, "listener_lock", account):
+        return True
+    conn.rollback()
+    return False
 
 
 def unlock_account(conn: Connection, account: str) -> None:
     """Release `try_lock_account`'s lock (the pool keeps the connection open, so it would outlive us)."""
-    conn.execute(text("SELECT pg_advisory_unlock(hashtext('kraken-etl listen'), hashtext(:a))"), {"a": account})
-    conn.commit()
+    conn.rollback()
 
 
 def interrupt_stale_sessions(conn: Connection, account: str, now: datetime) -> datetime | None:
@@ -226,17 +233,3 @@ def open_gaps(conn: Connection, account: str) -> list[GapRow]:
                                _GAP.c.status)
                         .where(_GAP.c.account == account, _GAP.c.status != "filled").order_by(_GAP.c.id))
     return [GapRow(*r) for r in rows]
-
-
-def assign_listener_wallets(conn: Connection, account: str) -> int:
-    """Where a REST ledger row has no wallet, take it from the listener's balance update of the same
-    ledger id (``wallet_source = 'listener'``); rows assigned."""
-    result = conn.execute(text("""
-        UPDATE kraken.ledger_entry l
-           SET wallet_resolved = w.wallet_type || ' / ' || w.wallet_id, wallet_source = 'listener'
-          FROM kraken.ws_balance_update w
-         WHERE l.account = :account AND w.account = l.account AND w.ledger_id = l.ledger_id
-           AND l.wallet IS NULL AND l.wallet_resolved IS NULL
-           AND w.wallet_type IS NOT NULL AND w.wallet_id IS NOT NULL
-    """), {"account": account})
-    return result.rowcount or 0

@@ -92,14 +92,15 @@ class CheckInputs:
     examined: int
 
 
-def check_inputs(conn: Connection, account: str, *, margin: float = 5.0) -> CheckInputs:
+def check_inputs(conn: Connection, account: str, *, ledgers: str, trades: str, margin: float = 5.0) -> CheckInputs:
     """The rows the check reports on. REST is expected to hold WS rows older than its bookmark (the next
     sync's window end); the listener is expected to have seen REST rows between its first start and the
     last moment it read its socket (a stopped session's `read_until`, not the end of its shutdown),
-    except inside a filled gap (widened by `margin` seconds)."""
+    except inside a filled gap (widened by `margin` seconds). `ledgers` and `trades` name the REST streams
+    of ledger entries and trades (their bookmarks)."""
     marks: dict[str, Any] = {row[0]: row[1] for row in conn.execute(text(
-        "SELECT stream, bookmark FROM kraken.sync_state WHERE account = :a AND stream IN ('ledgers', 'trades')"),
-        {"a": account})}
+        "SELECT stream, bookmark FROM kraken.sync_state WHERE account = :a AND stream = ANY(CAST(:s AS text[]))"),
+        {"a": account, "s": [ledgers, trades]})}
     since, alive = conn.execute(text(
         "SELECT min(started_at), max(coalesce(read_until, greatest(last_message_at, stopped_at))) "
         "FROM kraken.listener_session "
@@ -113,10 +114,10 @@ def check_inputs(conn: Connection, account: str, *, margin: float = 5.0) -> Chec
         return min(mark, alive) if mark is not None and alive is not None else None
 
     empty: list[dict[str, Any]] = []
-    ws_bal = rows(_WS_BALANCE_NOT_IN_REST, until=marks["ledgers"]) if marks.get("ledgers") else empty
-    ws_trd = rows(_WS_TRADE_NOT_IN_REST, until=marks["trades"]) if marks.get("trades") else empty
-    unseen_l = rows(_REST_LEDGER_UNSEEN, since=since, until=until("ledgers")) if since and until("ledgers") else empty
-    unseen_t = rows(_REST_TRADE_UNSEEN, since=since, until=until("trades")) if since and until("trades") else empty
+    ws_bal = rows(_WS_BALANCE_NOT_IN_REST, until=marks[ledgers]) if marks.get(ledgers) else empty
+    ws_trd = rows(_WS_TRADE_NOT_IN_REST, until=marks[trades]) if marks.get(trades) else empty
+    unseen_l = rows(_REST_LEDGER_UNSEEN, since=since, until=until(ledgers)) if since and until(ledgers) else empty
+    unseen_t = rows(_REST_TRADE_UNSEEN, since=since, until=until(trades)) if since and until(trades) else empty
     examined = int(conn.execute(text(
         "SELECT (SELECT count(*) FROM kraken.ws_balance_update WHERE account = :a) "
         "+ (SELECT count(*) FROM kraken.ws_execution WHERE account = :a)"), {"a": account}).scalar_one())

@@ -3,7 +3,7 @@
 `exclusive(engine, account, settings, purpose=…)` is what every entry that writes an account wraps its
 work in (`kraken-etl sync`, `backfill`, `import`, and the Prefect tasks of sync, backfill and nightly):
 
-1. take the account's advisory lock (`db.locks.account_lock`; `AccountBusy` at once when taken);
+1. take the account's lock (`db.locks.account_lock`; `AccountBusy` at once when taken);
 2. raise this machine's nonce file for the account's key above the key's high-water mark in the database
    (`db.noncemark.nonce_floor`), so a key that last ran on another machine keeps increasing nonces;
 3. record this machine's clock as the new mark right away (a holder that is killed later is still

@@ -18,8 +18,9 @@ from datetime import timedelta
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.results import RunKind
 from kraken_etl.core.windows import Window
+from kraken_etl.db.recon_wallets import assign_listener_wallets
 from kraken_etl.db.runs import Engine
-from kraken_etl.db.ws import GapRow, assign_listener_wallets, finish_gap, open_gaps
+from kraken_etl.db.ws import GapRow, finish_gap, open_gaps
 from kraken_etl.jobs.streams import LEDGERS, TRADES
 from kraken_etl.jobs.window import run_window
 from kraken_etl.kraken.client import KrakenClient

@@ -92,7 +92,6 @@ class Listener:
         if not store.try_lock_account(lock, self.account):
             lock.close()
             raise ListenerBusy(f"a listener already runs for account {self.account!r}")
-        lock.commit()
         release_switch = hold_switch_interval(self.config.switch_interval)
         try:
             warm_up()

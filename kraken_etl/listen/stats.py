@@ -8,7 +8,7 @@ from kraken_etl.core.errors import KrakenEtlError
 
 
 class ListenerBusy(KrakenEtlError):
-    """Another listener already runs for this account (one per account: a PostgreSQL advisory lock)."""
+    """Another listener already runs for this account (one per account: a row lock on `kraken.listener_lock`)."""
 
 
 @dataclass(slots=True)

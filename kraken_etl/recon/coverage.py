@@ -17,19 +17,17 @@ from typing import Any
 
 from kraken_etl.core.assets import is_known_asset
 from kraken_etl.core.idcheck import visible
+from kraken_etl.core.ledger import LEDGER_TYPES
 from kraken_etl.db import recon_coverage
+from kraken_etl.jobs.streams import LEDGERS, STREAMS
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding
 
 NAME = "coverage"
 VOCABULARY = "vocabulary"  # scope of unknown-asset/type findings: an incremental run sees only new rows
 
-# Kraken's ledger types (Kraken's Ledgers documentation: the official enum and the ones seen in real data).
-KNOWN_TYPES: frozenset[str] = frozenset({
-    "none", "trade", "deposit", "withdrawal", "transfer", "margin", "adjustment", "rollover", "spend",
-    "receive", "settled", "credit", "staking", "reward", "dividend", "sale", "conversion", "nfttrade",
-    "nftcreatorfee", "nftrebate", "custodytransfer", "earn", "invite bonus", "hybridearnwithdrawal",
-})
+# The streams whose coverage is a run of time windows (the others are read per order, or whole).
+WINDOWED: tuple[str, ...] = tuple(spec.name for spec in STREAMS if spec.paging == "window")
 
 
 def _quarantine(inp: CheckInput) -> list[Finding]:
@@ -49,7 +47,7 @@ def _vocabulary(inp: CheckInput) -> tuple[int, list[Finding]]:
             hidden[asset] = (hidden.get(asset, (0, example))[0] + n, example)
         if not is_known_asset(asset):
             assets[asset] = (assets.get(asset, (0, example))[0] + n, example)
-        if kind.lower() not in KNOWN_TYPES:
+        if kind.lower() not in LEDGER_TYPES:
             types[kind] = (types.get(kind, (0, example))[0] + n, example)
     findings = [Finding(check=NAME, kind="hidden_characters_asset", severity="warning", asset=a, source_ids=(a,),
                         message=(f"asset code {a!a} holds invisible or bidirectional characters: it can "
@@ -86,11 +84,11 @@ def _holes(inp: CheckInput) -> list[Finding]:
     return [Finding(check=NAME, kind="coverage_hole", severity="warning", source_ids=(stream, lo.isoformat()),
                     message=f"{stream}: no successful window covers {lo:%Y-%m-%d %H:%M:%S} .. {hi:%Y-%m-%d %H:%M:%S}",
                     details={"stream": stream, "from": lo, "to": hi}, at=lo.isoformat())
-            for stream, lo, hi in holes(recon_coverage.sync_windows(inp.conn, inp.account, inp.as_of))]
+            for stream, lo, hi in holes(recon_coverage.sync_windows(inp.conn, inp.account, inp.as_of, WINDOWED))]
 
 
 def _snapshot_age(inp: CheckInput, ledger_rows: int) -> list[Finding]:
-    synced = recon_coverage.last_ledger_sync(inp.conn, inp.account, inp.as_of)
+    synced = recon_coverage.last_sync(inp.conn, inp.account, inp.as_of, LEDGERS.name)
     snapshot = recon_coverage.last_snapshot(inp.conn, inp.account, inp.as_of)
     if snapshot is None:
         if synced is None and not ledger_rows:

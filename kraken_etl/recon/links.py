@@ -1,8 +1,19 @@
 """Checks `trade_ledger` (every trade's ledger legs exist and agree) and `order_trades` (each closed order's
-vol_exec, cost and fee equal the sums over its trades). SQL returns only the rows that disagree."""
+vol_exec, cost and fee equal the sums over its trades). SQL proves the common trades clean and returns only
+the rest (`kraken_etl.db.recon_links`), judged here by `verdict`; it returns only the orders that disagree.
+
+A trade agrees when every listed leg is stored, exactly one leg moves `vol` of the base (bought: +, sold:
+-), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits (seen in real
+accounts): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the trade's price
+(Kraken states the trade fee in the quote currency, rounded to the quote's precision, while the base leg's
+fee is the rate on the base amount: they may differ by fee/50 for the conversion plus one unit of the quote
+leg's precision for the rounding, which dominates on small trades); on a KFEE leg (amount 0) = fee / 0.01
+USD for USD-quoted pairs.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from typing import Any
 
 from kraken_etl.db import recon_links, recon_orders
@@ -11,6 +22,74 @@ from kraken_etl.recon.finding import Finding
 
 TRADE = "trade_ledger"
 ORDER = "order_trades"
+_USD = ("ZUSD", "USD")
+
+
+def _scale(d: Decimal) -> int:
+    return max(0, -int(d.as_tuple().exponent))
+
+
+def _half_unit(*figures: Decimal) -> Decimal:
+    """Half a unit of the finer precision of `figures` (how far two roundings of one amount may differ)."""
+    return Decimal(1).scaleb(-max(_scale(f) for f in figures)) / 2
+
+
+def _kind(amount: Decimal, buy: bool, vol: Decimal, cost: Decimal) -> str:
+    """A leg's role: k (KFEE, amount 0), b (base: +vol bought, -vol sold), q (quote), x (neither)."""
+    if amount == 0:
+        return "k"
+    if abs(amount) == vol:
+        return "b" if (amount > 0) == buy else "x"
+    if abs(amount) == cost:
+        return "q" if (amount < 0) == buy else "x"
+    return "x"
+
+
+def verdict(trade: dict[str, Any], legs: list[tuple[str, str, Decimal, Decimal]]) -> str | None:
+    """What is wrong with a trade (`type`, `vol`, `cost`, `fee`, `price`, `ledgers`) given its stored legs
+    ((ledger_id, asset, amount, fee) by refid): no_legs, missing_leg, leg_amount_mismatch,
+    leg_fee_mismatch, or None when it agrees."""
+    listed = trade["ledgers"]
+    if not legs:
+        return "no_legs" if listed is None else ("missing_leg" if listed else None)
+    if listed is not None and sum(1 for leg in legs if leg[0] in listed) < len(listed):
+        return "missing_leg"
+    buy, fee = trade["type"] == "buy", trade["fee"]
+    fees: dict[str, Decimal] = {"b": Decimal(0), "q": Decimal(0), "k": Decimal(0), "x": Decimal(0)}
+    count = dict.fromkeys(fees, 0)
+    usd_quote, qscale = False, 0
+    for _, asset, amount, leg_fee in legs:
+        kind = _kind(amount, buy, trade["vol"], trade["cost"])
+        count[kind] += 1
+        fees[kind] += leg_fee
+        if kind == "q":
+            usd_quote, qscale = usd_quote or asset.upper() in _USD, max(qscale, _scale(amount))
+    if count["x"] or count["b"] != 1 or count["q"] != 1:
+        return "leg_amount_mismatch"
+    qfee, bfee, kfee = fees["q"], fees["b"], fees["k"]
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact: products and sums of stored amounts
+        on_quote = bfee == 0 and kfee == 0 and abs(qfee - fee) <= _half_unit(qfee, fee)
+        on_base = (bfee > 0 and kfee == 0 and abs(bfee * trade["price"] + qfee - fee)
+                   <= fee / 50 + max(_half_unit(qfee, fee), Decimal(1).scaleb(-qscale)))
+        on_kfee = (kfee > 0 and bfee == 0 and qfee == 0
+                   and (not usd_quote or abs(kfee / 100 - fee) <= _half_unit(kfee, fee)))
+    return None if on_quote or on_base or on_kfee else "leg_fee_mismatch"
+
+
+def _judged(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A suspect trade with its verdict and every leg (listed ids not stored: asset None), or None when it
+    agrees."""
+    stored = row["legs"]
+    row["verdict"] = verdict(row, stored)
+    if row["verdict"] is None:
+        return None
+    have = {leg[0] for leg in stored}
+    legs = sorted([*stored, *((i, None, None, None) for i in row["ledgers"] or [] if i not in have)],
+                  key=lambda leg: leg[0])
+    row["leg_ids"], row["assets"] = [leg[0] for leg in legs], [leg[1] for leg in legs]
+    row["amounts"], row["fees"] = [leg[2] for leg in legs], [leg[3] for leg in legs]
+    return row
 
 
 def _legs(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,7 +145,8 @@ def _amount_findings(row: dict[str, Any], legs: list[dict[str, Any]], base: dict
 
 def check_trade_ledger(inp: CheckInput) -> CheckReport:
     """Trades whose ledger legs are missing or disagree with vol, cost and fee."""
-    examined, ids, rows = recon_links.trade_mismatches(inp.conn, inp.account, inp.as_of, inp.since)
+    examined, ids, suspects = recon_links.suspect_trades(inp.conn, inp.account, inp.as_of, inp.since)
+    rows = [judged for row in suspects if (judged := _judged(row)) is not None]
     findings = [f for row in rows for f in _trade_findings(row)]
     return CheckReport(examined, findings, _scopes(ids))
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from kraken_etl.db.wscheck import CheckInputs, check_inputs
+from kraken_etl.jobs.streams import LEDGERS, TRADES
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding, Severity
 
@@ -28,7 +29,7 @@ CHECK_NAME = "ws_vs_rest"
 
 def check_ws_vs_rest(inp: CheckInput) -> CheckReport:
     """The comparison on the run's connection; each finding's scope is the id it names."""
-    data = check_inputs(inp.conn, inp.account)
+    data = check_inputs(inp.conn, inp.account, ledgers=LEDGERS.name, trades=TRADES.name)
     return CheckReport(rows_examined=data.examined, findings=ws_vs_rest_findings(data))
 
 

@@ -22,7 +22,7 @@ from tests.listen.conftest import sync_rest as _sync
 def check_ws_rest(engine: Engine, account: str, *, margin: float = 5.0) -> list[Finding]:
     """The `ws_vs_rest` findings of `account` now, with gaps widened by `margin` seconds."""
     with engine.connect() as conn:
-        return ws_vs_rest_findings(check_inputs(conn, account, margin=margin))
+        return ws_vs_rest_findings(check_inputs(conn, account, ledgers="ledgers", trades="trades", margin=margin))
 
 
 def test_check_is_clean_after_sync_and_finds_differences(sim: RunningSimulator, engine: Engine) -> None:

@@ -1,18 +1,26 @@
-"""A full run's fast passes judge exactly as the plain SQL does.
+"""`trade_ledger` and `order_trades` judge every trade / order shape as the oracle does, full and incremental.
 
-A full `trade_ledger` proves the common trades clean in one merge pass and judges only the rest with the
-SQL an incremental run uses; `order_trades` reads orders and their trades' sums from two ordered indexes.
-Here every trade / order shape is judged both ways (full, and incremental over all rows: the exact SQL
-alone) and the verdicts must be the same, and the expected ones.
+The product proves the common trades clean in one fast SQL pass and judges the rest in Python
+(`kraken_etl.recon.links`); orders come from one SQL statement over two ordered indexes. The oracle
+(tests/recon/oracle_links.py) is the plain SQL the checks once ran, every row judged in one statement. Here
+hand-picked shapes must get their expected verdict both ways, and generated trades (hypothesis) must get
+the oracle's.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, Engine, text
 
-from kraken_etl.db import recon_links, recon_orders
+from kraken_etl.db import recon_links
+from kraken_etl.recon.check import CheckInput
+from kraken_etl.recon.links import check_order_trades, check_trade_ledger
+from tests.recon import oracle_links
 
 T0 = 1_700_000_000
 BEFORE = datetime(2001, 1, 1, tzinfo=UTC)  # `since` earlier than every row: incremental = every row, exact SQL
@@ -75,8 +83,23 @@ ORDERS = [
 ]
 
 
-def _load(engine: Engine) -> None:
-    legs, trades, orders = [], [], []
+_INSERT_LEGS = """
+    INSERT INTO kraken.ledger_entry (account, ledger_id, refid, time, time_raw, type, asset, amount, fee,
+        balance, source, raw)
+    VALUES (:account, :id, :refid, to_timestamp(:t), :t, 'trade', :asset, CAST(:amount AS numeric),
+            CAST(:fee AS numeric), 0, 'rest', '{}')"""
+_INSERT_TRADES = """
+    INSERT INTO kraken.trade (account, txid, ordertxid, pair, time, time_raw, type, ordertype, price, cost,
+        fee, vol, ledgers, source, raw)
+    VALUES (:account, :txid, :ord, 'XBTUSD', to_timestamp(:t), :t, :type, 'limit', CAST(:price AS numeric),
+            CAST(:cost AS numeric), CAST(:fee AS numeric), CAST(:vol AS numeric), CAST(:ledgers AS text[]),
+            'rest', '{}')"""
+
+
+def _load(conn: Connection) -> None:
+    legs: list[dict[str, Any]] = []
+    trades: list[dict[str, Any]] = []
+    orders: list[dict[str, Any]] = []
     for k, (txid, side, vol, cost, fee, price, listed, rows, _) in enumerate(TRADES):
         t = T0 + 10 * k
         trades.append({"txid": txid, "ord": None, "type": side, "vol": vol, "cost": cost, "fee": fee, "price": price,
@@ -89,75 +112,161 @@ def _load(engine: Engine) -> None:
                     "ledgers": None, "t": t} for txid, v, c, f in fills]
     # the ledger's span ends before the orders' trades: trade_ledger does not judge those (no legs stored)
     legs.append({"id": "LLAST", "refid": None, "asset": "ZUSD", "amount": "1", "fee": "0", "t": T0 + 500})
-    with engine.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO kraken.ledger_entry (account, ledger_id, refid, time, time_raw, type, asset, amount, fee,
-                balance, source, raw)
-            VALUES ('a', :id, :refid, to_timestamp(:t), :t, 'trade', :asset, CAST(:amount AS numeric),
-                    CAST(:fee AS numeric), 0, 'rest', '{}')"""), legs)
-        conn.execute(text("""
-            INSERT INTO kraken.trade (account, txid, ordertxid, pair, time, time_raw, type, ordertype, price, cost,
-                fee, vol, ledgers, source, raw)
-            VALUES ('a', :txid, :ord, 'XBTUSD', to_timestamp(:t), :t, :type, 'limit', CAST(:price AS numeric),
-                    CAST(:cost AS numeric), CAST(:fee AS numeric), CAST(:vol AS numeric), CAST(:ledgers AS text[]),
-                    'rest', '{}')"""), trades)
-        conn.execute(text("""
-            INSERT INTO kraken.closed_order (account, txid, status, opentm, opentm_raw, closetm, closetm_raw, pair,
-                side, ordertype, vol, vol_exec, cost, fee, price, source, raw)
-            VALUES ('a', :txid, 'closed', to_timestamp(:t), :t, to_timestamp(:t), :t, 'XBTUSD', 'buy', 'limit',
-                    CAST(:vol_exec AS numeric), CAST(:vol_exec AS numeric), CAST(:cost AS numeric),
-                    CAST(:fee AS numeric), 0, 'rest', '{}')"""), orders)
+    conn.execute(text(_INSERT_LEGS), [{"account": "a", **leg} for leg in legs])
+    conn.execute(text(_INSERT_TRADES), [{"account": "a", **trade} for trade in trades])
+    conn.execute(text("""
+        INSERT INTO kraken.closed_order (account, txid, status, opentm, opentm_raw, closetm, closetm_raw, pair,
+            side, ordertype, vol, vol_exec, cost, fee, price, source, raw)
+        VALUES ('a', :txid, 'closed', to_timestamp(:t), :t, to_timestamp(:t), :t, 'XBTUSD', 'buy', 'limit',
+                CAST(:vol_exec AS numeric), CAST(:vol_exec AS numeric), CAST(:cost AS numeric),
+                CAST(:fee AS numeric), 0, 'rest', '{}')"""), orders)
 
 
-def test_full_trade_pass_gives_the_exact_verdict_for_every_trade_shape(db_url: str) -> None:
-    from kraken_etl.db.engine import make_engine
-
-    engine = make_engine(db_url)
-    try:
-        _load(engine)
-        with engine.connect() as conn:
-            examined, _, full = recon_links.trade_mismatches(conn, "a", AS_OF)
-            _, ids, exact = recon_links.trade_mismatches(conn, "a", AS_OF, BEFORE)
-    finally:
-        engine.dispose()
-    assert examined == len(ids or []) == len(TRADES)
-    verdicts = {r["txid"]: r["verdict"] for r in full}
-    assert verdicts == {r["txid"]: r["verdict"] for r in exact}
-    assert verdicts == {t[0]: t[-1] for t in TRADES if t[-1] is not None}
-    assert {r["txid"]: r["leg_ids"] for r in full} == {r["txid"]: r["leg_ids"] for r in exact}
+def _trade_kinds(conn: Connection, account: str, since: datetime | None) -> tuple[int, dict[str, str]]:
+    report = check_trade_ledger(CheckInput(conn, account, AS_OF, since))
+    kinds: dict[str, str] = {}
+    for f in report.findings:
+        assert kinds.setdefault(f.scope, f.kind) == f.kind  # one verdict per trade (one finding per missing leg)
+    return report.rows_examined, kinds
 
 
-def test_full_order_pass_gives_the_exact_verdict_for_every_order_shape(db_url: str) -> None:
-    from kraken_etl.db.engine import make_engine
+def _disagreeing(verdicts: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in verdicts.items() if v}
 
-    engine = make_engine(db_url)
-    try:
-        _load(engine)
-        with engine.connect() as conn:
-            examined, _, full = recon_orders.order_mismatches(conn, "a", AS_OF)
-            _, ids, exact = recon_orders.order_mismatches(conn, "a", AS_OF, BEFORE)
-    finally:
-        engine.dispose()
-    assert examined == len(ids or []) == len(ORDERS)
-    keys = ("txid", "vol_exec", "cost", "fee", "n", "vol", "tcost", "tfee", "ids")
-    assert [{k: r[k] for k in keys} for r in full] == [{k: r[k] for k in keys} for r in exact]
-    assert [r["txid"] for r in full] == [o[0] for o in ORDERS if o[-1]]
+
+def test_every_trade_shape_gets_its_verdict_full_and_incremental(shared_engine: Engine) -> None:
+    with shared_engine.connect() as conn:
+        _load(conn)
+        examined, full = _trade_kinds(conn, "a", None)
+        examined_since, incremental = _trade_kinds(conn, "a", BEFORE)
+        missing = {f.source_ids for f in check_trade_ledger(CheckInput(conn, "a", AS_OF)).findings
+                   if f.kind == "missing_leg"}
+        oracle = _disagreeing(oracle_links.trade_verdicts(conn, "a", AS_OF))
+        conn.rollback()
+    assert examined == examined_since == len(TRADES)
+    assert full == incremental == oracle == {t[0]: t[-1] for t in TRADES if t[-1] is not None}
+    assert missing == {("TMISSING", "LM2")}
+
+
+def test_every_order_shape_gets_its_verdict_full_and_incremental(shared_engine: Engine) -> None:
+    with shared_engine.connect() as conn:
+        _load(conn)
+        full = check_order_trades(CheckInput(conn, "a", AS_OF))
+        incremental = check_order_trades(CheckInput(conn, "a", AS_OF, BEFORE))
+        oracle = _disagreeing(oracle_links.order_verdicts(conn, "a", AS_OF))
+        conn.rollback()
+    assert full.rows_examined == incremental.rows_examined == len(ORDERS)
+    assert [f.message for f in full.findings] == [f.message for f in incremental.findings]
+    assert [f.scope for f in full.findings] == [o[0] for o in ORDERS if o[-1]]
+    assert {f.scope for f in full.findings} == set(oracle)
+    assert incremental.scopes is not None and set(incremental.scopes) == {o[0] for o in ORDERS}
 
 
 # The trades the fast pass proves clean itself: the whole fee on the quote leg, or on the base leg within
-# fee/50 of the trade's fee at its price (TBASEFEE). Every other shape is left to the exact SQL.
+# fee/50 of the trade's fee at its price (TBASEFEE). Every other shape is judged in Python.
 FAST_CLEAN = {"TBUY", "TSELL", "TBASEFEE", "TSCALE", "TNOLIST"}
 
 
-def test_the_fast_pass_proves_quote_and_base_fee_trades_clean_and_leaves_the_rest(db_url: str) -> None:
-    from kraken_etl.db.engine import make_engine
+def test_the_fast_pass_proves_quote_and_base_fee_trades_clean_and_leaves_the_rest(shared_engine: Engine) -> None:
+    with shared_engine.connect() as conn:
+        _load(conn)
+        examined, _, suspects = recon_links.suspect_trades(conn, "a", AS_OF)
+        _, ids, changed = recon_links.suspect_trades(conn, "a", AS_OF, BEFORE)
+        conn.rollback()
+    assert examined == len(ids or []) == len(TRADES)
+    assert sorted(r["txid"] for r in suspects) == sorted(r["txid"] for r in changed) == sorted(
+        t[0] for t in TRADES if t[0] not in FAST_CLEAN)
 
-    engine = make_engine(db_url)
-    try:
-        _load(engine)
-        with engine.connect() as conn:
-            examined, suspects = recon_links.trade_suspects(conn, "a", AS_OF)
-    finally:
-        engine.dispose()
-    assert examined == len(TRADES)
-    assert sorted(suspects) == sorted(t[0] for t in TRADES if t[0] not in FAST_CLEAN)
+
+# -- generated trades: the product and the oracle must agree on each ----------------------------------------
+
+_DIGITS = st.integers(1, 10**7)
+
+
+def _dec(digits: int, scale: int) -> Decimal:
+    return Decimal(digits).scaleb(-scale)
+
+
+@st.composite
+def _trade(draw: st.DrawFn, k: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A trade and its legs: well-formed, with its fee where Kraken puts it, then maybe damaged."""
+    buy = draw(st.booleans())
+    qscale = draw(st.integers(2, 5))
+    vol = _dec(draw(_DIGITS), draw(st.integers(0, 8)))
+    price = _dec(draw(_DIGITS), draw(st.integers(0, 4)))
+    cost = (vol * price).quantize(Decimal(1).scaleb(-qscale)) or Decimal(1)
+    rate = Decimal(draw(st.sampled_from(["0", "0.0016", "0.0026", "0.004"])))
+    fee = (cost * rate).quantize(Decimal(1).scaleb(-qscale))
+    quote = draw(st.sampled_from(["ZUSD", "ZEUR", "USD"]))
+    where = draw(st.sampled_from(["quote", "base", "kfee", "both"]))
+    base_fee = quote_fee = Decimal(0)
+    k_fee: Decimal | None = None
+    if where == "quote":
+        quote_fee = fee
+    elif where == "base":
+        base_fee = (fee / price).quantize(Decimal("1E-10"))
+    elif where == "kfee":
+        k_fee = fee * 100
+    else:
+        quote_fee = (fee / 2).quantize(Decimal(1).scaleb(-qscale))
+        base_fee = ((fee - quote_fee) / price).quantize(Decimal("1E-10"))
+    txid = f"T{k}"
+    legs = [{"id": f"L{k}B", "asset": "XXBT", "amount": vol if buy else -vol, "fee": base_fee},
+            {"id": f"L{k}Q", "asset": quote, "amount": -cost if buy else cost, "fee": quote_fee}]
+    if k_fee is not None:
+        legs.append({"id": f"L{k}K", "asset": "KFEE", "amount": Decimal(0), "fee": k_fee})
+    listed: list[str] | None = [leg["id"] for leg in legs]
+    damage = draw(st.sampled_from(["none", "none", "fee_unit", "amount_unit", "drop", "extra", "sign", "pad",
+                                   "unlisted", "listed_more", "listed_empty", "no_legs", "fee_swap"]))
+    unit = Decimal(1).scaleb(-draw(st.integers(0, 10)))
+    victim = legs[draw(st.integers(0, len(legs) - 1))]
+    if damage == "fee_unit":
+        victim["fee"] += unit
+    elif damage == "amount_unit":
+        victim["amount"] += unit
+    elif damage == "drop":
+        legs.remove(victim)
+    elif damage == "extra":
+        legs.append({"id": f"L{k}X", "asset": quote, "amount": -unit, "fee": Decimal(0)})
+    elif damage == "sign":
+        victim["amount"] = -victim["amount"]
+    elif damage == "pad":
+        victim["amount"] = victim["amount"].quantize(Decimal("1E-12"))
+    elif damage == "unlisted":
+        listed = None
+    elif damage == "listed_more":
+        listed = [*listed, f"L{k}Z"]
+    elif damage == "listed_empty":
+        listed = []
+    elif damage == "no_legs":
+        legs, listed = [], draw(st.sampled_from([None, [], [f"L{k}B"]]))
+    elif damage == "fee_swap":
+        legs[0]["fee"], legs[1]["fee"] = legs[1]["fee"], legs[0]["fee"]
+    trade = {"txid": txid, "ord": None, "type": "buy" if buy else "sell", "vol": vol, "cost": cost, "fee": fee,
+             "price": price, "ledgers": listed}
+    return trade, [{**leg, "refid": txid} for leg in legs]
+
+
+@st.composite
+def _trades(draw: st.DrawFn) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    return [draw(_trade(k)) for k in range(draw(st.integers(1, 12)))]
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(_trades())
+def test_generated_trades_get_the_oracles_verdict(shared_engine: Engine,
+                                                  generated: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    legs = [{"account": "h", "t": T0 + k, **leg} for k, (_, trade_legs) in enumerate(generated) for leg in trade_legs]
+    # an unrelated row opens the ledger's span before every trade and one closes it after
+    legs += [{"account": "h", "id": f"SPAN{n}", "refid": None, "asset": "ZUSD", "amount": Decimal(1),
+              "fee": Decimal(0), "t": t} for n, t in enumerate((T0 - 1, T0 + 100))]
+    trades = [{"account": "h", "t": T0 + k, **trade} for k, (trade, _) in enumerate(generated)]
+    with shared_engine.connect() as conn:
+        conn.execute(text(_INSERT_LEGS), legs)
+        conn.execute(text(_INSERT_TRADES), trades)
+        _, full = _trade_kinds(conn, "h", None)
+        _, incremental = _trade_kinds(conn, "h", BEFORE)
+        oracle = _disagreeing(oracle_links.trade_verdicts(conn, "h", AS_OF))
+        conn.rollback()
+    assert full == incremental == oracle
