@@ -59,6 +59,7 @@ class StoredGains:
     def __call__(self, txn: Transaction) -> list[Posting]:
         gain = Decimal(0)
         hits = 0
+        source: Posting | None = None  # the posting of the first disposal entry: the gain postings' origin
         with localcontext(prec=_EXACT):  # sums stay exact: the books' gains carry many decimals
             for p in txn.postings:
                 for index in self._by_entry.get(p.ledger_id, ()):
@@ -66,15 +67,15 @@ class StoredGains:
                         self._done.add(index)
                         gain += self.disposals[index].gain
                         hits += 1
-            if not hits:
+                        source = source or p
+            if source is None:
                 return []
             gain = gain.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
             self.posted += hits
             self.total += gain
-        first = txn.postings[0]
-        income = first._replace(posting=GAIN_POSTING, role="gain", gl_account=GAINS_ACCOUNT, asset=self.currency,
-                                wallet=None, amount=gain.copy_negate(), kraken_balance=None,
-                                value=gain.copy_negate())
+        income = source._replace(posting=GAIN_POSTING, role="gain", gl_account=GAINS_ACCOUNT,
+                                 asset=self.currency, wallet=None, amount=gain.copy_negate(),
+                                 kraken_balance=None, value=gain.copy_negate())
         return [income, income._replace(role="gain counter", gl_account=CONVERSIONS_ACCOUNT, amount=gain,
                                         value=gain)]
 

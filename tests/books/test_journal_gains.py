@@ -16,10 +16,11 @@ from beancount.core import data
 from sqlalchemy import text
 
 from kraken_etl.books import pnl
-from kraken_etl.books.journal_gains import QUANTUM
+from kraken_etl.books.journal import Posting, transactions
+from kraken_etl.books.journal_gains import QUANTUM, stored_gains
 from kraken_etl.core.period import Period, resolve_period
 from kraken_etl.jobs.journal import JournalError, export_journal
-from tests.books.conftest import ACCOUNT, Synced, bean_check
+from tests.books.conftest import ACCOUNT, Synced, bean_check, hledger_check
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 YEAR = ("2025-06-01", "2026-05-31")
@@ -96,3 +97,35 @@ def test_books_missing_or_stale_are_refused(fifo: Synced, tmp_path: Path) -> Non
         with fifo.engine.begin() as conn:
             conn.execute(text("UPDATE kraken.book_run SET entries = entries + 1 WHERE method = 'fifo'"))
     assert not (tmp_path / "x.beancount").exists()
+
+
+def test_ledger_export_with_gains_passes_hledger_check(fifo: Synced, tmp_path: Path) -> None:
+    result = export_journal(fifo.engine, tmp_path / "gains.journal", "ledger", accounts=[ACCOUNT], method="fifo")
+    checked = hledger_check(result.path)
+    assert checked.code == 0, checked.output[:3000]
+    assert result.stats.gains > 20  # disposals posted, several per trade at times
+    assert result.path.read_text().count("\n    Income:Kraken:Gains") > 20
+
+
+def _posting(ledger_id: str, asset: str, amount: str, posting: int = 1) -> Posting:
+    at = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    return Posting("main", "T1", at, "R1", ledger_id, at, "trade", "", posting, "asset",
+                   f"Assets:Kraken:Main:Spot:{asset}", asset, "spot", Decimal(amount), Decimal(0))
+
+
+def test_gains_of_one_transaction_are_summed_exactly_once_on_the_disposal_entry() -> None:
+    at = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    hook = stored_gains("USD", [("BTC", at, Decimal("0.10000000000000000004"), ["L2"]),
+                                ("BTC", at, Decimal("-0.3"), ["L2", "L1"]),
+                                ("ETH", at, Decimal("5"), ["L9"])])
+    legs = [_posting("L1", "USD", "100"), _posting("L2", "BTC", "-0.001")]
+    [txn] = transactions(legs, hook)
+    gains = [p for p in txn.postings if p.role.startswith("gain")]
+    assert [(p.gl_account, p.amount, p.ledger_id) for p in gains] == [
+        ("Income:Kraken:Gains", Decimal("0.2000000000000000"), "L2"),
+        ("Equity:Conversions", Decimal("-0.2000000000000000"), "L2")]
+    assert hook.posted == 2 and hook.total == Decimal("-0.2")
+    [again] = transactions(legs, hook)  # a disposal is never posted twice
+    assert not [p for p in again.postings if p.role.startswith("gain")]
+    assert [d.asset for d in hook.unposted(None, None)] == ["ETH"]
+    assert hook.unposted(None, at) == []
