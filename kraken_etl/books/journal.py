@@ -6,7 +6,7 @@ holds at the end of each day with movements (the balance assertions).
 
 The seam for trading gains: a `GainsHook` receives each transaction and may return extra postings (for
 example `Income:Kraken:Gains` against `Equity:Conversions` in the reporting currency, from the cost-basis
-results). None is wired today: the journal carries no gains.
+results). `kraken_etl.books.journal_gains` is the one wired: the stored books' realised gains.
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ class JournalStats:
     unasserted: int = 0  # asset postings with no wallet or no Kraken balance: not asserted
     first_day: date | None = None
     last_day: date | None = None
+    gains: int = 0  # stored disposals whose realised gain was posted (with a cost-basis method)
+    gain_total: Decimal = Decimal(0)  # their gains summed, in the reporting currency
 
 
 class Renderer(Protocol):

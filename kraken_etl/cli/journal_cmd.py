@@ -33,13 +33,20 @@ def journal(
     chart: Annotated[Path | None, typer.Option(
         "--chart", help="TOML file renaming accounts of the default chart (its accounts table).",
         exists=True, dir_okay=False)] = None,
+    method: Annotated[str | None, typer.Option(
+        "--method", help="A cost-basis method whose stored books (`kraken-etl pnl`, same --currency, default USD) "
+        "give the realised gains posted to Income:Kraken:Gains.")] = None,
 ) -> None:
     """The double-entry journal: every ledger entry as balanced postings, one transaction per refid, with
     Kraken's running balance asserted at the end of each day with movements (see docs/journal.md)."""
     from kraken_etl.books.journal_names import Chart, ChartError
+    from kraken_etl.books.lots_model import Method
     from kraken_etl.db.engine import make_engine
     from kraken_etl.jobs.journal import export_journal
 
+    methods = [m.value for m in Method]
+    if method is not None and method.strip().lower() not in methods:
+        raise fail(f"--method: {method.strip()!r} is not one of {', '.join(methods)}", code=2)
     period = None
     if date_from or date_to:
         period = parse_period(date_from or "1970-01-01", date_to or datetime.now(UTC).date().isoformat())
@@ -50,7 +57,8 @@ def journal(
     engine = make_engine(database_url())
     try:
         result = export_journal(engine, out, fmt.value, accounts=account or (), period=period,
-                                currency=currency.strip().upper() if currency else None, chart=renames)
+                                currency=currency.strip().upper() if currency else None, chart=renames,
+                                method=method.strip().lower() if method else None)
     finally:
         engine.dispose()
     stats = result.stats
@@ -60,6 +68,9 @@ def journal(
                   f"{stats.transactions} transactions, {stats.postings} postings, {stats.openings} opening "
                   f"balances, {stats.assertions} balance assertions, {stats.prices} prices, "
                   f"{result.seconds:.1f} s)", highlight=False, soft_wrap=True, markup=False)
+    if method:
+        console.print(f"realised gains: {stats.gains} disposals posted to Income:Kraken:Gains, total "
+                      f"{stats.gain_total}", highlight=False, soft_wrap=True, markup=False)
     if stats.unasserted:
         console.print(f"warning: {stats.unasserted} entries have no wallet yet (account part Unassigned) and are "
                       "not asserted; `kraken-etl reconcile` assigns wallets", highlight=False, soft_wrap=True,

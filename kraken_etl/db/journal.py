@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["Engine", "accounts_with_entries", "journal_postings", "opening_balances", "prices"]
+__all__ = ["Engine", "accounts_with_entries", "book_runs", "entry_counts", "journal_postings", "opening_balances",
+           "prices", "stored_disposals"]
 
 _TICK = timedelta(microseconds=1)
 _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
@@ -94,3 +95,26 @@ def prices(conn: Connection, *, start: datetime | None, end: datetime | None) ->
         ) d ORDER BY day, base, quote"""), {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE})
     for row in result:
         yield tuple(row)
+
+
+def book_runs(conn: Connection, *, method: str, currency: str) -> list[tuple[Any, ...]]:
+    """(entity, accounts, entries) of every stored cost-basis run for `method` and `currency`."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT entity, accounts, entries FROM kraken.book_run WHERE method = :m AND currency = :c ORDER BY 1"),
+        {"m": method, "c": currency})]
+
+
+def entry_counts(conn: Connection, accounts: Sequence[str]) -> dict[str, int]:
+    """The number of stored ledger entries per account."""
+    return {a: n for a, n in conn.execute(text(
+        "SELECT account, count(*) FROM kraken.ledger_entry WHERE account = ANY(:a) GROUP BY 1"),
+        {"a": list(accounts)})}
+
+
+def stored_disposals(conn: Connection, *, entities: Sequence[str], method: str,
+                     currency: str) -> list[tuple[Any, ...]]:
+    """(asset, disposed_at, gain, disposal_entries) of every stored disposal of `entities`' runs, in order."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT asset, disposed_at, gain, disposal_entries FROM reporting.disposals "
+        "WHERE entity = ANY(:e) AND method = :m AND currency = :c ORDER BY disposed_at, asset"),
+        {"e": list(entities), "m": method, "c": currency})]

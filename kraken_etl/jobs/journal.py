@@ -12,11 +12,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from kraken_etl.books.journal import GainsHook, Opening, Posting
 from kraken_etl.books.journal_beancount import BeancountRenderer
 from kraken_etl.books.journal_csv import CsvRenderer
+from kraken_etl.books.journal_gains import StoredGains, stored_gains
 from kraken_etl.books.journal_ledger import LedgerRenderer
 from kraken_etl.books.journal_names import Chart
 from kraken_etl.books.journal_render import JournalStats, Price, Renderer, render
@@ -53,13 +54,39 @@ def _renderer(fmt: str, out: TextIO, chart: Chart, currency: str | None) -> Rend
     raise JournalError(f"unknown journal format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
+def _gains(conn: Any, chosen: Sequence[str], method: str, currency: str) -> StoredGains:
+    """The stored books' gains of `chosen` accounts: each account in exactly one current run of the method."""
+    runs = reads.book_runs(conn, method=method, currency=currency)
+    counts = reads.entry_counts(conn, [a for _, members, _ in runs for a in members])
+    entities: list[str] = []
+    for account in chosen:
+        covering = [(entity, members, entries) for entity, members, entries in runs if account in members]
+        if not covering:
+            raise JournalError(f"no stored {method} books in {currency} cover account {account!r}: run "
+                               f"`kraken-etl pnl --method {method} --currency {currency}` first")
+        if len(covering) > 1:
+            raise JournalError(f"account {account!r} is in several stored {method} books in {currency} "
+                               f"({', '.join(e for e, _, _ in covering)}): export one entity's accounts")
+        entity, members, entries = covering[0]
+        if sum(counts.get(a, 0) for a in members) != entries:
+            raise JournalError(f"the stored {method} books of {entity!r} are older than its ledger: run "
+                               f"`kraken-etl pnl --method {method} --currency {currency}` again")
+        if entity not in entities:
+            entities.append(entity)
+    return stored_gains(currency, reads.stored_disposals(conn, entities=entities, method=method, currency=currency))
+
+
 def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[str] = (), period: Period | None = None,
                    currency: str | None = None, chart: Chart | None = None,
-                   gains: GainsHook | None = None) -> JournalResult:
+                   gains: GainsHook | None = None, method: str | None = None) -> JournalResult:
     """Write the journal of `accounts` (all when empty) for `period` (the whole history when None).
 
+    With a cost-basis `method`, each realised gain of the stored books (`kraken-etl pnl`, same method and
+    `currency`, USD by default) is posted to `Income:Kraken:Gains` (see `kraken_etl.books.journal_gains`).
+
     Raises:
-        JournalError: an unknown format, or an account with no stored entries.
+        JournalError: an unknown format, an account with no stored entries, no current stored books for
+            `method`, or a stored disposal no exported transaction carries.
         OSError: the file cannot be written.
     """
     started = time.perf_counter()
@@ -73,6 +100,10 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
             if unknown:
                 raise JournalError(f"no stored ledger entries for account(s): {', '.join(unknown)}")
             chosen = tuple(accounts) or tuple(known)
+            if method is not None:
+                if gains is not None:
+                    raise JournalError("give a cost-basis method or a gains hook, not both")
+                gains = _gains(conn, chosen, method, (currency or "USD").upper())
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
             rows = reads.journal_postings(conn, accounts=chosen, start=start, end=end, currency=currency)
             postings = (Posting._make(row) for row in rows)
@@ -83,6 +114,14 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                     renderer = _renderer(fmt, handle, chart, currency)
                     stats = render(renderer, openings=openings, postings=postings, prices=prices, gains=gains)
+                if isinstance(gains, StoredGains):
+                    missed = gains.unposted(start, end)
+                    if missed:
+                        first = missed[0]
+                        raise JournalError(f"{len(missed)} stored disposal(s) are on no exported transaction "
+                                           f"(first: {first.asset} at {first.disposed_at.isoformat()}, entries "
+                                           f"{', '.join(first.disposal_entries) or 'none'})")
+                    stats.gains, stats.gain_total = gains.posted, gains.total
                 os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a journal is for reading by the books' tools
                 os.replace(tmp, out)
             except BaseException:

@@ -56,3 +56,20 @@ def test_journal_command_partial_history_and_period(db_url: str, tmp_path: Path)
     checked = bean_check(year)
     assert checked.code == 0, checked.output
 
+
+
+def test_journal_method_needs_stored_books_and_a_known_method(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "ledgers.csv"
+    path.write_text(HEADER + "".join(
+        f'"{lid}-AAAAA-BBBBBB","R{lid}-CCCCC","{time}","{typ}","","currency","fiat","{asset}","spot / main",'
+        f"{amount},{fee},{balance}\n" for lid, time, typ, asset, amount, fee, balance in ROWS))
+    assert _cli(db_url, tmp_path, "import", str(path), "--account", "gains").returncode == 0
+    out = tmp_path / "gains.beancount"
+    bogus = _cli(db_url, tmp_path, "journal", "--format", "beancount", "--method", "fofi", "--out", str(out))
+    assert bogus.returncode == 2 and "--method: 'fofi' is not one of fifo" in bogus.stderr
+    missing = _cli(db_url, tmp_path, "journal", "--format", "beancount", "--account", "gains", "--method", "fifo",
+                   "--out", str(out))
+    assert missing.returncode != 0
+    assert "no stored fifo books in USD cover account 'gains'" in missing.stderr
+    assert "kraken-etl pnl --method fifo --currency USD" in missing.stderr
+    assert not out.exists()
