@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
+from kraken_etl.core.clock import waits_stop_with_block
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.jobs.events import Event, Progress
 from kraken_etl.jobs.exclusive import exclusive_label
@@ -78,4 +79,5 @@ def sync_flow(
                 wait_for=[previous] if previous else []
             )
             futures.append(previous)
-    return [f.result() for f in futures]
+    with waits_stop_with_block():  # SIGTERM: the tasks' retry waits end, so the task runner can shut down
+        return [f.result() for f in futures]
