@@ -18,13 +18,13 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from kraken_etl.core.amend import parse_order_amend
-from kraken_etl.core.callcounter import cost_of
 from kraken_etl.core.ledger import parse_ledger_entry
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Trade
 from kraken_etl.core.trade import parse_trade
 from kraken_etl.db.load import LoadTarget
 from kraken_etl.jobs.validation import StreamRules
+from kraken_etl.kraken.calls import PrivateCall
 
 StreamName = Literal["ledgers", "trades", "closed_orders", "order_amends"]
 Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
@@ -45,6 +45,8 @@ class StreamSpec:
     parse: Callable[[str, Mapping[str, Any]], Record]
     target: LoadTarget
     rules: StreamRules
+    permission: str  # the key permission the endpoint needs, as Kraken's API key page names it
+    cost: int  # call-counter cost of one call (Kraken's rate-limit page: 2 for Ledgers and TradesHistory)
     paging: Literal["window", "per_order"] = "window"  # per_order: one call per amended order (OrderAmends)
     export_report: Literal["ledgers", "trades"] | None = None  # Kraken's export report, if it has one
     lag: timedelta = DEFAULT_LAG
@@ -56,21 +58,23 @@ class StreamSpec:
         return self.path.rsplit("/", 1)[-1]
 
     @property
-    def cost(self) -> int:
-        """Call-counter cost of one page (2 for Ledgers/TradesHistory, per Kraken's rate-limit page)."""
-        return cost_of(self.method)
+    def call(self) -> PrivateCall:
+        """The endpoint as the client calls it: the counter charges `cost`, a refusal names `permission`."""
+        return PrivateCall(self.method, self.permission, self.cost)
 
 
 LEDGERS = StreamSpec(
     name="ledgers", path="/0/private/Ledgers", result_key="ledger", parse=parse_ledger_entry,
     target=LoadTarget("ledger_entry", "ledger_id", LedgerEntry, (("time", "time_raw"),)),
     rules=StreamRules("ledger_id", ("amount", "fee"), ("balance",), "time_raw"),
+    permission="Query Ledger Entries", cost=2,
     export_report="ledgers",
 )
 TRADES = StreamSpec(
     name="trades", path="/0/private/TradesHistory", result_key="trades", parse=parse_trade,
     target=LoadTarget("trade", "txid", Trade, (("time", "time_raw"),)),
     rules=StreamRules("txid", ("price", "cost", "fee", "vol"), ("margin",), "time_raw"),
+    permission="Query Closed Orders & Trades", cost=2,
     export_report="trades",
     params={"ledgers": "true"},  # the ledger ids of each fill, for trade <-> ledger reconciliation
 )
@@ -79,6 +83,7 @@ CLOSED_ORDERS = StreamSpec(
     target=LoadTarget("closed_order", "txid", ClosedOrder, (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
     rules=StreamRules("txid", ("vol", "vol_exec", "cost", "fee", "price"),
                       ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
+    permission="Query Closed Orders & Trades", cost=1,  # ccxt weights it like the history calls: unverified
     # window on close time: an order opened long ago but closed since the bookmark is still found
     params={"trades": "true", "closetime": "close"},
 )
@@ -87,6 +92,7 @@ ORDER_AMENDS = StreamSpec(
     target=LoadTarget("order_amend", "amend_id", OrderAmend),
     rules=StreamRules("amend_id", (), ("order_qty", "display_qty", "remaining_qty", "limit_price",
                                        "trigger_price"), "timestamp_ns", cursor_scale=9),
+    permission="Query Open Orders & Trades or Query Closed Orders & Trades", cost=1,
     paging="per_order",
 )
 

@@ -74,3 +74,13 @@ def test_target_key_is_the_tables_primary_key(spec: StreamSpec) -> None:
 @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
 def test_export_reports_exist_only_for_windowed_streams(spec: StreamSpec) -> None:
     assert spec.export_report is None or (spec.paging == "window" and spec.export_report == spec.name)
+
+
+@pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
+def test_the_declared_cost_and_permission_are_kraken_s(spec: StreamSpec) -> None:
+    """The cost and permission a stream declares (what the client charges and names) agree with the
+    simulator's own model of Kraken, a table written apart from the product's."""
+    from kraken_etl.simulator.config import METHOD_COSTS, METHOD_PERMISSIONS
+
+    assert spec.call.cost == spec.cost == METHOD_COSTS.get(spec.method, 1)
+    assert set(spec.call.permission.split(" or ")) <= METHOD_PERMISSIONS[spec.method]
