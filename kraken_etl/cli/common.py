@@ -25,7 +25,7 @@ import typer
 from kraken_etl.cli.output import console, err_console, error_line
 from kraken_etl.core.clock import stop_waits
 from kraken_etl.core.errors import KrakenEtlError
-from kraken_etl.core.period import Period, PeriodError, resolve_period
+from kraken_etl.core.period import Period, PeriodError, as_of_moment, resolve_period
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.settings import Settings, load_settings
 
@@ -131,6 +131,18 @@ def parse_period(date_from: str, date_to: str) -> Period:
     """
     try:
         return resolve_period(date_from, date_to, now=datetime.now(UTC))
+    except PeriodError as exc:
+        raise fail(f"{exc.option}: {exc}", code=2) from None
+
+
+def parse_as_of(text: str) -> datetime:
+    """`--as-of` read like an inclusive `--to` (`kraken_etl.core.period.as_of_moment`): a day through its end.
+
+    Raises:
+        typer.Exit: code 2 after one line naming the option.
+    """
+    try:
+        return as_of_moment(text)
     except PeriodError as exc:
         raise fail(f"{exc.option}: {exc}", code=2) from None
 
