@@ -106,27 +106,21 @@ def reconcile(
 @handle_errors
 def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, full: bool, as_json: bool,
          fail_on_break: bool) -> None:
-    from kraken_etl.db import migrate
-    from kraken_etl.db.engine import effective_url, make_engine
     from kraken_etl.db.recon_store import stored_accounts
+    from kraken_etl.jobs.wiring import database
     from kraken_etl.recon import reconcile as run
 
     moment = parse_as_of(as_of) if as_of else None
     if moment is not None:  # printed back exactly; stdout stays JSON with --json
         (err_console if as_json else console).print(f"as of: {describe_as_of(moment)}", highlight=False)
     try:
-        url = effective_url(settings())
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        try:
+        with database(settings(), upgrade=True) as engine:
             stored = stored_accounts(engine)
             labels = list(dict.fromkeys(account)) if account else stored
             unknown = [label for label in labels if label not in stored]
             if unknown:  # a typo must not print "clean" nor record a run
                 raise fail(_no_data(unknown, stored), code=2)
             results = [run(engine, label, as_of=moment, checks=check, full=full) for label in labels]
-        finally:
-            engine.dispose()
     except KrakenEtlError as exc:
         raise fail(str(exc), code=2) from None
     if as_json:

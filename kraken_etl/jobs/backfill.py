@@ -37,12 +37,11 @@ from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import set_bookmark
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
-from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, submit_export
 from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
 from kraken_etl.jobs.streams import BY_NAME, STREAMS
 from kraken_etl.jobs.window import run_window
-from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.exports import Report
 from kraken_etl.settings import Settings, SettingsError
@@ -208,19 +207,6 @@ def _report(step: PlannedRange) -> Report:
     return report
 
 
-def _request(label: str, start: datetime | str, end: datetime | str, via: str, streams: Sequence[str],
-             chunk_days: int, export_threshold: int, max_export_rows: int) -> BackfillRequest:
-    if max_export_rows < 1 or export_threshold < 0 or chunk_days < 0:
-        raise SettingsError("max_export_rows must be positive; export_threshold and chunk_days not negative")
-    try:
-        lower, upper = as_utc(start), as_utc(end)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    return BackfillRequest(label, lower, upper, tuple(streams or BACKFILL_STREAMS), via,  # type: ignore[arg-type]
-                           timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold,
-                           max_export_rows)
-
-
 def run_backfill(
     label: str,
     start: datetime | str,
@@ -247,10 +233,16 @@ def run_backfill(
         AccountBusy: when another run holds the account (nothing was touched).
         MissingCredentials, ExportStuck, BackfillError, ExportFileError, KrakenError: as `backfill`.
     """
-    request = _request(label, start, end, via, streams, chunk_days, export_threshold, max_export_rows)
-    with open_account(label, settings) as session, \
-            exclusive(session.engine, session.account, session.settings.home, purpose="backfill",
-                      clock=session.client.clock), relaxed_gc():
+    if max_export_rows < 1 or export_threshold < 0 or chunk_days < 0:
+        raise SettingsError("max_export_rows must be positive; export_threshold and chunk_days not negative")
+    try:
+        lower, upper = as_utc(start), as_utc(end)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    request = BackfillRequest(label, lower, upper, tuple(streams or BACKFILL_STREAMS), via,  # type: ignore[arg-type]
+                              timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold,
+                              max_export_rows)
+    with locked_account(label, settings, purpose="backfill") as session, relaxed_gc():
         chosen = plan(request, engine=session.engine, client=session.client, store=not dry_run)
         if dry_run:
             for line in chosen.lines():

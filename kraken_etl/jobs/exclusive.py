@@ -25,8 +25,9 @@ from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.db.locks import account_lock
 from kraken_etl.db.noncemark import nonce_floor, record_nonce
 from kraken_etl.db.runs import Engine
+from kraken_etl.jobs.wiring import Session, open_account
 from kraken_etl.kraken.nonce import key_id, last_nonce, raise_nonce_floor
-from kraken_etl.settings import Account
+from kraken_etl.settings import Account, Settings
 
 
 @contextmanager
@@ -51,3 +52,16 @@ def exclusive(engine: Engine, account: Account, home: Path, *, purpose: str,
             yield
         finally:
             record_nonce(engine, kid, last_nonce(home, kid))
+
+
+@contextmanager
+def locked_account(label: str, settings: Settings | None, *, purpose: str) -> Iterator[Session]:
+    """The configured account `label` opened (`jobs.wiring.open_account`) and held `exclusive` for the block:
+    what each command's entry (`run_sync`, `run_backfill`, `run_nightly`) runs in.
+
+    Raises:
+        SettingsError, MissingCredentials: as `open_account`; AccountBusy as `exclusive`.
+    """
+    with open_account(label, settings) as session, exclusive(session.engine, session.account, session.settings.home,
+                                                             purpose=purpose, clock=session.client.clock):
+        yield session

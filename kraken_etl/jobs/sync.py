@@ -26,10 +26,9 @@ from kraken_etl.db.state import get_bookmark, stored_end
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.balances import snapshot_balances
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
-from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.streams import BALANCES, BY_NAME, STREAMS, SYNC_ORDER, StreamSpec
 from kraken_etl.jobs.window import DEFAULT_WINDOW_ROWS, run_window
-from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.settings import Settings, SettingsError
 
@@ -126,9 +125,7 @@ def run_sync(
         AccountBusy: when another run holds the account (nothing was touched).
         KrakenError: as `sync_account`.
     """
-    with open_account(label, settings) as session, \
-            exclusive(session.engine, session.account, session.settings.home, purpose="sync",
-                      clock=session.client.clock):
+    with locked_account(label, settings, purpose="sync") as session:
         return sync_account(streams, client=session.client, engine=session.engine, account=label, now=now,
                             since=since, progress=progress,
                             window_rows=window_rows or session.settings.sync_window_rows)
