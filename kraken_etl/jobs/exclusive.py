@@ -25,9 +25,9 @@ from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.db.locks import account_lock
 from kraken_etl.db.noncemark import nonce_floor, record_nonce
 from kraken_etl.db.runs import Engine
-from kraken_etl.jobs.wiring import Session, open_account
+from kraken_etl.jobs.wiring import Session, client_for, database
 from kraken_etl.kraken.nonce import key_id, last_nonce, raise_nonce_floor
-from kraken_etl.settings import Account, Settings
+from kraken_etl.settings import Account, Settings, load_settings
 
 
 @contextmanager
@@ -56,12 +56,15 @@ def exclusive(engine: Engine, account: Account, home: Path, *, purpose: str,
 
 @contextmanager
 def locked_account(label: str, settings: Settings | None, *, purpose: str) -> Iterator[Session]:
-    """The configured account `label` opened (`jobs.wiring.open_account`) and held `exclusive` for the block:
-    what each command's entry (`run_sync`, `run_backfill`, `run_nightly`) runs in.
+    """The configured account `label` held `exclusive`, then its client and engine (`jobs.wiring.Session`):
+    what each command's entry (`run_sync`, `run_backfill`, `run_nightly`) runs in. The lock comes first, so a
+    busy account is reported as busy even without a key configured.
 
     Raises:
-        SettingsError, MissingCredentials: as `open_account`; AccountBusy as `exclusive`.
+        SettingsError: an unknown label; AccountBusy as `exclusive`; then MissingCredentials without a key.
     """
-    with open_account(label, settings) as session, exclusive(session.engine, session.account, session.settings.home,
-                                                             purpose=purpose, clock=session.client.clock):
-        yield session
+    current = settings or load_settings()
+    account = current.select_accounts([label])[0]
+    with database(current) as engine, exclusive(engine, account, current.home, purpose=purpose), \
+            client_for(account, current) as client:
+        yield Session(current, account, client, engine)
