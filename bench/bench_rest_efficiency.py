@@ -23,8 +23,9 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import SecretStr  # noqa: E402
 
-from kraken_etl.core.callcounter import TIERS, cost_of  # noqa: E402
+from kraken_etl.core.callcounter import TIERS  # noqa: E402
 from kraken_etl.core.clock import SystemClock  # noqa: E402
+from kraken_etl.jobs.streams import LEDGERS  # noqa: E402
 from kraken_etl.kraken.client import KrakenClient  # noqa: E402
 from kraken_etl.kraken.nonce import MemoryNonceSource  # noqa: E402
 from kraken_etl.kraken.ratelimit import SharedCounter  # noqa: E402
@@ -44,14 +45,14 @@ def main() -> int:
     clock = SystemClock()
     client = KrakenClient(sim.rest_url, api_key=SecretStr(sim.api_key), api_secret=SecretStr(sim.api_secret),
                           tier=tier, clock=clock, nonce=MemoryNonceSource(clock), counter=SharedCounter(tier))
-    cost = cost_of("Ledgers")
+    cost = LEDGERS.cost
     pages = max(1, args.entries // 50)
     calls = 0
     end_param = int(time.time())
     started = time.monotonic()
     try:
         while time.monotonic() - started < args.seconds:
-            client.private("Ledgers", {"end": end_param, "ofs": (calls % pages) * 50})
+            client.private(LEDGERS.call, {"end": end_param, "ofs": (calls % pages) * 50})
             calls += 1
         elapsed = time.monotonic() - started
     finally:

@@ -1,8 +1,8 @@
 """Prefect flow `backfill`: the same parameters as `kraken-etl backfill`, one task per account.
 
 Thin: resolve the period (`kraken_etl.core.period`, the command's convention) and the accounts → per account,
-one task that runs `kraken_etl.jobs.backfill.backfill_label`
-(which plans chunks, picks export or REST, and resumes export jobs) → return the per-chunk counts. A task
+one task that runs `kraken_etl.jobs.backfill.run_backfill`, the command's own entry (the account's lock, the
+plan, export or REST per range, export jobs resumed) → return the per-range counts. A task
 is retried only when the error's class says so (`flows.sync.retry_if_retryable`); retries are safe: export
 jobs resume from their committed state and loads are idempotent. Parameters are labels, never keys.
 """
@@ -16,9 +16,7 @@ from prefect import flow, task
 
 from flows.sync import retry_if_retryable
 from kraken_etl.core.period import resolve_period
-from kraken_etl.core.tuning import relaxed_gc
-from kraken_etl.jobs.backfill import BACKFILL_STREAMS, backfill_label, request_for
-from kraken_etl.jobs.exclusive import exclusive_label
+from kraken_etl.jobs.backfill import BACKFILL_STREAMS, run_backfill
 from kraken_etl.jobs.wiring import configured_labels
 
 
@@ -26,11 +24,9 @@ from kraken_etl.jobs.wiring import configured_labels
       task_run_name="backfill {label} {start}..{end} via {via}")
 def backfill_account(label: str, start: str, end: str, via: str, streams: list[str], chunk_days: int,
                      export_threshold: int, max_export_rows: int) -> list[dict[str, Any]]:
-    request = request_for(label, start, end, via, streams, chunk_days, export_threshold,  # type: ignore[arg-type]
-                          max_export_rows)
-    # AccountBusy (not retried) when another run holds it; the GC relaxed as the command does
-    with exclusive_label(label, purpose="backfill"), relaxed_gc():
-        _, results = backfill_label(request)
+    # AccountBusy (not retried) when another run holds the account
+    _, results = run_backfill(label, start, end, via=via, streams=streams, chunk_days=chunk_days,
+                              export_threshold=export_threshold, max_export_rows=max_export_rows)
     return [r.as_dict() for r in results]
 
 

@@ -19,6 +19,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.sync import retry_if_retryable, run_log_progress
+from kraken_etl.core.clock import waits_stop_with_block
 from kraken_etl.jobs.artifact import nightly_markdown
 from kraken_etl.jobs.nightly import CONCURRENT_ACCOUNTS, NightlyOutcome, failed_outcome, raise_for_failures, run_nightly
 from kraken_etl.jobs.wiring import configured_labels
@@ -48,11 +49,12 @@ def nightly_flow(accounts: list[str] | None = None, since: str | None = None) ->
     now = datetime.now(UTC)  # the run's one signpost
     futures = {label: nightly_account.submit(label, now.isoformat(), since) for label in labels}
     outcomes = []
-    for label, future in futures.items():
-        future.wait()
-        state = future.state
-        outcomes.append(state.result() if state.is_completed()
-                        else failed_outcome(label, now, state.result(raise_on_failure=False)))
+    with waits_stop_with_block():  # SIGTERM: the tasks' retry waits end, so the task runner can shut down
+        for label, future in futures.items():
+            future.wait()
+            state = future.state
+            outcomes.append(state.result() if state.is_completed()
+                            else failed_outcome(label, now, state.result(raise_on_failure=False)))
     create_markdown_artifact(markdown=nightly_markdown(outcomes, now), key=ARTIFACT_KEY,
                              description=f"nightly run to {now:%Y-%m-%d %H:%M} UTC")
     raise_for_failures(outcomes)

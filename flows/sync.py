@@ -1,10 +1,11 @@
-"""The sync flow: every configured account, every stream, the same code as `kraken-etl sync`.
+"""The sync flow: every configured account, every stream, the same entry as `kraken-etl sync`.
 
-One run, one signpost: the flow reads "now" once and every task of every account syncs up to it, so the
-streams of a run end at the same moment. Accounts run concurrently; one account's streams run in order
-(amends need the closed orders stored, and they share the key's call counter anyway). A task is retried
-only when the error's class says so (`is_retryable`); fatal errors (invalid key, missing permission) fail
-at once. Parameters are account labels, never keys.
+One run, one signpost: the flow reads "now" once and every account syncs up to it, so the streams of a run
+end at the same moment. One task per account runs `kraken_etl.jobs.sync.run_sync` (the account's lock held
+for all its streams, which run in order: amends need the closed orders stored); accounts run concurrently.
+A task is retried only when the error's class says so (`is_retryable`): a retry re-reads only from the
+bookmarks its first attempt committed. Fatal errors (invalid key, missing permission) and a busy account
+fail at once. Parameters are account labels, never keys.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
+from kraken_etl.core.clock import waits_stop_with_block
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.jobs.events import Event, Progress
-from kraken_etl.jobs.exclusive import exclusive_label
-from kraken_etl.jobs.sync import check_streams, sync_label
+from kraken_etl.jobs.sync import check_streams, run_sync
 from kraken_etl.jobs.wiring import configured_labels
 from kraken_etl.kraken.errors import is_retryable
 
@@ -45,14 +46,12 @@ def run_log_progress() -> Progress:
 
 
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=retry_if_retryable,
-      task_run_name="sync {account} {stream} to {now}")
-def sync_stream_task(account: str, stream: str, now: str, since: str | None = None,
-                     window_rows: int | None = None) -> dict[str, Any]:
-    log_progress = run_log_progress()
-    with exclusive_label(account, purpose="sync"):  # AccountBusy (not retried) when another run holds it
-        (result,) = sync_label(account, [stream], now=as_utc(now), since=as_utc(since) if since else None,
-                               progress=log_progress, window_rows=window_rows)
-    return result.as_dict()
+      task_run_name="sync {account} to {now}")
+def sync_account_task(account: str, streams: list[str], now: str, since: str | None = None,
+                      window_rows: int | None = None) -> list[dict[str, Any]]:
+    results = run_sync(account, streams, now=as_utc(now), since=as_utc(since) if since else None,
+                       progress=run_log_progress(), window_rows=window_rows)
+    return [r.as_dict() for r in results]
 
 
 @flow(name="kraken-sync")
@@ -69,13 +68,6 @@ def sync_flow(
     names = check_streams(streams)
     now = datetime.now(UTC).isoformat()  # the run's one signpost
     start = as_utc(since).isoformat() if since else None
-    futures = []
-    for label in labels:
-        previous = None
-        for name in names:
-            previous = sync_stream_task.submit(
-                label, name, now, start, window_rows, return_state=False,
-                wait_for=[previous] if previous else []
-            )
-            futures.append(previous)
-    return [f.result() for f in futures]
+    futures = [sync_account_task.submit(label, names, now, start, window_rows) for label in labels]
+    with waits_stop_with_block():  # SIGTERM: the tasks' retry waits end, so the task runner can shut down
+        return [result for f in futures for result in f.result()]

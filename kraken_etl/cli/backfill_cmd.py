@@ -27,7 +27,6 @@ from kraken_etl.cli.common import (
 )
 from kraken_etl.cli.output import DescriptionColumn
 from kraken_etl.core.period import Period
-from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 from kraken_etl.jobs.streams import STREAMS
 
@@ -53,8 +52,7 @@ def backfill_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
 ) -> None:
     """Load a past date range of every stream (exports where Kraken has them, REST elsewhere)."""
-    from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, backfill_label, request_for
-    from kraken_etl.jobs.exclusive import exclusive_label
+    from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, run_backfill
     from kraken_etl.jobs.exportcycle import ExportPolicy
     from kraken_etl.jobs.refresh import refresh_after_load
     from kraken_etl.jobs.wiring import database
@@ -67,7 +65,6 @@ def backfill_(
         raise typer.BadParameter(f"unknown stream {unknown[0]!r}; one of {', '.join(s.name for s in STREAMS)}",
                                  param_hint="--stream")
     period = parse_period(date_from, date_to)
-    start, end = period.start, period.end
     current = settings()
     database_url(current)  # migrated before anything is planned
     console.print(f"backfill {period.describe()}", highlight=False, soft_wrap=True)
@@ -89,12 +86,11 @@ def backfill_(
                 elif event.kind == "status":
                     err_console.print(f"{_label}: {event.message}", highlight=False)
 
-            request = request_for(acct.label, start, end, via, streams, chunk_days,  # type: ignore[arg-type]
-                                  export_threshold, max_export_rows)
-            # the account's lock: AccountBusy (exit 3, one line) when another run holds it
-            with exclusive_label(acct.label, purpose="backfill", settings=current), relaxed_gc():
-                _, results = backfill_label(request, settings=current, policy=policy, progress=show,
-                                            dry_run=dry_run)
+            # under the account's lock: AccountBusy (exit 3, one line) when another run holds it
+            _, results = run_backfill(acct.label, period.start, period.end, via=via, streams=streams,
+                                      chunk_days=chunk_days, export_threshold=export_threshold,
+                                      max_export_rows=max_export_rows, settings=current, policy=policy,
+                                      progress=show, dry_run=dry_run)
         for r in results:
             days = Period(*r.window) if r.window and r.window[1] > r.window[0] else None
             window = f"{days.first_day}..{days.last_day}" if days else "-"  # both days inclusive

@@ -22,6 +22,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from kraken_etl.cli import helpfmt
 from kraken_etl.cli.common import checked_labels, console, database_url, fail, handle_errors, parse_period, settings
 from kraken_etl.core.visible import visible
 
@@ -33,18 +34,20 @@ CSV_COLUMNS = ("entity", "method", "currency", "date_acquired", "date_disposed",
                "cost_assumed")
 
 
-@lots_app.command("import")
+@lots_app.command("import", cls=helpfmt.Command)
 @handle_errors
 def lots_import(
     file: Annotated[Path, typer.Argument(help="CSV with columns asset, amount, cost, currency, acquired_at.",
-                                         exists=True, dir_okay=False, readable=True)],
+                                         metavar="FILE")],
 ) -> None:
     """Import opening lots (idempotent: the same file again adds nothing). A file with a bad row is refused
     whole, every bad row named."""
     from kraken_etl.books.lots_import import LotFileError, parse_lots
     from kraken_etl.db.books import OpeningLotInput, store_opening_lots
     from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.fileload import check_import_file
 
+    check_import_file(file)  # a directory, a FIFO or /dev/zero: one line, never a hang
     data = file.read_bytes()
     try:
         rows = parse_lots(data.decode("utf-8"))

@@ -12,17 +12,20 @@ still meets an unmigrated database ends with one line saying to run `kraken-etl 
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
 from kraken_etl.cli.output import console, err_console, error_line
+from kraken_etl.core.clock import stop_waits
 from kraken_etl.core.errors import KrakenEtlError
-from kraken_etl.core.period import Period, PeriodError, resolve_period
+from kraken_etl.core.period import Period, PeriodError, as_of_moment, resolve_period
 from kraken_etl.core.timeutil import as_utc
 from kraken_etl.settings import Settings, load_settings
 
@@ -49,16 +52,23 @@ def one_line(exc: BaseException) -> str:
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so every `KrakenEtlError` prints one line and exits with its `exit_code`
-    (configuration problems 2, the rest 1); so does the database going away mid-command (1). Anything else
-    is a bug and keeps its traceback."""
+    (configuration problems 2, the rest 1); so does the database going away mid-command (1). Ctrl-C and
+    SIGTERM stop every wait of the process at once (`core.clock.stop_waits`: a Prefect task's thread too)
+    and end the command with one `interrupted` line, exit 130. Anything else is a bug and keeps its
+    traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from kraken_etl.db.engine import DATABASE_ERRORS, SCHEMA_ERRORS, describe_database_error, schema_missing
 
         warnings.filterwarnings("ignore", module="platformdirs")
+        previous = _on_stop_signals()
         try:
             return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            stop_waits()
+            err_console.print("interrupted")
+            sys.exit(130)
         except KrakenEtlError as exc:
             raise fail(one_line(exc), code=exc.exit_code) from None
         except SCHEMA_ERRORS as exc:
@@ -67,11 +77,23 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{SCHEMA_MISSING}: {describe_database_error(exc).removeprefix('database: ')}", 2) from None
         except DATABASE_ERRORS as exc:  # the database went away mid-command: operational, one line
             raise fail(describe_database_error(exc), code=1) from None
-        except KeyboardInterrupt:
-            err_console.print("interrupted")
-            sys.exit(130)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     return wrapper
+
+
+def _stop(signum: int, frame: object) -> None:
+    stop_waits()  # first: a worker thread's retry wait must not outlive the main thread
+    raise KeyboardInterrupt
+
+
+def _on_stop_signals() -> dict[signal.Signals, Any]:
+    """SIGINT and SIGTERM → `_stop` (main thread only); the previous handlers, to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def parse_date(text: str, option: str) -> datetime:
@@ -109,6 +131,18 @@ def parse_period(date_from: str, date_to: str) -> Period:
     """
     try:
         return resolve_period(date_from, date_to, now=datetime.now(UTC))
+    except PeriodError as exc:
+        raise fail(f"{exc.option}: {exc}", code=2) from None
+
+
+def parse_as_of(text: str) -> datetime:
+    """`--as-of` read like an inclusive `--to` (`kraken_etl.core.period.as_of_moment`): a day through its end.
+
+    Raises:
+        typer.Exit: code 2 after one line naming the option.
+    """
+    try:
+        return as_of_moment(text)
     except PeriodError as exc:
         raise fail(f"{exc.option}: {exc}", code=2) from None
 

@@ -49,7 +49,6 @@ def demo() -> None:
 
     from flows import prefect_api
     from kraken_etl.jobs.demo import ACCOUNT, FIRST_QUERY, backfill_history, demo_account, summarise
-    from kraken_etl.jobs.exclusive import exclusive_label
 
     api = prefect_api.start_in_background()  # overlaps the database, the simulator and the backfill
 
@@ -61,8 +60,7 @@ def demo() -> None:
             console.print("  ", styled(event.message, "dim"), sep="", soft_wrap=True)
 
     with demo_account(say) as run:
-        with exclusive_label(ACCOUNT, purpose="demo backfill", settings=run.settings):
-            backfill_history(run, say, progress)
+        backfill_history(run, say, progress)  # under the account's lock, as `kraken-etl backfill`
         began = time.monotonic()
         api.result()
         from flows.nightly import nightly_flow  # imported by the warm-up: Prefect only when the demo runs

@@ -20,8 +20,9 @@ import orjson
 import typer
 from rich.table import Table
 
-from kraken_etl.cli.common import checked_labels, console, err_console, fail, handle_errors, parse_date, settings
+from kraken_etl.cli.common import checked_labels, console, err_console, fail, handle_errors, parse_as_of, settings
 from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.core.period import describe_as_of
 
 app = typer.Typer(help="Reconcile the stored copy against Kraken's numbers (and acknowledge findings).",
                   invoke_without_command=True, no_args_is_help=False)
@@ -86,7 +87,8 @@ def reconcile(
         "--account", "-a", help="Account label (repeatable). Default: every account with stored rows.",
         callback=checked_labels)] = None,
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Reconcile as of this moment (YYYY-MM-DD or ISO 8601, UTC). Default: now.")] = None,
+        "--as-of", help="Reconcile as of the end of this day, inclusive (YYYY-MM-DD), or as of this moment "
+        "(ISO 8601); UTC. Default: now.")] = None,
     check: Annotated[list[str] | None, typer.Option(
         "--check", "-c", help="Check to run (repeatable): balance_chain, ledger_vs_exchange, trade_ledger, "
         "order_trades, coverage. Default: all.")] = None,
@@ -104,25 +106,21 @@ def reconcile(
 @handle_errors
 def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, full: bool, as_json: bool,
          fail_on_break: bool) -> None:
-    from kraken_etl.db import migrate
-    from kraken_etl.db.engine import effective_url, make_engine
     from kraken_etl.db.recon_store import stored_accounts
+    from kraken_etl.jobs.wiring import database
     from kraken_etl.recon import reconcile as run
 
-    moment = parse_date(as_of, "--as-of") if as_of else None
+    moment = parse_as_of(as_of) if as_of else None
+    if moment is not None:  # printed back exactly; stdout stays JSON with --json
+        (err_console if as_json else console).print(f"as of: {describe_as_of(moment)}", highlight=False)
     try:
-        url = effective_url(settings())
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        try:
+        with database(settings(), upgrade=True) as engine:
             stored = stored_accounts(engine)
             labels = list(dict.fromkeys(account)) if account else stored
             unknown = [label for label in labels if label not in stored]
             if unknown:  # a typo must not print "clean" nor record a run
                 raise fail(_no_data(unknown, stored), code=2)
             results = [run(engine, label, as_of=moment, checks=check, full=full) for label in labels]
-        finally:
-            engine.dispose()
     except KrakenEtlError as exc:
         raise fail(str(exc), code=2) from None
     if as_json:

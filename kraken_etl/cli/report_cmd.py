@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kraken_etl.cli.common import checked_labels, console, database_url, handle_errors, parse_period
+from kraken_etl.cli.common import checked_labels, console, handle_errors, parse_period, settings
 from kraken_etl.core.period import Period
 
 
@@ -23,7 +23,7 @@ def report(
         "--to", help="Last UTC day, inclusive: through the end of that day (default: today).")] = None,
 ) -> None:
     """Write one self-contained HTML page: balances, holdings, fees, trades, flows, reconciliation, freshness."""
-    from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.wiring import database
     from kraken_etl.report import write_report
 
     start = end = None
@@ -31,11 +31,8 @@ def report(
         period = parse_period(date_from or "1970-01-01", date_to or datetime.now(UTC).date().isoformat())
         start = period.first_day if date_from else None
         end = period.last_day if date_to else None
-    engine = make_engine(database_url())
-    try:
+    with database(settings(), upgrade=True) as engine:
         info = write_report(engine, out, account=account, date_from=start, date_to=end)
-    finally:
-        engine.dispose()
     console.print(f"period: {Period.of_days(info.date_from, info.date_to).describe()}", highlight=False,
                   soft_wrap=True)
     console.print(f"report written to {info.path} ({info.size_bytes / 1_000_000:.1f} MB, {info.charts} charts, "

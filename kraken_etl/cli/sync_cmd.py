@@ -11,6 +11,7 @@ non-zero with one line per failure, no traceback and never a secret. The acceler
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,10 +46,9 @@ def sync(
     from datetime import UTC, datetime
 
     from kraken_etl.db.locks import AccountBusy
-    from kraken_etl.jobs.exclusive import exclusive
     from kraken_etl.jobs.refresh import refresh_after_load
-    from kraken_etl.jobs.sync import check_streams, sync_account
-    from kraken_etl.jobs.wiring import client_for, database
+    from kraken_etl.jobs.sync import check_streams, run_sync
+    from kraken_etl.jobs.wiring import database
 
     current = settings()
     start = parse_date(since, "--since") if since else None
@@ -64,19 +64,22 @@ def sync(
         for acct in accounts:
             tasks: dict[str, TaskID] = {}
 
-            def show(event: Event, _t: dict[str, TaskID] = tasks) -> None:
+            def task(stream: str, _t: dict[str, TaskID] = tasks, _label: str = acct.label) -> TaskID:
+                if stream not in _t:  # a bar once the stream starts (a busy account shows none)
+                    _t[stream] = bar.add_task(f"{_label} {stream}", total=None)
+                return _t[stream]
+
+            def show(event: Event, _task: Callable[[str], TaskID] = task) -> None:
                 if event.kind in ("status", "commit"):  # plain lines: a start point, a committed sub-window
                     bar.console.print(event.message, markup=False, highlight=False)
-                elif event.stream in _t:
-                    bar.update(_t[event.stream], completed=event.done, total=event.total)
+                elif event.stream:
+                    bar.update(_task(event.stream), completed=event.done, total=event.total)
 
-            try:
-                with exclusive(engine, acct, current.home, purpose="sync"), client_for(acct, current) as client:
-                    tasks.update({name: bar.add_task(f"{acct.label} {name}", total=None) for name in streams})
-                    for result in sync_account(streams, client=client, engine=engine, account=acct.label,
-                                               now=now, since=start, progress=show, window_rows=rows):
-                        results.append(result)
-                        bar.update(tasks[result.stream], completed=result.fetched, total=result.fetched or 1)
+            try:  # under the account's lock for all its streams
+                for result in run_sync(acct.label, streams, now=now, since=start, settings=current,
+                                       progress=show, window_rows=rows):
+                    results.append(result)
+                    bar.update(task(result.stream), completed=result.fetched, total=result.fetched or 1)
             except AccountBusy as exc:  # one line naming the account; the other accounts still run
                 failures.append(str(exc))
                 code = exc.exit_code

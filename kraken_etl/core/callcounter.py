@@ -1,9 +1,10 @@
 """Kraken's REST call counter, modelled (Spot REST Rate Limits page).
 
-Each private call adds its cost (1, or 2 for Ledgers/TradesHistory) to a per-key counter that decays
-linearly; a call that would push the counter past the tier's maximum is refused with
-``EAPI:Rate limit exceeded``. The client uses `delay()` to wait *before* such a call; the simulator uses
-`try_spend()` to enforce the limit. Time is passed in (seconds, any monotonic origin): no clock here.
+Each private call adds its cost (the caller passes it in: a stream's is declared on its `StreamSpec`, the
+other calls' in `kraken.calls`) to a per-key counter that decays linearly; a call that would push the
+counter past the tier's maximum is refused with ``EAPI:Rate limit exceeded``. The client uses `delay()`
+to wait *before* such a call; the simulator uses `try_spend()` to enforce the limit. Time is passed in
+(seconds, any monotonic origin): no clock here.
 """
 
 from __future__ import annotations
@@ -32,18 +33,6 @@ TIERS: dict[str, Tier] = {
     "intermediate": Tier("intermediate", 20, 0.5),
     "pro": Tier("pro", 20, 1.0),
 }
-
-# Endpoint costs: Ledgers and TradesHistory cost 2 (Kraken's rate-limit page, confirmed by rotki).
-# QueryLedgers/QueryTrades/ClosedOrders are UNVERIFIED; ccxt weights ClosedOrders like the history calls.
-HISTORY_COST = 2
-DEFAULT_COST = 1
-COSTS: dict[str, int] = {"Ledgers": HISTORY_COST, "TradesHistory": HISTORY_COST}
-
-
-def cost_of(method: str) -> int:
-    """The counter cost of one call to a private method (by its name, e.g. ``"Ledgers"``)."""
-    return COSTS.get(method, DEFAULT_COST)
-
 
 def pace_seconds(tier: Tier, calls: int, cost: int, level: float | None = None) -> float:
     """Seconds `calls` calls of `cost` take at the tier's pace from a counter at `level` (default: full, as

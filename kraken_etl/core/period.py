@@ -3,8 +3,10 @@
 `--from 2024-01-01 --to 2024-01-31` is the whole of January: a day given as `--to` runs through the end of
 that day. A moment with a time of day (`2024-01-31T12:00:00Z`) is included as written. Either way the
 result is one half-open interval `start ≤ t < end` in UTC, which is what the loaders and queries use, and
-`Period.describe()` prints it back exactly. Naive values mean UTC. This is the only place the conversion is
-written; the CLI (`backfill`, `report`) and the flows call it.
+`Period.describe()` prints it back exactly. Naive values mean UTC. A single cut-off (`reconcile --as-of`)
+reads like `--to`: `--as-of 2024-01-31` includes the whole of that day (`as_of_moment`, printed back by
+`describe_as_of`). This is the only place the conversion is written; the CLI (`backfill`, `report`,
+`reconcile`) and the flows call it.
 """
 
 from __future__ import annotations
@@ -83,6 +85,22 @@ def bound_to(text: str) -> datetime:
     """
     moment = _read(text, "--to")
     return moment + (timedelta(days=1) if _DAY_ONLY.match(text) else _TICK)
+
+
+def as_of_moment(text: str) -> datetime:
+    """The last moment an inclusive `--as-of` includes (what is kept is `t ≤ moment`): a day runs through its
+    end (23:59:59.999999 UTC), a moment is taken as written.
+
+    Raises:
+        PeriodError: when `text` is not a date or ISO 8601 moment (option `--as-of`).
+    """
+    moment = _read(text, "--as-of")
+    return moment + timedelta(days=1) - _TICK if _DAY_ONLY.match(text) else moment
+
+
+def describe_as_of(moment: datetime) -> str:
+    """``t ≤ 2024-01-31T23:59:59.999999Z`` (exactly what was resolved)."""
+    return f"t ≤ {_iso(moment)}"
 
 
 def resolve_period(date_from: str | datetime, date_to: str | datetime, *, now: datetime) -> Period:

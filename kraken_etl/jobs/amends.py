@@ -49,7 +49,7 @@ def sync_order_amends(
             records: list[Any] = []
             rejected: list[Rejected] = []
             for txid in chunk:
-                answer = client.private(spec.method, {"order_id": txid}, cost=spec.cost)
+                answer = client.private(spec.call, {"order_id": txid})
                 trail = answer.get(spec.result_key) if isinstance(answer, Mapping) else None
                 if not isinstance(trail, list):
                     raise MalformedResponse("EClient:Malformed response", "amends is not a list",

@@ -29,6 +29,7 @@ from typing import Literal
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.timeutil import as_utc, from_unix
+from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.core.windows import Window
 from kraken_etl.db import exports as export_jobs
 from kraken_etl.db import plans
@@ -36,11 +37,11 @@ from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import set_bookmark
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
+from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, submit_export
 from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
 from kraken_etl.jobs.streams import BY_NAME, STREAMS
 from kraken_etl.jobs.window import run_window
-from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.exports import Report
 from kraken_etl.settings import Settings, SettingsError
@@ -206,21 +207,31 @@ def _report(step: PlannedRange) -> Report:
     return report
 
 
-def request_for(
+def run_backfill(
     label: str,
     start: datetime | str,
     end: datetime | str,
-    via: Via = "auto",
+    *,
+    via: str = "auto",
     streams: Sequence[str] = BACKFILL_STREAMS,
     chunk_days: int = 0,
     export_threshold: int = 5_000,
     max_export_rows: int = 1_000_000,
-) -> BackfillRequest:
-    """A request from plain values (CLI options, flow parameters): moments as ISO 8601 text or datetimes
-    (naive = UTC); `chunk_days` 0 (the default) plans ranges from the data.
+    settings: Settings | None = None,
+    policy: ExportPolicy | None = None,
+    progress: Progress = quiet_progress,
+    dry_run: bool = False,
+) -> tuple[BackfillPlan, list[JobResult]]:
+    """The one entry of a backfill (the `backfill` command and the Prefect task both run it): the request
+    from plain values, the account's lock, the relaxed GC, then plan and run `[start, end)` of the configured
+    account `label`. Moments are ISO 8601 text or datetimes (naive = UTC); `chunk_days` 0 plans ranges from
+    the data. With `dry_run` the plan is computed (and reported through `progress`) but neither stored nor
+    run.
 
     Raises:
-        SettingsError: an unknown `via` or stream, an empty range, a non-positive size limit.
+        SettingsError: an unknown account, `via` or stream, an empty range, a non-positive size limit.
+        AccountBusy: when another run holds the account (nothing was touched).
+        MissingCredentials, ExportStuck, BackfillError, ExportFileError, KrakenError: as `backfill`.
     """
     if max_export_rows < 1 or export_threshold < 0 or chunk_days < 0:
         raise SettingsError("max_export_rows must be positive; export_threshold and chunk_days not negative")
@@ -228,28 +239,10 @@ def request_for(
         lower, upper = as_utc(start), as_utc(end)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    return BackfillRequest(label, lower, upper, tuple(streams or BACKFILL_STREAMS), via,
-                           timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold,
-                           max_export_rows)
-
-
-def backfill_label(
-    request: BackfillRequest,
-    *,
-    settings: Settings | None = None,
-    policy: ExportPolicy | None = None,
-    progress: Progress = quiet_progress,
-    dry_run: bool = False,
-) -> tuple[BackfillPlan, list[JobResult]]:
-    """Plan and run `request` for its configured account: what the CLI and the Prefect task both run.
-
-    With `dry_run` the plan is computed (and reported through `progress`) but neither stored nor run.
-
-    Raises:
-        SettingsError: an unknown account label; MissingCredentials without a key.
-        ExportStuck, BackfillError, ExportFileError, KrakenError: as `backfill`.
-    """
-    with open_account(request.account, settings) as session:
+    request = BackfillRequest(label, lower, upper, tuple(streams or BACKFILL_STREAMS), via,  # type: ignore[arg-type]
+                              timedelta(days=chunk_days) if chunk_days > 0 else None, export_threshold,
+                              max_export_rows)
+    with locked_account(label, settings, purpose="backfill") as session, relaxed_gc():
         chosen = plan(request, engine=session.engine, client=session.client, store=not dry_run)
         if dry_run:
             for line in chosen.lines():

@@ -9,6 +9,7 @@ from kraken_etl.db.quarantine import insert_balances
 from kraken_etl.db.runs import Engine, insert_run
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BALANCES
+from kraken_etl.kraken.calls import BALANCE, BALANCE_EX
 from kraken_etl.kraken.client import KrakenClient
 
 
@@ -23,8 +24,8 @@ def snapshot_balances(*, client: KrakenClient, engine: Engine, account: str) -> 
     try:
         taken_at = utcnow(client.clock)
         result.window_end = taken_at
-        balance = parse_balance(client.private("Balance"), taken_at)
-        balance_ex = parse_balance_ex(client.private("BalanceEx"), taken_at)
+        balance = parse_balance(client.private(BALANCE), taken_at)
+        balance_ex = parse_balance_ex(client.private(BALANCE_EX), taken_at)
         result.fetched = len(balance) + len(balance_ex)
         with engine.begin() as conn:
             result.inserted = result.loaded = insert_balances(conn, account, balance + balance_ex)

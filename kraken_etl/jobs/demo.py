@@ -25,16 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from kraken_etl.core.clock import SystemClock
 from kraken_etl.core.results import JobResult
 from kraken_etl.db import migrate
 from kraken_etl.db.engine import effective_url, make_engine
 from kraken_etl.db.reporting import holdings_now_sql
 from kraken_etl.db.summary import open_quarantine, row_counts
-from kraken_etl.jobs.backfill import BackfillRequest, backfill
+from kraken_etl.jobs.backfill import run_backfill
 from kraken_etl.jobs.events import Progress
 from kraken_etl.jobs.exportcycle import ExportPolicy
-from kraken_etl.jobs.wiring import client_for
 from kraken_etl.settings import Settings, load_settings
 from kraken_etl.simulator import SimConfig
 from kraken_etl.simulator.server import serving_process
@@ -118,22 +116,16 @@ def demo_account(say: Callable[[str], None]) -> Iterator[Demo]:
 
 
 def backfill_history(demo: Demo, say: Callable[[str], None], progress: Progress) -> None:
-    """Load the older history: ledgers and trades through the export cycle, the rest through REST.
+    """Load the older history, as `kraken-etl backfill --via export` does: ledgers and trades through the
+    export cycle, the rest through REST.
 
     Raises:
-        KrakenError, BackfillError: as `jobs.backfill.backfill`.
+        AccountBusy, KrakenError, BackfillError: as `jobs.backfill.run_backfill`.
     """
     step = time.monotonic()
-    (account,) = demo.settings.select_accounts([ACCOUNT])
-    request = BackfillRequest(ACCOUNT, demo.history_start, demo.cutover, via="export", chunk=None)
     policy = ExportPolicy(poll_initial=0.5, poll_max=2.0, timeout=300)
-    engine = make_engine(demo.url)
-    try:
-        with client_for(account, demo.settings, clock=SystemClock()) as client:
-            demo.summary.backfill = backfill(request, engine=engine, client=client, clock=client.clock,
-                                             home=demo.settings.home, policy=policy, progress=progress)
-    finally:
-        engine.dispose()
+    _, demo.summary.backfill = run_backfill(ACCOUNT, demo.history_start, demo.cutover, via="export",
+                                            settings=demo.settings, policy=policy, progress=progress)
     demo.summary.seconds["backfill (export cycle)"] = time.monotonic() - step
     say(f"backfilled {demo.history_start:%Y-%m-%d} .. {demo.cutover:%Y-%m-%d}: ledgers and trades through the "
         "export cycle, closed orders and amends through REST")

@@ -1,7 +1,8 @@
 """One run per account: the account lock plus the hand-over of the key's nonces between machines.
 
-`exclusive(engine, account, settings, purpose=…)` is what every entry that writes an account wraps its
-work in (`kraken-etl sync`, `backfill`, `import`, and the Prefect tasks of sync, backfill and nightly):
+`exclusive(engine, account, home, purpose=…)` is what every entry that writes an account wraps its work in
+(`jobs.sync.run_sync`, `jobs.backfill.run_backfill`, `jobs.nightly.run_nightly`: the commands and the Prefect
+tasks alike; `kraken-etl import`):
 
 1. take the account's lock (`db.locks.account_lock`; `AccountBusy` at once when taken);
 2. raise this machine's nonce file for the account's key above the key's high-water mark in the database
@@ -24,7 +25,7 @@ from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.db.locks import account_lock
 from kraken_etl.db.noncemark import nonce_floor, record_nonce
 from kraken_etl.db.runs import Engine
-from kraken_etl.jobs.wiring import database
+from kraken_etl.jobs.wiring import Session, client_for, database
 from kraken_etl.kraken.nonce import key_id, last_nonce, raise_nonce_floor
 from kraken_etl.settings import Account, Settings, load_settings
 
@@ -54,13 +55,16 @@ def exclusive(engine: Engine, account: Account, home: Path, *, purpose: str,
 
 
 @contextmanager
-def exclusive_label(label: str, *, purpose: str, settings: Settings | None = None) -> Iterator[None]:
-    """`exclusive` for a configured account named by label, on its own engine (what a Prefect task uses).
+def locked_account(label: str, settings: Settings | None, *, purpose: str) -> Iterator[Session]:
+    """The configured account `label` held `exclusive`, then its client and engine (`jobs.wiring.Session`):
+    what each command's entry (`run_sync`, `run_backfill`, `run_nightly`) runs in. The lock comes first, so a
+    busy account is reported as busy even without a key configured.
 
     Raises:
-        SettingsError: when the label is not configured; AccountBusy as `exclusive`.
+        SettingsError: an unknown label; AccountBusy as `exclusive`; then MissingCredentials without a key.
     """
     current = settings or load_settings()
     account = current.select_accounts([label])[0]
-    with database(current) as engine, exclusive(engine, account, current.home, purpose=purpose):
-        yield
+    with database(current) as engine, exclusive(engine, account, current.home, purpose=purpose), \
+            client_for(account, current) as client:
+        yield Session(current, account, client, engine)

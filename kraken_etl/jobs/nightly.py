@@ -28,11 +28,10 @@ from kraken_etl.db.reporting import refresh_reporting
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark
 from kraken_etl.jobs.events import Progress, quiet_progress
-from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.prices import run_prices_sync
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.sync import sync_account
-from kraken_etl.jobs.wiring import open_account
 from kraken_etl.recon import reconcile
 from kraken_etl.report import write_report
 from kraken_etl.settings import Settings
@@ -170,9 +169,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
     signpost = as_utc(now)
     start = as_utc(since) if since is not None else None
     outcome = NightlyOutcome(label, signpost, started_at=time.monotonic())
-    with open_account(label, settings) as session, \
-            exclusive(session.engine, session.account, session.settings.home, purpose="nightly",
-                      clock=session.client.clock):
+    with locked_account(label, settings, purpose="nightly") as session:
         engine = session.engine
         outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
                                     now=signpost, since=start, window_rows=session.settings.sync_window_rows,

@@ -49,7 +49,7 @@ def fetch_page(spec: StreamSpec, window: Window, client: KrakenClient, ofs: int)
     Raises:
         MalformedResponse: see `answer_page`. KrakenError: from the client.
     """
-    result = client.private(spec.method, {**spec.params, **to_kraken_params(window), "ofs": ofs}, cost=spec.cost)
+    result = client.private(spec.call, {**spec.params, **to_kraken_params(window), "ofs": ofs})
     return answer_page(spec, result)
 
 

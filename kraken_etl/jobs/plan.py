@@ -132,8 +132,7 @@ class _Prober:
     def page(self, window: Window, ofs: int) -> tuple[int, list[Decimal]]:
         """Kraken's `count` for the window, and the cursor times of the page at `ofs`."""
         spec = self.spec
-        result = self.client.private(spec.method, {**spec.params, **to_kraken_params(window), "ofs": ofs},
-                                     cost=spec.cost)
+        result = self.client.private(spec.call, {**spec.params, **to_kraken_params(window), "ofs": ofs})
         self.calls += 1
         page, count = answer_page(spec, result)  # the same answer checks as a window's pages
         times = []

@@ -63,7 +63,7 @@ def _members(path: Path) -> Iterator[tuple[str, io.TextIOBase]]:
                         yield f"{path.name}:{info.filename}", io.TextIOWrapper(raw, encoding="utf-8", newline="")
             return
         with path.open(encoding="utf-8", newline="") as handle:
-            yield path.name, handle  # type: ignore[misc]
+            yield path.name, handle
     except OSError as exc:
         raise PriceImportError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except zipfile.BadZipFile as exc:

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from kraken_etl.core.amend import parse_order_amend
-from kraken_etl.core.callcounter import cost_of
 from kraken_etl.core.exportheader import ExportKind
 from kraken_etl.core.exportrows import LEDGER_ROWS, TRADE_ROWS, RowReader
 from kraken_etl.core.ledger import parse_ledger_entry
@@ -34,6 +33,7 @@ from kraken_etl.jobs.validation import (
     unknown_ledger_type,
     unknown_side,
 )
+from kraken_etl.kraken.calls import PrivateCall
 
 StreamName = Literal["ledgers", "trades", "closed_orders", "order_amends"]
 Record = LedgerEntry | Trade | ClosedOrder | OrderAmend
@@ -54,6 +54,8 @@ class StreamSpec:
     parse: Callable[[str, Mapping[str, Any]], Record]
     target: LoadTarget
     rules: StreamRules
+    permission: str  # the key permission the endpoint needs, as Kraken's API key page names it
+    cost: int  # call-counter cost of one call (Kraken's rate-limit page: 2 for Ledgers and TradesHistory)
     paging: Literal["window", "per_order"] = "window"  # per_order: one call per amended order (OrderAmends)
     export_report: ExportKind | None = None  # Kraken's export report, if it has one
     export_rows: RowReader | None = None  # how the report's rows become the target's columns
@@ -66,9 +68,9 @@ class StreamSpec:
         return self.path.rsplit("/", 1)[-1]
 
     @property
-    def cost(self) -> int:
-        """Call-counter cost of one page (2 for Ledgers/TradesHistory, per Kraken's rate-limit page)."""
-        return cost_of(self.method)
+    def call(self) -> PrivateCall:
+        """The endpoint as the client calls it: the counter charges `cost`, a refusal names `permission`."""
+        return PrivateCall(self.method, self.permission, self.cost)
 
 
 LEDGERS = StreamSpec(
@@ -77,6 +79,7 @@ LEDGERS = StreamSpec(
     rules=StreamRules(("amount", "fee"), ("balance",), "time_raw", flags=(
         ("unknown_type", "type", unknown_ledger_type), ("unknown_asset", "asset", unknown_asset),
         ("negative_fee", "fee", negative), ("no_balance", "balance", missing))),
+    permission="Query Ledger Entries", cost=2,
     export_report="ledgers", export_rows=LEDGER_ROWS,
 )
 TRADES = StreamSpec(
@@ -84,6 +87,7 @@ TRADES = StreamSpec(
     target=LoadTarget("trade", "txid", Trade, (("time", "time_raw"),)),
     rules=StreamRules(("price", "cost", "fee", "vol"), ("margin",), "time_raw", flags=(
         ("unknown_side", "type", unknown_side), ("negative_fee", "fee", negative))),
+    permission="Query Closed Orders & Trades", cost=2,
     export_report="trades", export_rows=TRADE_ROWS,
     params={"ledgers": "true"},  # the ledger ids of each fill, for trade <-> ledger reconciliation
 )
@@ -92,6 +96,7 @@ CLOSED_ORDERS = StreamSpec(
     target=LoadTarget("closed_order", "txid", ClosedOrder, (("opentm", "opentm_raw"), ("closetm", "closetm_raw"))),
     rules=StreamRules(("vol", "vol_exec", "cost", "fee", "price"),
                       ("descr_price", "descr_price2", "stopprice", "limitprice"), "closetm_raw"),
+    permission="Query Closed Orders & Trades", cost=1,  # ccxt weights it like the history calls: unverified
     # window on close time: an order opened long ago but closed since the bookmark is still found
     params={"trades": "true", "closetime": "close"},
 )
@@ -100,6 +105,7 @@ ORDER_AMENDS = StreamSpec(
     target=LoadTarget("order_amend", "amend_id", OrderAmend),
     rules=StreamRules((), ("order_qty", "display_qty", "remaining_qty", "limit_price",
                                        "trigger_price"), "timestamp_ns", cursor_scale=9),
+    permission="Query Open Orders & Trades or Query Closed Orders & Trades", cost=1,
     paging="per_order",
 )
 

@@ -1,9 +1,9 @@
 """Incremental sync: every stream of one account from its bookmark to ONE signpost ("now").
 
-`sync_account` is the entry (the CLI runs it per account; a Prefect task runs it per stream through
-`sync_label`). The signpost is taken once per run and shared by all its streams, so the trades and ledgers
-of one run end at the same moment and reconcile at the cut-off. Streams run in `SYNC_ORDER` (amends need
-the closed orders stored first).
+`run_sync` is the entry (the `sync` command and the flow's task both run it per account: the account's
+lock, then `sync_account` over its streams). The signpost is taken once per run and shared by all its
+streams, so the trades and ledgers of one run end at the same moment and reconcile at the cut-off. Streams
+run in `SYNC_ORDER` (amends need the closed orders stored first).
 
 Where a stream starts (`start_for`, shown by `kraken-etl status` too): its bookmark minus the lag; without a
 bookmark, `since` when given; without it, where the stream's stored rows end (the latest row's time minus
@@ -26,9 +26,9 @@ from kraken_etl.db.state import get_bookmark, stored_end
 from kraken_etl.jobs.amends import sync_order_amends
 from kraken_etl.jobs.balances import snapshot_balances
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
+from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.streams import BALANCES, BY_NAME, STREAMS, SYNC_ORDER, StreamSpec
 from kraken_etl.jobs.window import DEFAULT_WINDOW_ROWS, run_window
-from kraken_etl.jobs.wiring import open_account
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.settings import Settings, SettingsError
 
@@ -112,17 +112,20 @@ def sync_account(
     return results
 
 
-def sync_label(
+def run_sync(
     label: str, streams: Sequence[str] | None = None, *, now: datetime | None = None,
     since: datetime | None = None, settings: Settings | None = None, progress: Progress = quiet_progress,
     window_rows: int | None = None,
 ) -> list[JobResult]:
-    """`sync_account` for a configured account named by label (what a Prefect task runs: no secrets passed).
+    """The one entry of a sync (the `sync` command and the Prefect task both run it): the configured account
+    `label`, under its lock for all its streams, `sync_account` up to the signpost `now`. Labels, never keys.
 
     Raises:
-        SettingsError: when the label is not configured; otherwise as `sync_account`.
+        SettingsError: when the label is not configured; MissingCredentials without a key.
+        AccountBusy: when another run holds the account (nothing was touched).
+        KrakenError: as `sync_account`.
     """
-    with open_account(label, settings) as session:
+    with locked_account(label, settings, purpose="sync") as session:
         return sync_account(streams, client=session.client, engine=session.engine, account=label, now=now,
                             since=since, progress=progress,
                             window_rows=window_rows or session.settings.sync_window_rows)

@@ -10,7 +10,8 @@ Responses are decoded with ``parse_float=Decimal``; no amount ever passes throug
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -19,10 +20,11 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import SecretStr
 
-from kraken_etl.core.callcounter import TIERS, Tier, cost_of
+from kraken_etl.core.callcounter import TIERS, Tier
 from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.kraken.auth import KrakenAuth
-from kraken_etl.kraken.errors import MissingCredentials
+from kraken_etl.kraken.calls import PrivateCall
+from kraken_etl.kraken.errors import MissingCredentials, PermissionDenied
 from kraken_etl.kraken.http import decode_answer, default_transport, form_value
 from kraken_etl.kraken.nonce import FileNonceSource, MemoryNonceSource, NonceSource, key_id
 from kraken_etl.kraken.ratelimit import PUBLIC_TIER, SharedCounter, counter_for
@@ -35,6 +37,16 @@ PRIVATE_PREFIX = "/0/private/"
 PUBLIC_PREFIX = "/0/public/"
 USER_AGENT = "kraken-etl/0.1 (+accounting sync)"
 ZIP_MAGIC = b"PK\x03\x04"
+
+
+@contextmanager
+def _naming_permission(call: PrivateCall) -> Iterator[None]:
+    """A `PermissionDenied` from the block names the permission `call` declares."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise PermissionDenied(exc.code, exc.message, exc.raw, method=call.method,
+                               permission=call.permission) from None
 
 
 class KrakenClient:
@@ -136,8 +148,9 @@ class KrakenClient:
 
     # -- public API --------------------------------------------------------------------------------
 
-    def private(self, method: str, data: Mapping[str, Any] | None = None, *, cost: int | None = None) -> Any:
-        """Call a private method (``"Ledgers"`` or ``"/0/private/Ledgers"``) and return its `result`.
+    def private(self, call: PrivateCall, data: Mapping[str, Any] | None = None) -> Any:
+        """Call a private method and return its `result`: the counter charges the call's declared cost, a
+        `PermissionDenied` names its declared permission.
 
         Raises:
             MissingCredentials: when the client has no key/secret.
@@ -146,21 +159,17 @@ class KrakenClient:
             InvalidNonce: when a fresh nonce was refused too.
             RetriesExhausted: when transient failures outlast the retry policy (chained to the last one).
         """
-        name = method.removeprefix(PRIVATE_PREFIX)
-        if self._auth is None:
-            raise MissingCredentials("EClient:Missing credentials", method=name)
-        price = cost_of(name) if cost is None else cost
-        params = dict(data or {})
-        return self._retrier.run(name, lambda: self._send_private(name, params, price), self._counter)
+        name, price, params = self._prepare(call, data)
+        with _naming_permission(call):
+            return self._retrier.run(name, lambda: self._send_private(name, params, price), self._counter)
 
     def private_stream(
         self,
-        method: str,
+        call: PrivateCall,
         data: Mapping[str, Any] | None,
         sink: IO[bytes],
         *,
         magic: bytes = ZIP_MAGIC,
-        cost: int | None = None,
         on_chunk: Callable[[int], None] | None = None,
     ) -> int:
         """Call a private method whose answer is a binary file (RetrieveExport's zip); stream it to `sink`.
@@ -180,13 +189,10 @@ class KrakenClient:
             MalformedResponse: when the body is neither an envelope nor starts with `magic` (fatal).
             OSError: when `sink` cannot be written.
         """
-        name = method.removeprefix(PRIVATE_PREFIX)
-        if self._auth is None:
-            raise MissingCredentials("EClient:Missing credentials", method=name)
-        price = cost_of(name) if cost is None else cost
-        params = dict(data or {})
-        written: int = self._retrier.run(
-            name, lambda: self._stream_private(name, params, price, sink, magic, on_chunk), self._counter)
+        name, price, params = self._prepare(call, data)
+        with _naming_permission(call):
+            written: int = self._retrier.run(
+                name, lambda: self._stream_private(name, params, price, sink, magic, on_chunk), self._counter)
         return written
 
     def public(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -206,6 +212,11 @@ class KrakenClient:
             self.stats.counter_wait += self._public_counter.acquire(1, self.clock)
         self.public_calls += 1
         return decode_answer(self._http.get(PUBLIC_PREFIX + name, params=query), name)
+
+    def _prepare(self, call: PrivateCall, data: Mapping[str, Any] | None) -> tuple[str, int, dict[str, Any]]:
+        if self._auth is None:
+            raise MissingCredentials("EClient:Missing credentials", method=call.method)
+        return call.method, call.cost, dict(data or {})
 
     def _send_private(self, name: str, params: dict[str, Any], cost: int) -> Any:
         self.stats.counter_wait += self._counter.acquire(cost, self.clock)

@@ -44,7 +44,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from kraken_etl.core.errors import KrakenEtlError
-from kraken_etl.kraken.permissions import permission_for
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +164,27 @@ class InvalidSignature(FatalKrakenError):
 
 
 class PermissionDenied(FatalKrakenError):
-    """The key lacks a permission; the message names the one the method needs (Kraken's API key documentation)."""
+    """The key lacks a permission; the message names the one the call needs (`kraken.calls.PrivateCall`, as
+    Kraken's API key documentation names it), which the client sets from the call it made."""
+
+    def __init__(self, code: str, message: str = "", raw: object = None, *, method: str | None = None,
+                 permission: str | None = None) -> None:
+        self.permission = permission
+        super().__init__(code, message, raw, method=method)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_denied, (self.code, self.message, self.method, self.permission))
 
     def _text(self) -> str:
-        needed = permission_for(self.method)
+        needed = self.permission
         where = f" on {self.method}" if self.method else ""
         if needed:
             return f"Kraken {self.code}{where}: the API key needs the '{needed}' permission"
         return f"Kraken {self.code}{where}: the API key lacks a permission this method needs"
+
+
+def _rebuild_denied(code: str, message: str, method: str | None, permission: str | None) -> PermissionDenied:
+    return PermissionDenied(code, message, None, method=method, permission=permission)
 
 
 class InvalidArguments(FatalKrakenError):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kraken_etl.core.exportheader import ExportKind
+from kraken_etl.kraken.calls import ADD_EXPORT, EXPORT_STATUS, REMOVE_EXPORT, RETRIEVE_EXPORT
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import MalformedResponse
 
@@ -71,7 +72,7 @@ def add_export(
         KrakenError: as `KrakenClient.private`; MalformedResponse when the answer has no id.
     """
     result = client.private(
-        "AddExport",
+        ADD_EXPORT,
         {"report": report, "description": description, "format": fmt, "fields": fields,
          "starttm": str(starttm), "endtm": str(endtm)},
     )
@@ -87,7 +88,7 @@ def export_statuses(client: KrakenClient, report: Report) -> list[ExportInfo]:
     Raises:
         KrakenError: as `KrakenClient.private`; MalformedResponse when the answer is not a list.
     """
-    result = client.private("ExportStatus", {"report": report})
+    result = client.private(EXPORT_STATUS, {"report": report})
     if not isinstance(result, list):
         raise MalformedResponse("EClient:Malformed response", "ExportStatus is not a list", method="ExportStatus")
     out = []
@@ -129,7 +130,7 @@ def remove_export(client: KrakenClient, kraken_id: str, kind: Literal["cancel", 
         KrakenError: as `KrakenClient.private` (InvalidArguments when the id is unknown or the kind does not
             fit the export's status).
     """
-    result = client.private("RemoveExport", {"id": kraken_id, "type": kind})
+    result = client.private(REMOVE_EXPORT, {"id": kraken_id, "type": kind})
     return bool(isinstance(result, Mapping) and result.get(kind))
 
 
@@ -152,7 +153,7 @@ def retrieve_export(
     part = dest.with_name(dest.name + ".part")
     try:
         with part.open("w+b") as out:
-            client.private_stream("RetrieveExport", {"id": kraken_id}, out, on_chunk=on_chunk)
+            client.private_stream(RETRIEVE_EXPORT, {"id": kraken_id}, out, on_chunk=on_chunk)
             out.flush()
             os.fsync(out.fileno())
     except BaseException:

@@ -35,6 +35,7 @@ from websockets.uri import parse_uri
 
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.errors import KrakenEtlError
+from kraken_etl.kraken.calls import WEBSOCKETS_TOKEN
 from kraken_etl.kraken.client import KrakenClient
 
 
@@ -81,7 +82,7 @@ class TokenKeeper:
             WsError: when the answer has no token.
         """
         started = self.clock.now()
-        result = self.client.private("GetWebSocketsToken")
+        result = self.client.private(WEBSOCKETS_TOKEN)
         token = result.get("token") if isinstance(result, dict) else None
         if not isinstance(token, str) or not token:
             raise WsError("GetWebSocketsToken answered without a token")

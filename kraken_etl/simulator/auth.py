@@ -16,10 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kraken_etl.core.callcounter import TIERS, CallCounter, cost_of
+from kraken_etl.core.callcounter import TIERS, CallCounter
 from kraken_etl.core.clock import Clock
 from kraken_etl.core.signature import verify
-from kraken_etl.simulator.config import METHOD_PERMISSIONS, ApiKey, SimConfig
+from kraken_etl.simulator.config import METHOD_COSTS, METHOD_PERMISSIONS, ApiKey, SimConfig
 
 
 class ApiError(Exception):
@@ -111,7 +111,7 @@ class Authenticator:
             raise ApiError("EAPI:Rate limit exceeded")
         if not self.config.rate_limits:
             return
-        cost = self.config.closed_orders_cost if method == "ClosedOrders" else cost_of(method)
+        cost = self.config.closed_orders_cost if method == "ClosedOrders" else METHOD_COSTS.get(method, 1)
         if state.counter.try_spend(cost, now):
             return
         window = self.config.lockout_seconds

@@ -44,6 +44,9 @@ METHOD_PERMISSIONS: dict[str, frozenset[str]] = {
     "GetWebSocketsToken": frozenset({WEBSOCKET}),
 }
 
+# Private method -> its call-counter cost when not 1 (Kraken's rate-limit page; `closed_orders_cost` is a knob).
+METHOD_COSTS: dict[str, int] = {"Ledgers": 2, "TradesHistory": 2}
+
 LEDGER_HEADERS = ("legacy", "legacy_usd", "wallet", "wallet_usd", "subclass", "subclass_usd")
 TRADE_HEADERS = ("basic", "position", "position_costusd")
 DEFAULT_END_TIME = datetime(2026, 11, 1, tzinfo=UTC)

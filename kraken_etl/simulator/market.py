@@ -123,7 +123,8 @@ class Market:
         along = np.clip(ms_t - t0, 0, span)
         out = p0 + (p1 - p0) * along // span
         out = np.where(ms_t <= ms_k[0], prices[0], out)
-        return np.where(ms_t >= ms_k[-1], prices[-1], out)
+        result: Ints = np.where(ms_t >= ms_k[-1], prices[-1], out)
+        return result
 
     def usd_price(self, asset: int, ticks: int) -> tuple[int, int]:
         """The USD value of one unit of `asset` at `ticks`, as (scaled integer, decimals)."""

@@ -2,13 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kraken_etl.core.callcounter import TIERS, CallCounter, cost_of
-
-
-def test_costs() -> None:
-    assert cost_of("Ledgers") == 2
-    assert cost_of("TradesHistory") == 2
-    assert cost_of("Balance") == 1
+from kraken_etl.core.callcounter import TIERS, CallCounter
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from kraken_etl.kraken import errors as e
+from kraken_etl.kraken.calls import RETRIEVE_EXPORT
 from kraken_etl.kraken.client import KrakenClient, RetryPolicy
 from tests.kraken.conftest import FakeClock, ScriptedKraken, envelope, make_client
 
@@ -24,7 +25,7 @@ def test_streams_the_zip_to_the_sink_with_a_signed_request(clock: FakeClock) -> 
     sink = io.BytesIO()
     seen: list[int] = []
     with make_client(kraken, clock) as client:
-        size = client.private_stream("RetrieveExport", {"id": "ABCD"}, sink, on_chunk=seen.append)
+        size = client.private_stream(RETRIEVE_EXPORT, {"id": "ABCD"}, sink, on_chunk=seen.append)
         assert client.stats.calls == 1
     assert size == len(ZIP) and sink.getvalue() == ZIP
     assert seen[-1] == len(ZIP) and seen == sorted(seen)
@@ -43,7 +44,7 @@ def test_a_json_envelope_raises_the_typed_error_at_once(
     kraken = ScriptedKraken([envelope(errors=[error])])
     sink = io.BytesIO()
     with make_client(kraken, clock) as client, pytest.raises(exc):
-        client.private_stream("RetrieveExport", {"id": "X"}, sink)
+        client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, sink)
     assert sink.getvalue() == b"" and len(kraken.requests) == 1
 
 
@@ -52,7 +53,7 @@ def test_a_retryable_failure_restarts_the_sink_with_a_fresh_nonce(clock: FakeClo
     sink = io.BytesIO()
     sink.write(b"left over from somewhere")
     with make_client(kraken, clock) as client:
-        assert client.private_stream("RetrieveExport", {"id": "X"}, sink) == len(ZIP)
+        assert client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, sink) == len(ZIP)
         assert client.stats.retries == 2
     assert sink.getvalue() == ZIP
     assert len(set(kraken.nonces)) == 3
@@ -61,21 +62,21 @@ def test_a_retryable_failure_restarts_the_sink_with_a_fresh_nonce(clock: FakeClo
 def test_a_body_that_is_neither_the_file_nor_json_is_malformed(clock: FakeClock) -> None:
     kraken = ScriptedKraken([binary(b"<html>maintenance</html>")])
     with make_client(kraken, clock) as client, pytest.raises(e.MalformedResponse):
-        client.private_stream("RetrieveExport", {"id": "X"}, io.BytesIO())
+        client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, io.BytesIO())
     assert len(kraken.requests) == 1
 
 
 def test_a_successful_json_answer_is_not_a_file(clock: FakeClock) -> None:
     kraken = ScriptedKraken([envelope(result={"id": "X"})])
     with make_client(kraken, clock) as client, pytest.raises(e.MalformedResponse, match="JSON answer"):
-        client.private_stream("RetrieveExport", {"id": "X"}, io.BytesIO())
+        client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, io.BytesIO())
 
 
 def test_retries_are_bounded(clock: FakeClock) -> None:
     kraken = ScriptedKraken(lambda path, params: binary(b"", 502))
     with make_client(kraken, clock, retry=RetryPolicy(max_attempts=3)) as client, \
             pytest.raises(e.RetriesExhausted):
-        client.private_stream("RetrieveExport", {"id": "X"}, io.BytesIO())
+        client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, io.BytesIO())
     assert len(kraken.requests) == 3
 
 
@@ -84,5 +85,5 @@ def test_no_credentials_no_request(clock: FakeClock) -> None:
     client = KrakenClient("https://kraken.test", api_key=None, api_secret=SecretStr("x"), clock=clock,
                           transport=httpx.MockTransport(kraken))
     with client, pytest.raises(e.MissingCredentials):
-        client.private_stream("RetrieveExport", {"id": "X"}, io.BytesIO())
+        client.private_stream(RETRIEVE_EXPORT, {"id": "X"}, io.BytesIO())
     assert kraken.requests == []

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from kraken_etl.kraken.calls import BALANCE
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.simulator.server import RunningSimulator, running
 
@@ -89,7 +90,7 @@ def test_calls_go_through_the_proxy_from_the_environment(
     monkeypatch.setenv(variable, relay.url)
     with client(KRAKEN, sim) as kraken:
         server_time = kraken.public("Time")
-        balances = kraken.private("Balance")
+        balances = kraken.private(BALANCE)
     assert "unixtime" in server_time
     assert balances  # a signed call: the signature covers the path, not the host, so it survives the proxy
     assert relay.seen == [f"{KRAKEN}/0/public/Time", f"{KRAKEN}/0/private/Balance"]

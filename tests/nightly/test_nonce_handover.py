@@ -19,6 +19,7 @@ from kraken_etl.core.callcounter import TIERS
 from kraken_etl.core.clock import Clock, ManualClock
 from kraken_etl.db.engine import make_engine
 from kraken_etl.jobs.exclusive import exclusive
+from kraken_etl.kraken.calls import BALANCE
 from kraken_etl.kraken.client import KrakenClient, RetryPolicy
 from kraken_etl.kraken.errors import InvalidNonce
 from kraken_etl.kraken.nonce import FileNonceSource, key_id
@@ -59,10 +60,10 @@ def _account(sim: InProcessSim) -> Account:
 def test_without_the_hand_over_the_lagging_machine_is_refused(sim: InProcessSim, tmp_path: Path) -> None:
     """The control: what the hand-over prevents (so the test below can fail)."""
     with _machine(sim, tmp_path / "a", sim.clock) as a:
-        a.private("Balance")
+        a.private(BALANCE)
     behind = ManualClock(sim.clock.now() - 3600)
     with _machine(sim, tmp_path / "b", behind) as b, pytest.raises(InvalidNonce):
-        b.private("Balance")
+        b.private(BALANCE)
 
 
 def test_the_next_machine_starts_above_the_last_one(sim: InProcessSim, engine: Engine, tmp_path: Path) -> None:
@@ -70,14 +71,14 @@ def test_the_next_machine_starts_above_the_last_one(sim: InProcessSim, engine: E
     with exclusive(engine, account, tmp_path / "a", purpose="sync", clock=sim.clock), \
             _machine(sim, tmp_path / "a", sim.clock) as a:
         for _ in range(3):
-            a.private("Balance")
+            a.private(BALANCE)
     behind = ManualClock(sim.clock.now() - 3600)
     with exclusive(engine, account, tmp_path / "b", purpose="sync", clock=behind), \
             _machine(sim, tmp_path / "b", behind) as b:
         for _ in range(3):
-            b.private("Balance")  # no InvalidNonce
+            b.private(BALANCE)  # no InvalidNonce
         assert b.stats.errors == {}
     with exclusive(engine, account, tmp_path / "a", purpose="sync", clock=sim.clock), \
             _machine(sim, tmp_path / "a", sim.clock) as a:
-        a.private("Balance")  # and back to A, whose own file is older than B's last nonce
+        a.private(BALANCE)  # and back to A, whose own file is older than B's last nonce
         assert a.stats.errors == {}

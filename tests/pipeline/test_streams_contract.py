@@ -85,3 +85,13 @@ def test_export_rows_fill_the_record_columns_the_rules_read(spec: StreamSpec) ->
     assert columns <= {f.name for f in fields(spec.target.record_type)}
     assert {spec.target.key, *rules.money, *rules.optional_money, *(c for _, c, _ in rules.flags)} <= columns
     assert {c for pair in spec.target.time_pairs for c in pair} <= columns
+
+
+@pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
+def test_the_declared_cost_and_permission_are_kraken_s(spec: StreamSpec) -> None:
+    """The cost and permission a stream declares (what the client charges and names) agree with the
+    simulator's own model of Kraken, a table written apart from the product's."""
+    from kraken_etl.simulator.config import METHOD_COSTS, METHOD_PERMISSIONS
+
+    assert spec.call.cost == spec.cost == METHOD_COSTS.get(spec.method, 1)
+    assert set(spec.call.permission.split(" or ")) <= METHOD_PERMISSIONS[spec.method]
