@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 
+from kraken_etl.books.lots import gc_paused
 from kraken_etl.books.lots_model import ZERO, Event, Kind
 from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
 
@@ -63,6 +65,17 @@ class Finding:
 class Converted:
     events: list[Event]
     findings: list[Finding]
+    # events being built, as Event's fields without `seq` (given once they are in order: one Event each)
+    pending: list[tuple[object, ...]] = field(default_factory=list)
+
+    def add(self, kind: Kind, asset: str, at: datetime, amount: Decimal, value: Decimal = ZERO,
+            fees: Decimal = ZERO, entries: tuple[str, ...] = (), *, cost_assumed: bool = False, label: str = "",
+            acquired_at: datetime | None = None) -> None:
+        self.pending.append((kind, asset, at, amount, value, fees, entries, cost_assumed, label, acquired_at))
+
+
+_LINE_ORDER = attrgetter("at", "ledger_id")
+_PENDING_AT = itemgetter(2)
 
 
 def ledger_to_events(
@@ -73,12 +86,18 @@ def ledger_to_events(
     fee_rule: FeeRule = FeeRule.ACQUISITION_COST,
     opening_lots: Iterable[OpeningLot] = (),
 ) -> Converted:
+    with gc_paused():
+        return _convert(lines, currency, table, fee_rule, opening_lots)
+
+
+def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[str, str], Rule], fee_rule: FeeRule,
+             opening_lots: Iterable[OpeningLot]) -> Converted:
     out = Converted([], [])
     openings: dict[str, deque[OpeningLot]] = defaultdict(deque)
     for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
         openings[lot.asset].append(lot)
     trades: dict[str, list[LedgerLine]] = {}
-    ordered = sorted(lines, key=lambda line: (line.at, line.ledger_id))
+    ordered = sorted(lines, key=_LINE_ORDER)
     rules: dict[tuple[str, str], Rule] = {}
     for line in ordered:
         rule = rules.get((line.type, line.subtype))
@@ -97,14 +116,12 @@ def ledger_to_events(
         for lot in left:
             out.findings.append(Finding("opening_lot_unused", (lot.source,),
                                         f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited"))
-    out.events.sort(key=lambda e: e.at)  # stable: the order each entry produced its events in
-    out.events = [_renumber(e, i) for i, e in enumerate(out.events)]
+    out.pending.sort(key=_PENDING_AT)  # stable: the order each entry produced its events in
+    out.events = [Event(kind, asset, at, amount, value, fees, entries, seq, assumed, label, acquired_at)  # type: ignore[arg-type]
+                  for seq, (kind, asset, at, amount, value, fees, entries, assumed, label, acquired_at)
+                  in enumerate(out.pending)]
+    out.pending = []
     return out
-
-
-def _renumber(e: Event, seq: int) -> Event:
-    return Event(e.kind, e.asset, e.at, e.amount, e.value, e.fees, e.entries, seq, e.cost_assumed, e.label,
-                 e.acquired_at)
 
 
 def _value(out: Converted, line: LedgerLine, quantity: Decimal) -> Decimal:
@@ -124,24 +141,24 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
         return
     if line.asset in FEE_CREDITS:
         if net < 0:
-            out.events.append(Event(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
-                                    label=label))
+            out.add(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                    label=label)
         return
     if treatment is Treatment.INTERNAL:
         return
     if net > 0 and treatment is Treatment.INCOME:
-        out.events.append(Event(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
-                                label=label))
+        out.add(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                label=label)
     elif net > 0 and treatment is Treatment.DEPOSIT:
         _deposit(out, line, net, openings[line.asset])
     elif net < 0 and treatment is Treatment.WITHDRAWAL:
-        out.events.append(Event(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label))
+        out.add(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label)
     elif net > 0:
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
-                                cost_assumed=True, label=label))
+        out.add(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                cost_assumed=True, label=label)
     else:
-        out.events.append(Event(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
-                                label=label))
+        out.add(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                label=label)
 
 
 def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[OpeningLot]) -> None:
@@ -150,16 +167,16 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[Op
         lot = lots[0]
         take = min(left, lot.amount)
         cost = lot.cost if take == lot.amount else lot.cost * take / lot.amount
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
-                                label="deposit", acquired_at=lot.acquired_at))
+        out.add(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
+                                label="deposit", acquired_at=lot.acquired_at)
         left -= take
         if take == lot.amount:
             lots.popleft()
         else:
             lots[0] = OpeningLot(lot.asset, lot.amount - take, lot.cost - cost, lot.acquired_at, lot.source)
     if left > 0:
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
-                                entries=(line.ledger_id,), cost_assumed=True, label="deposit"))
+        out.add(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
+                                entries=(line.ledger_id,), cost_assumed=True, label="deposit")
         out.findings.append(Finding("cost_assumed", (line.ledger_id,),
                                     f"{left} {line.asset} deposited without an opening lot: cost is fair value"))
 
@@ -172,8 +189,8 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     assets = [leg for leg in legs if leg.asset != currency and leg.asset not in FEE_CREDITS]
     for leg in credits:
         if leg.net < 0:
-            out.events.append(Event(Kind.EXPENSE, leg.asset, leg.at, -leg.net, _value(out, leg, -leg.net),
-                                    entries=(leg.ledger_id,), label="trade fee"))
+            out.add(Kind.EXPENSE, leg.asset, leg.at, -leg.net, _value(out, leg, -leg.net),
+                                    entries=(leg.ledger_id,), label="trade fee")
     fee = sum((leg.fee for leg in fiat), ZERO)
     paid = sum((leg.amount for leg in fiat), ZERO)
     if paid:
@@ -188,13 +205,13 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
     fee_on_cost = fee if fee and gets and not fees_on_disposal else ZERO
     if fee and not gives and not gets:
-        out.events.append(Event(Kind.EXPENSE, currency, at, fee, fee, entries=ids, label="trade fee"))
+        out.add(Kind.EXPENSE, currency, at, fee, fee, entries=ids, label="trade fee")
     for i, leg in enumerate(gives):
-        out.events.append(Event(Kind.DISPOSE, leg.asset, at, -leg.net, give_values[i],
-                                fees_on_disposal if i == 0 else ZERO, ids, label="trade"))
+        out.add(Kind.DISPOSE, leg.asset, at, -leg.net, give_values[i],
+                                fees_on_disposal if i == 0 else ZERO, ids, label="trade")
     for i, leg in enumerate(gets):
-        out.events.append(Event(Kind.ACQUIRE, leg.asset, at, leg.net, get_values[i] + (fee_on_cost if i == 0 else ZERO),
-                                entries=ids, label="trade"))
+        out.add(Kind.ACQUIRE, leg.asset, at, leg.net, get_values[i] + (fee_on_cost if i == 0 else ZERO),
+                                entries=ids, label="trade")
 
 
 def _shares(value: Decimal, legs: list[LedgerLine]) -> list[Decimal]:
