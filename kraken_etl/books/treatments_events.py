@@ -74,6 +74,7 @@ class Converted:
         self.pending.append((kind, asset, at, amount, value, fees, entries, cost_assumed, label, acquired_at))
 
 
+_ACQUIRE, _DISPOSE, _EXPENSE = Kind.ACQUIRE, Kind.DISPOSE, Kind.EXPENSE  # (an enum member lookup is slow)
 _LINE_ORDER = attrgetter("at", "ledger_id")
 _PENDING_AT = itemgetter(2)
 
@@ -182,43 +183,51 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[Op
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
-    at = min(leg.at for leg in legs)
-    ids = tuple(leg.ledger_id for leg in legs)
-    fiat = [leg for leg in legs if leg.asset == currency]
-    credits = [leg for leg in legs if leg.asset in FEE_CREDITS]
-    assets = [leg for leg in legs if leg.asset != currency and leg.asset not in FEE_CREDITS]
-    for leg in credits:
-        if leg.net < 0:
-            out.add(Kind.EXPENSE, leg.asset, leg.at, -leg.net, _value(out, leg, -leg.net),
-                                    entries=(leg.ledger_id,), label="trade fee")
-    fee = sum((leg.fee for leg in fiat), ZERO)
-    paid = sum((leg.amount for leg in fiat), ZERO)
+    at = min([leg.at for leg in legs])
+    ids = tuple([leg.ledger_id for leg in legs])
+    fiat: list[LedgerLine] = []
+    gives: list[tuple[LedgerLine, Decimal]] = []  # (leg, quantity net of its fee), in the legs' order
+    gets: list[tuple[LedgerLine, Decimal]] = []
+    for leg in legs:
+        asset = leg.asset
+        if asset == currency:
+            fiat.append(leg)
+            continue
+        net = leg.amount - leg.fee
+        if asset in FEE_CREDITS:
+            if net < 0:
+                out.add(_EXPENSE, asset, leg.at, -net, _value(out, leg, -net), entries=(leg.ledger_id,),
+                        label="trade fee")
+        elif net < 0:
+            gives.append((leg, net))
+        elif net > 0:
+            gets.append((leg, net))
+    fee = sum([leg.fee for leg in fiat], ZERO)
+    paid = sum([leg.amount for leg in fiat], ZERO)
     if paid:
         value = abs(paid)
     else:
-        received = [leg for leg in assets if leg.net > 0] or [leg for leg in assets if leg.net < 0]
-        value = sum((_value(out, leg, abs(leg.amount)) for leg in received), ZERO)
-    gives = [leg for leg in assets if leg.net < 0]
-    gets = [leg for leg in assets if leg.net > 0]
-    give_values = _shares(value, gives)
-    get_values = _shares(value, gets)
+        value = sum([_value(out, leg, abs(leg.amount)) for leg, _ in gets or gives], ZERO)
+    give_values = _shares(value, gives) if len(gives) > 1 else [value] * len(gives)
+    get_values = _shares(value, gets) if len(gets) > 1 else [value] * len(gets)
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
     fee_on_cost = fee if fee and gets and not fees_on_disposal else ZERO
+    add = out.pending.append  # the fields of Converted.add, in order
     if fee and not gives and not gets:
-        out.add(Kind.EXPENSE, currency, at, fee, fee, entries=ids, label="trade fee")
-    for i, leg in enumerate(gives):
-        out.add(Kind.DISPOSE, leg.asset, at, -leg.net, give_values[i],
-                                fees_on_disposal if i == 0 else ZERO, ids, label="trade")
-    for i, leg in enumerate(gets):
-        out.add(Kind.ACQUIRE, leg.asset, at, leg.net, get_values[i] + (fee_on_cost if i == 0 else ZERO),
-                                entries=ids, label="trade")
+        add((_EXPENSE, currency, at, fee, fee, ZERO, ids, False, "trade fee", None))
+    for i, (leg, net) in enumerate(gives):
+        add((_DISPOSE, leg.asset, at, -net, give_values[i], fees_on_disposal if i == 0 else ZERO, ids, False,
+             "trade", None))
+    for i, (leg, net) in enumerate(gets):
+        add((_ACQUIRE, leg.asset, at, net, get_values[i] + (fee_on_cost if i == 0 else ZERO), ZERO, ids, False,
+             "trade", None))
 
 
-def _shares(value: Decimal, legs: list[LedgerLine]) -> list[Decimal]:
+def _shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:
     """The trade's value shared among several legs on one side by their fair value (equally without prices)."""
     if len(legs) <= 1:
         return [value for _ in legs]
-    weights = [abs(leg.net) * leg.price if leg.price is not None else None for leg in legs]
+    weights = [abs(net) * leg.price if leg.price is not None else None for leg, net in legs]
     if any(w is None for w in weights) or not sum(w for w in weights if w is not None):
         weights = [Decimal(1) for _ in legs]
     whole = sum((w for w in weights if w is not None), ZERO)
