@@ -100,15 +100,22 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
     trades: dict[str, list[LedgerLine]] = {}
     ordered = sorted(lines, key=_LINE_ORDER)
     rules: dict[tuple[str, str], Rule] = {}
+    trade = Treatment.TRADE
     for line in ordered:
-        rule = rules.get((line.type, line.subtype))
+        key = (line.type, line.subtype)
+        rule = rules.get(key)
         if rule is None:
-            rule = rules[(line.type, line.subtype)] = rule_for(table, line.type, line.subtype)
+            rule = rules[key] = rule_for(table, line.type, line.subtype)
         if rule.flagged:
             out.findings.append(Finding("unclassified", (line.ledger_id,),
                                         f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}"))
-        if rule.treatment is Treatment.TRADE:
-            trades.setdefault(line.refid or line.ledger_id, []).append(line)
+        if rule.treatment is trade:
+            refid = line.refid or line.ledger_id
+            legs = trades.get(refid)
+            if legs is None:
+                trades[refid] = [line]
+            else:
+                legs.append(line)
             continue
         _single(out, line, rule.treatment, currency, openings)
     for legs in trades.values():
