@@ -12,11 +12,14 @@ quantity, so the proceeds stay in the totals and the gap is visible.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, localcontext
+from operator import attrgetter
 
 from kraken_etl.books.lots_model import (
     ZERO,
@@ -33,11 +36,35 @@ from kraken_etl.books.lots_model import (
     Transfer,
 )
 
+_ORDER = attrgetter("at", "seq")
+_LOT_ORDER = attrgetter("acquired_at", "seq")
+# (an enum member lookup is slow: looked up once here)
+_ACQUIRE, _INCOME, _DISPOSE, _TRANSFER_OUT = Kind.ACQUIRE, Kind.INCOME, Kind.DISPOSE, Kind.TRANSFER_OUT
+_AVERAGE = Method.AVERAGE.value
 PRECISION = 48  # digits kept while splitting costs and proceeds (Decimal's default 28 is not enough for sums)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the engine allocates its (acyclic) rows.
+
+    A run builds millions of small objects; without this the collector re-walks them again and again and the
+    run spends a good part of its time there. Memory is still freed as usual (by reference counting); the
+    collector is switched back on afterwards, only if it was on before.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def split(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
     """`total` shared in proportion to `parts`; the last share is the remainder, so the shares sum to `total`."""
+    if len(parts) == 1:  # the usual case, the same arithmetic as below without building the empty lists
+        return [total - ZERO]
     whole = sum(parts, ZERO)
     shares = [total * part / whole for part in parts[:-1]] if whole else [ZERO for _ in parts[:-1]]
     return [*shares, total - sum(shares, ZERO)]
@@ -46,17 +73,23 @@ def split(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
 class _Queue:
     """The open lots of one asset, drawn in the method's order."""
 
+    __slots__ = ("_average", "_count", "_fifo", "_heap", "_hifo", "_lifo", "last_acquired", "method")
+
     def __init__(self, method: Method) -> None:
         self.method = method
+        self._hifo = method is Method.HIFO
+        self._lifo = method is Method.LIFO
+        self._average = method is Method.AVERAGE
         self._fifo: deque[Lot] = deque()
         self._heap: list[tuple[Decimal, int, Lot]] = []
         self._count = 0
+        self.last_acquired: datetime | None = None
 
     def add(self, lot: Lot) -> None:
-        if self.method is Method.HIFO:
+        if self._hifo:
             self._count += 1
             heapq.heappush(self._heap, (-lot.unit_cost, self._count, lot))
-        elif self.method is Method.AVERAGE and self._fifo:
+        elif self._average and self._fifo:
             pool = self._fifo[0]
             pool.amount += lot.amount
             pool.cost += lot.cost
@@ -68,49 +101,45 @@ class _Queue:
             self._fifo.append(lot)
             self.last_acquired = lot.acquired_at
 
-    def _next(self) -> Lot | None:
-        if self.method is Method.HIFO:
-            return self._heap[0][2] if self._heap else None
-        if not self._fifo:
-            return None
-        return self._fifo[-1] if self.method is Method.LIFO else self._fifo[0]
-
-    def _drop(self) -> None:
-        if self.method is Method.HIFO:
-            heapq.heappop(self._heap)
-        elif self.method is Method.LIFO:
-            self._fifo.pop()
-        else:
-            self._fifo.popleft()
-
     def take(self, amount: Decimal) -> tuple[list[tuple[Lot, Decimal, Decimal]], Decimal]:
-        """Draw `amount`: [(lot drawn from, quantity, cost)] and the quantity that was not there."""
+        """Draw `amount`: [(lot drawn from, quantity, cost)] and the quantity that was not there.
+
+        A lot drawn from in part stays open with what is left; the row names it (its date, entries and flag are
+        what the disposal row needs, read at once)."""
         drawn: list[tuple[Lot, Decimal, Decimal]] = []
         left = amount
+        heap, lots = self._heap, self._fifo
         while left > ZERO:
-            lot = self._next()
-            if lot is None:
+            if self._hifo:
+                if not heap:
+                    break
+                lot = heap[0][2]
+            elif not lots:
                 break
+            else:
+                lot = lots[-1] if self._lifo else lots[0]
             if lot.amount <= left:
                 drawn.append((lot, lot.amount, lot.cost))
                 left -= lot.amount
-                self._drop()
-                if self.method is Method.AVERAGE:
+                if self._hifo:
+                    heapq.heappop(heap)
+                elif self._lifo:
+                    lots.pop()
+                else:
+                    lots.popleft()
+                if self._average:
                     self.last_acquired = None
             else:
                 cost = lot.cost * left / lot.amount
-                drawn.append((Lot(lot.asset, lot.acquired_at, left, cost, lot.entries, lot.cost_assumed, lot.seq),
-                              left, cost))
+                drawn.append((lot, left, cost))
                 lot.amount -= left
                 lot.cost -= cost
                 left = ZERO
         return drawn, left
 
     def open_lots(self) -> list[Lot]:
-        lots = [entry[2] for entry in self._heap] if self.method is Method.HIFO else list(self._fifo)
-        return sorted(lots, key=lambda lot: (lot.acquired_at, lot.seq))
-
-    last_acquired: datetime | None = None
+        lots = [entry[2] for entry in self._heap] if self._hifo else list(self._fifo)
+        return sorted(lots, key=_LOT_ORDER)
 
 
 def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None) -> Books:
@@ -120,8 +149,8 @@ def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[dat
     the UTC date.
     """
     method = Method(method)
-    ordered = sorted(events, key=lambda e: (e.at, e.seq))
-    with localcontext() as ctx:
+    with gc_paused(), localcontext() as ctx:
+        ordered = sorted(events, key=_ORDER)
         ctx.prec = PRECISION
         if method is Method.UK:
             from kraken_etl.books.lots_uk import compute_uk
@@ -133,23 +162,26 @@ def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[dat
 def _compute_queued(events: list[Event], method: Method) -> Books:
     books = Books(method)
     queues: dict[str, _Queue] = {}
+    holdings = books.holdings
+    rule = method.value
     for event in events:
         queue = queues.get(event.asset)
         if queue is None:
             queue = queues[event.asset] = _Queue(method)
-        if event.kind in (Kind.ACQUIRE, Kind.INCOME):
+        kind = event.kind
+        if kind is _ACQUIRE or kind is _INCOME:
             queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
                           event.cost_assumed, event.seq))
-            books.holdings.append(Holding(event.asset, event.at, event.amount, event.value))
-            if event.kind is Kind.INCOME:
+            holdings.append(Holding(event.asset, event.at, event.amount, event.value))
+            if kind is _INCOME:
                 books.income.append(Income(event.asset, event.at, event.amount, event.value, event.label,
                                            event.entries))
-        elif event.kind is Kind.DISPOSE:
+        elif kind is _DISPOSE:
             last = queue.last_acquired
             drawn, missing = queue.take(event.amount)
-            _dispose(books, event, drawn, missing, method.value, last)
+            _dispose(books, event, drawn, missing, rule, last)
             _held_out(books, event, drawn)
-        elif event.kind is Kind.TRANSFER_OUT:
+        elif kind is _TRANSFER_OUT:
             drawn, missing = queue.take(event.amount)
             _transfer(books, event, drawn, missing)
             _held_out(books, event, drawn)
@@ -161,7 +193,10 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
 
 
 def _held_out(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]]) -> None:
-    if drawn:
+    if len(drawn) == 1:  # the usual case: the same sums, one term each
+        _, quantity, cost = drawn[0]
+        books.holdings.append(Holding(event.asset, event.at, -(ZERO + quantity), -(ZERO + cost)))
+    elif drawn:
         books.holdings.append(Holding(event.asset, event.at, -sum((q for _, q, _ in drawn), ZERO),
                                       -sum((c for _, _, c in drawn), ZERO)))
 
@@ -171,8 +206,9 @@ def _dispose(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal
     quantities = [quantity for _, quantity, _ in drawn] + ([missing] if missing > ZERO else [])
     proceeds = split(event.value, quantities)
     fees = split(event.fees, quantities)
+    pooled = rule == _AVERAGE and pool_last
     for i, (lot, quantity, cost) in enumerate(drawn):
-        last = pool_last if rule == Method.AVERAGE.value and pool_last else lot.acquired_at
+        last = pool_last if pooled else lot.acquired_at
         books.disposals.append(Disposal(event.asset, event.at, quantity, proceeds[i], cost, fees[i], rule,
                                         lot.acquired_at, last, event.entries, lot.entries, lot.cost_assumed))
     if missing > ZERO:

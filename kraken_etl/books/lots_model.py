@@ -7,12 +7,44 @@ database, never from this package).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 ZERO = Decimal(0)
+_T = TypeVar("_T", bound=type)
+
+
+def _quick_init(cls: _T) -> _T:
+    """Give a frozen, slotted dataclass an `__init__` that fills the slots directly: the same parameters,
+    defaults and `__post_init__`, and the instance is still frozen afterwards.
+
+    The dataclass-made one goes through `object.__setattr__` for each field, which made building the engine's
+    millions of rows a good part of a run. Fields with a default factory are not supported (none here).
+    """
+    names = [f.name for f in fields(cls)]
+    scope: dict[str, object] = {f"_set_{name}": cls.__dict__[name].__set__ for name in names}
+    params = []
+    for f in fields(cls):
+        if f.default_factory is not MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: a default factory is not supported")
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            scope[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+    lines = [f"def __init__(self, {', '.join(params)}):"]
+    lines += [f"    _set_{name}(self, {name})" for name in names]
+    if hasattr(cls, "__post_init__"):
+        lines.append("    self.__post_init__()")
+    made: dict[str, object] = {}
+    exec("\n".join(lines), scope, made)  # noqa: S102 - source built above from the field names only
+    init = made["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
 
 
 class Method(StrEnum):
@@ -35,6 +67,7 @@ class Kind(StrEnum):
     EXPENSE = "expense"  # a fee paid in fee credits (KFEE): an expense of `value`, no lots
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened to one asset of one tax entity.
@@ -77,6 +110,7 @@ class Lot:
         return self.cost / self.amount if self.amount else ZERO
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Disposal:
     """A disposal (or the part of one) matched to one source of cost.
@@ -103,6 +137,7 @@ class Disposal:
         return self.proceeds - self.cost - self.fees
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """Lots that left the entity without a disposal (a withdrawal to the owner's own wallet)."""
@@ -114,6 +149,7 @@ class Transfer:
     entries: tuple[str, ...]
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Holding:
     """A change of what is held of an asset: quantity and cost in (positive) or out (negative).
@@ -127,6 +163,7 @@ class Holding:
     cost: Decimal
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Income:
     """Something received as income (a reward), valued at receipt; it also opened a lot at that value."""
@@ -139,6 +176,7 @@ class Income:
     entries: tuple[str, ...]
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Expense:
     """A fee paid in fee credits: an expense, never a disposal."""
@@ -151,6 +189,7 @@ class Expense:
     entries: tuple[str, ...]
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Shortfall:
     """A disposal or a transfer larger than the lots held: the part that had no cost.

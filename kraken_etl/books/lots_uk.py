@@ -13,6 +13,7 @@ never matched by the day rules. A disposal row is one day's disposals matched by
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -125,11 +126,10 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
     buy_days = sorted(bought)
     for d in sorted(sold):
         out = sold[d]
-        for b in buy_days:
+        for i in range(bisect_right(buy_days, d), len(buy_days)):  # the first acquisition day after `d`
+            b = buy_days[i]
             if out.left <= ZERO:
                 break
-            if b <= d:
-                continue
             if b > d + WINDOW:
                 break
             acq = bought[b]

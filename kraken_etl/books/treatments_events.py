@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 
+from kraken_etl.books.lots import gc_paused
 from kraken_etl.books.lots_model import ZERO, Event, Kind
 from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
 
@@ -63,6 +65,18 @@ class Finding:
 class Converted:
     events: list[Event]
     findings: list[Finding]
+    # events being built, as Event's fields without `seq` (given once they are in order: one Event each)
+    pending: list[tuple[object, ...]] = field(default_factory=list)
+
+    def add(self, kind: Kind, asset: str, at: datetime, amount: Decimal, value: Decimal = ZERO,
+            fees: Decimal = ZERO, entries: tuple[str, ...] = (), *, cost_assumed: bool = False, label: str = "",
+            acquired_at: datetime | None = None) -> None:
+        self.pending.append((kind, asset, at, amount, value, fees, entries, cost_assumed, label, acquired_at))
+
+
+_ACQUIRE, _DISPOSE, _EXPENSE = Kind.ACQUIRE, Kind.DISPOSE, Kind.EXPENSE  # (an enum member lookup is slow)
+_LINE_ORDER = attrgetter("at", "ledger_id")
+_PENDING_AT = itemgetter(2)
 
 
 def ledger_to_events(
@@ -73,22 +87,35 @@ def ledger_to_events(
     fee_rule: FeeRule = FeeRule.ACQUISITION_COST,
     opening_lots: Iterable[OpeningLot] = (),
 ) -> Converted:
+    with gc_paused():
+        return _convert(lines, currency, table, fee_rule, opening_lots)
+
+
+def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[str, str], Rule], fee_rule: FeeRule,
+             opening_lots: Iterable[OpeningLot]) -> Converted:
     out = Converted([], [])
     openings: dict[str, deque[OpeningLot]] = defaultdict(deque)
     for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
         openings[lot.asset].append(lot)
     trades: dict[str, list[LedgerLine]] = {}
-    ordered = sorted(lines, key=lambda line: (line.at, line.ledger_id))
+    ordered = sorted(lines, key=_LINE_ORDER)
     rules: dict[tuple[str, str], Rule] = {}
+    trade = Treatment.TRADE
     for line in ordered:
-        rule = rules.get((line.type, line.subtype))
+        key = (line.type, line.subtype)
+        rule = rules.get(key)
         if rule is None:
-            rule = rules[(line.type, line.subtype)] = rule_for(table, line.type, line.subtype)
+            rule = rules[key] = rule_for(table, line.type, line.subtype)
         if rule.flagged:
             out.findings.append(Finding("unclassified", (line.ledger_id,),
                                         f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}"))
-        if rule.treatment is Treatment.TRADE:
-            trades.setdefault(line.refid or line.ledger_id, []).append(line)
+        if rule.treatment is trade:
+            refid = line.refid or line.ledger_id
+            legs = trades.get(refid)
+            if legs is None:
+                trades[refid] = [line]
+            else:
+                legs.append(line)
             continue
         _single(out, line, rule.treatment, currency, openings)
     for legs in trades.values():
@@ -97,14 +124,12 @@ def ledger_to_events(
         for lot in left:
             out.findings.append(Finding("opening_lot_unused", (lot.source,),
                                         f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited"))
-    out.events.sort(key=lambda e: e.at)  # stable: the order each entry produced its events in
-    out.events = [_renumber(e, i) for i, e in enumerate(out.events)]
+    out.pending.sort(key=_PENDING_AT)  # stable: the order each entry produced its events in
+    out.events = [Event(kind, asset, at, amount, value, fees, entries, seq, assumed, label, acquired_at)  # type: ignore[arg-type]
+                  for seq, (kind, asset, at, amount, value, fees, entries, assumed, label, acquired_at)
+                  in enumerate(out.pending)]
+    out.pending = []
     return out
-
-
-def _renumber(e: Event, seq: int) -> Event:
-    return Event(e.kind, e.asset, e.at, e.amount, e.value, e.fees, e.entries, seq, e.cost_assumed, e.label,
-                 e.acquired_at)
 
 
 def _value(out: Converted, line: LedgerLine, quantity: Decimal) -> Decimal:
@@ -124,24 +149,24 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
         return
     if line.asset in FEE_CREDITS:
         if net < 0:
-            out.events.append(Event(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
-                                    label=label))
+            out.add(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                    label=label)
         return
     if treatment is Treatment.INTERNAL:
         return
     if net > 0 and treatment is Treatment.INCOME:
-        out.events.append(Event(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
-                                label=label))
+        out.add(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                label=label)
     elif net > 0 and treatment is Treatment.DEPOSIT:
         _deposit(out, line, net, openings[line.asset])
     elif net < 0 and treatment is Treatment.WITHDRAWAL:
-        out.events.append(Event(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label))
+        out.add(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label)
     elif net > 0:
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
-                                cost_assumed=True, label=label))
+        out.add(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
+                                cost_assumed=True, label=label)
     else:
-        out.events.append(Event(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
-                                label=label))
+        out.add(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+                                label=label)
 
 
 def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[OpeningLot]) -> None:
@@ -150,58 +175,66 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[Op
         lot = lots[0]
         take = min(left, lot.amount)
         cost = lot.cost if take == lot.amount else lot.cost * take / lot.amount
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
-                                label="deposit", acquired_at=lot.acquired_at))
+        out.add(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
+                                label="deposit", acquired_at=lot.acquired_at)
         left -= take
         if take == lot.amount:
             lots.popleft()
         else:
             lots[0] = OpeningLot(lot.asset, lot.amount - take, lot.cost - cost, lot.acquired_at, lot.source)
     if left > 0:
-        out.events.append(Event(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
-                                entries=(line.ledger_id,), cost_assumed=True, label="deposit"))
+        out.add(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
+                                entries=(line.ledger_id,), cost_assumed=True, label="deposit")
         out.findings.append(Finding("cost_assumed", (line.ledger_id,),
                                     f"{left} {line.asset} deposited without an opening lot: cost is fair value"))
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
-    at = min(leg.at for leg in legs)
-    ids = tuple(leg.ledger_id for leg in legs)
-    fiat = [leg for leg in legs if leg.asset == currency]
-    credits = [leg for leg in legs if leg.asset in FEE_CREDITS]
-    assets = [leg for leg in legs if leg.asset != currency and leg.asset not in FEE_CREDITS]
-    for leg in credits:
-        if leg.net < 0:
-            out.events.append(Event(Kind.EXPENSE, leg.asset, leg.at, -leg.net, _value(out, leg, -leg.net),
-                                    entries=(leg.ledger_id,), label="trade fee"))
-    fee = sum((leg.fee for leg in fiat), ZERO)
-    paid = sum((leg.amount for leg in fiat), ZERO)
+    at = min([leg.at for leg in legs])
+    ids = tuple([leg.ledger_id for leg in legs])
+    fiat: list[LedgerLine] = []
+    gives: list[tuple[LedgerLine, Decimal]] = []  # (leg, quantity net of its fee), in the legs' order
+    gets: list[tuple[LedgerLine, Decimal]] = []
+    for leg in legs:
+        asset = leg.asset
+        if asset == currency:
+            fiat.append(leg)
+            continue
+        net = leg.amount - leg.fee
+        if asset in FEE_CREDITS:
+            if net < 0:
+                out.add(_EXPENSE, asset, leg.at, -net, _value(out, leg, -net), entries=(leg.ledger_id,),
+                        label="trade fee")
+        elif net < 0:
+            gives.append((leg, net))
+        elif net > 0:
+            gets.append((leg, net))
+    fee = sum([leg.fee for leg in fiat], ZERO)
+    paid = sum([leg.amount for leg in fiat], ZERO)
     if paid:
         value = abs(paid)
     else:
-        received = [leg for leg in assets if leg.net > 0] or [leg for leg in assets if leg.net < 0]
-        value = sum((_value(out, leg, abs(leg.amount)) for leg in received), ZERO)
-    gives = [leg for leg in assets if leg.net < 0]
-    gets = [leg for leg in assets if leg.net > 0]
-    give_values = _shares(value, gives)
-    get_values = _shares(value, gets)
+        value = sum([_value(out, leg, abs(leg.amount)) for leg, _ in gets or gives], ZERO)
+    give_values = _shares(value, gives) if len(gives) > 1 else [value] * len(gives)
+    get_values = _shares(value, gets) if len(gets) > 1 else [value] * len(gets)
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
     fee_on_cost = fee if fee and gets and not fees_on_disposal else ZERO
+    add = out.pending.append  # the fields of Converted.add, in order
     if fee and not gives and not gets:
-        out.events.append(Event(Kind.EXPENSE, currency, at, fee, fee, entries=ids, label="trade fee"))
-    for i, leg in enumerate(gives):
-        out.events.append(Event(Kind.DISPOSE, leg.asset, at, -leg.net, give_values[i],
-                                fees_on_disposal if i == 0 else ZERO, ids, label="trade"))
-    for i, leg in enumerate(gets):
-        out.events.append(Event(Kind.ACQUIRE, leg.asset, at, leg.net, get_values[i] + (fee_on_cost if i == 0 else ZERO),
-                                entries=ids, label="trade"))
+        add((_EXPENSE, currency, at, fee, fee, ZERO, ids, False, "trade fee", None))
+    for i, (leg, net) in enumerate(gives):
+        add((_DISPOSE, leg.asset, at, -net, give_values[i], fees_on_disposal if i == 0 else ZERO, ids, False,
+             "trade", None))
+    for i, (leg, net) in enumerate(gets):
+        add((_ACQUIRE, leg.asset, at, net, get_values[i] + (fee_on_cost if i == 0 else ZERO), ZERO, ids, False,
+             "trade", None))
 
 
-def _shares(value: Decimal, legs: list[LedgerLine]) -> list[Decimal]:
+def _shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:
     """The trade's value shared among several legs on one side by their fair value (equally without prices)."""
     if len(legs) <= 1:
         return [value for _ in legs]
-    weights = [abs(leg.net) * leg.price if leg.price is not None else None for leg in legs]
+    weights = [abs(net) * leg.price if leg.price is not None else None for leg, net in legs]
     if any(w is None for w in weights) or not sum(w for w in weights if w is not None):
         weights = [Decimal(1) for _ in legs]
     whole = sum((w for w in weights if w is not None), ZERO)

@@ -10,6 +10,7 @@ Sources:
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -193,3 +194,17 @@ def test_holdings_add_up_to_the_open_lots(method: Method) -> None:
     assert sum(h.cost for h in books.holdings) == sum(lot.cost for lot in books.lots["A"])
     mid = [h for h in books.holdings if h.at <= at("2024-05-10")]
     assert sum(h.quantity for h in mid) == D(85)
+
+
+def test_rows_built_fast_are_still_frozen_validated_dataclasses() -> None:
+    # the rows get a hand-built __init__ for speed: same parameters, defaults, validation and immutability
+    event = Event(Kind.ACQUIRE, "XBT", at("2024-01-01"), D("2"), entries=("E1",), label="trade")
+    assert (event.value, event.fees, event.seq, event.cost_assumed, event.acquired_at) == (D(0), D(0), 0, False, None)
+    assert event == Event(Kind.ACQUIRE, "XBT", at("2024-01-01"), D("2"), D(0), D(0), ("E1",), 0, False, "trade")
+    assert hash(event) == hash(dataclasses.replace(event))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.amount = D("3")  # type: ignore[misc]
+    with pytest.raises(ValueError, match="must be positive"):
+        Event(Kind.DISPOSE, "XBT", at("2024-01-01"), D("0"))
+    with pytest.raises(TypeError):
+        Event(Kind.ACQUIRE, "XBT", at("2024-01-01"))  # type: ignore[call-arg]
