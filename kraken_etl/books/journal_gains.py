@@ -16,11 +16,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from kraken_etl.books.journal import Posting, Transaction
+from kraken_etl.core.money import EXACT_DIGITS
 
 GAINS_ACCOUNT = "Income:Kraken:Gains"
 CONVERSIONS_ACCOUNT = "Equity:Conversions"
 GAIN_POSTING = 4  # after 1 asset, 2 fee, 3 counter
-_EXACT = 200  # digits: a sum of the stored gains is never rounded
+
 # Beancount keeps 28 significant digits of a number and the books' gains carry more (a cost split over lots):
 # each transaction's gain is written to 16 decimals (exact in Beancount for a gain under 10**12), half-even.
 QUANTUM = Decimal("1e-16")
@@ -60,7 +61,7 @@ class StoredGains:
         gain = Decimal(0)
         hits = 0
         source: Posting | None = None  # the posting of the first disposal entry: the gain postings' origin
-        with localcontext(prec=_EXACT):  # sums stay exact: the books' gains carry many decimals
+        with localcontext(prec=EXACT_DIGITS):  # sums stay exact: the books' gains carry many decimals
             for p in txn.postings:
                 for index in self._by_entry.get(p.ledger_id, ()):
                     if index not in self._done:

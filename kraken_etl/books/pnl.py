@@ -18,6 +18,7 @@ from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_model import Books, Method
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
 from kraken_etl.books.treatments_events import Finding, LedgerLine, OpeningLot, ledger_to_events
+from kraken_etl.core.money import exact_sum
 from kraken_etl.core.period import Period
 from kraken_etl.db import books as store
 from kraken_etl.db.books import Engine
@@ -117,21 +118,22 @@ class Report:
     findings: list[dict[str, Any]] = field(default_factory=list)
 
     def totals(self) -> dict[str, Any]:
-        per_asset: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        by_asset: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in self.disposals:
-            row = per_asset[d["asset"]]
-            for key in ("amount", "proceeds", "cost", "fees", "gain"):
-                row[key] += d[key]
+            by_asset[d["asset"]].append(d)
+        columns = ("amount", "proceeds", "cost", "fees", "gain")
+        per_asset = {asset: {key: exact_sum(d[key] for d in rows) for key in columns}
+                     for asset, rows in sorted(by_asset.items())}
         return {
-            "proceeds": sum((d["proceeds"] for d in self.disposals), ZERO),
-            "cost": sum((d["cost"] for d in self.disposals), ZERO),
-            "fees": sum((d["fees"] for d in self.disposals), ZERO),
-            "gain": sum((d["gain"] for d in self.disposals), ZERO),
-            "income": sum((i["value"] for i in self.income), ZERO),
-            "fee_expenses": sum((e["value"] for e in self.expenses), ZERO),
+            "proceeds": exact_sum(d["proceeds"] for d in self.disposals),
+            "cost": exact_sum(d["cost"] for d in self.disposals),
+            "fees": exact_sum(d["fees"] for d in self.disposals),
+            "gain": exact_sum(d["gain"] for d in self.disposals),
+            "income": exact_sum(i["value"] for i in self.income),
+            "fee_expenses": exact_sum(e["value"] for e in self.expenses),
             "disposals": len(self.disposals),
             "shortfalls": sum(1 for f in self.findings if f["kind"] == "shortfall"),
-            "per_asset": {asset: dict(values) for asset, values in sorted(per_asset.items())},
+            "per_asset": per_asset,
         }
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+from collections.abc import Iterable
+from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
 from kraken_etl.core.errors import KrakenEtlError
@@ -118,3 +119,19 @@ def _default(obj: object) -> object:
 def dumps(obj: Any) -> str:
     """Encode JSON with Decimals written as strings (exact, and how Kraken writes amounts)."""
     return json.dumps(obj, default=_default, separators=(",", ":"))
+
+
+EXACT_DIGITS = 200  # a sum of money values at this precision is never rounded (each carries far fewer digits)
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The sum of `values`, exact whatever the ambient decimal context (another library may have lowered or
+    raised its precision): money totals are never rounded by the context.
+
+    Raises:
+        decimal.Inexact: if the sum would need more than `EXACT_DIGITS` digits.
+    """
+    with localcontext(prec=EXACT_DIGITS) as ctx:
+        ctx.traps[Inexact] = True
+        return sum(values, ZERO)
+

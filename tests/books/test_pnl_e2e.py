@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,8 @@ def test_open_lots_equal_krakens_balances_then_a_hidden_row_shows(sim: RunningSi
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
         assert out["totals"]["disposals"] > 100 and out["totals"]["shortfalls"] == 0
-        assert Decimal(out["totals"]["gain"]) == sum(Decimal(d["gain"]) for d in out["disposals"])
+        with localcontext(prec=200):  # exact, whatever precision an oracle's import left in this process
+            assert Decimal(out["totals"]["gain"]) == sum(Decimal(d["gain"]) for d in out["disposals"])
         first = out["disposals"][0]
         assert set(first) >= {"asset", "disposed_at", "amount", "proceeds", "cost", "fees", "gain", "rule",
                               "acquired_at", "disposal_entries"}

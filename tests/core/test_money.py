@@ -77,3 +77,16 @@ def test_json_numbers_out_of_range_decode_but_are_refused_by_d(number: str) -> N
 def test_json_exponent_numbers_in_range_are_accepted() -> None:
     assert D(loads('{"x": 1.5e-05}')["x"]) == Decimal("0.000015")
     assert D(loads('{"x": 12345678901234567890}')["x"]) == Decimal("12345678901234567890")
+
+
+def test_exact_sum_ignores_the_ambient_precision() -> None:
+    from decimal import Decimal, Inexact, localcontext
+
+    from kraken_etl.core.money import exact_sum
+
+    values = [Decimal("247652.3173529371580037475079117"), Decimal("0.0000000000000000000000001")]
+    with localcontext(prec=5):  # what an imported library may leave behind
+        assert exact_sum(values) == Decimal("247652.3173529371580037475079118")
+        assert sum(values, Decimal(0)) != Decimal("247652.3173529371580037475079118")
+    with pytest.raises(Inexact):
+        exact_sum([Decimal("1e300"), Decimal("1e-300")])
