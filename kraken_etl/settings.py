@@ -31,6 +31,8 @@ from kraken_etl.core.errors import KrakenEtlError
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 LABEL_RULE = "1-63 ASCII letters, digits, '_', '.' or '-', starting with a letter or digit"
 _DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
+# A reporting currency: a canonical asset code (USD, EUR, BTC), 2-10 ASCII capitals or digits.
+_CURRENCY = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 
 
 class SettingsError(KrakenEtlError, ValueError):
@@ -47,6 +49,7 @@ class Account:
     api_key: SecretStr | None
     api_secret: SecretStr | None
     tier: str = "starter"
+    currency: str | None = None  # its reporting currency when not the setting's (KRAKEN_REPORTING_CURRENCY)
 
     @property
     def has_credentials(self) -> bool:
@@ -62,6 +65,19 @@ def _check_tier(value: str, setting: str) -> str:
     if tier not in TIERS:
         raise SettingsError(f"{setting}: unknown tier {value!r}; expected one of {', '.join(TIERS)}")
     return tier
+
+
+def check_currency(value: str, setting: str) -> str:
+    """A reporting currency: a canonical code (USD, EUR, BTC), upper-cased.
+
+    Raises:
+        SettingsError: naming `setting`.
+    """
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not _CURRENCY.fullmatch(code):
+        shown = ascii(value[:40]) if isinstance(value, str) else type(value).__name__
+        raise SettingsError(f"{setting}: reporting currency {shown} must be a canonical asset code such as USD")
+    return code
 
 
 def check_label(value: str, setting: str) -> str:
@@ -167,11 +183,23 @@ class Settings(BaseSettings):
     # A sync window holding more rows than this is walked in sub-windows of about this many, each committed
     # with its bookmark (memory stays flat; a crash resumes at the last one).
     sync_window_rows: int = Field(default=50_000, alias="KRAKEN_SYNC_WINDOW_ROWS", gt=0)
+    # The currency values are reported in (reporting.ledger.value, portfolio_daily, the report); an account of
+    # the KRAKEN_ETL_CONFIG file may set its own `currency`.
+    reporting_currency: str = Field(default="USD", alias="KRAKEN_REPORTING_CURRENCY")
 
     @field_validator("database_url", mode="before")
     @classmethod
     def _blank_url_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("reporting_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        return check_currency(value, "KRAKEN_REPORTING_CURRENCY")
+
+    def reporting_currencies(self) -> dict[str, str]:
+        """Each configured account's reporting currency: its own in the accounts file, else the setting's."""
+        return {a.label: a.currency or self.reporting_currency for a in self.accounts()}
 
     def sqlalchemy_url(self) -> str | None:
         """DATABASE_URL normalised to the psycopg 3 driver (`postgresql+psycopg://`), or None if unset."""
@@ -288,6 +316,7 @@ def load_accounts_file(path: Path) -> list[Account]:
         unknown = set(entry) - {
             "label",
             "tier",
+            "currency",
             "api_key_env",
             "api_key_file",
             "api_secret_env",
@@ -305,6 +334,8 @@ def load_accounts_file(path: Path) -> list[Account]:
                     _secret_from(entry, "api_secret", f"{where} ({label})"), f"{where} ({label}).api_secret"
                 ),
                 tier=_check_tier(str(entry.get("tier", "starter")), f"{where} ({label}).tier"),
+                currency=(check_currency(entry["currency"], f"{where} ({label}).currency")
+                          if "currency" in entry else None),
             )
         )
     return accounts

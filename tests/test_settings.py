@@ -25,6 +25,7 @@ ALL_VARS = [
     "KRAKEN_TIER",
     "KRAKEN_ACCOUNT",
     "KRAKEN_ETL_CONFIG",
+    "KRAKEN_REPORTING_CURRENCY",
 ]
 
 
@@ -96,6 +97,18 @@ def test_toml_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         settings.select_accounts(["c"])
 
 
+def test_reporting_currency_from_the_setting_and_per_account(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    assert load_settings().reporting_currency == "USD"
+    config = tmp_path / "accounts.toml"
+    config.write_text('[[accounts]]\nlabel = "a"\ncurrency = "eur"\n[[accounts]]\nlabel = "b"\n')
+    monkeypatch.setenv("KRAKEN_ETL_CONFIG", str(config))
+    monkeypatch.setenv("KRAKEN_REPORTING_CURRENCY", " gbp ")
+    settings = load_settings()
+    assert settings.reporting_currency == "GBP"
+    assert settings.reporting_currencies() == {"a": "EUR", "b": "GBP"}
+
+
 @pytest.mark.parametrize(
     ("env", "toml", "message"),
     [
@@ -112,6 +125,8 @@ def test_toml_accounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ({}, '[[accounts]]\nlabel = "x"\n[[accounts]]\nlabel = "x"\n', "duplicate account label 'x'"),
         ({}, '[[accounts]]\nlabel = "x"\ntier = "platinum"\n', "unknown tier 'platinum'"),
         ({}, "[[accounts]\n", "is not valid TOML"),
+        ({"KRAKEN_REPORTING_CURRENCY": "US$"}, None, "KRAKEN_REPORTING_CURRENCY: reporting currency 'US"),
+        ({}, '[[accounts]]\nlabel = "x"\ncurrency = "<b>"\n', "currency: reporting currency '<b>' must be"),
         ({}, '[[accounts]]\nlabel = "x"\napi_secret = "inline"\n', "secrets go in *_env or *_file"),
         (
             {},

@@ -109,7 +109,7 @@ $$
 # The candidates of one (identity, currency, hour), given its legs; shared by price_at and price_hourly.
 # Columns of the row `i`: price_asset, canonical, fixed_price, fixed_currency, currency, hour; legs d (direct),
 # f (fixed currency -> currency), u1/u2 (via USD), b1/b2 (via BTC), each (price, price_time, stale, route).
-_CANDIDATES = f"""
+_CANDIDATES = """
     SELECT v.price, v.price_time, v.price_source, v.route
     FROM (VALUES
         (1, CASE WHEN coalesce(i.price_asset, i.canonical) = i.currency THEN 1::numeric END, i.hour, 'par', 'par'),
@@ -197,7 +197,8 @@ identities AS MATERIALIZED (
            i.fixed_currency
     FROM assets a
     JOIN kraken.asset_identity i ON reporting.normalize_asset(i.code) = a.asset
-    JOIN hours h ON (i.valid_from IS NULL OR i.valid_from <= h.hour) AND (i.valid_until IS NULL OR h.hour < i.valid_until)
+    JOIN hours h ON (i.valid_from IS NULL OR i.valid_from <= h.hour)
+                AND (i.valid_until IS NULL OR h.hour < i.valid_until)
     ORDER BY a.asset, h.hour, {_IDENTITY_ORDER}
 ),
 legs AS (
