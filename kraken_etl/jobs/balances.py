@@ -6,6 +6,8 @@ Kraken values in it, else in USD; the `valuation` reconciliation check compares 
 
 from __future__ import annotations
 
+import logging
+
 from kraken_etl.core.balance import parse_balance, parse_balance_ex
 from kraken_etl.core.clock import utcnow
 from kraken_etl.core.results import JobResult
@@ -16,6 +18,9 @@ from kraken_etl.db.valuation import account_currency, insert_trade_balance
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BALANCES
 from kraken_etl.kraken.client import KrakenClient
+from kraken_etl.kraken.errors import KrakenError
+
+log = logging.getLogger(__name__)
 
 
 def snapshot_balances(*, client: KrakenClient, engine: Engine, account: str,
@@ -39,11 +44,15 @@ def snapshot_balances(*, client: KrakenClient, engine: Engine, account: str,
         result.window_end = taken_at
         balance = parse_balance(client.private("Balance"), taken_at)
         balance_ex = parse_balance_ex(client.private("BalanceEx"), taken_at)
-        trade_balance = parse_trade_balance(client.private("TradeBalance", {"asset": asset}), asset, taken_at)
-        result.fetched = len(balance) + len(balance_ex) + 1
+        trade_balance = None
+        try:  # Kraken's valuation is a cross-check: the balances are stored without it
+            trade_balance = parse_trade_balance(client.private("TradeBalance", {"asset": asset}), asset, taken_at)
+        except KrakenError as exc:
+            log.warning("%s: TradeBalance in %s failed, balances stored without it: %s", account, asset, exc)
+        result.fetched = len(balance) + len(balance_ex) + (trade_balance is not None)
         with engine.begin() as conn:
-            result.inserted = result.loaded = (insert_balances(conn, account, balance + balance_ex)
-                                               + insert_trade_balance(conn, account, trade_balance))
+            result.inserted = result.loaded = insert_balances(conn, account, balance + balance_ex) + (
+                insert_trade_balance(conn, account, trade_balance) if trade_balance is not None else 0)
             result.run_id = insert_run(conn, timer.finish(result))
     except Exception as exc:
         log_failure(engine, timer, result, exc)

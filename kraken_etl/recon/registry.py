@@ -1,6 +1,7 @@
 """`CHECKS`: the checks by name, in the order a run executes them.
 
-`ws_vs_rest` compares what the listener stored with REST (`kraken_etl.recon.wsrest`).
+`ws_vs_rest` compares what the listener stored with REST (`kraken_etl.recon.wsrest`); `valuation` Kraken's
+TradeBalance with our valued balances (`kraken_etl.recon.valuation`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from kraken_etl.recon.check import Check
 from kraken_etl.recon.coverage import check_coverage
 from kraken_etl.recon.links import check_order_trades, check_trade_ledger
 from kraken_etl.recon.snapshot import check_ledger_vs_exchange
+from kraken_etl.recon.valuation import check_valuation
 from kraken_etl.recon.wsrest import check_ws_vs_rest
 
 CHECKS: dict[str, Check] = {
@@ -19,5 +21,6 @@ CHECKS: dict[str, Check] = {
     "order_trades": check_order_trades,
     "coverage": check_coverage,
     "ws_vs_rest": check_ws_vs_rest,
+    "valuation": check_valuation,
 }
 

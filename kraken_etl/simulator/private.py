@@ -194,7 +194,9 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
     target = Decimal(c.ASSETS[code].usd_price)
     total = Decimal(0)
     for asset_id, text in balance_result(ctx.store).items():
-        total += Decimal(text) * Decimal(c.ASSETS[c.ASSET_CODE[asset_id]].usd_price)
+        # a suffixed REST id (knob rest_wallet_suffix: XBT.F) is valued as its asset
+        code_of = c.ASSET_CODE.get(asset_id, c.asset_by_name(asset_id.split(".")[0]))
+        total += Decimal(text) * Decimal(c.ASSETS[code_of].usd_price)
     eb = fmt_scaled(int(total / target * 10_000), 4)
     zero = fmt_scaled(0, 4)
     return {"eb": eb, "tb": eb, "m": zero, "n": zero, "c": zero, "v": zero, "e": eb, "mf": eb}
