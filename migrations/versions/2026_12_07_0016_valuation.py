@@ -2,8 +2,8 @@
 
 Rules (one set, two implementations kept equal by tests/db/test_valuation.py):
 
-- A moment is priced as its UTC hour. Only candles of a whole number of hours (up to 15 days) that start on
-  the hour are used; within an hour every such candle contains the whole hour.
+- A moment is priced as its UTC hour. Only candles of Kraken's whole-hour intervals (1 h, 4 h, 12 h, 1 day,
+  1 week, 15 days) that start on the hour are used; within an hour every such candle contains the whole hour.
 - The asset: the identity in force at that hour (`kraken.asset_identity`, matched on the normalised code so
   XBT and XXBT share one; a user's row first, then the latest `valid_from`, then the code).
 - The price, first found of: par (the asset is the currency); its fixed price in the currency; its fixed
@@ -25,7 +25,7 @@ Objects:
   reporting currency in use; NULL price rows included (an unpriced hour is a row, not a gap).
 - `reporting.ledger` gains currency, price, value, price_time, price_source, price_route: the hourly series
   joined on (asset, currency, hour) for entries before the boundary (a hash join, no per-row call), price_at
-  for entries after it.
+  for entries after it (two branches of a UNION ALL split at the boundary).
 - `reporting.balances_at(ts, account_label, currency_code)` gains currency, price, value, price_time,
   price_source (the two-argument call still works: currency_code defaults to the account's).
 - `reporting.portfolio_daily`: per account, UTC day and asset, the end-of-day balance valued at the price of
@@ -53,14 +53,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STALE_LIMIT = "interval '7 days'"
-MAX_INTERVAL = 21600  # minutes (15 days): Kraken's longest candle
 # the lookback that finds every candle that may still give a (stale) price: the limit plus the longest candle
 LOOKBACK = "interval '22 days'"
 DEFAULT_CURRENCY = "USD"
 
-# a candle usable for valuation: whole hours, on the hour, at most MAX_INTERVAL
-_USABLE = (f"p.interval % 60 = 0 AND p.interval <= {MAX_INTERVAL} "
-           "AND p.start = date_trunc('hour', p.start, 'UTC')")
+# Kraken's candle intervals of whole hours (OHLC and OHLCVT files), up to MAX_INTERVAL
+INTERVALS = (60, 240, 720, 1440, 10080, 21600)
+# a candle usable for valuation: one of those intervals, starting on the hour
+_USABLE = (f"p.interval IN {INTERVALS} AND p.start = date_trunc('hour', p.start, 'UTC')")
 
 VALUATION_CURRENCY = f"""
 CREATE TABLE reporting.valuation_currency (
@@ -85,18 +85,30 @@ CREATE FUNCTION reporting.rate_at(base_asset text, quote_asset text, at timestam
                                   OUT route text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH h AS (SELECT date_trunc('hour', at, 'UTC') AS hour),
+    -- per interval and direction, the latest candle started at or before the hour (an index probe each): it
+    -- is the one containing the hour, or the one of that interval that ended last before it
     legs AS (
-        SELECT p.close AS price, p.start, p.pair AS route, p.interval, false AS inverse,
-               p.start + make_interval(mins => p.interval::int) AS finish
-        FROM kraken.price p, h
-        WHERE p.base = base_asset AND p.quote = quote_asset AND p.start <= h.hour
-          AND p.start > h.hour - {LOOKBACK} AND {_USABLE}
+        SELECT c.* FROM h, unnest(ARRAY{list(INTERVALS)}) AS iv(minutes)
+        CROSS JOIN LATERAL (
+            SELECT p.close AS price, p.start, p.pair AS route, p.interval, false AS inverse,
+                   p.start + make_interval(mins => p.interval::int) AS finish
+            FROM kraken.price p
+            WHERE p.base = base_asset AND p.quote = quote_asset AND p.interval = iv.minutes
+              AND p.start <= h.hour AND p.start > h.hour - {LOOKBACK}
+              AND p.start = date_trunc('hour', p.start, 'UTC')
+            ORDER BY p.start DESC, p.pair LIMIT 1
+        ) c
         UNION ALL
-        SELECT 1 / p.close, p.start, p.pair || '^-1', p.interval, true,
-               p.start + make_interval(mins => p.interval::int)
-        FROM kraken.price p, h
-        WHERE p.base = quote_asset AND p.quote = base_asset AND p.start <= h.hour
-          AND p.start > h.hour - {LOOKBACK} AND {_USABLE} AND p.close > 0
+        SELECT c.* FROM h, unnest(ARRAY{list(INTERVALS)}) AS iv(minutes)
+        CROSS JOIN LATERAL (
+            SELECT 1 / p.close AS price, p.start, p.pair || '^-1' AS route, p.interval, true AS inverse,
+                   p.start + make_interval(mins => p.interval::int) AS finish
+            FROM kraken.price p
+            WHERE p.base = quote_asset AND p.quote = base_asset AND p.interval = iv.minutes
+              AND p.start <= h.hour AND p.start > h.hour - {LOOKBACK}
+              AND p.start = date_trunc('hour', p.start, 'UTC') AND p.close > 0
+            ORDER BY p.start DESC, p.pair LIMIT 1
+        ) c
     )
     SELECT l.price, l.start, l.finish <= h.hour, l.route
     FROM legs l, h
@@ -258,31 +270,49 @@ LEFT JOIN LATERAL ({_CANDIDATES}) c ON true
 
 _CURRENCY = f"coalesce(v.currency, '{DEFAULT_CURRENCY}')"
 
-LEDGER = f"""
-CREATE OR REPLACE VIEW reporting.ledger AS
-SELECT l.account, l.ledger_id, l.refid, l.time, l.time_raw, l.type, l.subtype, l.aclass, l.subclass,
+_LEDGER_COLUMNS = """
+       l.account, l.ledger_id, l.refid, l.time, l.time_raw, l.type, l.subtype, l.aclass, l.subclass,
        reporting.normalize_asset(l.asset) AS asset, l.asset AS asset_code,
        reporting.asset_suffix(l.asset) AS asset_suffix,
        coalesce(l.wallet_resolved, l.wallet) AS wallet,
        coalesce(l.wallet_source, CASE WHEN l.wallet IS NOT NULL THEN 'export' END) AS wallet_source,
        l.amount, l.fee, l.amount - l.fee AS net, l.balance,
-       t.txid AS trade_txid, t.ordertxid AS order_txid, l.source,
-       {_CURRENCY} AS currency,
-       coalesce(s.price, f.price) AS price,
-       (l.amount - l.fee) * coalesce(s.price, f.price) AS value,
-       coalesce(s.price_time, f.price_time) AS price_time,
-       coalesce(s.price_source, f.price_source) AS price_source,
-       coalesce(s.route, f.route) AS price_route
+       t.txid AS trade_txid, t.ordertxid AS order_txid, l.source"""
+_BOUNDARY = "(SELECT coalesce(r.covered_before, '-infinity') FROM reporting.refresh_state r)"
+
+# Two branches split at the refresh boundary: before it the hourly series by a hash join (no per-row call),
+# from it on price_at for each entry (today's entries: few). Filters on account and time reach both.
+LEDGER = f"""
+CREATE OR REPLACE VIEW reporting.ledger AS
+SELECT {_LEDGER_COLUMNS},
+       {_CURRENCY} AS currency, s.price, (l.amount - l.fee) * s.price AS value, s.price_time, s.price_source,
+       s.route AS price_route
 FROM kraken.ledger_entry l
 LEFT JOIN kraken.trade t ON t.account = l.account AND t.txid = l.refid
 LEFT JOIN reporting.valuation_currency v ON v.account = l.account
 LEFT JOIN reporting.price_hourly s ON s.asset = reporting.normalize_asset(l.asset) AND s.currency = {_CURRENCY}
       AND s.hour = date_trunc('hour', l.time, 'UTC')
--- after the materialised range only (the filter gates the call): the same rules, live
-LEFT JOIN LATERAL (SELECT p.* FROM reporting.price_at(l.asset, {_CURRENCY}, l.time) p
-                   WHERE s.hour IS NULL) f ON true
+WHERE l.time < {_BOUNDARY}
+UNION ALL
+SELECT {_LEDGER_COLUMNS},
+       {_CURRENCY}, f.price, (l.amount - l.fee) * f.price, f.price_time, f.price_source, f.route
+FROM kraken.ledger_entry l
+LEFT JOIN kraken.trade t ON t.account = l.account AND t.txid = l.refid
+LEFT JOIN reporting.valuation_currency v ON v.account = l.account
+LEFT JOIN LATERAL reporting.price_at(l.asset, {_CURRENCY}, l.time) f ON true
+WHERE l.time >= {_BOUNDARY}
+  AND l.time < 'infinity'  -- a no-op bound that makes this a range: the planner then expects few rows
 """
 
+_DAY_END = ("least(now(), ((d.day + 1)::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')")
+
+
+def _live(column: str) -> str:
+    return f"CASE WHEN s.hour IS NULL THEN (reporting.price_at(d.asset, {_CURRENCY}, {_DAY_END})).{column} END"
+
+
+# Days before the boundary read the hourly series; today's rows (no series row yet) call price_at, the call
+# gated by CASE so no other row pays for it.
 PORTFOLIO_DAILY = f"""
 CREATE VIEW reporting.portfolio_daily AS
 WITH days AS (
@@ -291,18 +321,15 @@ WITH days AS (
     GROUP BY b.account, b.day, b.asset
 )
 SELECT d.account, d.day, d.asset, d.balance, {_CURRENCY} AS currency,
-       coalesce(s.price, f.price) AS price, d.balance * coalesce(s.price, f.price) AS value,
-       coalesce(s.price_time, f.price_time) AS price_time,
-       coalesce(s.price_source, f.price_source) AS price_source,
-       coalesce(s.route, f.route) AS price_route
+       coalesce(s.price, {_live("price")}) AS price,
+       d.balance * coalesce(s.price, {_live("price")}) AS value,
+       coalesce(s.price_time, {_live("price_time")}) AS price_time,
+       coalesce(s.price_source, {_live("price_source")}) AS price_source,
+       coalesce(s.route, {_live("route")}) AS price_route
 FROM days d
 LEFT JOIN reporting.valuation_currency v ON v.account = d.account
 LEFT JOIN reporting.price_hourly s ON s.asset = d.asset AND s.currency = {_CURRENCY}
       AND s.hour = (d.day::timestamp AT TIME ZONE 'UTC') + interval '23 hours'
-LEFT JOIN LATERAL (SELECT p.* FROM reporting.price_at(
-                       d.asset, {_CURRENCY},
-                       least(now(), ((d.day + 1)::timestamp AT TIME ZONE 'UTC') - interval '1 microsecond')) p
-                   WHERE s.hour IS NULL) f ON true
 """
 
 BALANCES_AT = f"""
