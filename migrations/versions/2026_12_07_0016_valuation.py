@@ -280,8 +280,8 @@ _LEDGER_COLUMNS = """
        t.txid AS trade_txid, t.ordertxid AS order_txid, l.source"""
 _BOUNDARY = "(SELECT coalesce(r.covered_before, '-infinity') FROM reporting.refresh_state r)"
 
-# Two branches split at the refresh boundary: before it the hourly series by a hash join (no per-row call),
-# from it on price_at for each entry (today's entries: few). Filters on account and time reach both.
+# Two branches split at the refresh boundary: before it the hourly series by a join (no per-row call), from
+# it on price_at once per code, currency and hour of today's entries. Filters on account and time reach both.
 LEDGER = f"""
 CREATE OR REPLACE VIEW reporting.ledger AS
 SELECT {_LEDGER_COLUMNS},
@@ -299,7 +299,15 @@ SELECT {_LEDGER_COLUMNS},
 FROM kraken.ledger_entry l
 LEFT JOIN kraken.trade t ON t.account = l.account AND t.txid = l.refid
 LEFT JOIN reporting.valuation_currency v ON v.account = l.account
-LEFT JOIN LATERAL reporting.price_at(l.asset, {_CURRENCY}, l.time) f ON true
+LEFT JOIN (  -- price_at once per Kraken code, currency and hour of the live entries, not once per entry
+    SELECT k.asset_code, k.currency, k.hour, p.price, p.price_time, p.price_source, p.route
+    FROM (SELECT DISTINCT e.asset AS asset_code, coalesce(w.currency, '{DEFAULT_CURRENCY}') AS currency,
+                 date_trunc('hour', e.time, 'UTC') AS hour
+          FROM kraken.ledger_entry e
+          LEFT JOIN reporting.valuation_currency w ON w.account = e.account
+          WHERE e.time >= {_BOUNDARY} AND e.time < 'infinity') k
+    CROSS JOIN LATERAL reporting.price_at(k.asset_code, k.currency, k.hour) p
+) f ON f.asset_code = l.asset AND f.currency = {_CURRENCY} AND f.hour = date_trunc('hour', l.time, 'UTC')
 WHERE l.time >= {_BOUNDARY}
   AND l.time < 'infinity'  -- a no-op bound that makes this a range: the planner then expects few rows
 """
