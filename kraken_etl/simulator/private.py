@@ -195,7 +195,11 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
     total = Decimal(0)
     for asset_id, text in balance_result(ctx.store).items():
         # a suffixed REST id (knob rest_wallet_suffix: XBT.F) is valued as its asset
-        code_of = c.ASSET_CODE.get(asset_id, c.asset_by_name(asset_id.split(".")[0]))
+        code_of = c.ASSET_CODE.get(asset_id)
+        if code_of is None:
+            code_of = c.asset_by_name(asset_id.split(".")[0])
+        if code_of is None:
+            raise KeyError(asset_id)
         total += Decimal(text) * Decimal(c.ASSETS[code_of].usd_price)
     eb = fmt_scaled(int(total / target * 10_000), 4)
     zero = fmt_scaled(0, 4)
