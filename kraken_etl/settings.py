@@ -31,6 +31,8 @@ from kraken_etl.core.errors import KrakenEtlError
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 LABEL_RULE = "1-63 ASCII letters, digits, '_', '.' or '-', starting with a letter or digit"
 _DB_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?://[^\s]*$")
+# A reporting currency: a canonical asset code (USD, EUR, BTC), 2-10 ASCII capitals or digits.
+_CURRENCY = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 
 
 class SettingsError(KrakenEtlError, ValueError):
@@ -66,11 +68,16 @@ def _check_tier(value: str, setting: str) -> str:
 
 
 def check_currency(value: str, setting: str) -> str:
-    """A reporting currency: a canonical asset code (``USD``, ``EUR``, ``BTC``), 2 to 10 letters or digits."""
-    text = value.strip().upper()
-    if not (2 <= len(text) <= 10 and text.isascii() and text.isalnum()):
-        raise SettingsError(f"{setting}: {value!r} is not a currency code (2-10 letters or digits, e.g. USD)")
-    return text
+    """A reporting currency: a canonical code (USD, EUR, BTC), upper-cased.
+
+    Raises:
+        SettingsError: naming `setting`.
+    """
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not _CURRENCY.fullmatch(code):
+        shown = ascii(value[:40]) if isinstance(value, str) else type(value).__name__
+        raise SettingsError(f"{setting}: reporting currency {shown} must be a canonical asset code such as USD")
+    return code
 
 
 def check_label(value: str, setting: str) -> str:
@@ -179,11 +186,6 @@ class Settings(BaseSettings):
     # The currency values are reported in (canonical code); an account in the TOML file may set its own.
     reporting_currency: str = Field(default="USD", alias="KRAKEN_REPORTING_CURRENCY")
 
-    @field_validator("reporting_currency", mode="after")
-    @classmethod
-    def _currency_code(cls, value: str) -> str:
-        return check_currency(value, "KRAKEN_REPORTING_CURRENCY")
-
     def currency_for(self, account: Account) -> str:
         """The reporting currency of `account`: its own (TOML ``currency``) or KRAKEN_REPORTING_CURRENCY."""
         return account.currency or self.reporting_currency
@@ -196,6 +198,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_url_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("reporting_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        return check_currency(value, "KRAKEN_REPORTING_CURRENCY")
+
+    def currency_by_account(self) -> dict[str, str]:
+        """Each configured account's reporting currency: its own in the accounts file, else the setting's."""
+        return {a.label: self.currency_for(a) for a in self.accounts()}
 
     def sqlalchemy_url(self) -> str | None:
         """DATABASE_URL normalised to the psycopg 3 driver (`postgresql+psycopg://`), or None if unset."""
@@ -369,7 +380,7 @@ def load_accounts_file(path: Path) -> list[Account]:
                     _secret_from(entry, "api_secret", f"{where} ({label})"), f"{where} ({label}).api_secret"
                 ),
                 tier=_check_tier(str(entry.get("tier", "starter")), f"{where} ({label}).tier"),
-                currency=(check_currency(str(entry["currency"]), f"{where} ({label}).currency")
+                currency=(check_currency(entry["currency"], f"{where} ({label}).currency")
                           if "currency" in entry else None),
             )
         )

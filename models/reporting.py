@@ -1,7 +1,7 @@
 """Schema `reporting`: the contract for accountants and BI tools, declared as data.
 
 The SQL lives, frozen, in the migrations that created it (``migrations/versions/*_0006_reporting_schema.py``,
-then 0007, 0014 and the journal's);
+then 0007, 0014, 0015, and the cost basis, journal and valuation migrations);
 this module names what it must provide, so a test can compare the live schema with it (every view, every
 column, in order, each with a comment) and code can refer to the names without spelling SQL. Changing a
 view means a new migration, an update here and a line in docs/reporting-changelog.md.
@@ -17,13 +17,22 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "account", "ledger_id", "refid", "time", "time_raw", "type", "subtype", "aclass", "subclass",
         "asset", "asset_code", "asset_suffix", "wallet", "wallet_source", "amount", "fee", "net", "balance",
         "trade_txid", "order_txid", "source",
+        # valuation (migration 0016)
+        "currency", "price", "value", "price_time", "price_source", "price_route",
     ),
     "balance_daily": ("account", "asset", "base_asset", "wallet", "day", "balance", "net_change", "entries"),
     "trade": (
         "account", "txid", "time", "pair", "base", "quote", "base_code", "quote_code", "side", "ordertype",
         "price", "vol", "cost", "fee", "maker", "order_txid", "order_status", "ledger_ids", "source",
     ),
-    "fees_monthly": ("account", "month", "asset", "fees", "trade_fees", "other_fees", "entries"),
+    "fees_monthly": (
+        "account", "month", "asset", "fees", "trade_fees", "other_fees", "entries", "currency", "fees_value",
+        "unpriced_entries",
+    ),
+    "portfolio_daily": (
+        "account", "day", "asset", "balance", "currency", "price", "value", "price_time", "price_source",
+        "price_route",
+    ),
     "deposits_withdrawals": (
         "account", "ledger_id", "refid", "time", "type", "subtype", "asset", "asset_code", "wallet",
         "amount", "fee", "net",
@@ -84,16 +93,25 @@ VIEWS: dict[str, tuple[str, ...]] = {
 MATERIALISED: dict[str, tuple[str, ...]] = {
     "ledger_daily": ("account", "asset", "wallet_key", "day", "amount", "fee", "net", "entries"),
     "chain_start": ("account", "asset_code", "wallet_key", "first_time", "first_ledger_id", "opening_balance"),
+    # after ledger_daily, whose days bound it (migration 0016)
+    "price_hourly": ("asset", "currency", "hour", "price", "price_time", "price_source", "route"),
 }
 
 # tables of the schema (state of the refresh; readers may read them, only refresh_reporting writes)
 TABLES: dict[str, tuple[str, ...]] = {
     "refresh_state": ("singleton", "covered_before", "refreshed_at"),
+    # each account's reporting currency, written by refresh_reporting from the settings (migration 0016)
+    "valuation_currency": ("account", "currency", "updated_at"),
 }
 
 # set-returning and helper functions: name -> result columns (empty for scalar functions)
 FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "balances_at": ("account", "asset", "wallet", "balance", "entries", "last_entry_day"),
+    "balances_at": (
+        "account", "asset", "wallet", "balance", "entries", "last_entry_day", "currency", "price", "value",
+        "price_time", "price_source",
+    ),
+    "price_at": ("price", "price_time", "price_source", "route"),
+    "rate_at": ("price", "price_time", "stale", "route"),
     "chain_opening": ("first_time", "first_ledger_id", "opening_balance"),
     "normalize_asset": (),
     "asset_base_code": (),
@@ -106,7 +124,6 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "lots_at": ("entity", "method", "currency", "asset", "quantity", "cost"),
     "unrealised_at": ("entity", "method", "currency", "asset", "quantity", "cost", "price", "price_time", "value",
                       "unrealised"),
-    "price_at": ("price", "price_time", "price_source", "route"),
     "journal_component": (),
     "journal_wallet_path": (),
     "journal_asset_account": (),

@@ -109,6 +109,18 @@ def test_reporting_currency_default_and_per_account(monkeypatch: pytest.MonkeyPa
     assert settings.reporting_currencies() == ["EUR", "GBP"]
 
 
+def test_reporting_currency_from_the_setting_and_per_account(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    assert load_settings().reporting_currency == "USD"
+    config = tmp_path / "accounts.toml"
+    config.write_text('[[accounts]]\nlabel = "a"\ncurrency = "eur"\n[[accounts]]\nlabel = "b"\n')
+    monkeypatch.setenv("KRAKEN_ETL_CONFIG", str(config))
+    monkeypatch.setenv("KRAKEN_REPORTING_CURRENCY", " gbp ")
+    settings = load_settings()
+    assert settings.reporting_currency == "GBP"
+    assert settings.currency_by_account() == {"a": "EUR", "b": "GBP"}
+
+
 @pytest.mark.parametrize(
     ("env", "toml", "message"),
     [
@@ -125,8 +137,9 @@ def test_reporting_currency_default_and_per_account(monkeypatch: pytest.MonkeyPa
         ({}, '[[accounts]]\nlabel = "x"\n[[accounts]]\nlabel = "x"\n', "duplicate account label 'x'"),
         ({}, '[[accounts]]\nlabel = "x"\ntier = "platinum"\n', "unknown tier 'platinum'"),
         ({}, "[[accounts]\n", "is not valid TOML"),
-        ({"KRAKEN_REPORTING_CURRENCY": "US$"}, None, "KRAKEN_REPORTING_CURRENCY: 'US\\$' is not a currency"),
-        ({}, '[[accounts]]\nlabel = "x"\ncurrency = "E"\n', ".currency: 'E' is not a currency code"),
+        ({"KRAKEN_REPORTING_CURRENCY": "US$"}, None, "KRAKEN_REPORTING_CURRENCY: reporting currency 'US"),
+        ({}, '[[accounts]]\nlabel = "x"\ncurrency = "E"\n', "currency: reporting currency 'E' must be"),
+        ({}, '[[accounts]]\nlabel = "x"\ncurrency = "<b>"\n', "currency: reporting currency '<b>' must be"),
         ({}, '[[accounts]]\nlabel = "x"\napi_secret = "inline"\n', "secrets go in *_env or *_file"),
         (
             {},

@@ -54,6 +54,10 @@ HOLDINGS = """
 SELECT account, asset, wallet, balance FROM reporting.balances_at(now())
 WHERE account IN ($account) AND balance <> 0 ORDER BY account, asset, wallet NULLS FIRST
 """
+PORTFOLIO = """
+SELECT (day::timestamp AT TIME ZONE 'UTC') AS time, account || ' (' || currency || ')' AS metric, sum(value) AS value
+FROM reporting.portfolio_daily WHERE account IN ($account) AND $__timeFilter(day) GROUP BY 1, 2 ORDER BY 1
+"""
 BALANCES = """
 SELECT (day::timestamp AT TIME ZONE 'UTC') AS time, account || ' ' || asset AS metric, sum(balance) AS balance
 FROM reporting.balance_daily WHERE account IN ($account) AND asset IN ($asset) AND $__timeFilter(day)
@@ -109,6 +113,10 @@ def build() -> dashboard.Dashboard:
         .with_row(dashboard.Row("Holdings").id(1))
         .with_panel(table.Panel().id(5).title("Holdings now").description("reporting.balances_at(now())")
                     .datasource(DATASOURCE).with_target(Sql(HOLDINGS)).height(9).span(24))
+        .with_panel(timeseries.Panel().id(15).title("Portfolio value (end of day, UTC)")
+                    .description("reporting.portfolio_daily: balances x the price of the day's last hour, per "
+                                 "account in its reporting currency; assets without a price are left out")
+                    .datasource(DATASOURCE).with_target(Sql(PORTFOLIO, "time_series")).height(8).span(24))
         .with_row(dashboard.Row("Balances over time").id(14))
         .with_panel(timeseries.Panel().id(6).title("$asset balance (end of day, UTC)")
                     .description("reporting.balance_daily, wallets summed; one panel per asset, one line per "

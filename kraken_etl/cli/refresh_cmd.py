@@ -12,10 +12,11 @@ from kraken_etl.cli.common import console, handle_errors, settings
 
 @handle_errors
 def refresh() -> None:
-    """Refresh the reporting schema's materialised parts (daily sums, opening balances)."""
+    """Refresh the reporting schema's materialised parts (daily sums, opening balances, hourly prices)."""
     from kraken_etl.jobs.refresh import refresh as run
     from kraken_etl.jobs.wiring import database
 
-    with database(settings(), upgrade=True) as engine:
-        done = run(engine)
+    configured = settings()
+    with database(configured, upgrade=True) as engine:
+        done = run(engine, configured.currency_by_account(), configured.reporting_currency)
     console.print(done.line(), highlight=False)

@@ -17,10 +17,23 @@ from sqlalchemy import Connection, Engine, text
 from models.reporting import MATERIALISED
 
 __all__ = [  # Engine re-exported so the report ring names the type without importing SQLAlchemy
-    "Engine", "ReportFilter", "balance_series", "deposits_withdrawals", "fees_by_month", "first_day", "freshness",
-    "holdings_at_end", "holdings_now_sql", "reconciliation", "refresh_reporting", "refreshed_at", "run_query",
+    "Engine",
+    "ReportFilter",
+    "balance_series",
+    "deposits_withdrawals",
+    "fees_by_month",
+    "first_day",
+    "freshness",
+    "holdings_at_end",
+    "holdings_now_sql",
+    "reconciliation",
+    "refresh_in",
+    "refresh_reporting",
+    "refreshed_at",
+    "run_query",
     "stale_rows",
     "volume_by_pair",
+    "write_valuation_currencies",
 ]
 
 
@@ -32,22 +45,48 @@ def holdings_now_sql(account: str) -> str:
             "ORDER BY asset, wallet;")
 
 
-def refresh_reporting(engine: Engine) -> None:
-    """Move the boundary to today's UTC midnight and recompute the daily sums (and each chain's opening
-    balance) before it, in one transaction.
+def refresh_reporting(engine: Engine, currencies: Mapping[str, str] | None = None,
+                      default_currency: str | None = None) -> None:
+    """Move the boundary to today's UTC midnight and recompute the daily sums (each chain's opening balance,
+    the hourly price series) before it, in one transaction.
 
-    Readers are not blocked while `ledger_daily` is rebuilt (CONCURRENTLY) and see either the old boundary
-    with the old sums or the new with the new: entries after the boundary are always read live.
+    With `default_currency`, first write each account's reporting currency (`write_valuation_currencies`);
+    without, the stored ones stay. Readers are not blocked while the views are rebuilt (CONCURRENTLY) and
+    see either the old boundary with the old sums or the new with the new: entries after the boundary are
+    always read live.
     """
     with engine.begin() as conn:
-        conn.execute(text("UPDATE reporting.refresh_state "
-                          "SET covered_before = date_trunc('day', now(), 'UTC'), refreshed_at = now()"))
-        for view in MATERIALISED:
-            conn.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.{view}"))
+        if default_currency is not None:
+            write_valuation_currencies(conn, currencies or {}, default_currency)
+        refresh_in(conn)
     with engine.begin() as conn:
         # fresh statistics, or the planner guesses the daily sums' size from the migration's empty view
         for view in MATERIALISED:
             conn.execute(text(f"ANALYZE reporting.{view}"))
+
+
+def refresh_in(conn: Connection, *, concurrently: bool = True) -> None:
+    """The refresh inside the caller's transaction (refresh_reporting's body; tests call it on theirs)."""
+    conn.execute(text("UPDATE reporting.refresh_state "
+                      "SET covered_before = date_trunc('day', now(), 'UTC'), refreshed_at = now()"))
+    how = "CONCURRENTLY " if concurrently else ""
+    for view in MATERIALISED:
+        conn.execute(text(f"REFRESH MATERIALIZED VIEW {how}reporting.{view}"))
+
+
+def write_valuation_currencies(conn: Connection, currencies: Mapping[str, str], default: str) -> None:
+    """Write `reporting.valuation_currency`: each account of `currencies` in its currency, every other stored
+    account in `default` (the views read it; a refresh after it rebuilds the price series for them)."""
+    conn.execute(text("""
+        INSERT INTO reporting.valuation_currency (account, currency)
+        SELECT a.account, coalesce(m.currency, :default)
+        FROM (SELECT DISTINCT account FROM kraken.ledger_entry
+              UNION SELECT unnest(CAST(:accounts AS text[]))) a
+        LEFT JOIN unnest(CAST(:accounts AS text[]), CAST(:codes AS text[])) AS m(account, currency)
+               ON m.account = a.account
+        ON CONFLICT (account) DO UPDATE SET currency = EXCLUDED.currency, updated_at = now()
+        WHERE reporting.valuation_currency.currency <> EXCLUDED.currency
+    """), {"default": default, "accounts": list(currencies), "codes": list(currencies.values())})
 
 
 def stale_rows(engine: Engine, accounts: Sequence[str]) -> int:

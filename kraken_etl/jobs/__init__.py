@@ -8,7 +8,7 @@ parse arguments and call it:
 - `validation` pandera checks of a parsed batch (the rules live on the spec)
 - `window`     `run_window`: a frozen, paged REST window → parse → validate → load (sync and backfill)
 - `amends`     `sync_order_amends`: the OrderAmends trails of amended orders
-- `balances`   `snapshot_balances`: Balance + BalanceEx
+- `balances`   `snapshot_balances`: Balance + BalanceEx + TradeBalance
 - `sync`       `run_sync`: every stream of an account up to one signpost, under its lock
 - `fileload`   `load_export_file` / `import_files`: Kraken export files through the shared loader
 - `exportcycle` `run_export`: AddExport → ExportStatus → RetrieveExport → load → RemoveExport, resumable

@@ -120,11 +120,15 @@ def prices_step(engine: Engine, settings: Settings) -> StepOutcome:
     return StepOutcome("prices", status, result.line())
 
 
-def refresh_reporting_step(engine: Engine) -> StepOutcome:
-    """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises."""
+def refresh_reporting_step(engine: Engine, settings: Settings | None = None) -> StepOutcome:
+    """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises (with the
+    accounts' reporting currencies from `settings`)."""
 
     def run() -> StepOutcome:
-        refresh_reporting(engine)
+        if settings is None:
+            refresh_reporting(engine)
+        else:
+            refresh_reporting(engine, settings.currency_by_account(), settings.reporting_currency)
         return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed")
 
     return _step("refresh_reporting", run)
@@ -177,7 +181,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
         outcome.steps = [
             reconcile_step(engine, label, signpost),
             prices_step(engine, session.settings),
-            refresh_reporting_step(engine),
+            refresh_reporting_step(engine, session.settings),
             report_step(engine, label, report_path(session.settings, label, signpost)),
         ]
         outcome.bookmarks = _bookmarks(engine, label)

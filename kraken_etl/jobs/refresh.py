@@ -10,7 +10,7 @@ sync of new activity costs nothing extra.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kraken_etl.db.reporting import Engine, refresh_reporting, stale_rows
@@ -30,10 +30,11 @@ class Refreshed:
         return f"reporting refreshed in {self.seconds:.1f} s{why}"
 
 
-def refresh(engine: Engine) -> Refreshed:
-    """Refresh now (`kraken-etl refresh`)."""
+def refresh(engine: Engine, currencies: Mapping[str, str] | None = None,
+            default_currency: str | None = None) -> Refreshed:
+    """Refresh now (`kraken-etl refresh`), writing the accounts' reporting currencies first when given."""
     started = time.monotonic()
-    refresh_reporting(engine)
+    refresh_reporting(engine, currencies, default_currency)
     return Refreshed(None, time.monotonic() - started)
 
 

@@ -24,6 +24,7 @@ QUERY_FUNDS = "Query Funds"
 EXPORT_DATA = "Export Data"
 BALANCE = PrivateCall("Balance", QUERY_FUNDS)
 BALANCE_EX = PrivateCall("BalanceEx", QUERY_FUNDS)
+TRADE_BALANCE = PrivateCall("TradeBalance", QUERY_FUNDS)
 ADD_EXPORT = PrivateCall("AddExport", EXPORT_DATA)
 EXPORT_STATUS = PrivateCall("ExportStatus", EXPORT_DATA)
 RETRIEVE_EXPORT = PrivateCall("RetrieveExport", EXPORT_DATA)

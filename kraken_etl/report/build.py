@@ -19,6 +19,7 @@ from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import reporting as q
 from kraken_etl.db.reporting import Engine
 from kraken_etl.report import charts
+from kraken_etl.report import valuation as valued
 from kraken_etl.report.engine import ChartEngine, ChartError
 from kraken_etl.report.page import Section, pivot, render_page
 
@@ -117,7 +118,7 @@ def write_report(
             "balances": lambda c: q.balance_series(c, f, step), "holdings": lambda c: q.holdings_at_end(c, f),
             "fees": lambda c: q.fees_by_month(c, f), "volume": lambda c: q.volume_by_pair(c, f),
             "flows": lambda c: q.deposits_withdrawals(c, f), "reconciliation": lambda c: q.reconciliation(c, f),
-            "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at,
+            "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at, **valued.queries(f, step),
         })
         balances, holdings, fees, volume = got["balances"], got["holdings"], got["fees"], got["volume"]
         flows, (runs, findings), fresh = got["flows"], got["reconciliation"], got["fresh"]
@@ -127,10 +128,12 @@ def write_report(
             "fees": charts.fees_spec(charts.values(fees, ("month", "asset", "fees"))) if fees else None,
             "trades": charts.trades_spec(charts.values(volume, ("pair", "side", "trades"))) if volume else None,
             "flows": charts.flows_spec(charts.values(flows, ("asset", "type", "entries"))) if flows else None,
+            "portfolio": valued.chart_spec(got),
         })
     refreshed = got["refreshed"]
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
+        *valued.sections({**got, "all_accounts": account is None}, svg["portfolio"], to_day),
         Section("balances", "Balances over time",
                 "End-of-day balance per asset (UTC), wallets" + (" and accounts" if account is None else "")
                 + " summed" + (", every 7th day." if step > 1 else "."),

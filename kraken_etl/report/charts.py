@@ -117,3 +117,15 @@ def warm_up() -> None:
     """Start the chart engine (its first render pays for booting it) with a one-bar chart."""
     render_svg({"data": {"values": [{"x": "a", "n": 1}]}, "mark": "bar",
                 "encoding": {"y": {"field": "x", "type": "nominal"}, "x": {"field": "n", "type": "quantitative"}}})
+
+
+def portfolio_spec(rows: list[dict[str, object]], currency: str) -> dict[str, Any]:
+    """Total value of the holdings per day, in `currency`."""
+    return {
+        "data": _data(rows, {"day": "date", "value": "number"}),
+        "width": 3 * WIDTH, "height": 160, "mark": {"type": "line", "interpolate": "step-after"},
+        "encoding": {
+            "x": {"field": "day", "type": "temporal", "title": None},
+            "y": {"field": "value", "type": "quantitative", "title": f"value ({visible(currency)})"},
+        },
+    }

@@ -205,7 +205,13 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
     target = usd(code)
     total = Decimal(0)
     for asset_id, text in balance_result(ctx.store).items():
-        total += Decimal(text) * usd(c.ASSET_CODE[asset_id])
+        # a suffixed REST id (knob rest_wallet_suffix: XBT.F) is valued as its asset
+        code_of = c.ASSET_CODE.get(asset_id)
+        if code_of is None:
+            code_of = c.asset_by_name(asset_id.split(".")[0])
+        if code_of is None:
+            raise KeyError(asset_id)
+        total += Decimal(text) * usd(code_of)
     eb = fmt_scaled(int(total / target * 10_000), 4)
     zero = fmt_scaled(0, 4)
     return {"eb": eb, "tb": eb, "m": zero, "n": zero, "c": zero, "v": zero, "e": eb, "mf": eb}

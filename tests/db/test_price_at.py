@@ -1,4 +1,5 @@
-"""`reporting.price_at`: par, a fixed price, the finest candle containing the moment, else NULLs."""
+"""`reporting.price_at`: par, a fixed price, the finest candle containing the moment, the last close within
+7 days (stale), else NULLs."""
 
 from __future__ import annotations
 
@@ -44,7 +45,11 @@ def test_price_at_prefers_par_then_fixed_then_the_finest_candle(conn: Connection
     hourly = _price(conn, "XXBT", "2025-03-01T10:30:00Z")
     assert hourly[0] == Decimal("61000.25") and hourly[2:] == ("candle", "XBTUSD")
     assert _price(conn, "XXBT", "2025-03-01T11:00:00Z")[0] == Decimal("60000.5")  # hour not stored: the day
-    assert _price(conn, "XXBT", "2025-03-02T00:00:00Z") == (None, None, None, None)  # nothing invented
+    # no candle contains the moment: the last close, flagged stale, for 7 days after that candle ended
+    stale = _price(conn, "XXBT", "2025-03-02T00:00:00Z")
+    assert stale[0] == Decimal("60000.5") and stale[2] == "stale"
+    assert _price(conn, "XXBT", "2025-03-08T23:59:59Z")[2] == "stale"
+    assert _price(conn, "XXBT", "2025-03-09T00:00:00Z") == (None, None, None, None)  # nothing invented
     assert _price(conn, "NOPE", "2025-03-01T10:30:00Z") == (None, None, None, None)
 
 

@@ -1,0 +1,79 @@
+"""SQL of the `valuation` check: Kraken's TradeBalance snapshots, our valued balances at each, and the candles
+the prices came from (their high-low range is the check's tolerance).
+
+Prices come from the `reporting` functions (`balances_at`, `price_at`), so the check proves what an
+accountant's query shows. Each candle leg is found with the rules of `reporting.rate_at` (the finest candle
+of the pair containing the moment's hour, else the one that ended last).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+def trade_balances(conn: Connection, account: str, as_of: datetime, since: datetime | None) -> list[dict[str, Any]]:
+    """Stored TradeBalance answers up to `as_of` (after `since` when given), oldest first, with the
+    canonical currency each is in."""
+    rows = conn.execute(text("""
+        SELECT taken_at, asset, reporting.normalize_asset(asset) AS currency, eb
+        FROM kraken.trade_balance
+        WHERE account = :account AND taken_at <= :as_of AND (CAST(:since AS timestamptz) IS NULL OR taken_at > :since)
+        ORDER BY taken_at, asset
+    """), {"account": account, "as_of": as_of, "since": since})
+    return [dict(r._mapping) for r in rows]
+
+
+def has_candles(conn: Connection) -> bool:
+    """Whether any market data is stored at all (`kraken.price`)."""
+    return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM kraken.price)")).scalar())
+
+
+def valued_balances(conn: Connection, account: str, at: datetime, currency: str) -> list[dict[str, Any]]:
+    """Every non-zero balance of the account at `at` (wallets summed), its price and value in `currency`,
+    whether any identity names the asset, and the pairs its price came through."""
+    rows = conn.execute(text("""
+        WITH b AS (
+            SELECT asset, sum(balance) AS balance
+            FROM reporting.balances_at(:at, :account, :currency)
+            GROUP BY asset HAVING sum(balance) <> 0
+        )
+        SELECT b.asset, b.balance, p.price, b.balance * p.price AS value, p.price_source, p.route,
+               EXISTS (SELECT 1 FROM kraken.asset_identity i
+                       WHERE reporting.normalize_asset(i.code) = b.asset) AS known
+        FROM b LEFT JOIN LATERAL reporting.price_at(b.asset, :currency, :at) p ON true
+        ORDER BY b.asset
+    """), {"account": account, "at": at, "currency": currency})
+    return [dict(r._mapping) for r in rows]
+
+
+def route_legs(conn: Connection, route: str, at: datetime) -> list[dict[str, Any]]:
+    """Each candle leg of `route` (XBTUSD, DOTXBT*XBTUSD, fixed*EURUSD^-1) at `at`: `inverse`, the candle the
+    price came from (`low`, `high`, `close`: the finest containing the hour, else the last that ended) and the
+    coarsest candle of the pair containing the hour (`wide_low`, `wide_high`; NULL when none contains it)."""
+    rows = conn.execute(text("""
+        WITH h AS (SELECT date_trunc('hour', CAST(:at AS timestamptz), 'UTC') AS hour),
+        usable AS (
+            SELECT p.pair, p.low, p.high, p.close, p.interval, p.start,
+                   p.start + make_interval(mins => p.interval::int) AS finish
+            FROM kraken.price p, h
+            WHERE p.pair IN (SELECT replace(x, '^-1', '') FROM unnest(string_to_array(:route, '*')) x)
+              AND p.start <= h.hour AND p.start > h.hour - interval '22 days'
+              AND p.interval % 60 = 0 AND p.interval <= 21600 AND p.start = date_trunc('hour', p.start, 'UTC')
+        )
+        SELECT leg.inverse, c.low, c.high, c.close, w.low AS wide_low, w.high AS wide_high
+        FROM h, unnest(string_to_array(:route, '*')) AS r(part)
+        CROSS JOIN LATERAL (SELECT replace(r.part, '^-1', '') AS pair, r.part LIKE '%^-1' AS inverse) leg
+        CROSS JOIN LATERAL (
+            SELECT u.low, u.high, u.close FROM usable u WHERE u.pair = leg.pair
+            ORDER BY u.finish > h.hour DESC, least(u.finish, h.hour) DESC, u.interval LIMIT 1
+        ) c
+        LEFT JOIN LATERAL (
+            SELECT u.low, u.high FROM usable u WHERE u.pair = leg.pair AND u.finish > h.hour
+            ORDER BY u.interval DESC LIMIT 1
+        ) w ON true
+        WHERE r.part NOT IN ('par', 'fixed')
+    """), {"route": route, "at": at})
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,115 @@
+"""The `valuation` check: Kraken's TradeBalance against our balances x prices, within the candles' ranges.
+
+2 BTC at 60,000 and 10 ETH at 3,000 (hourly candles 0.5 % either side), 1,000.5 USD: ours 151,000.5 USD,
+tolerance 600 + 150 (+ half a unit of eb). The day's candles: BTC 59,000-61,000, ETH 2,700-3,400.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Connection, text
+
+from kraken_etl.recon.check import CheckInput
+from kraken_etl.recon.finding import Finding
+from kraken_etl.recon.registry import CHECKS
+from kraken_etl.recon.valuation import check_valuation
+from tests.db.valuation_fixture import entry, identity
+
+T0 = datetime.fromisoformat("2026-03-02T00:00:00+00:00")
+SNAP = T0 + timedelta(hours=10, minutes=20)
+OURS = Decimal("151000.5")
+
+
+def _candle(conn: Connection, pair: str, base: str, interval: int, start: datetime,
+            low: str, high: str, close: str) -> None:
+    conn.execute(text(
+        "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, trades, "
+        "source, complete) VALUES (:pair, :interval, :start, :base, 'USD', :close, :high, :low, :close, 1, 1, "
+        "'ohlc', true)"),
+        {"pair": pair, "interval": interval, "start": start, "base": base, "low": Decimal(low),
+         "high": Decimal(high), "close": Decimal(close)})
+
+
+@pytest.fixture()
+def account(conn: Connection) -> Connection:
+    identity(conn, "XXBT", "BTC", "BTC")
+    identity(conn, "XETH", "ETH", "ETH")
+    identity(conn, "ZUSD", "USD", "USD")
+    _candle(conn, "XBTUSD", "BTC", 60, T0 + timedelta(hours=10), "59700", "60300", "60000")
+    _candle(conn, "XBTUSD", "BTC", 1440, T0, "59000", "61000", "60500")
+    _candle(conn, "ETHUSD", "ETH", 60, T0 + timedelta(hours=10), "2985", "3015", "3000")
+    _candle(conn, "ETHUSD", "ETH", 1440, T0, "2700", "3400", "3100")
+    entry(conn, "main", "L1", T0, "XXBT", "2")
+    entry(conn, "main", "L2", T0, "XETH", "10")
+    entry(conn, "main", "L3", T0, "ZUSD", "1000.5")
+    return conn
+
+
+def _trade_balance(conn: Connection, eb: Decimal, minute: int = 0) -> None:
+    conn.execute(text("INSERT INTO kraken.trade_balance (account, taken_at, asset, eb, raw) "
+                      "VALUES ('main', :at, 'ZUSD', :eb, '{}')"),
+                 {"at": SNAP + timedelta(minutes=minute), "eb": eb.quantize(Decimal("0.0001"))})
+
+
+def _findings(conn: Connection) -> list[Finding]:
+    return check_valuation(CheckInput(conn, "main", SNAP + timedelta(days=1))).findings
+
+
+def test_registered() -> None:
+    assert CHECKS["valuation"] is check_valuation
+
+
+def test_clean_when_krakens_value_is_within_the_candles_range(account: Connection) -> None:
+    _trade_balance(account, OURS)
+    assert _findings(account) == []
+    _trade_balance(account, OURS + 749, minute=1)  # inside 750
+    assert _findings(account) == []
+    _trade_balance(account, OURS - 751, minute=2)
+    assert [f.kind for f in _findings(account)] == ["value_mismatch"]
+
+
+def test_a_difference_names_the_assets_whose_day_range_holds_it(account: Connection) -> None:
+    _trade_balance(account, OURS + 3000)  # ETH at 3,300: inside its day; BTC at 61,500: outside
+    (finding,) = _findings(account)
+    assert (finding.kind, finding.severity, finding.asset, finding.source_ids) == \
+        ("value_mismatch", "break", "ETH", ("ETH",))
+    assert (finding.expected, finding.actual, finding.difference) == (OURS, OURS + 3000, Decimal(3000))
+    assert "explained by the price of ETH" in finding.message
+    _trade_balance(account, OURS + 1500, minute=1)  # both could: both named, no single asset
+    (finding,) = _findings(account)
+    assert finding.source_ids == ("BTC", "ETH") and finding.asset is None
+
+
+def test_an_altered_trade_balance_makes_krakens_figure_the_suspect(account: Connection) -> None:
+    _trade_balance(account, OURS * 2)
+    (finding,) = _findings(account)
+    assert finding.source_ids == () and "Kraken's figure is the suspect (largest holdings: BTC, ETH, USD)" \
+        in finding.message
+
+
+def test_a_corrupt_candle_is_named_first(account: Connection) -> None:
+    account.execute(text("UPDATE kraken.price SET close = 3500 WHERE pair = 'ETHUSD' AND interval = 60"))
+    _trade_balance(account, OURS)  # Kraken valued ETH at 3,000: ours at 3,500 is 5,000 more
+    (finding,) = _findings(account)
+    assert finding.source_ids[0] == "ETH" and finding.difference == Decimal(-5000)
+
+
+def test_unpriced_and_unknown_assets_are_coverage_findings_never_zero(account: Connection) -> None:
+    identity(account, "DOT", "DOT", "DOT")
+    entry(account, "main", "L4", T0, "DOT", "10")  # known, no market
+    entry(account, "main", "L5", T0, "WHAT", "1")  # no identity at all
+    _trade_balance(account, Decimal(1))  # absurd, but the total is not compared while values are missing
+    found = {(f.kind, f.asset, f.severity) for f in _findings(account)}
+    assert found == {("unpriced_asset", "DOT", "info"), ("unknown_asset_code", "WHAT", "info")}
+
+
+def test_without_any_market_data_the_check_examines_nothing(conn: Connection) -> None:
+    entry(conn, "main", "L1", T0, "XXBT", "2")
+    _trade_balance(conn, OURS)
+    report = check_valuation(CheckInput(conn, "main", SNAP + timedelta(days=1)))
+    assert (report.rows_examined, report.findings) == (0, [])
+    _candle(conn, "ETHUSD", "ETH", 60, T0, "1", "1", "1")  # any market data: the same snapshot is compared
+    assert check_valuation(CheckInput(conn, "main", SNAP + timedelta(days=1))).rows_examined == 1
