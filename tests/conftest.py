@@ -18,8 +18,10 @@ from tests import dbharness
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_HOME", str(dbharness.TEST_HOME / "prefect"))
-(dbharness.TEST_HOME / "prefect").mkdir(parents=True, exist_ok=True)
+# One Prefect home per pytest-xdist worker (`make test` runs two): each its own ephemeral server and SQLite file.
+_PREFECT_HOME = dbharness.TEST_HOME / f"prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+_PREFECT_HOME.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
