@@ -83,6 +83,32 @@ WHERE l.time >= {_BOUNDARY}
   AND l.time < 'infinity'  -- a no-op bound that makes this a range: the planner then expects few rows
 """
 
+# 0019's price_at computing only the legs the answer can still need: none at par; the bridges only when the
+# direct rate is not fresh, the BTC bridge only when the USD one is not fresh either (a fresh rate of a better
+# rank wins whatever the later ones hold). OFFSET 0 keeps each leg a subquery, so its gate runs as a one-time
+# filter before rate_at is called rather than as a filter on the call's row.
+_NOT_PAR = "NOT coalesce(coalesce(i.price_asset, i.canonical) = i.currency, false)"
+_FRESH_D = "coalesce(d.price IS NOT NULL AND NOT d.stale, false)"
+_FRESH_U = "coalesce(u1.price IS NOT NULL AND u2.price IS NOT NULL AND NOT (u1.stale OR u2.stale), false)"
+_GATES = {
+    "WHERE i.fixed_price IS NULL) d": f"WHERE i.fixed_price IS NULL AND {_NOT_PAR} OFFSET 0) d",
+    "WHERE i.fixed_currency <> i.currency) f": f"WHERE i.fixed_currency <> i.currency AND {_NOT_PAR} OFFSET 0) f",
+    "WHERE i.price_asset <> 'USD' AND i.currency <> 'USD') u1":
+        f"WHERE i.price_asset <> 'USD' AND i.currency <> 'USD' AND {_NOT_PAR} AND NOT {_FRESH_D} OFFSET 0) u1",
+    "WHERE i.price_asset <> 'USD' AND i.currency <> 'USD') u2":
+        f"WHERE i.price_asset <> 'USD' AND i.currency <> 'USD' AND {_NOT_PAR} AND NOT {_FRESH_D} OFFSET 0) u2",
+    "WHERE i.price_asset <> 'BTC' AND i.currency <> 'BTC') b1":
+        f"WHERE i.price_asset <> 'BTC' AND i.currency <> 'BTC' AND {_NOT_PAR} AND NOT {_FRESH_D} AND NOT {_FRESH_U} "
+        "OFFSET 0) b1",
+    "WHERE i.price_asset <> 'BTC' AND i.currency <> 'BTC') b2":
+        f"WHERE i.price_asset <> 'BTC' AND i.currency <> 'BTC' AND {_NOT_PAR} AND NOT {_FRESH_D} AND NOT {_FRESH_U} "
+        "OFFSET 0) b2",
+}
+PRICE_AT = _r19.PRICE_AT
+for _old, _new in _GATES.items():
+    assert PRICE_AT.count(_old) == 1, _old
+    PRICE_AT = PRICE_AT.replace(_old, _new)
+
 # The series' row when it has one; else (today) price_at once, in a lateral join gated on the missing row:
 # OFFSET 0 keeps the subquery whole so the gate is a one-time filter before the call, not a filter after it.
 PORTFOLIO_DAILY = f"""
@@ -112,10 +138,12 @@ LEFT JOIN LATERAL (
 
 
 def upgrade() -> None:
+    op.execute(PRICE_AT)
     op.execute(LEDGER)
     op.execute(PORTFOLIO_DAILY)
 
 
 def downgrade() -> None:
+    op.execute(_r19.PRICE_AT)
     op.execute(_r19.LEDGER)
     op.execute(_r19.PORTFOLIO_DAILY.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
