@@ -151,7 +151,8 @@ def holdings_at_end(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
 def fees_by_month(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
     """Fees per UTC month and asset for the months overlapping the range (the figures of fees_monthly).
 
-    Read from the materialised daily sums plus the live ledger after their boundary, which is several
+    Read from the materialised daily sums plus the stored entries after their boundary (normalised as
+    `reporting.ledger` does; the view would also price them, which this table does not show), several
     times cheaper than fees_monthly's pass over every entry (tests check both agree).
     """
     return _rows(conn, f"""
@@ -160,7 +161,7 @@ def fees_by_month(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
             WHERE {_ACCOUNT} AND fee <> 0 AND day < (CAST(:date_to AS date) + 1)
               AND (CAST(:date_from AS date) IS NULL OR day >= date_trunc('month', CAST(:date_from AS date)))
             UNION ALL
-            SELECT (time AT TIME ZONE 'UTC')::date, asset, fee FROM reporting.ledger
+            SELECT (time AT TIME ZONE 'UTC')::date, reporting.normalize_asset(asset), fee FROM kraken.ledger_entry
             WHERE {_ACCOUNT} AND fee <> 0
               AND time >= (SELECT coalesce(covered_before, '-infinity') FROM reporting.refresh_state)
               AND time < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE 'UTC'
