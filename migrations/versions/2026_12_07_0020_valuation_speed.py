@@ -6,7 +6,9 @@ Same columns, same order, same values as 0019 (its comments stay: the views are 
   (the same rows). As a plain `time < boundary` beside a caller's `time >= …` the planner took the two for
   one range with an unknown end and expected 0.5 % of the rows, so it probed `price_hourly` by index once per
   entry (a nested loop over a year of a 1,000,000-entry account); with the row count it now expects, the
-  series is hashed once and joined.
+  series is hashed once and joined. The asset code is normalised once per entry (a lateral column), not
+  once for the output and twice more for the join.
+- `reporting.price_at` (same signature, same answers): computes only the rates its answer can still need.
 - `reporting.portfolio_daily`: today's rows (no series row yet) call `price_at` once per row through a gated
   lateral join; the CASE expressions of 0019 called it once per column (five times per row).
 
