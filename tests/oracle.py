@@ -57,3 +57,21 @@ def refused_calls(stamps: list[float], *, cost: int, limit: float, decay_per_sec
         else:
             level += cost
     return refused
+
+
+# Valuation in USD, from Kraken's conventions and the simulator's documented market: each priced asset code
+# and the USD market that prices it (staked and bonded mirrors by their base), the fiat at par, and KFEE's
+# fixed 0.01 USD. A code not listed has no USD price here (the test then expects none from the product).
+USD_MARKET = {"XXBT": "XBTUSD", "XBT.M": "XBTUSD", "XETH": "ETHUSD", "ETH2": "ETHUSD", "ETH2.S": "ETHUSD",
+              "DOT": "DOTUSD", "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD"}
+USD_FIXED = {"ZUSD": Decimal(1), "USD.HOLD": Decimal(1), "KFEE": Decimal("0.01")}
+
+
+def hour_of(moment: Decimal) -> int:
+    """The UTC hour a moment (unix seconds) is priced at: the start of its hour, unix seconds."""
+    return int(moment // 3600) * 3600
+
+
+def cents(value: Decimal) -> Decimal:
+    """A USD amount to the currency's unit, half-even (the comparison rule of the valuation tests)."""
+    return value.quantize(Decimal("0.01"), rounding="ROUND_HALF_EVEN")
