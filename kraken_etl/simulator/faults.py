@@ -40,7 +40,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "leg_amount": ("count", "N trades have a base leg whose REST amount differs from the trade's vol"),
     "altered_balance": ("count", "N spot ledger entries report a REST balance off their chain (next row is right)"),
     "trade_balance_skew": ("count", "TradeBalance values one held asset (picked by seed) N % above its price"),
-    "candle_skew": ("count", "OHLC serves one pair's candles containing the moment the faults were set N % high"),
+    "candle_skew": ("count", "OHLC serves one pair's candles overlapping the hour after the faults were set N % high"),
 }
 
 

@@ -91,7 +91,9 @@ def _skew(row: list[Any], percent: int, decimals: int) -> list[Any]:
 
 def ohlc(market: Market, params: dict[str, Any], now_ticks: int,
          skew: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The OHLC endpoint's result (`skew`: the candle_skew fault, the candles containing its moment)."""
+    """The OHLC endpoint's result (`skew`: the candle_skew fault, the candles overlapping the hour that starts
+    at its moment, so a test's snapshot taken in that hour meets a skewed hourly candle even across a change of
+    hour)."""
     pi = _pair(params.get("pair"))
     interval = _int(params, "interval", 1) or 1
     if interval not in INTERVALS:
@@ -103,7 +105,7 @@ def ohlc(market: Market, params: dict[str, Any], now_ticks: int,
         rows = [r for r in rows[:-1] if r[0] > since] + rows[-1:]  # the unfinished candle always comes
     if skew and skew["pair"] == c.PAIRS[pi].altname:
         at, d = skew["at"], c.PAIRS[pi].pair_decimals
-        rows = [_skew(r, skew["percent"], d) if r[0] <= at < r[0] + interval * 60 else r for r in rows]
+        rows = [_skew(r, skew["percent"], d) if r[0] < at + 3600 and at < r[0] + interval * 60 else r for r in rows]
     return {c.PAIRS[pi].key: rows, "last": (current - 1) * interval * 60}
 
 
