@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 
 from kraken_etl.db.reporting import write_valuation_currencies
 from kraken_etl.jobs.balances import snapshot_balances
+from kraken_etl.kraken.calls import TRADE_BALANCE
 from tests.pipeline.conftest import InProcessSim
 
 
@@ -26,7 +27,7 @@ def test_trade_balance_is_stored_with_the_snapshot_in_the_reporting_currency(
     (usd,) = _stored(engine)
     assert usd[0] == "ZUSD" and usd[5] is True  # default currency, same moment as the balances
     assert usd[1] == Decimal(usd[4]) and usd[1] > 0 and usd[2] == usd[1]  # Kraken's text, exactly
-    answer = client.private("TradeBalance", {"asset": "ZUSD"})
+    answer = client.private(TRADE_BALANCE, {"asset": "ZUSD"})
     assert Decimal(answer["eb"]) == usd[1]
 
     with engine.begin() as conn:
@@ -35,7 +36,7 @@ def test_trade_balance_is_stored_with_the_snapshot_in_the_reporting_currency(
     snapshot_balances(client=client, engine=engine, account="main")
     eur = _stored(engine)[1]
     assert eur[0] == "ZEUR" and eur[5] is True
-    assert eur[1] == Decimal(client.private("TradeBalance", {"asset": "ZEUR"})["eb"])
+    assert eur[1] == Decimal(client.private(TRADE_BALANCE, {"asset": "ZEUR"})["eb"])
 
     sim.clock.advance(60)
     snapshot_balances(client=client, engine=engine, account="main", currency="DOGE")  # Kraken values no DOGE
