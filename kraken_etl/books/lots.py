@@ -15,15 +15,17 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, localcontext
 from operator import attrgetter
 
+from kraken_etl.books.lots_checkpoint import WEEK, State, week_start
 from kraken_etl.books.lots_model import (
     ZERO,
     Books,
+    Checkpoint,
     Disposal,
     Event,
     Expense,
@@ -137,37 +139,82 @@ class _Queue:
                 left = ZERO
         return drawn, left
 
+    def snapshot(self) -> State:
+        """The open lots as values (a checkpoint's state): they can change after this."""
+        held: list[tuple[Lot, Decimal | None, int]]
+        if self._hifo:
+            held = [(lot, -key, count) for key, count, lot in self._heap]
+        else:
+            held = [(lot, None, 0) for lot in self._fifo]
+        return {"lots": [(lot.acquired_at, lot.amount, lot.cost, lot.entries, lot.cost_assumed, lot.seq, key, count)
+                         for lot, key, count in held],
+                "last": self.last_acquired, "count": self._count}
+
+    def restore(self, asset: str, state: State) -> None:
+        """Take over the open lots of a checkpoint (the queue is new)."""
+        for acquired_at, amount, cost, entries, assumed, seq, key, count in state["lots"]:
+            lot = Lot(asset, acquired_at, amount, cost, entries, assumed, seq)
+            if self._hifo:
+                self._heap.append((-key, count, lot))
+            else:
+                self._fifo.append(lot)
+        heapq.heapify(self._heap)
+        self._count = state["count"]
+        self.last_acquired = state["last"]
+
     def open_lots(self) -> list[Lot]:
         lots = [entry[2] for entry in self._heap] if self._hifo else list(self._fifo)
         return sorted(lots, key=_LOT_ORDER)
 
 
-def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None) -> Books:
+def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None,
+            resume: Mapping[str, Checkpoint] | None = None, checkpoints: bool = False) -> Books:
     """Run the engine over every event of one entity (any order: they are sorted by moment, then `seq`).
 
     `day` (UK only) maps a moment to the calendar day the same-day and 30-day rules count in; the default is
-    the UTC date.
+    the UTC date. `checkpoints`: record each asset's state at the start of every week it has an event in
+    (`books.checkpoints`, see `lots_checkpoint`). `resume`: per asset, the checkpoint to start from; that
+    asset's events before the checkpoint are ignored, and its rows and checkpoints are those from there on.
     """
     method = Method(method)
+    resume = resume or {}
     with gc_paused(), localcontext() as ctx:
         ordered = sorted(events, key=_ORDER)
+        if resume:
+            ordered = [e for e in ordered if (start := resume.get(e.asset)) is None or e.at >= start.at]
         ctx.prec = PRECISION
         if method is Method.UK:
             from kraken_etl.books.lots_uk import compute_uk
 
-            return compute_uk(ordered, day=day)
-        return _compute_queued(ordered, method)
+            if day is not None and (resume or checkpoints):
+                raise ValueError("checkpoints count in UTC weeks: not with another day function")
+            return compute_uk(ordered, day=day, resume=resume, checkpoints=checkpoints)
+        return _compute_queued(ordered, method, resume, checkpoints)
 
 
-def _compute_queued(events: list[Event], method: Method) -> Books:
+def _compute_queued(events: list[Event], method: Method, resume: Mapping[str, Checkpoint],
+                    checkpoints: bool) -> Books:
     books = Books(method)
     queues: dict[str, _Queue] = {}
+    weeks: dict[str, list[datetime | None]] = {}  # per asset: [week start recorded last, the next one]
     holdings = books.holdings
     rule = method.value
     for event in events:
         queue = queues.get(event.asset)
         if queue is None:
             queue = queues[event.asset] = _Queue(method)
+            start = resume.get(event.asset)
+            if start is not None:
+                queue.restore(event.asset, start.state)
+            weeks[event.asset] = [None if start is None else start.at, None]
+        if checkpoints:
+            week = weeks[event.asset]
+            if week[1] is None or event.at >= week[1]:
+                at = week_start(event.at)
+                if week[0] is None or at > week[0]:
+                    books.checkpoints.append(Checkpoint(event.asset, at, queue.snapshot()))
+                    week[0] = at
+                week[1] = at + WEEK
         kind = event.kind
         if kind is _ACQUIRE or kind is _INCOME:
             queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
@@ -189,6 +236,9 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
             books.expenses.append(Expense(event.asset, event.at, event.amount, event.value, event.label,
                                           event.entries))
     books.lots = {asset: lots for asset, queue in sorted(queues.items()) if (lots := queue.open_lots())}
+    if checkpoints:  # the state after each asset's last week
+        books.checkpoints += [Checkpoint(asset, last + WEEK, queues[asset].snapshot())
+                              for asset, (last, _) in sorted(weeks.items()) if last is not None]
     return books
 
 
