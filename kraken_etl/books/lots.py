@@ -146,7 +146,9 @@ class _Queue:
             held = [(lot, -key, count) for key, count, lot in self._heap]
         else:
             held = [(lot, None, 0) for lot in self._fifo]
-        return {"lots": [(lot.acquired_at, lot.amount, lot.cost, lot.entries, lot.cost_assumed, lot.seq, key, count)
+        # (a lot's `seq` is its event's place in one run, not a fact about it: not kept, so a checkpoint is the
+        # same whichever run made it)
+        return {"lots": [(lot.acquired_at, lot.amount, lot.cost, lot.entries, lot.cost_assumed, 0, key, count)
                          for lot, key, count in held],
                 "last": self.last_acquired, "count": self._count}
 
