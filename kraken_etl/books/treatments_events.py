@@ -244,6 +244,8 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, held: _Opening
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
+    if len(legs) == 2 and _fiat_trade(out, legs[0], legs[1], currency):
+        return
     at = min([leg.at for leg in legs])
     ids = tuple([leg.ledger_id for leg in legs])
     fiat: list[LedgerLine] = []
@@ -282,6 +284,27 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     for i, (leg, net) in enumerate(gets):
         add((_ACQUIRE, leg.asset, at, net, get_values[i] + (fee_on_cost if i == 0 else ZERO), ZERO, ids, False,
              "trade", None))
+
+
+def _fiat_trade(out: Converted, a: LedgerLine, b: LedgerLine, currency: str) -> bool:
+    """The usual trade, one coin for the reporting currency, with `_trade`'s arithmetic written out (the same
+    figures, without its lists); False when the legs are anything else."""
+    fiat, coin = (a, b) if a.asset == currency else (b, a)
+    if fiat.asset != currency or coin.asset == currency or coin.asset in FEE_CREDITS or not fiat.amount:
+        return False
+    net = coin.amount - coin.fee
+    if not net:
+        return False
+    at = a.at if a.at <= b.at else b.at
+    fee = ZERO + fiat.fee
+    value = abs(ZERO + fiat.amount)
+    if net < 0:  # a sale: no acquisition to carry the fee, so it stays with the disposal
+        out.pending.append((_DISPOSE, coin.asset, at, -net, value, fee if fee else ZERO, (a.ledger_id, b.ledger_id),
+                            False, "trade", None))
+    else:
+        out.pending.append((_ACQUIRE, coin.asset, at, net, value + (fee if fee else ZERO), ZERO,
+                            (a.ledger_id, b.ledger_id), False, "trade", None))
+    return True
 
 
 def _shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:
