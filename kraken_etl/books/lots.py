@@ -67,6 +67,10 @@ def split(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
     """`total` shared in proportion to `parts`; the last share is the remainder, so the shares sum to `total`."""
     if len(parts) == 1:  # the usual case, the same arithmetic as below without building the empty lists
         return [total - ZERO]
+    if len(parts) == 2:  # the next most usual: the same operations in the same order, written out
+        whole = ZERO + parts[0] + parts[1]
+        share = total * parts[0] / whole if whole else ZERO
+        return [share, total - (ZERO + share)]
     whole = sum(parts, ZERO)
     shares = [total * part / whole for part in parts[:-1]] if whole else [ZERO for _ in parts[:-1]]
     return [*shares, total - sum(shares, ZERO)]
@@ -248,13 +252,22 @@ def _held_out(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decima
     if len(drawn) == 1:  # the usual case: the same sums, one term each
         _, quantity, cost = drawn[0]
         books.holdings.append(Holding(event.asset, event.at, -(ZERO + quantity), -(ZERO + cost)))
-    elif drawn:
-        books.holdings.append(Holding(event.asset, event.at, -sum((q for _, q, _ in drawn), ZERO),
-                                      -sum((c for _, _, c in drawn), ZERO)))
+    elif drawn:  # the sums of `sum(…, ZERO)`, term by term in the same order, in one pass
+        quantity = cost = ZERO
+        for _, q, c in drawn:
+            quantity += q
+            cost += c
+        books.holdings.append(Holding(event.asset, event.at, -quantity, -cost))
 
 
 def _dispose(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]], missing: Decimal,
              rule: str, pool_last: datetime | None) -> None:
+    if len(drawn) == 1 and not missing > ZERO:  # one lot, all there: `split` of one part, written out
+        lot, quantity, cost = drawn[0]
+        latest = pool_last if rule == _AVERAGE and pool_last else lot.acquired_at
+        books.disposals.append(Disposal(event.asset, event.at, quantity, event.value - ZERO, cost, event.fees - ZERO,
+                                        rule, lot.acquired_at, latest, event.entries, lot.entries, lot.cost_assumed))
+        return
     quantities = [quantity for _, quantity, _ in drawn] + ([missing] if missing > ZERO else [])
     proceeds = split(event.value, quantities)
     fees = split(event.fees, quantities)

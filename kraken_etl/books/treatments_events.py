@@ -160,7 +160,8 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
             continue  # outside the run: its opening lots were used (or not) before
         _single(out, line, rule.treatment, currency, openings)
     for legs in trades.values():
-        _trade(out, legs, currency, fee_rule)
+        if len(legs) != 2 or not _fiat_trade(out, legs[0], legs[1], currency):
+            _trade(out, legs, currency, fee_rule)
     for asset, held in openings.items():
         for lot in held.lots:
             out.findings.append(Finding("opening_lot_unused", (lot.source,),
@@ -244,8 +245,6 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, held: _Opening
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
-    if len(legs) == 2 and _fiat_trade(out, legs[0], legs[1], currency):
-        return
     at = min([leg.at for leg in legs])
     ids = tuple([leg.ledger_id for leg in legs])
     fiat: list[LedgerLine] = []
