@@ -263,10 +263,17 @@ def store_books(conn: Connection, *, entity: str, method: str, currency: str, fa
 
 def replace_assets(conn: Connection, *, entity: str, method: str, currency: str, facts: RunFacts,
                    starts: dict[str, tuple[datetime, dict[str, int]]], tables: dict[str, list[dict[str, Any]]],
-                   checkpoints: list[dict[str, Any]]) -> None:
+                   checkpoints: list[dict[str, Any]], read_watermark: datetime) -> bool:
     """Replace, for each asset of `starts` ({asset: (checkpoint moment, rows the asset keeps per table)}),
-    its rows from the checkpoint on (seq from the count kept) and its checkpoints after it; update the run."""
+    its rows from the checkpoint on (seq from the count kept) and its checkpoints after it; update the run.
+
+    Returns False, having written nothing, when the stored run is no longer the one read (its watermark is
+    not `read_watermark`: another run stored these books meanwhile)."""
     key = {"entity": entity, "method": method, "currency": currency}
+    stored = conn.execute(text("SELECT watermark FROM kraken.book_run WHERE entity = :entity AND method = :method "
+                               "AND currency = :currency FOR UPDATE"), key).scalar_one_or_none()
+    if stored != read_watermark:
+        return False
     for asset, (at, counts) in starts.items():
         for table in TABLES:
             conn.execute(text(f"DELETE FROM kraken.{table} WHERE entity = :entity AND method = :method "
@@ -283,6 +290,7 @@ def replace_assets(conn: Connection, *, entity: str, method: str, currency: str,
     for table in TABLES:
         _insert(conn, table, key, tables.get(table, []))
     _insert_checkpoints(conn, key, checkpoints)
+    return True
 
 
 def _facts(facts: RunFacts) -> dict[str, Any]:

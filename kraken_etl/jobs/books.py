@@ -27,11 +27,16 @@ from kraken_etl.books.lots_model import Books, Checkpoint, Method
 from kraken_etl.books.pnl import Report, RunResult, acquired, asset_tables, lines_from_rows, numbered, row_counts
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
 from kraken_etl.books.treatments_events import Finding, OpeningLot, Progress, ledger_to_events
+from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import Period
 from kraken_etl.db import books as store
 from kraken_etl.db.books import Engine
 
-__all__ = ["ImportResult", "RunResult", "import_lots", "read_report", "run"]
+__all__ = ["BooksError", "ImportResult", "RunResult", "import_lots", "read_report", "run"]
+
+
+class BooksError(KrakenEtlError):
+    """The books cannot be stored as computed."""
 
 _EMPTY: dict[Method, dict[str, Any]] = {m: decode(m, {}) for m in Method}
 
@@ -49,7 +54,12 @@ class _Start:
 def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | str, currency: str,
         fee_rule: FeeRule = FeeRule.ACQUISITION_COST, full: bool = False) -> RunResult:
     """Bring the stored books of `entity` for (method, currency) up to date: incrementally when an earlier
-    run allows it (`full`: from the first entry whatever was stored)."""
+    run allows it (`full`: from the first entry whatever was stored).
+
+    Raises:
+        BooksError: an incremental run found the stored books changed by another run between its read and its
+            write (nothing is written; the next run starts from what that run stored).
+    """
     method = Method(method)
     currency = currency.upper()
     key = {"entity": entity, "method": method.value, "currency": currency}
@@ -100,9 +110,11 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
     with engine.begin() as conn:
         if starts is None:
             store.store_books(conn, **key, facts=facts, tables=tables, checkpoints=checkpoints)
-        else:
-            store.replace_assets(conn, **key, facts=facts, tables=tables, checkpoints=checkpoints,
-                                 starts={a: (s.checkpoint.at, s.counts) for a, s in starts.items()})
+        elif prior is None or not store.replace_assets(
+                conn, **key, facts=facts, tables=tables, checkpoints=checkpoints, read_watermark=prior.watermark,
+                starts={a: (s.checkpoint.at, s.counts) for a, s in starts.items()}):
+            raise BooksError(f"the {method.value} books of {entity} in {currency} were stored by another run "
+                             "meanwhile: nothing written; run again")
     shown = [(f.kind, f.detail) for f in findings] + [("shortfall", s.describe()) for s in books.shortfalls]
     return RunResult(entity, method.value, currency, total, len(books.disposals), shown,
                      incremental=starts is not None, assets=tuple(sorted(per_asset if starts is None else starts)))

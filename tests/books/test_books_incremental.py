@@ -171,3 +171,18 @@ def test_other_changes_are_followed(engine: Engine, change: str) -> None:
     after = stored(engine, "fifo")
     run(engine, "fifo", full=True)
     assert stored(engine, "fifo") == after
+
+
+def test_an_incremental_write_over_books_another_run_stored_meanwhile_is_refused(engine: Engine) -> None:
+    from kraken_etl.db import books as store
+
+    run(engine, "fifo")
+    before = stored(engine, "fifo")
+    with engine.connect() as conn:
+        mark = conn.execute(text("SELECT watermark FROM kraken.book_run WHERE method = 'fifo'")).scalar_one()
+    facts = store.RunFacts(["main"], 1, None, "acquisition_cost", mark, "x", True)
+    with engine.begin() as conn:  # read before the stored run's watermark: another run wrote since
+        assert not store.replace_assets(conn, entity="main", method="fifo", currency="USD", facts=facts,
+                                        starts={"BTC": (START, {})}, tables={}, checkpoints=[],
+                                        read_watermark=mark - timedelta(seconds=1))
+    assert stored(engine, "fifo") == before
