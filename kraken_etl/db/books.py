@@ -51,18 +51,24 @@ TABLES = ("book_disposal", "book_income", "book_holding", "book_finding")
 FAIR_VALUE = "(reporting.price_at(l.asset, :currency, l.time)).price"
 OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens with (a partial history)
 
-_LEDGER = f"""
+_LEDGER_COLUMNS = f"""
 SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
        kraken.book_asset(l.asset) AS asset,
        l.amount, l.fee, {FAIR_VALUE} AS price, l.account
 FROM kraken.ledger_entry l
-WHERE l.account = ANY(:accounts) AND l.time <= :through
-  AND (l.time >= :from
-       OR l.refid IN (  -- the earlier legs of a group the range starts inside (a trade's moment: its first leg's)
-           SELECT s.refid FROM kraken.ledger_entry s
-           WHERE s.account = ANY(:accounts) AND s.refid IS NOT NULL
-             AND s.time >= :from AND s.time < CAST(:from AS timestamptz) + interval '1 day'))
-ORDER BY l.time, l.ledger_id
+"""
+# Two index ranges: the entries from `from` on, and the earlier legs of the groups (refid) that start inside the
+# range's first day (a trade's moment is its first leg's, so such a group must be read whole).
+_LEDGER = f"""
+{_LEDGER_COLUMNS}
+WHERE l.account = ANY(:accounts) AND l.time <= :through AND l.time >= :from
+UNION ALL
+{_LEDGER_COLUMNS}
+WHERE l.account = ANY(:accounts) AND l.time < :from
+  AND l.refid IN (SELECT s.refid FROM kraken.ledger_entry s
+                  WHERE s.account = ANY(:accounts) AND s.refid IS NOT NULL AND s.time <= :through
+                    AND s.time >= :from AND s.time < CAST(:from AS timestamptz) + interval '1 day')
+ORDER BY time, ledger_id
 """
 
 # A chain that opens at a balance other than 0 (its history starts after the account's first entry): that
