@@ -51,10 +51,13 @@ TABLES = ("book_disposal", "book_income", "book_holding", "book_finding")
 FAIR_VALUE = "(reporting.price_at(l.asset, :currency, l.time)).price"
 OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens with (a partial history)
 
+# An entry in the reporting currency itself is never valued (it carries no lots, and a trade takes its value from
+# the amount such a leg moved): its price is 1, without asking `price_at` (the costly part of the read).
 _LEDGER_COLUMNS = f"""
 SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
        kraken.book_asset(l.asset) AS asset,
-       l.amount, l.fee, {FAIR_VALUE} AS price, l.account
+       l.amount, l.fee,
+       CASE WHEN kraken.book_asset(l.asset) = :currency THEN 1 ELSE {FAIR_VALUE} END AS price, l.account
 FROM kraken.ledger_entry l
 """
 # Two index ranges: the entries from `from` on, and the earlier legs of the groups (refid) that start inside the
