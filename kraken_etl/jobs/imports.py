@@ -1,11 +1,11 @@
 """`run_import`: the one entry of `kraken-etl import`: export files a person downloaded from Kraken.
 
-In order: every path is checked before anything opens (a FIFO or /dev/zero would never end); the database
-is migrated; the label is chosen (`jobs.accounts.choose_import_account`: a likely typo of a known label is
-refused unless `allow_new`); then, under the account's lock (`jobs.exclusive.exclusive`; a label with no
-key needs no nonce hand-over) and with the collector relaxed, `jobs.fileload.import_files` loads each file in
-its own transaction and the rows get their wallets (`jobs.wallets`); last, the days already summed by the
-reporting schema are refreshed.
+In order: the database is reached and migrated; every path is checked before anything opens it (a FIFO or
+/dev/zero would never end); the label is chosen (`jobs.accounts.choose_import_account`: a likely typo of a
+known label is refused unless `allow_new`); then, under the account's lock (`jobs.exclusive.exclusive`; a
+label with no key needs no nonce hand-over) and with the collector relaxed, `jobs.fileload.import_files`
+loads each file in its own transaction and the rows get their wallets (`jobs.wallets`); last, the days
+already summed by the reporting schema are refreshed.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ def run_import(paths: Sequence[Path], *, account: str | None = None, allow_new: 
         AccountBusy: another run holds the account (nothing was loaded).
     """
     current = settings or load_settings()
-    for path in paths:
-        check_import_file(path)
     configured = current.select_accounts(None)
-    with database(current, upgrade=True) as engine:
+    with database(current, upgrade=True) as engine:  # an unreachable database is the first thing said
+        for path in paths:  # before the lock and before a file is opened
+            check_import_file(path)
         if account:
             choice = choose_import_account(account, {a.label for a in configured}, stored_accounts(engine),
                                            allow_new=allow_new)
