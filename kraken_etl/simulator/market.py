@@ -8,8 +8,10 @@ so any minute of any pair is computed on its own, cheaply, without walking from 
 (OHLC, the OHLCVT files, the truth endpoint) are aggregates of exactly these trades, so OHLC and Trades
 agree and every fill lies inside its minute's candle by construction.
 
+The market-only pairs (the account never trades them) follow paths derived from the traded ones, so the
+market has no arbitrage at the mid: EUR/USD is XBT/USD over XBT/EUR, ETH/EUR is ETH/USD over EUR/USD.
 Valuation at a moment (TradeBalance, the exports' ``…usd`` columns) uses the path itself (the "mid": no
-trade noise) through the asset's USD pair; EUR has no USD pair here and keeps its fixed reference price.
+trade noise) through the asset's USD pair (EUR through EUR/USD); KFEE keeps its fixed 0.01.
 Everything is integer arithmetic in the pair's price units (pair_decimals); no float touches a price.
 """
 
@@ -36,8 +38,10 @@ LOT = 8  # volume decimals
 USD_PAIR: dict[int, int] = {
     c.XBT: c.PAIR_CODE["XXBTZUSD"], c.ETH: c.PAIR_CODE["XETHZUSD"], c.ETH2: c.PAIR_CODE["XETHZUSD"],
     c.ETH2_S: c.PAIR_CODE["XETHZUSD"], c.DOT: c.PAIR_CODE["DOTUSD"], c.DOT_S: c.PAIR_CODE["DOTUSD"],
-    c.USDT: c.PAIR_CODE["USDTZUSD"], c.SOL: c.PAIR_CODE["SOLUSD"],
+    c.USDT: c.PAIR_CODE["USDTZUSD"], c.SOL: c.PAIR_CODE["SOLUSD"], c.EUR: c.PAIR_CODE["ZEURZUSD"],
 }
+_XBTUSD, _XBTEUR, _ETHUSD = c.PAIR_CODE["XXBTZUSD"], c.PAIR_CODE["XXBTZEUR"], c.PAIR_CODE["XETHZUSD"]
+_EURUSD, _ETHEUR = c.PAIR_CODE["ZEURZUSD"], c.PAIR_CODE["XETHZEUR"]
 
 
 def _mix(x: Ints) -> Ints:
@@ -106,8 +110,14 @@ class Market:
 
     def mid(self, pi: int, ticks: Ints) -> Ints:
         """The path (no trade noise) of pair `pi` at `ticks`, in the pair's price units."""
-        times, prices, _, _, _ = self._fills(pi)
         t = np.asarray(ticks, dtype=np.int64)
+        if pi == _EURUSD:  # XBT/USD over XBT/EUR (both with one decimal), in EUR/USD's five
+            eur: Ints = self.mid(_XBTUSD, t) * 10**c.PAIRS[_EURUSD].pair_decimals // self.mid(_XBTEUR, t)
+            return eur
+        if pi == _ETHEUR:  # ETH/USD times XBT/EUR over XBT/USD (ETH/USD and ETH/EUR both with two decimals)
+            eth: Ints = self.mid(_ETHUSD, t) * self.mid(_XBTEUR, t) // self.mid(_XBTUSD, t)
+            return eth
+        times, prices, _, _, _ = self._fills(pi)
         if len(times) == 0:
             p = c.PAIRS[pi]
             whole, _, frac = p.start_price.partition(".")
