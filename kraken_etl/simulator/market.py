@@ -31,7 +31,8 @@ NOISE = 150  # ± per 100,000 of the path price (0.15 %)
 MS_TICKS = TICKS // 1_000  # ticks per millisecond
 MINUTE_TICKS = 60 * TICKS
 ID_STRIDE = 1_024  # trade ids: minute * ID_STRIDE + rank within the minute
-INTERVALS = (1, 5, 15, 30, 60, 240, 1440)  # candle widths served (minutes)
+INTERVALS = (1, 5, 15, 30, 60, 240, 720, 1440, 10080, 21600)  # candle widths served (minutes)
+DAY_MINUTES = 1440  # candles wider than a day are aggregates of whole daily candles (weeks, 15 days)
 LOT = 8  # volume decimals
 
 # Asset -> (pair whose price values it in USD, or None), for the path's USD valuation.
@@ -195,6 +196,8 @@ class Market:
         trades up to `now_ticks`; a candle with no trade yet repeats the previous close with no volume."""
         if interval not in INTERVALS:
             raise ValueError(f"interval {interval} not served")
+        if interval > DAY_MINUTES:
+            return self._coarse(pi, interval, first, last, now_ticks)
         first_minute = first * interval
         tr = self.trades(pi, first_minute - 1, (last + 1) * interval, now_ticks, with_ids=False)
         n = last - first + 1
@@ -223,6 +226,22 @@ class Market:
         pv = [int(x) for x in pv_arr]
         start = (np.arange(first, last + 1, dtype=np.int64) * interval * 60)
         return Candles(start, o, hgh, lw, cl, pv, vol, cnt)
+
+    def _coarse(self, pi: int, interval: int, first: int, last: int, now_ticks: int) -> Candles:
+        """Weekly or 15-day candles (aligned on the unix epoch, UNVERIFIED) as aggregates of the daily ones:
+        the same trades, so every interval agrees."""
+        k = interval // DAY_MINUTES
+        return _coarse_of(self.candles(pi, DAY_MINUTES, first * k, (last + 1) * k - 1, now_ticks), k, first, last)
+
+
+def _coarse_of(days: Candles, k: int, first: int, last: int) -> Candles:
+    """Candles of k days each (indexes first..last) from the daily candles of the same days, in order."""
+    n = last - first + 1
+    at = np.arange(n, dtype=np.int64) * k
+    return Candles(start=days.start[at], open=days.open[at], high=np.maximum.reduceat(days.high, at),
+                   low=np.minimum.reduceat(days.low, at), close=days.close[at + k - 1],
+                   pv=[sum(days.pv[i:i + k]) for i in at], volume=np.add.reduceat(days.volume, at),
+                   count=np.add.reduceat(days.count, at))
 
 
 def fmt_units(value: int, decimals: int) -> str:

@@ -191,3 +191,21 @@ def test_eur_markets_follow_the_usd_paths() -> None:
     for hour, rate in eurusd.items():  # each close is the path ± 0.15 % trade noise: three legs, 0.5 % apart at most
         assert abs(rate / (xbtusd[hour] / xbteur[hour]) - 1) < Decimal("0.005"), hour
         assert abs(etheur[hour] / (ethusd[hour] / rate) - 1) < Decimal("0.005"), hour
+
+
+def test_weekly_and_15_day_candles_aggregate_the_days_of_the_daily_window(client: TestClient) -> None:
+    daily = _public(client, "OHLC", pair="XBTUSD", interval=1440)["XXBTZUSD"]
+    by_day = {int(r[0]): r for r in daily}
+    for interval, days in ((10080, 7), (21600, 15)):
+        rows = _public(client, "OHLC", pair="XBTUSD", interval=interval)["XXBTZUSD"]
+        width = interval * 60
+        assert [int(r[0]) % width for r in rows] == [0] * len(rows)  # on the unix epoch's grid (UNVERIFIED)
+        assert int(rows[0][0]) >= int(daily[0][0]) and int(rows[-1][0]) <= NOW < int(rows[-1][0]) + width
+        assert len(rows) == (int(rows[-1][0]) - int(rows[0][0])) // width + 1 < 720  # only the daily window's days
+        for row in rows[:-1]:  # every complete one: its days' first open, highest high, lowest low, last close
+            inside = [by_day[int(row[0]) + 86_400 * k] for k in range(days)]
+            assert row[1] == inside[0][1] and row[4] == inside[-1][4], row
+            assert Decimal(row[2]) == max(Decimal(d[2]) for d in inside)
+            assert Decimal(row[3]) == min(Decimal(d[3]) for d in inside)
+            assert Decimal(row[6]) == sum((Decimal(d[6]) for d in inside), Decimal(0))
+            assert int(row[7]) == sum(int(d[7]) for d in inside)
