@@ -42,6 +42,7 @@ from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, sub
 from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
 from kraken_etl.jobs.refresh import refresh_after_load
 from kraken_etl.jobs.streams import BY_NAME, STREAMS
+from kraken_etl.jobs.wallets import wallets_settled
 from kraken_etl.jobs.window import run_window
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.exports import Report
@@ -249,8 +250,9 @@ def run_backfill(
             for line in chosen.lines():
                 progress(Event("plan", line))
             return chosen, []
-        results = backfill(request, engine=session.engine, client=session.client, clock=session.client.clock,
-                           home=session.settings.home, policy=policy, progress=progress, planned=chosen)
+        with wallets_settled(session.engine, label):
+            results = backfill(request, engine=session.engine, client=session.client, clock=session.client.clock,
+                               home=session.settings.home, policy=policy, progress=progress, planned=chosen)
         refreshed = refresh_after_load(session.engine, [label])  # backfilled days may be days already summed
         if refreshed:
             progress(Event("note", refreshed.line()))

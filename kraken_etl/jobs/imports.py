@@ -4,7 +4,8 @@ In order: every path is checked before anything opens (a FIFO or /dev/zero would
 is migrated; the label is chosen (`jobs.accounts.choose_import_account`: a likely typo of a known label is
 refused unless `allow_new`); then, under the account's lock (`jobs.exclusive.exclusive`; a label with no
 key needs no nonce hand-over) and with the collector relaxed, `jobs.fileload.import_files` loads each file in
-its own transaction; last, the days already summed by the reporting schema are refreshed.
+its own transaction and the rows get their wallets (`jobs.wallets`); last, the days already summed by the
+reporting schema are refreshed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exclusive import exclusive
 from kraken_etl.jobs.fileload import check_import_file, import_files
 from kraken_etl.jobs.refresh import Refreshed, refresh_after_load
+from kraken_etl.jobs.wallets import wallets_settled
 from kraken_etl.jobs.wiring import database
 from kraken_etl.settings import Account, Settings, load_settings
 
@@ -64,7 +66,7 @@ def run_import(paths: Sequence[Path], *, account: str | None = None, allow_new: 
         if new:
             progress(Event("note", f"new account {label!r}: not configured (a file import needs no key)"))
         owner = next((a for a in configured if a.label == label), Account(label, None, None))
-        with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc():
+        with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc(), wallets_settled(engine, label):
             results = import_files(engine, paths, account=label, progress=progress)
         refreshed = refresh_after_load(engine, [label])  # rows in days already summed: show them now
     return ImportRun(label, new, results, refreshed)
