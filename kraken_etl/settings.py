@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     sync_window_rows: int = Field(default=50_000, alias="KRAKEN_SYNC_WINDOW_ROWS", gt=0)
     # The currency values are reported in (canonical code); an account in the TOML file may set its own.
     reporting_currency: str = Field(default="USD", alias="KRAKEN_REPORTING_CURRENCY")
+    # Each balance snapshot also asks TradeBalance in up to this many held assets (one private call each), so
+    # the valuation check can read Kraken's own price of each and name the asset behind a difference.
+    trade_balance_denominations: int = Field(default=8, alias="KRAKEN_TRADE_BALANCE_DENOMINATIONS", ge=0)
 
     def currency_for(self, account: Account) -> str:
         """The reporting currency of `account`: its own (TOML ``currency``) or KRAKEN_REPORTING_CURRENCY."""

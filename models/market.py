@@ -77,6 +77,20 @@ class AssetIdentityRow(Base):
     )
 
 
+class PriceRouteRow(Base):
+    """The route `prices sync` chose to value `asset` in `currency` (canonical codes): `route` as
+    `reporting.price_route` writes it (``par``, ``XXBTZEUR``, ``DOTUSD*ZEURZUSD^-1``), `via` the bridge asset
+    of a two-leg route; `route` NULL when Kraken lists no pair that prices it. Replaced by each sync."""
+
+    __tablename__ = "price_route"
+
+    asset: Mapped[str] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(primary_key=True)
+    route: Mapped[str | None]
+    via: Mapped[str | None]
+    planned_at: Mapped[UtcDateTime] = created()
+
+
 class TradeBalanceRow(Base):
     """Kraken's TradeBalance at `taken_at`, in `asset` (its `asset` parameter): `eb` is the equivalent balance
     of all currencies; the margin fields (`tb`, `m`, `n`, `c`, `v`, `e`, `mf`, `ml`, `uv`) as Kraken sent them."""

@@ -63,7 +63,7 @@ def refused_calls(stamps: list[float], *, cost: int, limit: float, decay_per_sec
 # and the USD market that prices it (staked and bonded mirrors by their base), the fiat at par, and KFEE's
 # fixed 0.01 USD. A code not listed has no USD price here (the test then expects none from the product).
 USD_MARKET = {"XXBT": "XBTUSD", "XBT.M": "XBTUSD", "XETH": "ETHUSD", "ETH2": "ETHUSD", "ETH2.S": "ETHUSD",
-              "DOT": "DOTUSD", "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD"}
+              "DOT": "DOTUSD", "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD", "ZEUR": "EURUSD"}
 USD_FIXED = {"ZUSD": Decimal(1), "USD.HOLD": Decimal(1), "KFEE": Decimal("0.01")}
 
 

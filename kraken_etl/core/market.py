@@ -172,7 +172,7 @@ def parse_pairs(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 # -- OHLCVT files -----------------------------------------------------------------------------------------
 
 _FILE_NAME = re.compile(r"^(?P<pair>[A-Za-z0-9.]+)_(?P<interval>\d+)\.csv$")
-FILE_INTERVALS = (1, 5, 15, 30, 60, 240, 720, 1440)
+FILE_INTERVALS = (1, 5, 15, 30, 60, 240, 720, 1440, 10080, 21600)
 
 
 def parse_file_name(name: str) -> tuple[str, int]:

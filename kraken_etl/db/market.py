@@ -284,3 +284,13 @@ def earliest_start(conn: Connection, pair: str, source: str) -> datetime | None:
     """The start of the earliest candle of `pair` stored from `source` (any interval), or None."""
     return conn.execute(text("SELECT min(start) FROM kraken.price WHERE pair = :pair AND source = :source"),
                         {"pair": pair, "source": source}).scalar()
+
+
+def replace_routes(conn: Connection, routes: dict[tuple[str, str], tuple[str | None, str | None]]) -> int:
+    """Replace `kraken.price_route` with this plan: (asset, currency) -> (route, via); returns rows written."""
+    conn.execute(text("DELETE FROM kraken.price_route"))
+    for (asset, currency), (route, via) in sorted(routes.items()):
+        conn.execute(text("INSERT INTO kraken.price_route (asset, currency, route, via) "
+                          "VALUES (:asset, :currency, :route, :via)"),
+                     {"asset": asset, "currency": currency, "route": route, "via": via})
+    return len(routes)

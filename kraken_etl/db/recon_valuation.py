@@ -50,24 +50,25 @@ def valued_balances(conn: Connection, account: str, at: datetime, currency: str)
 
 
 def route_legs(conn: Connection, route: str, at: datetime) -> list[dict[str, Any]]:
-    """Each candle leg of `route` (XBTUSD, DOTXBT*XBTUSD, fixed*EURUSD^-1) at `at`: `inverse`, the candle the
+    """Each candle leg of `route` (XBTUSD, DOTXBT*XBTUSD, fixed*EURUSD^-1) at `at`: its `pair` and the pair's
+    `base` (the asset the candle prices), `inverse`, the candle the
     price came from (`low`, `high`, `close`: the finest containing the hour, else the last that ended) and the
     coarsest candle of the pair containing the hour (`wide_low`, `wide_high`; NULL when none contains it)."""
     rows = conn.execute(text("""
         WITH h AS (SELECT date_trunc('hour', CAST(:at AS timestamptz), 'UTC') AS hour),
         usable AS (
-            SELECT p.pair, p.low, p.high, p.close, p.interval, p.start,
+            SELECT p.pair, p.base, p.low, p.high, p.close, p.interval, p.start,
                    p.start + make_interval(mins => p.interval::int) AS finish
             FROM kraken.price p, h
             WHERE p.pair IN (SELECT replace(x, '^-1', '') FROM unnest(string_to_array(:route, '*')) x)
               AND p.start <= h.hour AND p.start > h.hour - interval '22 days'
               AND p.interval % 60 = 0 AND p.interval <= 21600 AND p.start = date_trunc('hour', p.start, 'UTC')
         )
-        SELECT leg.inverse, c.low, c.high, c.close, w.low AS wide_low, w.high AS wide_high
+        SELECT leg.pair, leg.inverse, c.base, c.low, c.high, c.close, w.low AS wide_low, w.high AS wide_high
         FROM h, unnest(string_to_array(:route, '*')) AS r(part)
         CROSS JOIN LATERAL (SELECT replace(r.part, '^-1', '') AS pair, r.part LIKE '%^-1' AS inverse) leg
         CROSS JOIN LATERAL (
-            SELECT u.low, u.high, u.close FROM usable u WHERE u.pair = leg.pair
+            SELECT u.base, u.low, u.high, u.close FROM usable u WHERE u.pair = leg.pair
             ORDER BY u.finish > h.hour DESC, least(u.finish, h.hour) DESC, u.interval LIMIT 1
         ) c
         LEFT JOIN LATERAL (
@@ -77,3 +78,59 @@ def route_legs(conn: Connection, route: str, at: datetime) -> list[dict[str, Any
         WHERE r.part NOT IN ('par', 'fixed')
     """), {"route": route, "at": at})
     return [dict(r._mapping) for r in rows]
+
+
+def price_of(conn: Connection, code: str, currency: str, at: datetime) -> dict[str, Any] | None:
+    """Our price of one Kraken asset code in `currency` at `at` (`reporting.price_at`), or None."""
+    row = conn.execute(text("SELECT price, price_source, route FROM reporting.price_at(:code, :currency, :at) "
+                            "WHERE price IS NOT NULL"), {"code": code, "currency": currency, "at": at}).first()
+    return None if row is None else dict(row._mapping)
+
+
+def canonical(conn: Connection, code: str) -> str:
+    """A Kraken code as the reporting schema writes it (`reporting.normalize_asset`)."""
+    return str(conn.execute(text("SELECT reporting.normalize_asset(:code)"), {"code": code}).scalar_one())
+
+
+def suspect_candles(conn: Connection, pair: str, at: datetime) -> list[str]:
+    """Why the stored candles of `pair` around `at` contradict themselves (empty when they do not), for
+    naming the asset behind a valuation break, never for the tolerance:
+
+    - a gap: an hourly candle of the day up to `at`'s hour opens further from the previous hour's close than
+      the two candles' high-low ranges together (consecutive trades of a market, split by an hour);
+    - a coarser candle containing the hour (4 h, 12 h, 1 day) whose range misses the range of a complete
+      hourly candle inside it with trades, when that hour had ended before the coarser one was fetched
+      (Kraken builds every interval from the same trades, so the coarse range contains the fine ones)."""
+    rows = conn.execute(text("""
+        WITH h AS (SELECT date_trunc('hour', CAST(:at AS timestamptz), 'UTC') AS hour),
+        hourly AS (
+            SELECT p.start, p.open, p.high, p.low, p.close,
+                   lag(p.start) OVER w AS prev_start, lag(p.close) OVER w AS prev_close,
+                   lag(p.high - p.low) OVER w AS prev_range
+            FROM kraken.price p, h
+            WHERE p.pair = :pair AND p.interval = 60
+              AND p.start BETWEEN date_trunc('day', h.hour, 'UTC') - interval '1 hour' AND h.hour
+            WINDOW w AS (ORDER BY p.start)
+        )
+        SELECT format('hourly candle %s opens at %s, %s from the previous close %s (ranges %s and %s)',
+                      to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), open, open - prev_close, prev_close,
+                      prev_range, high - low) AS reason
+        FROM hourly
+        WHERE prev_start = start - interval '1 hour' AND abs(open - prev_close) > prev_range + (high - low)
+        UNION ALL
+        SELECT format('%s-minute candle %s (low %s, high %s) misses the hourly candle %s (low %s, high %s)',
+                      c.interval, to_char(c.start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), c.low, c.high,
+                      to_char(f.start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), f.low, f.high)
+        FROM h, kraken.price c
+        CROSS JOIN LATERAL (
+            SELECT f.start, f.low, f.high FROM kraken.price f
+            WHERE f.pair = c.pair AND f.interval = 60 AND f.complete AND f.volume > 0
+              AND f.start >= c.start
+              AND f.start + interval '1 hour' <= least(c.start + make_interval(mins => c.interval::int), c.fetched_at)
+              AND (f.high > c.high OR f.low < c.low)
+            ORDER BY f.start LIMIT 1
+        ) f
+        WHERE c.pair = :pair AND c.interval IN (240, 720, 1440) AND c.start <= h.hour
+          AND h.hour < c.start + make_interval(mins => c.interval::int)
+    """), {"pair": pair, "at": at})
+    return [str(r.reason) for r in rows]

@@ -7,6 +7,8 @@ Money stays in SQL and comes back as `Decimal`; a value that cannot be computed 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -25,6 +27,51 @@ def insert_trade_balance(conn: Connection, account: str, balance: TradeBalance) 
            **balance.margin, "raw": json.loads(json.dumps(balance.raw, default=str))}
     stmt = insert(TradeBalanceRow).values(row).on_conflict_do_nothing()
     return conn.execute(stmt).rowcount or 0
+
+
+def denominations(conn: Connection, held: dict[str, Decimal], currency: str, at: datetime, limit: int,
+                  min_share: Decimal) -> list[str]:
+    """The Kraken codes to ask TradeBalance in besides `currency`, so the `valuation` check can read Kraken's
+    own price of each asset (eb in the currency over eb in the asset): the assets that price the `held`
+    balances (code -> amount; ETH for ETH2.S), valued in `currency` at `at` by market data (par and fixed
+    prices are not market prices), the `limit` most valuable worth at least `min_share` of the valued total.
+    Each is named by Kraken's code of that asset (kraken.asset, from `prices sync`; else a held code). Empty
+    when nothing is priced (no market data stored yet)."""
+    if limit <= 0 or not held:
+        return []
+    rows = conn.execute(text("""
+        WITH held AS (
+            SELECT h.code, h.amount FROM unnest(CAST(:codes AS text[]), CAST(:amounts AS numeric[])) AS h(code, amount)
+        ),
+        valued AS (
+            SELECT h.code, abs(h.amount * p.price) AS value,
+                   (SELECT coalesce(i.price_asset, i.canonical) FROM kraken.asset_identity i
+                    WHERE reporting.normalize_asset(i.code) = reporting.normalize_asset(h.code)
+                      AND (i.valid_from IS NULL OR i.valid_from <= :at)
+                      AND (i.valid_until IS NULL OR :at < i.valid_until)
+                    ORDER BY i.origin = 'user' DESC, i.valid_from DESC NULLS LAST, i.code LIMIT 1) AS price_asset,
+                   p.price_source
+            FROM held h CROSS JOIN LATERAL reporting.price_at(h.code, :currency, :at) p
+            WHERE p.price IS NOT NULL
+        ),
+        assets AS (
+            SELECT price_asset, sum(value) AS value FROM valued
+            WHERE price_source IN ('candle', 'bridge', 'stale') AND price_asset IS NOT NULL
+              AND price_asset <> :currency
+            GROUP BY price_asset
+        )
+        SELECT a.price_asset, a.value,
+               coalesce((SELECT k.asset FROM kraken.asset k WHERE reporting.normalize_asset(k.asset) = a.price_asset
+                         ORDER BY length(k.asset) DESC, k.asset LIMIT 1),
+                        (SELECT h.code FROM held h WHERE reporting.normalize_asset(h.code) = a.price_asset
+                         ORDER BY h.code LIMIT 1)) AS code
+        FROM assets a
+        WHERE a.value >= :share * (SELECT coalesce(sum(value), 0) FROM valued)
+        ORDER BY a.value DESC, a.price_asset
+        LIMIT :limit
+    """), {"codes": list(held), "amounts": list(held.values()), "currency": currency, "at": at,
+           "share": min_share, "limit": limit})
+    return [str(r.code) for r in rows if r.code]
 
 
 def account_currency(conn: Connection, account: str) -> str:

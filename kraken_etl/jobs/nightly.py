@@ -177,6 +177,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
         engine = session.engine
         outcome.sync = sync_account(None, client=session.client, engine=engine, account=label,
                                     now=signpost, since=start, window_rows=session.settings.sync_window_rows,
+                                    denominations=session.settings.trade_balance_denominations,
                                     progress=progress)
         outcome.steps = [
             prices_step(engine, session.settings),

@@ -2,8 +2,9 @@
 
 Plan: Kraken's asset and pair lists (2 calls), then the identity defaults; the assets to price are the
 `price_asset`s of every ledger code ever held (from its first entry), plus the currency of fixed prices;
-each is routed to each reporting currency directly (a pair ``ASSET/CURRENCY``) or through one bridge
-(``ASSET/USD`` then ``USD/CURRENCY``, or through BTC), and the route is recorded in the result. Per pair:
+each is routed to each reporting currency directly (a pair ``ASSET/CURRENCY``, or ``CURRENCY/ASSET`` read
+inverted) or through one bridge (``ASSET/USD`` then ``USD/CURRENCY``, or through BTC; each leg either way
+round), and the routes are recorded in `kraken.price_route` (and printed). Per pair:
 one OHLC call per interval (1440, then 60) after the latest stored complete candle (Kraken returns at most
 the 720 latest candles whatever ``since`` asks; the last one is unfinished: stored ``complete = false``,
 replaced once complete); then, for days still missing between the first needed day and what OHLC reached,
@@ -44,7 +45,8 @@ class PricesResult:
     replaced: int = 0
     rejected: int = 0
     pairs: list[str] = field(default_factory=list)
-    routes: dict[str, list[str]] = field(default_factory=dict)  # "ASSET→CUR": pair altnames (or par/fixed)
+    routes: dict[str, list[str]] = field(default_factory=dict)  # "ASSET→CUR": pair keys (KEY^-1 inverse), par
+    bridges: dict[str, str] = field(default_factory=dict)  # "ASSET→CUR": the bridge asset of a two-leg route
     unpriced: list[str] = field(default_factory=list)  # "ASSET→CUR" with no route
     unresolved: list[str] = field(default_factory=list)  # ledger codes no identity covers
     trades_calls: int = 0
@@ -75,8 +77,14 @@ def _bars_to_candles(bars: Iterable[Bar], pair: dict[str, Any], interval: int, s
 
 
 def plan_routes(needed: dict[str, datetime], currencies: Sequence[str], pairs: Sequence[dict[str, Any]],
-                known: set[str], now: datetime) -> tuple[dict[str, list[str]], dict[str, datetime], list[str]]:
-    """Routes from each needed asset to each currency: ({"A→C": pair keys}, {pair key: needed from}, unpriced)."""
+                known: set[str], now: datetime, bridges: dict[str, str] | None = None
+                ) -> tuple[dict[str, list[str]], dict[str, datetime], list[str]]:
+    """Routes from each needed asset to each currency: ({"A→C": legs}, {pair key: needed from}, unpriced);
+    a two-leg route is a bridge, its asset written into `bridges` when given.
+
+    A leg is a pair key, or ``KEY^-1`` when the pair is quoted the other way (EUR→USD through ZEURZUSD,
+    USD→EUR through ZEURZUSD^-1), as `reporting.price_route` writes it. First found: par, a direct pair (or
+    its inverse), then one bridge through USD, then through BTC (each leg direct or inverse)."""
     by_assets: dict[tuple[str, str], str] = {}
     for p in sorted(pairs, key=lambda r: r["pair"]):
         if str(p.get("altname") or "").endswith(".d"):
@@ -84,6 +92,12 @@ def plan_routes(needed: dict[str, datetime], currencies: Sequence[str], pairs: S
         base, quote = canonical_at(p["base"], now, known), canonical_at(p["quote"], now, known)
         if base and quote:
             by_assets.setdefault((base, quote), p["pair"])
+
+    def leg(base: str, quote: str) -> str | None:
+        if (base, quote) in by_assets:
+            return by_assets[(base, quote)]
+        return f"{by_assets[(quote, base)]}^-1" if (quote, base) in by_assets else None
+
     routes: dict[str, list[str]] = {}
     wanted: dict[str, datetime] = {}
     unpriced: list[str] = []
@@ -93,17 +107,38 @@ def plan_routes(needed: dict[str, datetime], currencies: Sequence[str], pairs: S
             if asset == cur:
                 routes[name] = ["par"]
                 continue
-            route = [by_assets[(asset, cur)]] if (asset, cur) in by_assets else None
+            direct = leg(asset, cur)
+            route = [direct] if direct else None
             for bridge in BRIDGES:
-                if route is None and (asset, bridge) in by_assets and (bridge, cur) in by_assets:
-                    route = [by_assets[(asset, bridge)], by_assets[(bridge, cur)]]
+                if route is None and asset != bridge and cur != bridge:
+                    first_leg, second_leg = leg(asset, bridge), leg(bridge, cur)
+                    if first_leg and second_leg:
+                        route = [first_leg, second_leg]
+                        if bridges is not None:
+                            bridges[name] = bridge
             if route is None:
                 unpriced.append(name)
                 continue
             routes[name] = route
             for key in route:
+                key = key.removesuffix("^-1")
                 wanted[key] = min(wanted.get(key, first), first)
     return routes, wanted, unpriced
+
+
+def _route_rows(routes: dict[str, list[str]], unpriced: Sequence[str], bridges: dict[str, str]
+                ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """The plan as `kraken.price_route` rows: (asset, currency) -> (route text, bridge asset)."""
+    out: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for name, legs in routes.items():
+        asset, _, cur = name.partition("→")
+        out[(asset, cur)] = ("*".join(legs), None)
+        if len(legs) == 2:
+            out[(asset, cur)] = ("*".join(legs), bridges.get(name))
+    for name in unpriced:
+        asset, _, cur = name.partition("→")
+        out[(asset, cur)] = (None, None)
+    return out
 
 
 def _day(moment: datetime) -> datetime:
@@ -215,8 +250,10 @@ def sync_prices(engine: Engine, market: MarketData, currencies: Sequence[str], *
         for currency, first in store.fixed_currencies_held(conn).items():
             needed[currency] = min(needed.get(currency, first), first)
         result.unresolved = [u.code for u in store.unresolved_codes(conn)]
-    routes, wanted, result.unpriced = plan_routes(needed, currencies, pairs, known, now)
+    routes, wanted, result.unpriced = plan_routes(needed, currencies, pairs, known, now, result.bridges)
     result.routes = routes
+    with engine.begin() as conn:
+        store.replace_routes(conn, _route_rows(routes, result.unpriced, result.bridges))
     by_key = {p["pair"]: p for p in pairs}
     chosen = {key: first for key, first in wanted.items()
               if not only_pairs or key in only_pairs or by_key[key].get("altname") in only_pairs}

@@ -24,7 +24,7 @@ from kraken_etl.core.windows import StartPoint, signpost, start_point, window_fr
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark, stored_end
 from kraken_etl.jobs.amends import sync_order_amends
-from kraken_etl.jobs.balances import snapshot_balances
+from kraken_etl.jobs.balances import DEFAULT_DENOMINATIONS, snapshot_balances
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.streams import BALANCES, BY_NAME, STREAMS, SYNC_ORDER, StreamSpec
@@ -82,6 +82,7 @@ def sync_account(
     since: datetime | None = None,
     progress: Progress = quiet_progress,
     window_rows: int = DEFAULT_WINDOW_ROWS,
+    denominations: int = DEFAULT_DENOMINATIONS,
 ) -> list[JobResult]:
     """Sync `streams` (default: all) of one account, in order, up to one signpost.
 
@@ -90,6 +91,7 @@ def sync_account(
         since: where a stream without a bookmark starts; an existing bookmark always wins. Without it, a
             stream without a bookmark starts where its stored rows end (or at the beginning).
         window_rows: a window holding more rows is walked in committed sub-windows of about this many.
+        denominations: how many held assets the balance snapshot also asks TradeBalance in.
 
     Raises:
         SettingsError: for an unknown stream.
@@ -99,7 +101,8 @@ def sync_account(
     results = []
     for name in check_streams(streams):
         if name == BALANCES:
-            results.append(snapshot_balances(client=client, engine=engine, account=account))
+            results.append(snapshot_balances(client=client, engine=engine, account=account,
+                                             denominations_max=denominations))
             continue
         spec = BY_NAME[name]
         if spec.paging == "per_order":
@@ -129,4 +132,5 @@ def run_sync(
     with locked_account(label, settings, purpose="sync") as session, wallets_settled(session.engine, label):
         return sync_account(streams, client=session.client, engine=session.engine, account=label, now=now,
                             since=since, progress=progress,
-                            window_rows=window_rows or session.settings.sync_window_rows)
+                            window_rows=window_rows or session.settings.sync_window_rows,
+                            denominations=session.settings.trade_balance_denominations)

@@ -3,8 +3,8 @@
 Everything the generator stores as a small integer code is decoded through the tables here, so the
 columnar store never holds strings per row. Values follow Kraken's documentation (Ledgers, Assets, exports):
 REST speaks legacy ids (``XXBT``, ``ZUSD``), subclass-era exports speak plain tickers (``BTC``, ``USD``).
-Reference USD prices are fixed numbers used only for the ``…usd`` export columns and TradeBalance
-(an assumption: the real exchange uses market prices at the time).
+Reference USD prices (`usd_price`) size the generator's deposits; valuation (TradeBalance, the ``…usd``
+export columns) uses the market's price path (simulator/market.py).
 """
 
 from __future__ import annotations
@@ -65,7 +65,12 @@ PAIRS: tuple[Pair, ...] = (
     Pair("DOTUSD", "DOTUSD", "DOT/USD", DOT, USD, 4, 5, 8, "6.0000"),
     Pair("USDTZUSD", "USDTZUSD", "USDT/USD", USDT, USD, 4, 5, 8, "1.0000"),
     Pair("SOLUSD", "SOLUSD", "SOL/USD", SOL, USD, 2, 5, 8, "100.00"),
+    # market-only pairs (the account never trades them): their path is derived from the traded ones
+    Pair("ZEURZUSD", "EURUSD", "EUR/USD", EUR, USD, 5, 5, 8, "1.07143"),
+    Pair("XETHZEUR", "ETHEUR", "ETH/EUR", ETH, EUR, 2, 5, 8, "1866.67"),
 )
+# The account's orders pick among the first TRADED_PAIRS pairs; the others are market data only.
+TRADED_PAIRS = 7
 PAIR_CODE: dict[str, int] = {p.key: i for i, p in enumerate(PAIRS)}
 PAIR_BY_NAME: dict[str, int] = {
     **{p.altname: i for i, p in enumerate(PAIRS)},

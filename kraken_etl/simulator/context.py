@@ -97,10 +97,13 @@ class SimContext:
         }
 
     def market_faults(self) -> dict[str, Any]:
-        """Which asset TradeBalance skews and which pair's candles OHLC skews (empty when off)."""
+        """Which asset's price TradeBalance skews (every code it prices, in every denomination) and which pair's
+        candles OHLC skews (empty when off)."""
         spec, out = self.faults.spec, {}
         rng = random.Random(f"market|{spec.seed}")
-        held = sorted({a for (a, _), v in self.store.gen.balances.items() if v > 0 and a in USD_PAIR})
+        # a held asset's market: the base of the USD pair that values it (ETH for ETH2.S)
+        held = sorted({c.PAIRS[USD_PAIR[a]].base for (a, _), v in self.store.gen.balances.items()
+                       if v > 0 and a in USD_PAIR})
         asset = rng.choice(held) if held else None
         pair = rng.randrange(len(c.PAIRS))
         if spec.trade_balance_skew and asset is not None:

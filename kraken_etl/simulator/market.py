@@ -8,8 +8,10 @@ so any minute of any pair is computed on its own, cheaply, without walking from 
 (OHLC, the OHLCVT files, the truth endpoint) are aggregates of exactly these trades, so OHLC and Trades
 agree and every fill lies inside its minute's candle by construction.
 
+The market-only pairs (the account never trades them) follow paths derived from the traded ones, so the
+market has no arbitrage at the mid: EUR/USD is XBT/USD over XBT/EUR, ETH/EUR is ETH/USD over EUR/USD.
 Valuation at a moment (TradeBalance, the exports' ``…usd`` columns) uses the path itself (the "mid": no
-trade noise) through the asset's USD pair; EUR has no USD pair here and keeps its fixed reference price.
+trade noise) through the asset's USD pair (EUR through EUR/USD); KFEE keeps its fixed 0.01.
 Everything is integer arithmetic in the pair's price units (pair_decimals); no float touches a price.
 """
 
@@ -29,15 +31,18 @@ NOISE = 150  # ± per 100,000 of the path price (0.15 %)
 MS_TICKS = TICKS // 1_000  # ticks per millisecond
 MINUTE_TICKS = 60 * TICKS
 ID_STRIDE = 1_024  # trade ids: minute * ID_STRIDE + rank within the minute
-INTERVALS = (1, 5, 15, 30, 60, 240, 1440)  # candle widths served (minutes)
+INTERVALS = (1, 5, 15, 30, 60, 240, 720, 1440, 10080, 21600)  # candle widths served (minutes)
+DAY_MINUTES = 1440  # candles wider than a day are aggregates of whole daily candles (weeks, 15 days)
 LOT = 8  # volume decimals
 
 # Asset -> (pair whose price values it in USD, or None), for the path's USD valuation.
 USD_PAIR: dict[int, int] = {
     c.XBT: c.PAIR_CODE["XXBTZUSD"], c.ETH: c.PAIR_CODE["XETHZUSD"], c.ETH2: c.PAIR_CODE["XETHZUSD"],
     c.ETH2_S: c.PAIR_CODE["XETHZUSD"], c.DOT: c.PAIR_CODE["DOTUSD"], c.DOT_S: c.PAIR_CODE["DOTUSD"],
-    c.USDT: c.PAIR_CODE["USDTZUSD"], c.SOL: c.PAIR_CODE["SOLUSD"],
+    c.USDT: c.PAIR_CODE["USDTZUSD"], c.SOL: c.PAIR_CODE["SOLUSD"], c.EUR: c.PAIR_CODE["ZEURZUSD"],
 }
+_XBTUSD, _XBTEUR, _ETHUSD = c.PAIR_CODE["XXBTZUSD"], c.PAIR_CODE["XXBTZEUR"], c.PAIR_CODE["XETHZUSD"]
+_EURUSD, _ETHEUR = c.PAIR_CODE["ZEURZUSD"], c.PAIR_CODE["XETHZEUR"]
 
 
 def _mix(x: Ints) -> Ints:
@@ -106,8 +111,14 @@ class Market:
 
     def mid(self, pi: int, ticks: Ints) -> Ints:
         """The path (no trade noise) of pair `pi` at `ticks`, in the pair's price units."""
-        times, prices, _, _, _ = self._fills(pi)
         t = np.asarray(ticks, dtype=np.int64)
+        if pi == _EURUSD:  # XBT/USD over XBT/EUR (both with one decimal), in EUR/USD's five
+            eur: Ints = self.mid(_XBTUSD, t) * 10**c.PAIRS[_EURUSD].pair_decimals // self.mid(_XBTEUR, t)
+            return eur
+        if pi == _ETHEUR:  # ETH/USD times XBT/EUR over XBT/USD (ETH/USD and ETH/EUR both with two decimals)
+            eth: Ints = self.mid(_ETHUSD, t) * self.mid(_XBTEUR, t) // self.mid(_XBTUSD, t)
+            return eth
+        times, prices, _, _, _ = self._fills(pi)
         if len(times) == 0:
             p = c.PAIRS[pi]
             whole, _, frac = p.start_price.partition(".")
@@ -185,6 +196,8 @@ class Market:
         trades up to `now_ticks`; a candle with no trade yet repeats the previous close with no volume."""
         if interval not in INTERVALS:
             raise ValueError(f"interval {interval} not served")
+        if interval > DAY_MINUTES:
+            return self._coarse(pi, interval, first, last, now_ticks)
         first_minute = first * interval
         tr = self.trades(pi, first_minute - 1, (last + 1) * interval, now_ticks, with_ids=False)
         n = last - first + 1
@@ -213,6 +226,22 @@ class Market:
         pv = [int(x) for x in pv_arr]
         start = (np.arange(first, last + 1, dtype=np.int64) * interval * 60)
         return Candles(start, o, hgh, lw, cl, pv, vol, cnt)
+
+    def _coarse(self, pi: int, interval: int, first: int, last: int, now_ticks: int) -> Candles:
+        """Weekly or 15-day candles (aligned on the unix epoch, UNVERIFIED) as aggregates of the daily ones:
+        the same trades, so every interval agrees."""
+        k = interval // DAY_MINUTES
+        return _coarse_of(self.candles(pi, DAY_MINUTES, first * k, (last + 1) * k - 1, now_ticks), k, first, last)
+
+
+def _coarse_of(days: Candles, k: int, first: int, last: int) -> Candles:
+    """Candles of k days each (indexes first..last) from the daily candles of the same days, in order."""
+    n = last - first + 1
+    at = np.arange(n, dtype=np.int64) * k
+    return Candles(start=days.start[at], open=days.open[at], high=np.maximum.reduceat(days.high, at),
+                   low=np.minimum.reduceat(days.low, at), close=days.close[at + k - 1],
+                   pv=[sum(days.pv[i:i + k]) for i in at], volume=np.add.reduceat(days.volume, at),
+                   count=np.add.reduceat(days.count, at))
 
 
 def fmt_units(value: int, decimals: int) -> str:

@@ -1,9 +1,10 @@
 """The public market-data endpoints (``OHLC``, ``Trades``), the per-IP public call limit, and the price truth.
 
 - ``OHLC?pair=&interval=&since=``: the 720 most recent candles of the interval (the last one unfinished)
-  whatever ``since`` asks; ``since`` (exclusive, Kraken's docs) only trims older ones, the unfinished
-  candle is always present; ``last`` is the
-  start of the latest complete candle (the next poll's ``since``).
+  whatever ``since`` asks (weekly and 15-day ones: only those within the daily window's 720 days, as for a
+  pair listed then: a simplification that keeps a call cheap); ``since`` (exclusive, Kraken's docs) only
+  trims older ones, the unfinished candle is always present; ``last`` is the start of the latest complete
+  candle (the next poll's ``since``).
 - ``Trades?pair=&since=&count=``: trades after ``since`` (nanoseconds, exclusive: UNVERIFIED), oldest
   first, at most ``count`` (≤ 1000); ``last`` is the newest returned trade's time in nanoseconds.
   Without ``since``, the most recent ``count`` trades.
@@ -25,7 +26,7 @@ from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.generator import TICKS
 from kraken_etl.simulator.jsontext import Num
-from kraken_etl.simulator.market import INTERVALS, MINUTE_TICKS, Market, fmt_units, vwap_text
+from kraken_etl.simulator.market import DAY_MINUTES, INTERVALS, MINUTE_TICKS, Market, fmt_units, vwap_text
 
 WINDOW = 720  # candles Kraken's OHLC returns
 MAX_TRADES = 1_000
@@ -100,7 +101,11 @@ def ohlc(market: Market, params: dict[str, Any], now_ticks: int,
         raise ApiError("EGeneral:Invalid arguments:interval")
     since = _int(params, "since", None)
     current = now_ticks // (interval * MINUTE_TICKS)
-    rows = candle_rows(market, pi, interval, current - WINDOW + 1, current, now_ticks)
+    oldest = current - WINDOW + 1
+    if interval > DAY_MINUTES:  # the days the daily window reaches, as for a pair listed 720 days ago
+        first_day = now_ticks // (DAY_MINUTES * MINUTE_TICKS) - WINDOW + 1
+        oldest = max(oldest, -(-first_day // (interval // DAY_MINUTES)))
+    rows = candle_rows(market, pi, interval, oldest, current, now_ticks)
     if since is not None:
         rows = [r for r in rows[:-1] if r[0] > since] + rows[-1:]  # the unfinished candle always comes
     if skew and skew["pair"] == c.PAIRS[pi].altname:

@@ -59,7 +59,7 @@ def make_order(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int,
     """Generate one order (with fills, legs, amends) starting at `t`; returns its close time."""
     rng = gen.rng
     lb, tb, ob = bases
-    pi = rng.randrange(len(c.PAIRS))
+    pi = rng.randrange(c.TRADED_PAIRS)
     p = c.PAIRS[pi]
     price = _walk_price(gen, pi)
     side = 0 if rng.random() < 0.5 else 1

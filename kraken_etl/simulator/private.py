@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, Response
 from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
+from kraken_etl.simulator.market import USD_PAIR
 from kraken_etl.simulator.params import Params, bound, flag, id_list, integer
 from kraken_etl.simulator.records import (
     amend_records,
@@ -187,7 +188,10 @@ def balance_ex(ctx: SimContext, params: Params) -> dict[str, Any]:
 
 
 def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
-    """TradeBalance: spot-only account, valued at the market path's price now (USD pairs; EUR fixed)."""
+    """TradeBalance: spot-only account, valued at the market path's price now (each asset through its USD
+    pair; KFEE fixed) and expressed in `asset` (the denomination), so eb(USD) / eb(A) is the price of A.
+    The trade_balance_skew fault makes the price of one asset wrong, as a wrong price would be on Kraken: in
+    every code it prices (ETH2.S with ETH) and in every denomination (asked in that asset, too)."""
     code = c.asset_by_name((params.get("asset") or "ZUSD").strip())
     if code is None:
         raise ApiError("EGeneral:Invalid arguments:asset")
@@ -198,7 +202,8 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
     def usd(asset: int) -> Decimal:
         value, places = ctx.market.usd_price(asset, now)
         price = Decimal(value).scaleb(-places)
-        if skewed and c.ASSETS[asset].id == skewed["asset"] and asset != code:
+        pair = USD_PAIR.get(asset)
+        if skewed and pair is not None and c.ASSETS[c.PAIRS[pair].base].id == skewed["asset"]:
             price = price * (100 + skewed["percent"]) / 100
         return price
 

@@ -71,6 +71,8 @@ def test_asset_pairs_and_file_names() -> None:
                                       "pair_decimals": 1}})
     assert (row["pair"], row["altname"], row["base"], row["quote"]) == ("XXBTZUSD", "XBTUSD", "XXBT", "ZUSD")
     assert parse_file_name("Kraken_OHLCVT/XBTUSD_1440.csv") == ("XBTUSD", 1440)
+    assert parse_file_name("XBTUSD_10080.csv") == ("XBTUSD", 10080)  # weekly
+    assert parse_file_name("XBTUSD_21600.csv") == ("XBTUSD", 21600)  # 15 days
     with pytest.raises(MarketDataError, match="not an OHLCVT file name"):
         parse_file_name("XBTUSD_7.csv")
     bar = parse_file_row(["1381095000", "122.0", "122.0", "122.0", "122.0", "0.1", "1"], 1)

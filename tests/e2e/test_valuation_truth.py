@@ -7,6 +7,7 @@ at the close of that hour's candle of the asset's USD market (the history here i
 its hourly candle); USD and USD.HOLD are 1, KFEE 0.01; an entry is worth its net (amount - fee) times that price,
 a day's holding its end-of-day balance times the close of the day's last hour. Comparison: both sides rounded to
 the currency's unit (cents, half-even); a price is also compared exactly (the candle's close as served).
+EUR is priced by the simulator's EUR/USD market.
 An asset without a USD market in this oracle must be unpriced (NULL) in the product too.
 """
 
@@ -71,25 +72,47 @@ def _hourly_closes(sim: RunningSimulator, since: int) -> dict[str, dict[int, Dec
     return {pair: {int(c[0]): Decimal(str(c[4])) for c in body["candles"] if c[8]} for pair, body in prices.items()}
 
 
-def _price(code: str, hour: int, closes: dict[str, dict[int, Decimal]]) -> Decimal | None:
+# EUR: Kraken's EUR markets where the simulator lists one (the first route docs/prices.md names), else the USD
+# price through EUR/USD read the other way (a bridge through USD: the USD price divided by EUR/USD's close)
+EUR_MARKET = {"XXBT": "XBTEUR", "XBT.M": "XBTEUR", "XETH": "ETHEUR", "ETH2": "ETHEUR", "ETH2.S": "ETHEUR"}
+
+
+def _price(code: str, hour: int, closes: dict[str, dict[int, Decimal]], currency: str = "USD") -> Decimal | None:
+    if currency == "EUR":
+        if code == "ZEUR":
+            return Decimal(1)
+        if code in EUR_MARKET:
+            return closes[EUR_MARKET[code]][hour]
+        usd = _price(code, hour, closes)
+        return None if usd is None else usd / closes["EURUSD"][hour]
     if code in USD_FIXED:
         return USD_FIXED[code]
     market = USD_MARKET.get(code)
     return None if market is None else closes[market][hour]
 
 
-def _expected_ledger(entries: dict[str, Any], closes: dict[str, dict[int, Decimal]]) -> dict[str, tuple]:
+def _same(got: tuple, want: tuple) -> bool:
+    """(price, value in cents): the value to the cent; the price exactly, or for a price through an inverted
+    pair (1 / close, which PostgreSQL and Python round at different digits) within 1e-15 of it."""
+    (got_price, got_value), (price, value) = got, want
+    if got_value != value or (got_price is None) != (price is None):
+        return False
+    return got_price == price or abs(got_price - price) <= abs(price) * Decimal("1e-15")
+
+
+def _expected_ledger(entries: dict[str, Any], closes: dict[str, dict[int, Decimal]],
+                     currency: str = "USD") -> dict[str, tuple]:
     """ledger_id -> (price, value in cents) computed from the truth."""
     out = {}
     for ledger_id, e in entries.items():
-        price = _price(e["asset"], hour_of(seconds(e["time"])), closes)
+        price = _price(e["asset"], hour_of(seconds(e["time"])), closes, currency)
         net = Decimal(str(e["amount"])) - Decimal(str(e["fee"]))
         out[ledger_id] = (price, None if price is None else cents(net * price))
     return out
 
 
 def _expected_daily(entries: dict[str, Any], wallets: dict[str, str], closes: dict[str, dict[int, Decimal]],
-                    last_day: int) -> dict[tuple[int, str], tuple]:
+                    last_day: int, currency: str = "USD") -> dict[tuple[int, str], tuple]:
     """(day start, asset code) -> (balance, price, value in cents) for each complete day from the first entry
     to `last_day` (exclusive): every net up to the day's end, plus each chain's opening (per code and wallet:
     REST records carry no wallet, the export's `wallet` column gives it), which is its first entry's running
@@ -110,7 +133,7 @@ def _expected_daily(entries: dict[str, Any], wallets: dict[str, str], closes: di
             balance = sum((n for t, n in items if t < day + 86_400), Decimal(0))
             if not any(t < day + 86_400 for t, _ in items):
                 continue
-            price = _price(code, day + 23 * 3600, closes)
+            price = _price(code, day + 23 * 3600, closes, currency)
             out[(day, code)] = (balance, price, None if price is None else cents(balance * price))
     return out
 
@@ -141,19 +164,21 @@ def _wallets(sim: RunningSimulator, folder: Path) -> dict[str, str]:
         return {r["txid"]: r["wallet"] for r in rows}
 
 
-def _compare(sim: RunningSimulator, db_url: str, entries: dict[str, Any], wallets: dict[str, str]) -> int:
-    """Every valued row of the product against the truth; returns how many values were compared."""
+def _compare(sim: RunningSimulator, db_url: str, entries: dict[str, Any], wallets: dict[str, str],
+             currency: str = "USD") -> int:
+    """Every valued row of the product against the truth, in `currency`; returns how many values were
+    compared."""
     first = min(hour_of(seconds(e["time"])) for e in entries.values()) - 86_400
     closes = _hourly_closes(sim, first)
     ledger, daily, today = _product(db_url)
     assert set(ledger) == set(entries)
     wrong = []
-    for ledger_id, (price, value) in _expected_ledger(entries, closes).items():
-        code, currency, got_price, got_value = ledger[ledger_id]
+    for ledger_id, (price, value) in _expected_ledger(entries, closes, currency).items():
+        code, got_currency, got_price, got_value = ledger[ledger_id]
         got = (got_price, None if got_value is None else cents(got_value))
-        if currency != "USD" or got != (price, value):
-            wrong.append(f"ledger {ledger_id} {code}: product {currency} {got}, truth {(price, value)}")
-    expected = _expected_daily(entries, wallets, closes, today)
+        if got_currency != currency or not _same(got, (price, value)):
+            wrong.append(f"ledger {ledger_id} {code}: product {got_currency} {got}, truth {(price, value)}")
+    expected = _expected_daily(entries, wallets, closes, today, currency)
     # portfolio_daily is per canonical asset: the oracle's codes mapped the documented way (XXBT -> BTC, …)
     by_asset: dict[tuple[int, str], list[tuple]] = defaultdict(list)
     for (day, code), row in expected.items():
@@ -162,9 +187,10 @@ def _compare(sim: RunningSimulator, db_url: str, entries: dict[str, Any], wallet
     for key, rows in by_asset.items():
         got_rows = daily.get(key, [])
         want = sorted((b, p, v) for b, p, v in rows if b != 0)
-        have = sorted((b, p, None if v is None else cents(v)) for b, _c, p, v in got_rows if b != 0)
+        have = sorted((b, p, None if v is None else cents(v)) for b, c, p, v in got_rows if b != 0 and c == currency)
         compared += len(want)
-        if want != have:
+        if len(want) != len(have) or not all(
+                w[0] == h[0] and _same((h[1], h[2]), (w[1], w[2])) for w, h in zip(want, have, strict=True)):
             wrong.append(f"portfolio_daily {datetime.fromtimestamp(key[0], UTC):%Y-%m-%d} {key[1]}: "
                          f"product {have}, truth {want}")
     extra = {k for k, rows in daily.items() if k[0] < today and any(r[0] != 0 for r in rows)} - set(by_asset)
@@ -183,7 +209,7 @@ def _export_file(sim: RunningSimulator, folder: Path, start: int, end: int, name
     return path
 
 
-def test_every_value_equals_the_truth_after_a_mid_range_import_and_after_sync(
+def test_every_value_equals_the_truth_after_a_mid_range_import_and_after_sync_in_usd_and_eur(
         sim: RunningSimulator, db_env: str, tmp_path: Path) -> None:
     env = sim_env(sim, db_env, tmp_path)
     entries = _get(sim, "/_sim/truth/ledgers")["ledger"]
@@ -206,6 +232,25 @@ def test_every_value_equals_the_truth_after_a_mid_range_import_and_after_sync(
     _cli(env, "refresh")
     assert _compare(sim, db_env, entries, wallets) > len(entries)
 
+    # the same account reported in EUR: prices sync fetches the EUR markets (or bridges through USD)
+    eur = {**env, "KRAKEN_REPORTING_CURRENCY": "EUR"}
+    out = _cli(eur, "prices", "sync")
+    assert "route BTC→EUR: XXBTZEUR" in out and "route DOT→EUR: DOTUSD then ZEURZUSD^-1" in out, out
+    _cli(eur, "refresh")
+    assert _compare(sim, db_env, entries, wallets, "EUR") > len(entries)
+    engine = make_engine(db_env)
+    try:
+        with engine.connect() as conn:
+            routes = {(r.asset, r.currency): (r.route, r.via) for r in conn.execute(text(
+                "SELECT asset, currency, route, via FROM kraken.price_route"))}
+            used = {r.price_route for r in conn.execute(text(
+                "SELECT DISTINCT price_route FROM reporting.ledger WHERE account = 'main' AND asset = 'DOT'"))}
+    finally:
+        engine.dispose()
+    assert routes[("BTC", "EUR")] == ("XXBTZEUR", None) and routes[("EUR", "EUR")] == ("par", None)
+    assert routes[("DOT", "EUR")] == ("DOTUSD*ZEURZUSD^-1", "USD") and routes[("USD", "EUR")] == ("ZEURZUSD^-1", None)
+    assert used == {"DOTUSD*ZEURZUSD^-1"}  # the valued rows went the recorded way
+
 
 def _valuation_findings(db_url: str) -> list[tuple]:
     """The open `valuation` findings (kind, severity, asset, message), as the latest run left them."""
@@ -226,28 +271,28 @@ def _faults(sim: RunningSimulator, spec: dict[str, Any]) -> dict[str, Any]:
         return loads(http.get("/_sim/faults").content)  # type: ignore[no-any-return]
 
 
-def test_valuation_check_is_clean_then_breaks_on_a_skewed_trade_balance_or_candle(sim: RunningSimulator, db_env: str,
-                                                              tmp_path: Path) -> None:
+def test_valuation_check_is_clean_then_names_the_asset_of_a_skewed_trade_balance_or_candle(
+        sim: RunningSimulator, db_env: str, tmp_path: Path) -> None:
     env = sim_env(sim, db_env, tmp_path)
     assert run_sync(env).code == 0
-    _cli(env, "prices", "sync")
-    # the simulator's market has no EUR/USD pair and values EUR at a fixed 1.08 USD (docs/simulator.md); a
-    # user records the same (an unpriced EUR would leave every total uncompared: an info finding, no proof)
-    _cli(env, "assets", "set", "ZEUR", "--canonical", "EUR", "--fixed-price", "1.08", "--currency", "USD",
-         "--note", "the simulator's fixed EUR rate")
+    _cli(env, "prices", "sync")  # EUR is valued through the simulator's EUR/USD market, as any asset
     _cli(env, "reconcile", codes=(0, 1))
     assert _valuation_findings(db_env) == []
 
     try:
-        skewed = _faults(sim, {"trade_balance_skew": 5})["trade_balance_skewed"]
-        assert run_sync(env).code == 0  # a new balance snapshot, with Kraken's (skewed) TradeBalance
+        for seed in range(40):  # a fault seed that skews a large holding (a small one may stay within tolerance)
+            skewed = _faults(sim, {"trade_balance_skew": 5, "seed": seed})["trade_balance_skewed"]
+            if skewed["asset"] in ("XXBT", "XETH"):
+                break
+        else:
+            pytest.fail("no fault seed skews BTC or ETH")
+        assert run_sync(env).code == 0  # a new balance snapshot: Kraken's (skewed) TradeBalance, in each asset
         _cli(env, "reconcile", codes=(0, 1))
         found = _valuation_findings(db_env)
-        # TradeBalance gives one total: a skew beyond the day's candle range cannot be pinned on one asset from
-        # it, so the check blames Kraken's figure and names the largest holdings (the skewed one among them)
-        assert [(k, s) for k, s, _a, _m in found] == [("value_mismatch", "break")], found
+        # Kraken's own price of the asset (eb in USD over eb in the asset) lies outside our honest candle
+        assert [(k, s, a) for k, s, a, _m in found] == [
+            ("value_mismatch", "break", common_code(skewed["asset"]))], found
         assert "Kraken's figure is the suspect" in found[0][3], found
-        assert common_code(skewed["asset"]) in found[0][3].split("largest holdings:")[1], found
 
         held = {common_code(code) for code in _get(sim, "/_sim/truth/balances")["balance"]}
         for seed in range(1, 40):  # a fault seed whose skewed pair prices a held asset through its USD market
@@ -261,9 +306,8 @@ def test_valuation_check_is_clean_then_breaks_on_a_skewed_trade_balance_or_candl
         _cli(env, "prices", "sync")  # stores the skewed (still open) candle
         _cli(env, "reconcile", codes=(0, 1))
         found = _valuation_findings(db_env)
-        # detected: our value is above Kraken's (a 5 % high candle); the hourly and the daily candle are both
-        # skewed alike, so their ranges cannot tell which asset, and the check does not name it (see the report)
-        assert [(k, s) for k, s, _a, _m in found] == [("value_mismatch", "break")], found
-        assert "(difference -" in found[0][3], found
+        # our value is above Kraken's (a 5 % high candle); the skewed candles contradict the hours before them
+        assert [(k, s, a) for k, s, a, _m in found] == [("value_mismatch", "break", common_code(base))], found
+        assert "(difference -" in found[0][3] and f"our candles of {common_code(base)}" in found[0][3], found
     finally:
         _faults(sim, {})

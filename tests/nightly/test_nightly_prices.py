@@ -47,9 +47,9 @@ def test_the_nightly_job_syncs_prices_after_the_account_and_before_reconcile_and
     finally:
         sim.stop()
     steps = [(s.name, s.status) for s in outcome.steps]
-    assert steps == [("prices", "warning"), ("reconcile", "ok"), ("refresh_reporting", "ok"), ("report", "ok")]
-    assert outcome.status == "ok"  # the warning does not fail the account
-    assert "no route for EUR→USD" in outcome.steps[0].detail
+    assert steps == [("prices", "ok"), ("reconcile", "ok"), ("refresh_reporting", "ok"), ("report", "ok")]
+    assert outcome.status == "ok"
+    assert "no route" not in outcome.steps[0].detail  # EUR through the simulator's EUR/USD market
     assert "unknown asset codes" not in outcome.steps[0].detail  # every simulator code resolves
     engine = make_engine(db_env)
     try:
@@ -57,4 +57,4 @@ def test_the_nightly_job_syncs_prices_after_the_account_and_before_reconcile_and
             pairs = conn.execute(text("SELECT count(DISTINCT pair) FROM kraken.price")).scalar_one()
     finally:
         engine.dispose()
-    assert pairs == 5  # BTC, ETH, DOT, USDT and SOL through their USD pairs
+    assert pairs == 6  # BTC, ETH, DOT, USDT, SOL and EUR through their USD pairs

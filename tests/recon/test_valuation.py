@@ -113,3 +113,42 @@ def test_without_any_market_data_the_check_examines_nothing(conn: Connection) ->
     assert (report.rows_examined, report.findings) == (0, [])
     _candle(conn, "ETHUSD", "ETH", 60, T0, "1", "1", "1")  # any market data: the same snapshot is compared
     assert check_valuation(CheckInput(conn, "main", SNAP + timedelta(days=1))).rows_examined == 1
+
+
+def _trade_balance_in(conn: Connection, asset: str, eb: Decimal) -> None:
+    conn.execute(text("INSERT INTO kraken.trade_balance (account, taken_at, asset, eb, raw) "
+                      "VALUES ('main', :at, :asset, :eb, '{}')"),
+                 {"at": SNAP, "asset": asset, "eb": eb.quantize(Decimal("0.0001"))})
+
+
+def test_krakens_own_price_from_another_denomination_names_the_asset(account: Connection) -> None:
+    # Kraken valued BTC at 61,000 (1,000 above our hourly candle's range): the total alone fits either asset's
+    # day range; the same moment asked in XXBT gives Kraken's BTC price, eb(USD) / eb(XBT) = 61,000
+    total = OURS + 2000
+    _trade_balance(account, total)
+    _trade_balance_in(account, "XXBT", total / 61000)
+    (finding,) = _findings(account)
+    assert (finding.asset, finding.source_ids) == ("BTC", ("BTC",)), finding.message
+    assert "Kraken's price of BTC (61000" in finding.message and "Kraken's figure is the suspect" in finding.message
+    assert finding.details["kraken_prices"]["BTC"]["ours"] == "60000"
+    assert finding.expected == OURS  # the denominated answer is evidence, not a second total
+
+
+def test_a_denomination_within_our_range_names_nothing_by_itself(account: Connection) -> None:
+    _trade_balance(account, OURS + 3000)  # as above: ETH's day range holds the difference
+    _trade_balance_in(account, "XXBT", (OURS + 3000) / 60000)  # Kraken's BTC price agrees with ours
+    (finding,) = _findings(account)
+    assert finding.source_ids == ("ETH",) and "Kraken's price" not in finding.message
+
+
+def test_a_candle_that_contradicts_the_hour_before_names_its_asset(account: Connection) -> None:
+    _candle(account, "XBTUSD", "BTC", 60, T0 + timedelta(hours=9), "59700", "60300", "60000")
+    account.execute(text("UPDATE kraken.price SET open = open * 1.05, high = high * 1.05, low = low * 1.05, "
+                         "close = close * 1.05 WHERE pair = 'XBTUSD' AND interval = 60 AND start = :at"),
+                    {"at": T0 + timedelta(hours=10)})
+    _trade_balance(account, OURS)  # Kraken honest, our BTC 5 % high (its hour opens 3,000 above the last close)
+    (finding,) = _findings(account)
+    assert (finding.asset, finding.source_ids) == ("BTC", ("BTC",)), finding.message
+    assert "our candles of BTC contradict themselves (XBTUSD: hourly candle 2026-03-02 10:00 opens at" \
+        in finding.message
+    assert finding.difference == Decimal(-6000)

@@ -106,8 +106,8 @@ def test_trade_balance_values_the_balances_at_the_path(client: TestClient, app: 
     eb = Decimal(kraken.result("TradeBalance", asset="ZUSD")["eb"])
     hour = int(NOW) // 3600 * 3600
     usd_pairs = {"XXBT": "XBTUSD", "XETH": "ETHUSD", "ETH2": "ETHUSD", "ETH2.S": "ETHUSD", "DOT": "DOTUSD",
-                 "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD"}
-    fixed = {"ZUSD": Decimal(1), "USD.HOLD": Decimal(1), "ZEUR": Decimal("1.08"), "KFEE": Decimal("0.01")}
+                 "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD", "ZEUR": "EURUSD"}
+    fixed = {"ZUSD": Decimal(1), "USD.HOLD": Decimal(1), "KFEE": Decimal("0.01")}
     low = high = Decimal(0)
     for asset, amount in balances.items():
         if asset in fixed:
@@ -153,10 +153,59 @@ def test_market_faults_skew_one_asset_in_trade_balance_and_one_pair_candle() -> 
 
     kraken, plain = make_kraken(faulty), make_kraken(honest)
     extra = Decimal(kraken.result("TradeBalance")["eb"]) - Decimal(plain.result("TradeBalance")["eb"])
-    amount = Decimal(kraken.result("Balance")[asset])
-    usd_pair = {"XXBT": "XBTUSD", "XETH": "ETHUSD", "ETH2": "ETHUSD", "ETH2.S": "ETHUSD", "DOT": "DOTUSD",
-                "DOT.S": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD"}[asset]
+    # the skewed asset's price is wrong for every code it prices (ETH prices ETH2 and ETH2.S)
+    priced_by = {"XXBT": ("XXBT",), "XETH": ("XETH", "ETH2", "ETH2.S"), "DOT": ("DOT", "DOT.S"),
+                 "USDT": ("USDT",), "SOL": ("SOL",), "ZEUR": ("ZEUR",)}[asset]
+    held = kraken.result("Balance")
+    amount = sum((Decimal(held[code]) for code in priced_by if code in held), Decimal(0))
+    usd_pair = {"XXBT": "XBTUSD", "XETH": "ETHUSD", "DOT": "DOTUSD", "USDT": "USDTZUSD", "SOL": "SOLUSD",
+                "ZEUR": "EURUSD"}[asset]
     [hour] = _truth(client, "prices", pair=usd_pair, interval=60, since=int(NOW) // 3600 * 3600)["prices"][
         usd_pair]["candles"]
     low, high = amount * Decimal(hour[3]) / 10, amount * Decimal(hour[2]) / 10
     assert low - Decimal("0.01") <= extra <= high + Decimal("0.01") and extra > 0
+    # in every denomination: Kraken's price of the asset (eb in USD over eb in the asset) is the skewed one
+    implied = Decimal(kraken.result("TradeBalance", asset="ZUSD")["eb"]) / Decimal(
+        kraken.result("TradeBalance", asset=asset)["eb"])
+    honest_price = Decimal(plain.result("TradeBalance", asset="ZUSD")["eb"]) / Decimal(
+        plain.result("TradeBalance", asset=asset)["eb"])
+    assert implied / honest_price - 1 > Decimal("0.0999"), (implied, honest_price)
+
+
+def test_eur_markets_follow_the_usd_paths() -> None:
+    """EUR/USD is XBT/USD over XBT/EUR and ETH/EUR is ETH/USD over EUR/USD (no arbitrage at the path), and the
+    EUR pairs are listed by AssetPairs under Kraken's names."""
+    client = TestClient(create_app(SimConfig(seed=7, ledger_entries=500, rate_limits=False, clock=ManualClock(NOW))))
+    pairs = _public(client, "AssetPairs")
+    assert {k: (v["altname"], v["base"], v["quote"]) for k, v in pairs.items() if "EUR" in k} == {
+        "XXBTZEUR": ("XBTEUR", "XXBT", "ZEUR"), "ZEURZUSD": ("EURUSD", "ZEUR", "ZUSD"),
+        "XETHZEUR": ("ETHEUR", "XETH", "ZEUR")}
+    since = int(NOW) // 3600 * 3600 - 48 * 3600
+
+    def closes(pair: str) -> dict[int, Decimal]:
+        body = _truth(client, "prices", pair=pair, interval=60, since=since)["prices"][pair]
+        return {int(r[0]): Decimal(r[4]) for r in body["candles"]}
+
+    xbtusd, xbteur, ethusd, eurusd, etheur = (closes(p) for p in ("XBTUSD", "XBTEUR", "ETHUSD", "EURUSD", "ETHEUR"))
+    assert len(eurusd) >= 48
+    for hour, rate in eurusd.items():  # each close is the path ± 0.15 % trade noise: three legs, 0.5 % apart at most
+        assert abs(rate / (xbtusd[hour] / xbteur[hour]) - 1) < Decimal("0.005"), hour
+        assert abs(etheur[hour] / (ethusd[hour] / rate) - 1) < Decimal("0.005"), hour
+
+
+def test_weekly_and_15_day_candles_aggregate_the_days_of_the_daily_window(client: TestClient) -> None:
+    daily = _public(client, "OHLC", pair="XBTUSD", interval=1440)["XXBTZUSD"]
+    by_day = {int(r[0]): r for r in daily}
+    for interval, days in ((10080, 7), (21600, 15)):
+        rows = _public(client, "OHLC", pair="XBTUSD", interval=interval)["XXBTZUSD"]
+        width = interval * 60
+        assert [int(r[0]) % width for r in rows] == [0] * len(rows)  # on the unix epoch's grid (UNVERIFIED)
+        assert int(rows[0][0]) >= int(daily[0][0]) and int(rows[-1][0]) <= NOW < int(rows[-1][0]) + width
+        assert len(rows) == (int(rows[-1][0]) - int(rows[0][0])) // width + 1 < 720  # only the daily window's days
+        for row in rows[:-1]:  # every complete one: its days' first open, highest high, lowest low, last close
+            inside = [by_day[int(row[0]) + 86_400 * k] for k in range(days)]
+            assert row[1] == inside[0][1] and row[4] == inside[-1][4], row
+            assert Decimal(row[2]) == max(Decimal(d[2]) for d in inside)
+            assert Decimal(row[3]) == min(Decimal(d[3]) for d in inside)
+            assert Decimal(row[6]) == sum((Decimal(d[6]) for d in inside), Decimal(0))
+            assert int(row[7]) == sum(int(d[7]) for d in inside)
