@@ -40,6 +40,8 @@ class JournalStats:
     last_day: date | None = None
     gains: int = 0  # stored disposals whose realised gain was posted (with a cost-basis method)
     gain_total: Decimal = Decimal(0)  # their gains summed, in the reporting currency
+    lot_acquisitions: int = 0  # lots written at cost (Beancount with lots)
+    lot_reductions: int = 0  # `{}` reductions written, Beancount booking them (disposals and withdrawals)
 
 
 class Renderer(Protocol):

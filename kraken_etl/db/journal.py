@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["Engine", "accounts_with_entries", "book_runs", "entry_counts", "journal_postings", "opening_balances",
-           "prices", "stored_disposals"]
+__all__ = ["Engine", "accounts_with_entries", "book_fee_rule", "book_runs", "entry_counts", "journal_postings",
+           "lot_pools", "opening_balances", "prices", "stored_disposals"]
 
 _TICK = timedelta(microseconds=1)
 _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
@@ -118,3 +118,22 @@ def stored_disposals(conn: Connection, *, entities: Sequence[str], method: str,
         "SELECT asset, disposed_at, gain, disposal_entries FROM reporting.disposals "
         "WHERE entity = ANY(:e) AND method = :m AND currency = :c ORDER BY disposed_at, asset"),
         {"e": list(entities), "m": method, "c": currency})]
+
+
+def book_fee_rule(conn: Connection, *, entity: str, method: str, currency: str) -> str:
+    """The fee rule the stored books of (entity, method, currency) were computed with."""
+    return str(conn.execute(text(
+        "SELECT fee_rule FROM kraken.book_run WHERE entity = :e AND method = :m AND currency = :c"),
+        {"e": entity, "m": method, "c": currency}).scalar_one())
+
+
+def lot_pools(conn: Connection, accounts: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(account, journal asset, the books' asset, its pooled account) of every asset code of `accounts`: the
+    books' asset is `kraken.book_asset` (wallet suffix dropped, ETH2 as ETH), the pooled account
+    ``Assets:Kraken:<Account>:<books' asset>`` in the journal's naming."""
+    return [tuple(r) for r in conn.execute(text("""
+        SELECT DISTINCT c.account, reporting.normalize_asset(c.asset), kraken.book_asset(c.asset),
+               'Assets:Kraken:' || reporting.journal_component(c.account) || ':'
+               || reporting.journal_component(kraken.book_asset(c.asset))
+        FROM (SELECT DISTINCT account, asset FROM kraken.ledger_entry WHERE account = ANY(:a)) c
+        ORDER BY 1, 2"""), {"a": list(accounts)})]
