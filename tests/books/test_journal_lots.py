@@ -27,13 +27,17 @@ from typing import NamedTuple
 import pytest
 from beancount import loader
 from beancount.core import convert, data
+from sqlalchemy import Connection, text
 
 from kraken_etl.books import pnl
 from kraken_etl.books.journal import Posting, transactions
 from kraken_etl.books.journal_lots import LotPlan, LotsError, Pool
 from kraken_etl.books.lots_model import Event, Kind
+from kraken_etl.core.assets import normalize_asset
+from kraken_etl.core.money import D
 from kraken_etl.core.period import Period, resolve_period
 from kraken_etl.jobs.journal import JournalError, export_journal
+from kraken_etl.simulator import catalog
 from tests.books.conftest import ACCOUNT, Synced, bean_check
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -43,10 +47,38 @@ BOUND = Decimal("1e-9")
 QUANTUM = Decimal("0.0001")  # the precision of Kraken's USD amounts: Beancount rounds a filled-in gain to it
 
 
+def _seed_prices(conn: Connection) -> None:
+    """A daily USD candle for each simulator market that moves from day to day (between 0.80 and 1.20 times
+    the reference price), so lots get costs that differ and FIFO's choice shows in every gain."""
+    for a in catalog.ASSETS:
+        base = normalize_asset(a.id).split(".")[0]
+        fixed = a.id == "KFEE"
+        conn.execute(text(
+            "INSERT INTO kraken.asset_identity (code, canonical, price_asset, fixed_price, fixed_currency) "
+            "VALUES (:code, :canonical, :pa, CAST(:fixed AS numeric), :cur) ON CONFLICT DO NOTHING"),
+            {"code": a.id, "canonical": normalize_asset(a.id), "pa": None if fixed else base,
+             "fixed": a.usd_price if fixed else None, "cur": "USD" if fixed else None})
+        if not fixed and base != "USD" and normalize_asset(a.id) == base:
+            conn.execute(text(
+                "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, "
+                "source, complete) SELECT :pair, 1440, d, :base, 'USD', p, p, p, p, 1, 'file', true "
+                "FROM generate_series(TIMESTAMPTZ '2024-12-01 00:00+00', '2026-12-01 00:00+00', interval '1 day') d, "
+                "LATERAL (SELECT CAST(:p AS numeric) * (80 + (extract(epoch FROM d)::bigint / 86400 * 37) % 41) "
+                "/ 100 AS p) q ON CONFLICT DO NOTHING"), {"pair": f"{base}USD", "base": base, "p": D(a.usd_price)})
+    conn.execute(text("REFRESH MATERIALIZED VIEW reporting.price_hourly"))
+
+
 @pytest.fixture(scope="module")
 def fifo(synced: Synced) -> Iterator[Synced]:
-    """The simulated account's fifo books in USD, stored as `kraken-etl pnl --method fifo` stores them."""
+    """The simulated account with moving daily prices (fair values for rewards, deposits and crypto trades), its
+    fifo books in USD stored as `kraken-etl pnl --method fifo` stores them."""
+    with synced.engine.begin() as conn:
+        _seed_prices(conn)
     pnl.run(synced.engine, entity=ACCOUNT, accounts=[ACCOUNT], method="fifo", currency="USD")
+    with synced.engine.connect() as conn:
+        findings = dict(conn.execute(text(
+            "SELECT kind, count(*) FROM kraken.book_finding WHERE method = 'fifo' GROUP BY 1")).all())
+    assert "no_price" not in findings, findings  # every lot has a fair-value cost
     yield synced
 
 
