@@ -35,7 +35,7 @@ def journal(
         exists=True, dir_okay=False)] = None,
     method: Annotated[str | None, typer.Option(
         "--method", help="A cost-basis method whose stored books (`kraken-etl pnl`, same --currency, default USD) "
-        "give the realised gains posted to Income:Kraken:Gains.")] = None,
+        "give the realised gains on Income:Kraken:Gains (with fifo in Beancount: the lots, see --lots).")] = None,
     lots: Annotated[bool | None, typer.Option(
         "--lots/--no-lots", help="Beancount with fifo books: the lots at cost, gains booked by Beancount "
         "(the default there); --no-lots posts the books' gains as figures.")] = None,
