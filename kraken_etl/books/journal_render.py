@@ -55,8 +55,10 @@ class Renderer(Protocol):
 
 def number(value: Decimal) -> str:
     """A Decimal written exactly as stored (its own decimals, trailing zeros kept), never in exponent form."""
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
+    text = str(value)  # the plain form unless it has an exponent (then the same digits as format "f" gives)
+    if "E" in text:
+        text = format(value, "f")
+    return text[1:] if text.startswith("-0") and value == 0 else text
 
 
 def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Posting], prices: Iterable[Price],

@@ -21,14 +21,16 @@ _TICK = timedelta(microseconds=1)
 _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
 
-# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work
+# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work.
+# The order is the view's own (its entries come sorted that way, text in byte order): the sort below finds
+# them in order and does not sort them again.
 _POSTINGS = """
 SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
        j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, {value} AS value
 FROM reporting.journal j {price}
 WHERE j.txn_time >= %(start)s AND j.txn_time < %(end)s
   AND (%(accounts)s::text[] IS NULL OR j.account = ANY(%(accounts)s::text[]))
-ORDER BY j.txn_time, j.account, j.txn_id, j.time, j.ledger_id, j.posting
+ORDER BY j.txn_time, j.account COLLATE "C", j.txn_id COLLATE "C", j.time, j.ledger_id COLLATE "C", j.posting
 """
 _PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, %(currency)s, j.time) pr ON true"
 
@@ -48,7 +50,7 @@ def journal_postings(conn: Connection, *, accounts: Sequence[str] | None, start:
                            price=_PRICE_JOIN if currency else "")
     params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
               "accounts": list(accounts) if accounts else None, "currency": currency}
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))  # the ordering sort stays in memory
+    conn.execute(text("SET LOCAL work_mem = '1GB'"))  # the view's windows and sorts stay in memory
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor(name="journal_postings") as cursor:
