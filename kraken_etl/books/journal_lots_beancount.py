@@ -61,7 +61,7 @@ class LotsBeancountRenderer(BeancountRenderer):
                 plain.append(o)
             else:
                 self.balances[(o.gl_account, o.asset)] = o.amount
-                wanted[(o.day, o.account, pool.asset)].append(o.amount)
+                wanted[(o.day, o.account, pool.gl_account)].append(o.amount)
         if plain:
             super().openings(plain)
         lots: dict[date, list[LotLine]] = defaultdict(list)
@@ -81,12 +81,14 @@ class LotsBeancountRenderer(BeancountRenderer):
         found: dict[tuple[date, str], list[Decimal]] = defaultdict(list)
         for day, lines in lots.items():
             for line in lines:
-                found[(day, line.asset)].append(line.amount or Decimal(0))
-        for (day, account, asset), amounts in sorted(wanted.items()):
-            if exact_sum(amounts) != exact_sum(found.get((day, asset), [])):
-                raise LotsError(f"{account!r} opens {day} with {exact_sum(amounts)} {asset} but the books hold "
-                                f"{exact_sum(found.get((day, asset), []))} in lots then: the journal cannot carry "
-                                "the lots (run `kraken-etl pnl` again, or export without lots)")
+                found[(day, line.gl_account)].append(line.amount or Decimal(0))
+        held = {(day, gl): exact_sum(amounts) for (day, _, gl), amounts in wanted.items()}
+        for day, gl in sorted(set(held) | set(found)):
+            balance, in_lots = held.get((day, gl), Decimal(0)), exact_sum(found.get((day, gl), []))
+            if balance != in_lots:
+                raise LotsError(f"{gl} opens {day} at {balance} but the books hold {in_lots} in lots then: the "
+                                "journal cannot carry the lots (run `kraken-etl pnl` again, or export without "
+                                "lots)")
         for day in sorted(lots):
             self._day(day)
             self.out.write(f'{day} * "Kraken" "Opening lots"\n')
