@@ -4,8 +4,10 @@ Same columns, same order, same values as 0017 (its comments stay: the view is re
 
 - the normalised asset is worked out once per chain (account, asset code, wallet), with its account name,
   not once per entry (the normalisation is a long CASE);
-- the windows (a transaction's time and legs; an asset's conversion legs netted) partition in byte order
-  (`COLLATE "C"`): the same groups, sorted without the locale's collation rules;
+- the windows (a transaction's time and legs; an asset's conversion legs netted) partition by the
+  transaction id first, in byte order (`COLLATE "C"`): the same groups, sorted on the id's leading bytes
+  (the account label, first before, is the same for most rows) without the locale's collation rules;
+- the counter account is named once per entry, before the expansion;
 - each entry gives its postings through one `LATERAL (VALUES …)` (asset, fee, counter) instead of three
   scans of a materialised copy of every entry glued by `UNION ALL`;
 - the entries are sorted once, in journal order (txn_time, account, txn_id, time, ledger_id: account, txn_id
@@ -61,8 +63,9 @@ grouped AS (
     FROM kraken.ledger_entry l
     JOIN chains ch ON ch.account = l.account AND ch.asset_code = l.asset
                   AND ch.wallet_key = coalesce(l.wallet_resolved, l.wallet, '')
-    -- byte order ("C") for the partitions: the same groups, a sort without the locale's rules
-    WINDOW txn AS (PARTITION BY l.account COLLATE "C", coalesce(l.refid, l.ledger_id) COLLATE "C")
+    -- the transaction id first and in byte order ("C"): the same groups, sorted on the id's leading bytes
+    -- (the account label is the same for most rows) without the locale's rules
+    WINDOW txn AS (PARTITION BY coalesce(l.refid, l.ledger_id) COLLATE "C", l.account COLLATE "C")
 ),
 classified AS (
     SELECT g.*, CASE
@@ -78,8 +81,17 @@ classified AS (
 ),
 netted AS (
     SELECT c.*,
-           sum(c.amount) OVER (PARTITION BY c.account COLLATE "C", c.txn_id COLLATE "C", c.asset COLLATE "C",
-                                            c.counter_role COLLATE "C") AS role_sum
+           sum(c.amount) OVER (PARTITION BY c.txn_id COLLATE "C", c.account COLLATE "C", c.asset COLLATE "C",
+                                            c.counter_role COLLATE "C") AS role_sum,
+           CASE c.counter_role
+               WHEN 'transfer' THEN 'Equity:Transfers'
+               WHEN 'conversion' THEN 'Equity:Conversions'
+               WHEN 'income' THEN 'Income:Kraken:' || CASE c.type
+                   WHEN 'staking' THEN 'Staking' WHEN 'earn' THEN 'Earn' WHEN 'dividend' THEN 'Dividends'
+                   WHEN 'credit' THEN 'Credits' WHEN 'invite bonus' THEN 'Bonuses' WHEN 'nft_rebate' THEN 'Rebates'
+                   ELSE 'Rewards' END
+               WHEN 'adjustment' THEN 'Equity:Kraken:Adjustments'
+               ELSE 'Equity:Kraken:Unclassified' END AS counter_account
     FROM classified c
 ),
 ordered AS (  -- one sort of the entries; each entry's postings follow it (posting 1, 2, 3)
@@ -93,15 +105,7 @@ FROM ordered n
 CROSS JOIN LATERAL (VALUES
     (1, 'asset', n.asset_account, n.amount - n.fee, n.balance),
     (2, 'fee', 'Expenses:Kraken:Fees', n.fee, NULL),
-    (3, n.counter_role, CASE n.counter_role
-        WHEN 'transfer' THEN 'Equity:Transfers'
-        WHEN 'conversion' THEN 'Equity:Conversions'
-        WHEN 'income' THEN 'Income:Kraken:' || CASE n.type
-            WHEN 'staking' THEN 'Staking' WHEN 'earn' THEN 'Earn' WHEN 'dividend' THEN 'Dividends'
-            WHEN 'credit' THEN 'Credits' WHEN 'invite bonus' THEN 'Bonuses' WHEN 'nft_rebate' THEN 'Rebates'
-            ELSE 'Rewards' END
-        WHEN 'adjustment' THEN 'Equity:Kraken:Adjustments'
-        ELSE 'Equity:Kraken:Unclassified' END, -n.amount, NULL)
+    (3, n.counter_role, n.counter_account, -n.amount, NULL)
 ) AS p(posting, role, gl_account, amount, kraken_balance)
 WHERE p.posting = 1 OR (p.posting = 2 AND n.fee <> 0)
    OR (p.posting = 3 AND n.amount <> 0 AND (n.counter_role <> 'conversion' OR n.role_sum <> 0))
