@@ -1,12 +1,15 @@
 """The books: treatments per ledger type, the user's opening lots, and the lot engine's stored results (one
-computation per entity, method and reporting currency, replaced whole by the next)."""
+computation per entity, method and reporting currency; a run replaces each changed asset's rows from its
+checkpoint on, or all of them)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created
@@ -69,6 +72,9 @@ class BookRunRow(Base):
     entries: Mapped[int]
     last_entry_time: Mapped[datetime | None]
     fee_rule: Mapped[str]
+    watermark: Mapped[datetime | None]  # changed entries are those updated after it; NULL: the next run is full
+    inputs: Mapped[str | None]  # digest of treatments, opening lots, asset identities, fee rule, accounts
+    incremental: Mapped[bool] = mapped_column(server_default="false")
 
 
 def _child(name: str) -> tuple[ForeignKeyConstraint]:
@@ -81,8 +87,8 @@ class BookDisposalRow(Base):
     entity: Mapped[str] = mapped_column(primary_key=True)
     method: Mapped[str] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    asset: Mapped[str]
+    asset: Mapped[str] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)  # the asset's rows in time order
     disposed_at: Mapped[UtcDateTime]
     amount: Mapped[Decimal]
     proceeds: Mapped[Decimal]
@@ -105,8 +111,8 @@ class BookIncomeRow(Base):
     entity: Mapped[str] = mapped_column(primary_key=True)
     method: Mapped[str] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    asset: Mapped[str]
+    asset: Mapped[str] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)  # the asset's rows in time order
     received_at: Mapped[UtcDateTime]
     amount: Mapped[Decimal]
     value: Mapped[Decimal]
@@ -125,8 +131,8 @@ class BookHoldingRow(Base):
     entity: Mapped[str] = mapped_column(primary_key=True)
     method: Mapped[str] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    asset: Mapped[str]
+    asset: Mapped[str] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)  # the asset's rows in time order
     at: Mapped[UtcDateTime]
     quantity: Mapped[Decimal]
     cost: Mapped[Decimal]
@@ -140,11 +146,29 @@ class BookFindingRow(Base):
     entity: Mapped[str] = mapped_column(primary_key=True)
     method: Mapped[str] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True)
+    asset: Mapped[str] = mapped_column(primary_key=True)  # '' for none
+    seq: Mapped[int] = mapped_column(primary_key=True)  # the asset's rows in time order (no moment: last)
     kind: Mapped[str]
-    asset: Mapped[str | None]
     at: Mapped[datetime | None]
     entries: Mapped[list[str]]
     detail: Mapped[str]
 
     __table_args__ = _child("book_finding")
+
+
+class BookCheckpointRow(Base):
+    """The lot engine's state of one asset at a week start (kraken_etl.books.lots_checkpoint), with the
+    opening lots' progress and how many rows of each table the asset had before it."""
+
+    __tablename__ = "book_checkpoint"
+
+    entity: Mapped[str] = mapped_column(primary_key=True)
+    method: Mapped[str] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(primary_key=True)
+    asset: Mapped[str] = mapped_column(primary_key=True)
+    at: Mapped[UtcDateTime] = mapped_column(primary_key=True)
+    state: Mapped[dict[str, Any]]
+    opening: Mapped[Any | None] = mapped_column(JSONB)
+    row_counts: Mapped[dict[str, Any]]
+
+    __table_args__ = _child("book_checkpoint")

@@ -15,15 +15,17 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, localcontext
 from operator import attrgetter
 
+from kraken_etl.books.lots_checkpoint import WEEK, State, week_start
 from kraken_etl.books.lots_model import (
     ZERO,
     Books,
+    Checkpoint,
     Disposal,
     Event,
     Expense,
@@ -65,6 +67,10 @@ def split(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
     """`total` shared in proportion to `parts`; the last share is the remainder, so the shares sum to `total`."""
     if len(parts) == 1:  # the usual case, the same arithmetic as below without building the empty lists
         return [total - ZERO]
+    if len(parts) == 2:  # the next most usual: the same operations in the same order, written out
+        whole = ZERO + parts[0] + parts[1]
+        share = total * parts[0] / whole if whole else ZERO
+        return [share, total - (ZERO + share)]
     whole = sum(parts, ZERO)
     shares = [total * part / whole for part in parts[:-1]] if whole else [ZERO for _ in parts[:-1]]
     return [*shares, total - sum(shares, ZERO)]
@@ -137,37 +143,84 @@ class _Queue:
                 left = ZERO
         return drawn, left
 
+    def snapshot(self) -> State:
+        """The open lots as values (a checkpoint's state): they can change after this."""
+        held: list[tuple[Lot, Decimal | None, int]]
+        if self._hifo:
+            held = [(lot, -key, count) for key, count, lot in self._heap]
+        else:
+            held = [(lot, None, 0) for lot in self._fifo]
+        # (a lot's `seq` is its event's place in one run, not a fact about it: not kept, so a checkpoint is the
+        # same whichever run made it)
+        return {"lots": [(lot.acquired_at, lot.amount, lot.cost, lot.entries, lot.cost_assumed, 0, key, count)
+                         for lot, key, count in held],
+                "last": self.last_acquired, "count": self._count}
+
+    def restore(self, asset: str, state: State) -> None:
+        """Take over the open lots of a checkpoint (the queue is new)."""
+        for acquired_at, amount, cost, entries, assumed, seq, key, count in state["lots"]:
+            lot = Lot(asset, acquired_at, amount, cost, entries, assumed, seq)
+            if self._hifo:
+                self._heap.append((-key, count, lot))
+            else:
+                self._fifo.append(lot)
+        heapq.heapify(self._heap)
+        self._count = state["count"]
+        self.last_acquired = state["last"]
+
     def open_lots(self) -> list[Lot]:
         lots = [entry[2] for entry in self._heap] if self._hifo else list(self._fifo)
         return sorted(lots, key=_LOT_ORDER)
 
 
-def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None) -> Books:
+def compute(events: Iterable[Event], method: Method | str, *, day: Callable[[datetime], object] | None = None,
+            resume: Mapping[str, Checkpoint] | None = None, checkpoints: bool = False) -> Books:
     """Run the engine over every event of one entity (any order: they are sorted by moment, then `seq`).
 
     `day` (UK only) maps a moment to the calendar day the same-day and 30-day rules count in; the default is
-    the UTC date.
+    the UTC date. `checkpoints`: record each asset's state at the start of every week it has an event in
+    (`books.checkpoints`, see `lots_checkpoint`). `resume`: per asset, the checkpoint to start from; that
+    asset's events before the checkpoint are ignored, and its rows and checkpoints are those from there on.
     """
     method = Method(method)
+    resume = resume or {}
     with gc_paused(), localcontext() as ctx:
         ordered = sorted(events, key=_ORDER)
+        if resume:
+            ordered = [e for e in ordered if (start := resume.get(e.asset)) is None or e.at >= start.at]
         ctx.prec = PRECISION
         if method is Method.UK:
             from kraken_etl.books.lots_uk import compute_uk
 
-            return compute_uk(ordered, day=day)
-        return _compute_queued(ordered, method)
+            if day is not None and (resume or checkpoints):
+                raise ValueError("checkpoints count in UTC weeks: not with another day function")
+            return compute_uk(ordered, day=day, resume=resume, checkpoints=checkpoints)
+        return _compute_queued(ordered, method, resume, checkpoints)
 
 
-def _compute_queued(events: list[Event], method: Method) -> Books:
+def _compute_queued(events: list[Event], method: Method, resume: Mapping[str, Checkpoint],
+                    checkpoints: bool) -> Books:
     books = Books(method)
     queues: dict[str, _Queue] = {}
+    weeks: dict[str, list[datetime | None]] = {}  # per asset: [week start recorded last, the next one]
     holdings = books.holdings
     rule = method.value
     for event in events:
         queue = queues.get(event.asset)
         if queue is None:
             queue = queues[event.asset] = _Queue(method)
+            start = resume.get(event.asset)
+            if start is not None:
+                queue.restore(event.asset, start.state)
+            weeks[event.asset] = [None if start is None else start.at, None]
+        if checkpoints:
+            week = weeks[event.asset]
+            if week[1] is None or event.at >= week[1]:
+                at = week_start(event.at)
+                if week[0] is None or at > week[0]:
+                    books.checkpoints.append(Checkpoint(event.asset, at, queue.snapshot()))
+                    week[0] = at
+                week[1] = at + WEEK
         kind = event.kind
         if kind is _ACQUIRE or kind is _INCOME:
             queue.add(Lot(event.asset, event.acquired_at or event.at, event.amount, event.value, event.entries,
@@ -189,6 +242,9 @@ def _compute_queued(events: list[Event], method: Method) -> Books:
             books.expenses.append(Expense(event.asset, event.at, event.amount, event.value, event.label,
                                           event.entries))
     books.lots = {asset: lots for asset, queue in sorted(queues.items()) if (lots := queue.open_lots())}
+    if checkpoints:  # the state after each asset's last week
+        books.checkpoints += [Checkpoint(asset, last + WEEK, queues[asset].snapshot())
+                              for asset, (last, _) in sorted(weeks.items()) if last is not None]
     return books
 
 
@@ -196,13 +252,22 @@ def _held_out(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decima
     if len(drawn) == 1:  # the usual case: the same sums, one term each
         _, quantity, cost = drawn[0]
         books.holdings.append(Holding(event.asset, event.at, -(ZERO + quantity), -(ZERO + cost)))
-    elif drawn:
-        books.holdings.append(Holding(event.asset, event.at, -sum((q for _, q, _ in drawn), ZERO),
-                                      -sum((c for _, _, c in drawn), ZERO)))
+    elif drawn:  # the sums of `sum(…, ZERO)`, term by term in the same order, in one pass
+        quantity = cost = ZERO
+        for _, q, c in drawn:
+            quantity += q
+            cost += c
+        books.holdings.append(Holding(event.asset, event.at, -quantity, -cost))
 
 
 def _dispose(books: Books, event: Event, drawn: list[tuple[Lot, Decimal, Decimal]], missing: Decimal,
              rule: str, pool_last: datetime | None) -> None:
+    if len(drawn) == 1 and not missing > ZERO:  # one lot, all there: `split` of one part, written out
+        lot, quantity, cost = drawn[0]
+        latest = pool_last if rule == _AVERAGE and pool_last else lot.acquired_at
+        books.disposals.append(Disposal(event.asset, event.at, quantity, event.value - ZERO, cost, event.fees - ZERO,
+                                        rule, lot.acquired_at, latest, event.entries, lot.entries, lot.cost_assumed))
+        return
     quantities = [quantity for _, quantity, _ in drawn] + ([missing] if missing > ZERO else [])
     proceeds = split(event.value, quantities)
     fees = split(event.fees, quantities)

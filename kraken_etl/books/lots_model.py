@@ -11,7 +11,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ZERO = Decimal(0)
 _T = TypeVar("_T", bound=type)
@@ -215,6 +215,15 @@ class Shortfall:
                 f"({self.missing} short) — entries {ids}")
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The state of one asset's lots at a week start (see `lots_checkpoint`): what a later run resumes from."""
+
+    asset: str
+    at: datetime  # a Monday 00:00 UTC: the state before any event at or after it
+    state: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Books:
     """Everything one run of the engine produced for one entity and one method."""
@@ -227,6 +236,7 @@ class Books:
     shortfalls: list[Shortfall] = field(default_factory=list)
     lots: dict[str, list[Lot]] = field(default_factory=dict)  # open lots per asset, oldest first
     holdings: list[Holding] = field(default_factory=list)  # every change of quantity and cost held, in order
+    checkpoints: list[Checkpoint] = field(default_factory=list)  # when asked for: per asset, at week starts
 
     def held(self, asset: str) -> Decimal:
         return sum((lot.amount for lot in self.lots.get(asset, [])), ZERO)

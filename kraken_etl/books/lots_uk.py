@@ -14,15 +14,17 @@ never matched by the day rules. A disposal row is one day's disposals matched by
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from kraken_etl.books.lots import split
+from kraken_etl.books.lots_checkpoint import WEEK, State
 from kraken_etl.books.lots_model import (
     ZERO,
     Books,
+    Checkpoint,
     Disposal,
     Event,
     Expense,
@@ -76,9 +78,18 @@ def _utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
 
 
-def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None = None) -> Books:
-    """`events` sorted by moment then `seq` (as `lots.compute` hands them over)."""
+def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None = None,
+               resume: Mapping[str, Checkpoint] | None = None, checkpoints: bool = False) -> Books:
+    """`events` sorted by moment then `seq` (as `lots.compute` hands them over; `resume` and `checkpoints` as
+    there: a resumed asset's events start at its checkpoint, which is at least 30 days before its first
+    changed event).
+
+    Raises:
+        ValueError: a checkpoint's 30-day draws name an acquisition day that has no acquisition (the
+            checkpoint does not belong to these events).
+    """
     to_day: Callable[[datetime], date] = day or _utc_day  # type: ignore[assignment]
+    resume = resume or {}
     books = Books(Method.UK)
     per_asset: dict[str, list[Event]] = {}
     for event in events:
@@ -89,7 +100,7 @@ def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None 
             books.expenses.append(Expense(event.asset, event.at, event.amount, event.value, event.label,
                                           event.entries))
     for asset, asset_events in sorted(per_asset.items()):
-        pool = _match_asset(books, asset, asset_events, to_day)
+        pool = _match_asset(books, asset, asset_events, to_day, resume.get(asset), checkpoints)
         if pool is not None and pool.amount > ZERO:
             books.lots[asset] = [pool]
     books.disposals.sort(key=lambda d: d.disposed_at)
@@ -97,7 +108,8 @@ def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None 
     return books
 
 
-def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable[[datetime], date]) -> Lot | None:
+def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable[[datetime], date],
+                 start: Checkpoint | None, record: bool) -> Lot | None:
     bought: dict[date, _Day] = {}
     sold: dict[date, _Day] = {}
     transfers: list[Event] = []
@@ -122,6 +134,17 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
             out.left -= quantity
             out.matches.append(("same_day", quantity, cost, acq.first_at, acq.first_at, tuple(acq.entries),
                                 acq.cost_assumed))
+    crossing: dict[date, list[tuple[date, Decimal]]] = {}  # week start → draws across it, in order
+    # what the 30-day rule drew, before the checkpoint, from the acquisitions after it (in the same order)
+    draws: list[tuple[date, Decimal]] = [] if start is None else start.state["draws"]
+    for b, quantity in draws:
+        assert start is not None
+        if b not in bought or bought[b].left < quantity:
+            raise ValueError(f"{asset}: the checkpoint of {start.at.isoformat()} drew {quantity} from {b}, "
+                             "which these events do not hold")
+        bought[b].draw(quantity)
+        if record:  # drawn by a disposal before the checkpoint: it crosses every later week start up to `b`
+            _crossing(crossing, start.at.date() - timedelta(days=1), b, quantity)
     # 2. the next 30 days, earlier disposals first, earliest acquisition first
     buy_days = sorted(bought)
     for d in sorted(sold):
@@ -138,17 +161,24 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
             quantity = min(out.left, acq.left)
             cost = acq.draw(quantity)
             out.left -= quantity
+            if record:
+                _crossing(crossing, d, b, quantity)
             out.matches.append(("thirty_day", quantity, cost, acq.first_at, acq.first_at, tuple(acq.entries),
                                 acq.cost_assumed))
     # 3. the section 104 pool, in time order; on one day: acquisitions in, disposals out, then transfers out
-    pool: Lot | None = None
-    pool_last: datetime | None = None
+    pool, pool_last = _pool(asset, start)
+    last_week = None if start is None else start.at.date()
     timeline: list[tuple[date, int, datetime, object]] = []
     timeline += [(d, 0, acq.first_at, acq) for d, acq in bought.items()]
     timeline += [(d, 1, out.first_at, out) for d, out in sold.items()]
     timeline += [(to_day(t.at), 2, t.at, t) for t in transfers]
     timeline.sort(key=lambda item: (item[0], item[1], item[2]))
-    for _, step, _, item in timeline:
+    for item_day, step, _, item in timeline:
+        if record:
+            week = item_day - timedelta(days=item_day.weekday())
+            if last_week is None or week > last_week:
+                books.checkpoints.append(_checkpoint(asset, week, pool, pool_last, crossing))
+                last_week = week
         if step == 0:
             acq = item  # type: ignore[assignment]
             assert isinstance(acq, _Day)
@@ -184,7 +214,31 @@ def _match_asset(books: Books, asset: str, events: list[Event], to_day: Callable
                 books.holdings.append(Holding(asset, transfer.at, -quantity, -cost))
             if transfer.amount > held:
                 books.shortfalls.append(Shortfall(asset, transfer.at, transfer.amount, held, transfer.entries))
+    if record and last_week is not None and timeline:
+        books.checkpoints.append(_checkpoint(asset, last_week + WEEK, pool, pool_last, crossing))
     return pool
+
+
+def _crossing(crossing: dict[date, list[tuple[date, Decimal]]], sold: date, bought: date, quantity: Decimal) -> None:
+    """Note a 30-day draw in the checkpoint of every week start between the disposal and the acquisition."""
+    week = bought - timedelta(days=bought.weekday())
+    while week > sold:
+        crossing.setdefault(week, []).append((bought, quantity))
+        week -= WEEK
+
+
+def _pool(asset: str, start: Checkpoint | None) -> tuple[Lot | None, datetime | None]:
+    if start is None or start.state["pool"] is None:
+        return None, None if start is None else start.state["pool_last"]
+    acquired_at, amount, cost, assumed = start.state["pool"]
+    return Lot(asset, acquired_at, amount, cost, (), assumed), start.state["pool_last"]
+
+
+def _checkpoint(asset: str, week: date, pool: Lot | None, pool_last: datetime | None,
+                crossing: dict[date, list[tuple[date, Decimal]]]) -> Checkpoint:
+    state: State = {"pool": None if pool is None else (pool.acquired_at, pool.amount, pool.cost, pool.cost_assumed),
+                    "pool_last": pool_last, "draws": list(crossing.get(week, []))}
+    return Checkpoint(asset, datetime.combine(week, time(), UTC), state)
 
 
 def _emit(books: Books, asset: str, out: _Day) -> None:

@@ -1,29 +1,27 @@
-"""Compute and store the books of one tax entity, and read them back for a period: what `kraken-etl pnl`
-runs. Composition: the ledger, treatments and opening lots come from `kraken_etl.db.books`, the events and
-lots from the pure engine (`treatments_events`, `lots`).
+"""The books of one tax entity as rows to store, and as `kraken-etl pnl` reads them back for a period. Pure:
+the job (`kraken_etl.jobs.books`) reads the ledger, runs the engine, stores these rows and reads them back.
 
-Every run is a full recompute of the entity's (method, currency) from its first entry: the stored result is
-replaced whole, so a changed or late entry anywhere is always taken into account.
+Rows are grouped per asset and numbered (`seq`) in time order within the asset (rows without a moment, the
+findings about unused opening lots, last), so a resumed run replaces an asset's rows from a checkpoint on by
+one range of `seq` (`row_counts`: how many rows each table keeps before a moment).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from kraken_etl.books.lots import compute
-from kraken_etl.books.lots_model import Books, Method
-from kraken_etl.books.treatments import FeeRule, Rule, Treatment
-from kraken_etl.books.treatments_events import Finding, LedgerLine, OpeningLot, ledger_to_events
+from kraken_etl.books.lots_model import Books
+from kraken_etl.books.treatments_events import Finding, LedgerLine
 from kraken_etl.core.money import exact_sum
 from kraken_etl.core.period import Period
-from kraken_etl.db import books as store
-from kraken_etl.db.books import Engine
 
 ZERO = Decimal(0)
+TIME = {"book_disposal": "disposed_at", "book_income": "received_at", "book_holding": "at", "book_finding": "at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,52 +30,58 @@ class RunResult:
     method: str
     currency: str
     entries: int
-    disposals: int
-    findings: list[tuple[str, str]]  # (kind, detail)
+    disposals: int  # disposal rows the run computed (a resumed run: those from its checkpoints on)
+    findings: list[tuple[str, str]]  # (kind, detail), of the rows the run computed
+    incremental: bool = False  # resumed from checkpoints (False: computed from the first entry)
+    assets: tuple[str, ...] = ()  # the assets it computed (all of them for a full run)
+    unchanged: bool = False  # nothing had changed since the stored run: nothing was computed or written
 
 
-def lines_from_rows(openings: list[Any], entries: list[Any]) -> list[LedgerLine]:
-    lines = [LedgerLine(r.ledger_id, None, r.time, store.OPENING_TYPE, "", r.asset, r.amount, ZERO, r.price,
+def lines_from_rows(openings: list[Any], entries: list[Any], opening_type: str) -> list[LedgerLine]:
+    lines = [LedgerLine(r.ledger_id, None, r.time, opening_type, "", r.asset, r.amount, ZERO, r.price,
                         r.account) for r in openings]
     lines += [LedgerLine(r.ledger_id, r.refid, r.time, r.type, r.subtype or "", r.asset, r.amount, r.fee, r.price,
                          r.account) for r in entries]
     return lines
 
 
-def compute_books(lines: list[LedgerLine], *, method: Method | str, currency: str,
-                  table: dict[tuple[str, str], Rule], fee_rule: FeeRule, opening_lots: list[OpeningLot],
-                  ) -> tuple[Books, list[Finding]]:
-    converted = ledger_to_events(lines, currency=currency, table=table, fee_rule=fee_rule,
-                                 opening_lots=opening_lots)
-    return compute(converted.events, method), converted.findings
+def _key(table: str) -> Any:
+    column = TIME[table]
+
+    def key(row: dict[str, Any]) -> tuple[int, Any]:
+        at = row[column]
+        return (1, 0) if at is None else (0, at)
+    return key
 
 
-def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | str, currency: str,
-        fee_rule: FeeRule = FeeRule.ACQUISITION_COST) -> RunResult:
-    method = Method(method)
-    currency = currency.upper()
-    with engine.connect() as conn:
-        openings, entries = store.read_ledger(conn, accounts, currency)
-        table = {(r.ledger_type, r.ledger_subtype): Rule(Treatment(r.treatment), r.note, r.flagged)
-                 for r in store.read_treatments(conn)}
-        lot_rows = store.read_opening_lots(conn)
-    lots, findings = [], []
-    for r in lot_rows:
-        source = f"{r.source_name}:{r.row_number}"
-        if r.currency.upper() != currency:
-            findings.append(Finding("opening_lot_currency", (source,),
-                                    f"opening lot costed in {r.currency}, not {currency}: not used"))
-        else:
-            lots.append(OpeningLot(r.asset, r.amount, r.cost, r.acquired_at, source))
-    books, found = compute_books(lines_from_rows(openings, entries), method=method, currency=currency,
-                                 table=table, fee_rule=fee_rule, opening_lots=lots)
-    findings += found
-    with engine.begin() as conn:
-        store.store_books(conn, entity=entity, method=method.value, currency=currency, accounts=accounts,
-                          entries=len(entries), last_entry_time=entries[-1].time if entries else None,
-                          fee_rule=fee_rule.value, tables=_tables(books, findings))
-    shown = [(f.kind, f.detail) for f in findings] + [("shortfall", s.describe()) for s in books.shortfalls]
-    return RunResult(entity, method.value, currency, len(entries), len(books.disposals), shown)
+def asset_tables(books: Books, findings: list[Finding]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per asset, per table, the rows in time order (stable: the engine's order among rows of one moment),
+    without `seq`."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {t: [] for t in TIME})
+    for table, rows in _tables(books, findings).items():
+        for row in rows:
+            out[row["asset"]][table].append(row)
+    for tables in out.values():
+        for table, rows in tables.items():
+            rows.sort(key=_key(table))
+    return dict(out)
+
+
+def numbered(tables: dict[str, list[dict[str, Any]]], first: dict[str, int] | None = None,
+             ) -> dict[str, list[dict[str, Any]]]:
+    """One asset's rows with `seq`, from `first[table]` (default 0)."""
+    return {table: [{**row, "seq": (first or {}).get(table, 0) + i} for i, row in enumerate(rows)]
+            for table, rows in tables.items()}
+
+
+def row_counts(tables: dict[str, list[dict[str, Any]]], at: datetime) -> dict[str, int]:
+    """How many of one asset's rows (each table in time order) are before `at`."""
+    counts = {}
+    for table, rows in tables.items():
+        column = TIME[table]
+        timed = [row[column] for row in rows if row[column] is not None]
+        counts[table] = bisect_left(timed, at)
+    return counts
 
 
 def _tables(books: Books, findings: list[Finding]) -> dict[str, list[dict[str, Any]]]:
@@ -86,7 +90,7 @@ def _tables(books: Books, findings: list[Finding]) -> dict[str, list[dict[str, A
     income += [{"asset": e.asset, "received_at": e.at, "amount": e.amount, "value": e.value, "kind": e.label,
                 "entries": list(e.entries), "is_expense": True} for e in books.expenses]
     found: list[dict[str, Any]] = [
-        {"kind": f.kind, "asset": None, "at": None, "entries": list(f.entries), "detail": f.detail}
+        {"kind": f.kind, "asset": f.asset, "at": f.at, "entries": list(f.entries), "detail": f.detail}
         for f in findings]
     found += [{"kind": "shortfall", "asset": s.asset, "at": s.at, "entries": list(s.entries),
                "detail": s.describe()} for s in books.shortfalls]
@@ -137,26 +141,7 @@ class Report:
         }
 
 
-def read_report(engine: Engine, *, entity: str, method: str, currency: str, period: Period) -> Report:
-    report = Report(entity, method, currency.upper(), period)
-    with engine.connect() as conn:
-        for r in store.read_disposals(conn, entity, method, report.currency, period.start, period.end):
-            acquired = _acquired(r.acquired_first, r.acquired_last)
-            report.disposals.append({
-                "asset": r.asset, "disposed_at": r.disposed_at, "amount": r.amount, "proceeds": r.proceeds,
-                "cost": r.cost, "fees": r.fees, "gain": r.gain, "rule": r.rule, "acquired_at": acquired,
-                "holding_days": r.holding_days, "disposal_entries": list(r.disposal_entries),
-                "acquisition_entries": list(r.acquisition_entries), "cost_assumed": r.cost_assumed})
-        for r in store.read_income(conn, entity, method, report.currency, period.start, period.end):
-            row = {"asset": r.asset, "received_at": r.received_at, "amount": r.amount, "value": r.value,
-                   "kind": r.kind, "entries": list(r.entries)}
-            (report.expenses if r.is_expense else report.income).append(row)
-        report.findings = [{"kind": r.kind, "asset": r.asset, "at": r.at, "entries": list(r.entries),
-                            "detail": r.detail} for r in store.read_findings(conn, entity, method, report.currency)]
-    return report
-
-
-def _acquired(first: datetime | None, last: datetime | None) -> Any:
+def acquired(first: datetime | None, last: datetime | None) -> Any:
     if first is None:
         return None
     if last is None or last == first:

@@ -59,6 +59,24 @@ class Finding:
     kind: str  # unclassified, no_price, cost_assumed, opening_lot_unused
     entries: tuple[str, ...]
     detail: str
+    asset: str = ""  # the entry's asset (the lot's, for an opening lot)
+    at: datetime | None = None  # the entry's moment (a trade's: the trade's); None for an opening lot
+
+
+# How far the deposits of one asset have used its opening lots: (lots used up, what is left of the next one:
+# quantity, cost), the next one being the asset's lot of that index in order of acquisition.
+Progress = tuple[int, Decimal, Decimal]
+
+
+@dataclass(slots=True)
+class _Openings:
+    """The opening lots of one asset not yet deposited, and how many were used up before them."""
+
+    lots: deque[OpeningLot]
+    used: int = 0
+
+    def progress(self) -> Progress:
+        return (self.used, self.lots[0].amount, self.lots[0].cost) if self.lots else (self.used, ZERO, ZERO)
 
 
 @dataclass(slots=True)
@@ -67,6 +85,8 @@ class Converted:
     findings: list[Finding]
     # events being built, as Event's fields without `seq` (given once they are in order: one Event each)
     pending: list[tuple[object, ...]] = field(default_factory=list)
+    # per asset with opening lots: (moment of a deposit, how far the opening lots were used after it)
+    progress: dict[str, list[tuple[datetime, Progress]]] = field(default_factory=dict)
 
     def add(self, kind: Kind, asset: str, at: datetime, amount: Decimal, value: Decimal = ZERO,
             fees: Decimal = ZERO, entries: tuple[str, ...] = (), *, cost_assumed: bool = False, label: str = "",
@@ -86,17 +106,34 @@ def ledger_to_events(
     table: Mapping[tuple[str, str], Rule] = DEFAULTS,
     fee_rule: FeeRule = FeeRule.ACQUISITION_COST,
     opening_lots: Iterable[OpeningLot] = (),
+    since: Mapping[str, datetime] | None = None,
+    opening_progress: Mapping[str, Progress] | None = None,
 ) -> Converted:
+    """The events and findings of `lines`.
+
+    `since` (a resumed run): per asset, the moment its events start; only those assets' events and findings
+    from then on are returned, and their deposits before it do not use opening lots. `opening_progress`: per
+    asset, how far its opening lots had been used at that moment (default: not at all).
+    """
     with gc_paused():
-        return _convert(lines, currency, table, fee_rule, opening_lots)
+        return _convert(lines, currency, table, fee_rule, opening_lots, since, opening_progress or {})
 
 
 def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[str, str], Rule], fee_rule: FeeRule,
-             opening_lots: Iterable[OpeningLot]) -> Converted:
+             opening_lots: Iterable[OpeningLot], since: Mapping[str, datetime] | None,
+             opening_progress: Mapping[str, Progress]) -> Converted:
     out = Converted([], [])
-    openings: dict[str, deque[OpeningLot]] = defaultdict(deque)
+    openings: dict[str, _Openings] = defaultdict(lambda: _Openings(deque()))
     for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
-        openings[lot.asset].append(lot)
+        openings[lot.asset].lots.append(lot)
+    for asset, (used, amount, cost) in opening_progress.items():
+        held = openings[asset]
+        for _ in range(min(used, len(held.lots))):
+            held.lots.popleft()
+        held.used = used
+        if held.lots:
+            lot = held.lots[0]
+            held.lots[0] = OpeningLot(lot.asset, amount, cost, lot.acquired_at, lot.source)
     trades: dict[str, list[LedgerLine]] = {}
     ordered = sorted(lines, key=_LINE_ORDER)
     rules: dict[tuple[str, str], Rule] = {}
@@ -108,7 +145,8 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
             rule = rules[key] = rule_for(table, line.type, line.subtype)
         if rule.flagged:
             out.findings.append(Finding("unclassified", (line.ledger_id,),
-                                        f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}"))
+                                        f"{line.type}/{line.subtype or '-'} treated as {rule.treatment}: {rule.note}",
+                                        line.asset, line.at))
         if rule.treatment is trade:
             refid = line.refid or line.ledger_id
             legs = trades.get(refid)
@@ -117,13 +155,22 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
             else:
                 legs.append(line)
             continue
+        if since is not None and rule.treatment is Treatment.DEPOSIT and (
+                line.asset not in since or line.at < since[line.asset]):
+            continue  # outside the run: its opening lots were used (or not) before
         _single(out, line, rule.treatment, currency, openings)
     for legs in trades.values():
-        _trade(out, legs, currency, fee_rule)
-    for asset, left in openings.items():
-        for lot in left:
+        if len(legs) != 2 or not _fiat_trade(out, legs[0], legs[1], currency):
+            _trade(out, legs, currency, fee_rule)
+    for asset, held in openings.items():
+        for lot in held.lots:
             out.findings.append(Finding("opening_lot_unused", (lot.source,),
-                                        f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited"))
+                                        f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited",
+                                        asset))
+    if since is not None:
+        out.pending = [p for p in out.pending if (s := since.get(p[1])) is not None and p[2] >= s]  # type: ignore[call-overload]
+        out.findings = [f for f in out.findings
+                        if (s := since.get(f.asset)) is not None and (f.at is None or f.at >= s)]
     out.pending.sort(key=_PENDING_AT)  # stable: the order each entry produced its events in
     out.events = [Event(kind, asset, at, amount, value, fees, entries, seq, assumed, label, acquired_at)  # type: ignore[arg-type]
                   for seq, (kind, asset, at, amount, value, fees, entries, assumed, label, acquired_at)
@@ -132,16 +179,17 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
     return out
 
 
-def _value(out: Converted, line: LedgerLine, quantity: Decimal) -> Decimal:
+def _value(out: Converted, line: LedgerLine, quantity: Decimal, at: datetime | None = None) -> Decimal:
     if line.price is None:
         out.findings.append(Finding("no_price", (line.ledger_id,),
-                                    f"no price for {line.asset} at {line.at.isoformat()}: valued at 0"))
+                                    f"no price for {line.asset} at {line.at.isoformat()}: valued at 0",
+                                    line.asset, at or line.at))
         return ZERO
     return quantity * line.price
 
 
 def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: str,
-            openings: dict[str, deque[OpeningLot]]) -> None:
+            openings: dict[str, _Openings]) -> None:
     net = line.net
     label = f"{line.type}/{line.subtype}" if line.subtype else line.type
     ids = (line.ledger_id,)
@@ -169,7 +217,10 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
                                 label=label)
 
 
-def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[OpeningLot]) -> None:
+def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, held: _Openings) -> None:
+    lots = held.lots
+    if lots:
+        out.progress.setdefault(line.asset, [])
     left = quantity
     while left > 0 and lots:
         lot = lots[0]
@@ -180,13 +231,17 @@ def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, lots: deque[Op
         left -= take
         if take == lot.amount:
             lots.popleft()
+            held.used += 1
         else:
             lots[0] = OpeningLot(lot.asset, lot.amount - take, lot.cost - cost, lot.acquired_at, lot.source)
     if left > 0:
         out.add(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
                                 entries=(line.ledger_id,), cost_assumed=True, label="deposit")
         out.findings.append(Finding("cost_assumed", (line.ledger_id,),
-                                    f"{left} {line.asset} deposited without an opening lot: cost is fair value"))
+                                    f"{left} {line.asset} deposited without an opening lot: cost is fair value",
+                                    line.asset, line.at))
+    if line.asset in out.progress:
+        out.progress[line.asset].append((line.at, held.progress()))
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
@@ -214,7 +269,7 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     if paid:
         value = abs(paid)
     else:
-        value = sum([_value(out, leg, abs(leg.amount)) for leg, _ in gets or gives], ZERO)
+        value = sum([_value(out, leg, abs(leg.amount), at) for leg, _ in gets or gives], ZERO)
     give_values = _shares(value, gives) if len(gives) > 1 else [value] * len(gives)
     get_values = _shares(value, gets) if len(gets) > 1 else [value] * len(gets)
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
@@ -228,6 +283,27 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     for i, (leg, net) in enumerate(gets):
         add((_ACQUIRE, leg.asset, at, net, get_values[i] + (fee_on_cost if i == 0 else ZERO), ZERO, ids, False,
              "trade", None))
+
+
+def _fiat_trade(out: Converted, a: LedgerLine, b: LedgerLine, currency: str) -> bool:
+    """The usual trade, one coin for the reporting currency, with `_trade`'s arithmetic written out (the same
+    figures, without its lists); False when the legs are anything else."""
+    fiat, coin = (a, b) if a.asset == currency else (b, a)
+    if fiat.asset != currency or coin.asset == currency or coin.asset in FEE_CREDITS or not fiat.amount:
+        return False
+    net = coin.amount - coin.fee
+    if not net:
+        return False
+    at = a.at if a.at <= b.at else b.at
+    fee = ZERO + fiat.fee
+    value = abs(ZERO + fiat.amount)
+    if net < 0:  # a sale: no acquisition to carry the fee, so it stays with the disposal
+        out.pending.append((_DISPOSE, coin.asset, at, -net, value, fee if fee else ZERO, (a.ledger_id, b.ledger_id),
+                            False, "trade", None))
+    else:
+        out.pending.append((_ACQUIRE, coin.asset, at, net, value + (fee if fee else ZERO), ZERO,
+                            (a.ledger_id, b.ledger_id), False, "trade", None))
+    return True
 
 
 def _shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:

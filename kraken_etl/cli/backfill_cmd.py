@@ -54,8 +54,6 @@ def backfill_(
     """Load a past date range of every stream (exports where Kraken has them, REST elsewhere)."""
     from kraken_etl.jobs.backfill import BACKFILL_STREAMS, VIAS, run_backfill
     from kraken_etl.jobs.exportcycle import ExportPolicy
-    from kraken_etl.jobs.refresh import refresh_after_load
-    from kraken_etl.jobs.wiring import database
 
     if via not in VIAS:
         raise typer.BadParameter("must be auto, rest or export", param_hint="--via")
@@ -73,6 +71,7 @@ def backfill_(
     numbers = ("rows", "new", "changed", "unchanged", "quarantined")
     for column in ("account", "stream", "range", "via", *numbers, "export job"):
         table.add_column(column, justify="right" if column in numbers else "left")
+    notes: list[str] = []
     for acct in current.select_accounts([account] if account else None):
         with Progress(SpinnerColumn(), DescriptionColumn(), BarColumn(), DownloadColumn(),
                       console=err_console, transient=True) as bar:
@@ -85,6 +84,8 @@ def backfill_(
                     console.print(f"{_label} plan: {event.message}", highlight=False, soft_wrap=True)
                 elif event.kind == "status":
                     err_console.print(f"{_label}: {event.message}", highlight=False)
+                elif event.kind == "note":  # e.g. the reporting refresh after the load
+                    notes.append(f"{_label}: {event.message}")
 
             # under the account's lock: AccountBusy (exit 3, one line) when another run holds it
             _, results = run_backfill(acct.label, period.start, period.end, via=via, streams=streams,
@@ -98,8 +99,5 @@ def backfill_(
                           f"{r.updated:,}", f"{r.unchanged:,}", f"{r.quarantined:,}", str(r.job_id or "-"))
     if not dry_run:
         console.print(table)
-        labels = [a.label for a in current.select_accounts([account] if account else None)]
-        with database(current) as engine:  # backfilled days may be days already summed: refresh them
-            refreshed = refresh_after_load(engine, labels)
-        if refreshed:
-            console.print(refreshed.line(), highlight=False)
+        for note in notes:
+            console.print(note, highlight=False, markup=False)

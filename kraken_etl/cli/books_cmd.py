@@ -1,8 +1,9 @@
 """`kraken-etl lots import FILE.csv` (opening lots) and `kraken-etl pnl` (realised gains, income, fees).
 
 ``kraken-etl pnl [--account A]… [--entity E] [--method fifo|lifo|hifo|average|uk] [--currency CUR]
-[--year YYYY | --from D --to D] [--fee-rule R] [--json] [--csv FILE]`` recomputes the books of each entity
-from its first entry (stored per entity, method and currency: `reporting.disposals`, `reporting.realised_gains`,
+[--year YYYY | --from D --to D] [--fee-rule R] [--json] [--csv FILE] [--full]`` brings the stored books of
+each entity up to date (`kraken_etl.jobs.books`: incrementally from each changed asset's checkpoint, or from
+the first entry; stored per entity, method and currency: `reporting.disposals`, `reporting.realised_gains`,
 `reporting.income`, `reporting.lots_at`, `reporting.unrealised_at`), then prints the period's disposals per
 asset with totals, income and fee expenses, and the findings (a disposal beyond the lots held, a cost
 assumed, an unclassified entry, a missing price). Entities: `--entity` names one of `[entities.NAME]` in the
@@ -12,7 +13,6 @@ accounts file; `--account` (repeatable) pools the accounts given; default: each 
 from __future__ import annotations
 
 import csv
-import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,30 +42,26 @@ def lots_import(
 ) -> None:
     """Import opening lots (idempotent: the same file again adds nothing). A file with a bad row is refused
     whole, every bad row named."""
-    from kraken_etl.books.lots_import import LotFileError, parse_lots
-    from kraken_etl.db.books import OpeningLotInput, store_opening_lots
+    from kraken_etl.books.lots_import import LotFileError
     from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs.books import import_lots
     from kraken_etl.jobs.fileload import check_import_file
 
     check_import_file(file)  # a directory, a FIFO or /dev/zero: one line, never a hang
     data = file.read_bytes()
+    engine = make_engine(database_url())
     try:
-        rows = parse_lots(data.decode("utf-8"))
+        done = import_lots(engine, file.name, data)
     except UnicodeDecodeError:
         raise fail(f"{visible(file.name)}: not UTF-8 text", code=2) from None
     except LotFileError as exc:
         for number, why in exc.problems:
             console.print(f"{visible(file.name)} line {number}: {why}", highlight=False, markup=False)
         raise fail(f"{visible(file.name)}: {len(exc.problems)} bad row(s); nothing imported", code=2) from None
-    engine = make_engine(database_url())
-    try:
-        with engine.begin() as conn:
-            new = store_opening_lots(conn, hashlib.sha256(data).hexdigest(), file.name, [
-                OpeningLotInput(r.row_number, r.asset, r.amount, r.cost, r.currency, r.acquired_at) for r in rows])
     finally:
         engine.dispose()
-    console.print(f"{visible(file.name)}: {len(rows)} lot(s) read, {new} new, {len(rows) - new} already imported",
-                  highlight=False, markup=False)
+    console.print(f"{visible(file.name)}: {done.read} lot(s) read, {done.new} new, {done.read - done.new} already "
+                  "imported", highlight=False, markup=False)
 
 
 def _entities(accounts: list[str] | None, entity: str | None) -> dict[str, list[str]]:
@@ -110,10 +106,12 @@ def pnl(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: disposals, income, totals.")] = False,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the disposals as CSV for tax work.",
                                                   dir_okay=False)] = None,
+    full: Annotated[bool, typer.Option("--full", help="Recompute from the first entry, even when the stored "
+                                                      "books allow an incremental run.")] = False,
 ) -> None:
     """Realised gains per asset with totals, income and fees, by a cost basis method, for a period."""
-    from kraken_etl.books import pnl as books
     from kraken_etl.db.engine import make_engine
+    from kraken_etl.jobs import books
 
     if method not in METHODS:
         raise fail(f"--method: {visible(method)!r} is not one of {', '.join(METHODS)}", code=2)
@@ -133,7 +131,7 @@ def pnl(
     try:
         for name, labels in targets.items():
             books.run(engine, entity=name, accounts=labels, method=method, currency=currency,
-                      fee_rule=FeeRule(fee_rule))
+                      fee_rule=FeeRule(fee_rule), full=full)
             reports.append(books.read_report(engine, entity=name, method=method, currency=currency, period=period))
     finally:
         engine.dispose()

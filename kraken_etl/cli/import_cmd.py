@@ -17,7 +17,6 @@ from rich.table import Table
 
 from kraken_etl.cli.common import console, err_console, handle_errors, settings
 from kraken_etl.cli.output import DescriptionColumn, print_error, styled
-from kraken_etl.core.tuning import relaxed_gc
 from kraken_etl.jobs.events import Event
 
 
@@ -33,45 +32,18 @@ def import_(
         False, "--new-account", help="The --account label is new on purpose (even if it looks like a known one)."),
 ) -> None:
     """Load Kraken export files (ledgers or trades, detected from the header)."""
-    from kraken_etl.db import migrate
-    from kraken_etl.db.engine import effective_url, make_engine
-    from kraken_etl.db.summary import stored_accounts
-    from kraken_etl.jobs.accounts import choose_import_account
-    from kraken_etl.jobs.exclusive import exclusive
-    from kraken_etl.jobs.fileload import check_import_file, import_files
-    from kraken_etl.jobs.refresh import refresh_after_load
-    from kraken_etl.settings import Account
+    from kraken_etl.jobs.imports import run_import
 
-    current = settings()
-    url = effective_url(current)
-    for path in files:  # before the lock and before opening anything: a FIFO or /dev/zero would never end
-        check_import_file(path)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        if account:
-            configured = {a.label for a in current.select_accounts(None)}
-            choice = choose_import_account(account, configured, stored_accounts(engine), allow_new=new_account)
-            label = choice.label
-            if choice.new:
-                err_console.print(f"new account {label!r}: not configured (a file import needs no key)",
-                                  highlight=False)
-        else:
-            label = current.select_accounts(None)[0].label
-        with Progress(DescriptionColumn(), BarColumn(), DownloadColumn(), console=err_console,
-                      transient=True) as bar:
-            task = bar.add_task("import", total=None)
+    with Progress(DescriptionColumn(), BarColumn(), DownloadColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("import", total=None)
 
-            def show(event: Event) -> None:
-                bar.update(task, description=event.message, completed=event.done, total=event.total)
+        def show(event: Event) -> None:
+            if event.kind == "note":  # a line for the person, kept above the bar
+                bar.console.print(event.message, highlight=False, markup=False)
+            bar.update(task, description=event.message, completed=event.done, total=event.total)
 
-            # the account's lock (AccountBusy, exit 3, when another run holds it): a new label has no key
-            owner = next((a for a in current.select_accounts(None) if a.label == label), Account(label, None, None))
-            with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc():
-                results = import_files(engine, files, account=label, progress=show)
-        refreshed = refresh_after_load(engine, [label])  # rows in days already summed: show them now
-    finally:
-        engine.dispose()
+        run = run_import(files, account=account, allow_new=new_account, settings=settings(), progress=show)
+    label, results, refreshed = run.account, run.results, run.refreshed
     table = Table(title=f"import into account {label!r}")
     numbers = ("rows", "new", "changed", "unchanged", "quarantined", "pending (not entries)")
     for column in ("file", "kind", *numbers, "result"):

@@ -23,6 +23,7 @@ from rich.table import Table
 from kraken_etl.cli.common import checked_labels, console, err_console, fail, handle_errors, parse_as_of, settings
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import describe_as_of
+from kraken_etl.recon.registry import CHECKS
 
 app = typer.Typer(help="Reconcile the stored copy against Kraken's numbers (and acknowledge findings).",
                   invoke_without_command=True, no_args_is_help=False)
@@ -90,8 +91,7 @@ def reconcile(
         "--as-of", help="Reconcile as of the end of this day, inclusive (YYYY-MM-DD), or as of this moment "
         "(ISO 8601); UTC. Default: now.")] = None,
     check: Annotated[list[str] | None, typer.Option(
-        "--check", "-c", help="Check to run (repeatable): balance_chain, ledger_vs_exchange, trade_ledger, "
-        "order_trades, coverage. Default: all.")] = None,
+        "--check", "-c", help=f"Check to run (repeatable): {', '.join(CHECKS)}. Default: all.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Re-examine everything (default: incremental "
                                        "after a successful run).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
@@ -106,22 +106,14 @@ def reconcile(
 @handle_errors
 def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, full: bool, as_json: bool,
          fail_on_break: bool) -> None:
-    from kraken_etl.db.recon_store import stored_accounts
-    from kraken_etl.jobs.wiring import database
-    from kraken_etl.recon import reconcile as run
+    from kraken_etl.jobs.reconcile import reconcile_accounts
 
     moment = parse_as_of(as_of) if as_of else None
     if moment is not None:  # printed back exactly; stdout stays JSON with --json
         (err_console if as_json else console).print(f"as of: {describe_as_of(moment)}", highlight=False)
     try:
-        with database(settings(), upgrade=True) as engine:
-            stored = stored_accounts(engine)
-            labels = list(dict.fromkeys(account)) if account else stored
-            unknown = [label for label in labels if label not in stored]
-            if unknown:  # a typo must not print "clean" nor record a run
-                raise fail(_no_data(unknown, stored), code=2)
-            results = [run(engine, label, as_of=moment, checks=check, full=full) for label in labels]
-    except KrakenEtlError as exc:
+        results = reconcile_accounts(account, as_of=moment, checks=check, full=full, settings=settings())
+    except KrakenEtlError as exc:  # an --account with no stored data, an unknown check: nothing was run
         raise fail(str(exc), code=2) from None
     if as_json:
         typer.echo(_as_json(results))
@@ -137,17 +129,6 @@ def _run(account: list[str] | None, as_of: str | None, check: list[str] | None, 
 
 
 NOTHING_TO_RECONCILE = 3  # the exit code of --fail-on-break when no account has stored data
-
-
-def _no_data(unknown: list[str], stored: list[str]) -> str:
-    """One line: which --account labels have no stored data, what is known, and the likely typo."""
-    import difflib
-
-    names = ", ".join(repr(label) for label in unknown)
-    known = ", ".join(stored) if stored else "none (nothing is stored yet: sync, backfill or import first)"
-    line = f"--account {names}: no stored ledger entries or trades; known accounts: {known}"
-    close = difflib.get_close_matches(unknown[0], stored, n=1, cutoff=0.6) if len(unknown) == 1 else []
-    return line + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 @app.command("ack")

@@ -11,10 +11,12 @@ parse arguments and call it:
 - `balances`   `snapshot_balances`: Balance + BalanceEx + TradeBalance
 - `sync`       `run_sync`: every stream of an account up to one signpost, under its lock
 - `fileload`   `load_export_file` / `import_files`: Kraken export files through the shared loader
+- `imports`    `run_import`: `kraken-etl import` (label choice, the account's lock, the refresh after)
 - `exportcycle` `run_export`: AddExport → ExportStatus → RetrieveExport → load → RemoveExport, resumable
 - `backfill`   `run_backfill`: a past range of every stream, by export or REST, under the account's lock
 - `demo`       the zero-config demo's steps
 - `status`     `read_status`: what `kraken-etl status` shows
+- `reconcile`  `reconcile_accounts`: `kraken-etl reconcile` and the reconcile flow
 - `runlog`, `events`, `errors`, `wiring`: the run log, progress events, errors, settings → client/engine
 - `exportzip`: verifies an export file (zip safety, size, CRC, UTF-8, header) before a row is parsed
 - `plan`, `accounts`, `exclusive`, `nightly`, `artifact`: backfill planning, import account labels, the

@@ -40,7 +40,9 @@ from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.exportcycle import ExportPolicy, ExportRun, run_export, submit_export
 from kraken_etl.jobs.plan import BackfillPlan, PlanLimits, PlannedRange, plan_backfill_ranges
+from kraken_etl.jobs.refresh import refresh_after_load
 from kraken_etl.jobs.streams import BY_NAME, STREAMS
+from kraken_etl.jobs.wallets import wallets_settled
 from kraken_etl.jobs.window import run_window
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.exports import Report
@@ -226,7 +228,7 @@ def run_backfill(
     from plain values, the account's lock, the relaxed GC, then plan and run `[start, end)` of the configured
     account `label`. Moments are ISO 8601 text or datetimes (naive = UTC); `chunk_days` 0 plans ranges from
     the data. With `dry_run` the plan is computed (and reported through `progress`) but neither stored nor
-    run.
+    run. After a load, days the reporting schema had already summed are refreshed (a ``note`` event says so).
 
     Raises:
         SettingsError: an unknown account, `via` or stream, an empty range, a non-positive size limit.
@@ -248,6 +250,10 @@ def run_backfill(
             for line in chosen.lines():
                 progress(Event("plan", line))
             return chosen, []
-        return chosen, backfill(request, engine=session.engine, client=session.client,
-                                clock=session.client.clock, home=session.settings.home, policy=policy,
-                                progress=progress, planned=chosen)
+        with wallets_settled(session.engine, label):
+            results = backfill(request, engine=session.engine, client=session.client, clock=session.client.clock,
+                               home=session.settings.home, policy=policy, progress=progress, planned=chosen)
+        refreshed = refresh_after_load(session.engine, [label])  # backfilled days may be days already summed
+        if refreshed:
+            progress(Event("note", refreshed.line()))
+        return chosen, results

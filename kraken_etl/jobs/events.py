@@ -1,7 +1,8 @@
 """Progress events: the one `Progress` callback type every job reports through (CLI bars, flow logs).
 
 `kind` is ``fetch`` (REST records paged so far), ``status`` (a step or state change), ``poll``,
-``download``, ``load`` (a file's bytes read so far) or ``done``. `done`/`total` are counts for ``fetch`` and
+``download``, ``load`` (a file's bytes read so far), ``note`` (one line for the person running the
+command, e.g. a new account announced) or ``done``. `done`/`total` are counts for ``fetch`` and
 bytes for ``download``/``load``.
 """
 

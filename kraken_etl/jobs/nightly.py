@@ -1,7 +1,7 @@
-"""The nightly job of one account: sync every stream to ONE signpost (balances included), then reconcile,
-sync the market prices valuation needs, refresh the reporting schema and write the report, under the
-account's lock. A prices failure is a `warning` step (Kraken's public market data is not the account's
-data): it never fails the account.
+"""The nightly job of one account: sync every stream to ONE signpost (balances included), then sync the
+market prices valuation needs, reconcile (the `valuation` check sees today's candles), refresh the reporting
+schema and write the report, under the account's lock. A prices failure is a `warning` step (Kraken's
+public market data is not the account's data): it never fails the account.
 
 `run_nightly(label, now=…)` is the entry (the `nightly` flow runs it once per account, concurrently). It
 returns a `NightlyOutcome` holding everything the run's markdown artifact needs (`jobs.artifact`): the
@@ -179,8 +179,8 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
                                     now=signpost, since=start, window_rows=session.settings.sync_window_rows,
                                     progress=progress)
         outcome.steps = [
-            reconcile_step(engine, label, signpost),
             prices_step(engine, session.settings),
+            reconcile_step(engine, label, signpost),
             refresh_reporting_step(engine, session.settings),
             report_step(engine, label, report_path(session.settings, label, signpost)),
         ]

@@ -28,6 +28,7 @@ from kraken_etl.jobs.balances import snapshot_balances
 from kraken_etl.jobs.events import Event, Progress, quiet_progress
 from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.streams import BALANCES, BY_NAME, STREAMS, SYNC_ORDER, StreamSpec
+from kraken_etl.jobs.wallets import wallets_settled
 from kraken_etl.jobs.window import DEFAULT_WINDOW_ROWS, run_window
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.settings import Settings, SettingsError
@@ -125,7 +126,7 @@ def run_sync(
         AccountBusy: when another run holds the account (nothing was touched).
         KrakenError: as `sync_account`.
     """
-    with locked_account(label, settings, purpose="sync") as session:
+    with locked_account(label, settings, purpose="sync") as session, wallets_settled(session.engine, label):
         return sync_account(streams, client=session.client, engine=session.engine, account=label, now=now,
                             since=since, progress=progress,
                             window_rows=window_rows or session.settings.sync_window_rows)

@@ -19,6 +19,7 @@ from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.db import reporting as q
 from kraken_etl.db.reporting import Engine
 from kraken_etl.report import charts
+from kraken_etl.report import gains as booked
 from kraken_etl.report import valuation as valued
 from kraken_etl.report.engine import ChartEngine, ChartError
 from kraken_etl.report.page import Section, pivot, render_page
@@ -119,6 +120,7 @@ def write_report(
             "fees": lambda c: q.fees_by_month(c, f), "volume": lambda c: q.volume_by_pair(c, f),
             "flows": lambda c: q.deposits_withdrawals(c, f), "reconciliation": lambda c: q.reconciliation(c, f),
             "fresh": lambda c: q.freshness(c, f), "refreshed": q.refreshed_at, **valued.queries(f, step),
+            **booked.queries(f),
         })
         balances, holdings, fees, volume = got["balances"], got["holdings"], got["fees"], got["volume"]
         flows, (runs, findings), fresh = got["flows"], got["reconciliation"], got["fresh"]
@@ -134,6 +136,7 @@ def write_report(
     fee_rows, fee_columns = pivot(fees, "month", "asset", "fees")
     sections = [
         *valued.sections({**got, "all_accounts": account is None}, svg["portfolio"], to_day),
+        *booked.sections(got),
         Section("balances", "Balances over time",
                 "End-of-day balance per asset (UTC), wallets" + (" and accounts" if account is None else "")
                 + " summed" + (", every 7th day." if step > 1 else "."),

@@ -38,6 +38,7 @@ class Section:
     columns: Sequence[str] = ()
     extra_rows: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     extra_columns: Sequence[str] = ()
+    extra_title: str = "Open findings"
 
 
 def pivot(

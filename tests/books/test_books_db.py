@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from kraken_etl.books import pnl as books
 from kraken_etl.core.period import Period
 from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs import books
 
 LEDGER = [  # (ledger id, refid, time, type, subtype, asset, amount, fee, balance)
     ("L1", "D1", "2024-01-10T10:00:00Z", "deposit", "", "ZUSD", "10000", "0", "10000"),

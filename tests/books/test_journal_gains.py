@@ -16,10 +16,10 @@ from beancount import loader
 from beancount.core import data
 from sqlalchemy import text
 
-from kraken_etl.books import pnl
 from kraken_etl.books.journal import Posting, transactions
 from kraken_etl.books.journal_gains import QUANTUM, stored_gains
 from kraken_etl.core.period import Period, resolve_period
+from kraken_etl.jobs import books as pnl
 from kraken_etl.jobs.journal import JournalError, export_journal
 from tests.books.conftest import ACCOUNT, Synced, bean_check, hledger_check
 
@@ -76,14 +76,18 @@ def test_one_wrong_stored_gain_changes_the_beancount_total(fifo: Synced, tmp_pat
     before = export_journal(fifo.engine, tmp_path / "before.beancount", "beancount", accounts=[ACCOUNT],
                             method="fifo", currency="USD", lots=False)
     with fifo.engine.begin() as conn:
-        conn.execute(text("UPDATE kraken.book_disposal SET gain = gain + 1 WHERE seq = 7 AND method = 'fifo'"))
+        conn.execute(text("UPDATE kraken.book_disposal SET gain = gain + 1 WHERE method = 'fifo' AND (asset, seq) = "
+                              "(SELECT asset, seq FROM kraken.book_disposal WHERE method = 'fifo' "
+                              "ORDER BY asset, seq OFFSET 7 LIMIT 1)"))
     try:
         after = export_journal(fifo.engine, tmp_path / "after.beancount", "beancount", accounts=[ACCOUNT],
                                method="fifo", currency="USD", lots=False)
         assert beancount_gains(after.path)[0] == beancount_gains(before.path)[0] - 1
     finally:
         with fifo.engine.begin() as conn:
-            conn.execute(text("UPDATE kraken.book_disposal SET gain = gain - 1 WHERE seq = 7 AND method = 'fifo'"))
+            conn.execute(text("UPDATE kraken.book_disposal SET gain = gain - 1 WHERE method = 'fifo' "
+                              "AND (asset, seq) = (SELECT asset, seq FROM kraken.book_disposal WHERE method = 'fifo' "
+                              "ORDER BY asset, seq OFFSET 7 LIMIT 1)"))
 
 
 def test_books_missing_or_stale_are_refused(fifo: Synced, tmp_path: Path) -> None:

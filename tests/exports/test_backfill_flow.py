@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from flows.backfill import backfill_flow
 from kraken_etl.db.engine import make_engine
+from kraken_etl.db.reporting import refresh_reporting
 from kraken_etl.simulator import RunningSimulator, SimConfig, serve_in_thread
 from tests.e2e.sync_support import sim_env
 from tests.exports.test_backfill import assert_ledger_equals_truth, assert_trades_equal_truth
@@ -26,11 +27,12 @@ def flow_sim() -> Iterator[RunningSimulator]:
         yield sim
 
 
-def test_backfill_flow_loads_the_whole_history_equal_to_the_truth(
+def test_backfill_flow_loads_the_whole_history_equal_to_the_truth_and_refreshes_the_summed_days(
     flow_sim: RunningSimulator, db_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in sim_env(flow_sim, db_env, tmp_path).items():
         monkeypatch.setenv(name, value)
+    refresh_reporting(make_engine(db_env))  # every day before today summed (none yet): the backfill fills them
     began = datetime.now(UTC).replace(microsecond=0)
     end = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     results = backfill_flow("2000-01-01", end, via="auto", accounts=["main"], chunk_days=0,
@@ -52,6 +54,11 @@ def test_backfill_flow_loads_the_whole_history_equal_to_the_truth(
         assert all(began <= mark <= datetime.now(UTC) for mark in marks.values()), marks
         with engine.connect() as conn:
             statuses = conn.execute(text("SELECT status FROM kraken.export_job")).scalars().all()
+            # the flow refreshed the reporting schema: the summed days hold every entry before today
+            summed, before_today = conn.execute(text(
+                "SELECT (SELECT sum(entries) FROM reporting.ledger_daily), (SELECT count(*) FROM kraken.ledger_entry "
+                "WHERE time < (SELECT covered_before FROM reporting.refresh_state))")).one()
         assert statuses == ["removed", "removed"]
+        assert before_today > 0 and summed == before_today
     finally:
         engine.dispose()

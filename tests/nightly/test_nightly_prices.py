@@ -35,7 +35,7 @@ def test_unreachable_market_data_is_a_warning_step(db_env: str, tmp_path: Path,
     assert step.detail.startswith("market data not synced:") and "cannot connect" in step.detail
 
 
-def test_the_nightly_job_syncs_prices_after_the_account_and_before_the_refresh(
+def test_the_nightly_job_syncs_prices_after_the_account_and_before_reconcile_and_refresh(
         db_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     sim = serve_in_thread(SimConfig(seed=5, ledger_entries=300, tier="pro", rate_scale=RATE_SCALE,
@@ -47,10 +47,10 @@ def test_the_nightly_job_syncs_prices_after_the_account_and_before_the_refresh(
     finally:
         sim.stop()
     steps = [(s.name, s.status) for s in outcome.steps]
-    assert steps == [("reconcile", "ok"), ("prices", "warning"), ("refresh_reporting", "ok"), ("report", "ok")]
+    assert steps == [("prices", "warning"), ("reconcile", "ok"), ("refresh_reporting", "ok"), ("report", "ok")]
     assert outcome.status == "ok"  # the warning does not fail the account
-    assert "no route for EUR→USD" in outcome.steps[1].detail
-    assert "unknown asset codes" not in outcome.steps[1].detail  # every simulator code resolves
+    assert "no route for EUR→USD" in outcome.steps[0].detail
+    assert "unknown asset codes" not in outcome.steps[0].detail  # every simulator code resolves
     engine = make_engine(db_env)
     try:
         with engine.connect() as conn:

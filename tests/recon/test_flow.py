@@ -9,9 +9,9 @@ import pytest
 
 from flows.reconcile import reconcile_flow
 from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs.reconcile import artifact_key
 from kraken_etl.jobs.streams import SYNC_ORDER
 from kraken_etl.jobs.sync import sync_account
-from kraken_etl.recon.label import artifact_key
 from tests.pipeline.conftest import make_sim
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
