@@ -91,8 +91,8 @@ def _lot_events(conn: Any, account: str, currency: str, fee_rule: FeeRule) -> li
              for r in book_reads.read_treatments(conn)}
     lots = [OpeningLot(r.asset, r.amount, r.cost, r.acquired_at, f"{r.source_name}:{r.row_number}")
             for r in book_reads.read_opening_lots(conn) if r.currency.upper() == currency]
-    return ledger_to_events(lines_from_rows(openings, entries), currency=currency, table=table, fee_rule=fee_rule,
-                            opening_lots=lots).events
+    return ledger_to_events(lines_from_rows(openings, entries, book_reads.OPENING_TYPE), currency=currency,
+                            table=table, fee_rule=fee_rule, opening_lots=lots).events
 
 
 def _lot_plan(conn: Any, chosen: Sequence[str], method: str, currency: str, period: Period | None) -> LotPlan:

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kraken_etl.books import pnl
 from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs import books as pnl
 from tests.books.conftest import bean_check
 
 HEADER = '"txid","refid","time","type","subtype","aclass","subclass","asset","wallet","amount","fee","balance"\n'

@@ -29,13 +29,13 @@ from beancount import loader
 from beancount.core import convert, data
 from sqlalchemy import Connection, text
 
-from kraken_etl.books import pnl
 from kraken_etl.books.journal import Posting, transactions
 from kraken_etl.books.journal_lots import LotPlan, LotsError, Pool
 from kraken_etl.books.lots_model import Event, Kind
 from kraken_etl.core.assets import normalize_asset
 from kraken_etl.core.money import D
 from kraken_etl.core.period import Period, resolve_period
+from kraken_etl.jobs import books as pnl
 from kraken_etl.jobs.journal import JournalError, export_journal
 from kraken_etl.simulator import catalog
 from tests.books.conftest import ACCOUNT, Synced, bean_check
