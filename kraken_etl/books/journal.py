@@ -43,7 +43,7 @@ class Posting(NamedTuple):
     value: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a million-entry journal builds half a million (frozen fields cost a call each)
 class Transaction:
     """The postings of one (account, txn_id), in order; they sum to zero in every asset."""
 
@@ -60,9 +60,12 @@ class Transaction:
     @property
     def kinds(self) -> str:
         """The distinct ``type/subtype`` of its entries, in order: the transaction's narration."""
-        seen: dict[str, None] = {}
+        first = self.postings[0]
+        kind = f"{first.type}/{first.subtype}" if first.subtype else first.type
+        seen: dict[str, None] = {kind: None}
         for p in self.postings:
-            seen.setdefault(f"{p.type}/{p.subtype}" if p.subtype else p.type, None)
+            if p.type != first.type or p.subtype != first.subtype:
+                seen.setdefault(f"{p.type}/{p.subtype}" if p.subtype else p.type, None)
         return ", ".join(seen)
 
 
@@ -96,10 +99,13 @@ OPENING_ACCOUNT = "Equity:Opening-Balances"
 def transactions(postings: Iterable[Posting], gains: GainsHook | None = None) -> Iterator[Transaction]:
     """Consecutive postings of one (account, txn_id) as one transaction (rows come ordered by transaction)."""
     batch: list[Posting] = []
+    account = txn_id = None
     for posting in postings:
-        if batch and (posting.account, posting.txn_id) != (batch[0].account, batch[0].txn_id):
-            yield _made(batch, gains)
+        if posting[1] != txn_id or posting[0] != account:  # (account, txn_id): a new transaction
+            if batch:
+                yield _made(batch, gains)
             batch = []
+            account, txn_id = posting[0], posting[1]
         batch.append(posting)
     if batch:
         yield _made(batch, gains)
@@ -140,19 +146,20 @@ class DayEnds:
         """Take one transaction; returns the assertions of the day it closes (empty when the day goes on)."""
         closed = self.close_day() if self.day is not None and txn.day != self.day else []
         self.day = txn.day
-        for p in txn.postings:
-            if p.posting != 1 or p.role != "asset":
+        last = self.last
+        for (_, _, _, _, ledger_id, time, _, _, posting, role, gl_account, asset, wallet, amount, balance,
+             *_) in txn.postings:
+            if posting != 1 or role != "asset":
                 continue
-            if p.wallet is None or p.kraken_balance is None:
+            if wallet is None or balance is None:
                 self.unasserted += 1
                 continue
-            key = (p.gl_account, p.asset)
-            seen = self.last.get(key)
-            row = (p.ledger_id, p.kraken_balance, p.amount)
-            if seen is None or p.time > seen.time:
-                self.last[key] = _Last(p.time, [row])
-            elif p.time == seen.time:
-                seen.candidates.append(row)
+            key = (gl_account, asset)
+            seen = last.get(key)
+            if seen is None or time > seen.time:
+                last[key] = _Last(time, [(ledger_id, balance, amount)])
+            elif time == seen.time:
+                seen.candidates.append((ledger_id, balance, amount))
         return closed
 
     def close_day(self) -> list[Assertion]:

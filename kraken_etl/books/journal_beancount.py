@@ -84,12 +84,14 @@ class BeancountRenderer:
             self.first_day = txn.day
         parts = [f'{txn.day} * "Kraken" {quoted(txn.kinds)}\n  kraken_account: {quoted(txn.account)}\n'
                  f"  refid: {quoted(txn.refid or '')}\n  time: \"{txn.time.isoformat()}\"\n"]
-        for p in txn.postings:
-            parts.append(f"  {self._account(p.gl_account)}  {number(p.amount)} {self._commodity(p.asset)}\n"
-                         f"    ledger_id: {quoted(p.ledger_id)}\n")
-            if p.value is not None and self.currency:
-                parts.append(f"    value: {number(p.value)} {self._commodity(self.currency)}\n")
-        parts.append("\n")
+        accounts, commodities, add = self.accounts, self.commodities, parts.append
+        for (_, _, _, _, ledger_id, _, _, _, _, _, gl_account, asset, _, amount, _, value) in txn.postings:
+            account = accounts.get(gl_account) or self._account(gl_account)
+            name = commodities.get(asset) or self._commodity(asset)
+            add(f"  {account}  {number(amount)} {name}\n    ledger_id: {quoted(ledger_id)}\n")
+            if value is not None and self.currency:
+                add(f"    value: {number(value)} {self._commodity(self.currency)}\n")
+        add("\n")
         self.out.write("".join(parts))
 
     def assertion(self, assertion: Assertion) -> None:

@@ -40,6 +40,8 @@ class JournalStats:
     last_day: date | None = None
     gains: int = 0  # stored disposals whose realised gain was posted (with a cost-basis method)
     gain_total: Decimal = Decimal(0)  # their gains summed, in the reporting currency
+    lot_acquisitions: int = 0  # lots written at cost (Beancount with lots)
+    lot_reductions: int = 0  # `{}` reductions written, Beancount booking them (disposals and withdrawals)
 
 
 class Renderer(Protocol):
@@ -53,8 +55,10 @@ class Renderer(Protocol):
 
 def number(value: Decimal) -> str:
     """A Decimal written exactly as stored (its own decimals, trailing zeros kept), never in exponent form."""
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
+    text = str(value)  # the plain form unless it has an exponent (then the same digits as format "f" gives)
+    if "E" in text:
+        text = format(value, "f")
+    return text[1:] if text.startswith("-0") and value == 0 else text
 
 
 def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Posting], prices: Iterable[Price],

@@ -35,7 +35,10 @@ def journal(
         exists=True, dir_okay=False)] = None,
     method: Annotated[str | None, typer.Option(
         "--method", help="A cost-basis method whose stored books (`kraken-etl pnl`, same --currency, default USD) "
-        "give the realised gains posted to Income:Kraken:Gains.")] = None,
+        "give the realised gains on Income:Kraken:Gains (with fifo in Beancount: the lots, see --lots).")] = None,
+    lots: Annotated[bool | None, typer.Option(
+        "--lots/--no-lots", help="Beancount with fifo books: the lots at cost, gains booked by Beancount "
+        "(the default there); --no-lots posts the books' gains as figures.")] = None,
 ) -> None:
     """The double-entry journal: every ledger entry as balanced postings, one transaction per refid, with
     Kraken's running balance asserted at the end of each day with movements (see docs/journal.md)."""
@@ -58,7 +61,7 @@ def journal(
     try:
         result = export_journal(engine, out, fmt.value, accounts=account or (), period=period,
                                 currency=currency.strip().upper() if currency else None, chart=renames,
-                                method=method.strip().lower() if method else None)
+                                method=method.strip().lower() if method else None, lots=lots)
     finally:
         engine.dispose()
     stats = result.stats
@@ -68,7 +71,11 @@ def journal(
                   f"{stats.transactions} transactions, {stats.postings} postings, {stats.openings} opening "
                   f"balances, {stats.assertions} balance assertions, {stats.prices} prices, "
                   f"{result.seconds:.1f} s)", highlight=False, soft_wrap=True, markup=False)
-    if method:
+    if stats.lot_acquisitions or stats.lot_reductions:
+        console.print(f"lots: {stats.lot_acquisitions} acquisitions at cost, {stats.lot_reductions} reductions "
+                      "booked by Beancount (booking_method FIFO; gains on Income:Kraken:Gains)", highlight=False,
+                      soft_wrap=True, markup=False)
+    elif method:
         console.print(f"realised gains: {stats.gains} disposals posted to Income:Kraken:Gains, total "
                       f"{stats.gain_total}", highlight=False, soft_wrap=True, markup=False)
     if stats.unasserted:

@@ -14,21 +14,23 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["Engine", "accounts_with_entries", "book_runs", "entry_counts", "journal_postings", "opening_balances",
-           "prices", "stored_disposals"]
+__all__ = ["Engine", "accounts_with_entries", "book_fee_rule", "book_runs", "entry_counts", "journal_postings",
+           "lot_pools", "opening_balances", "prices", "stored_disposals"]
 
 _TICK = timedelta(microseconds=1)
 _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
 
-# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work
+# psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work.
+# The order is the view's own (its entries come sorted that way, text in byte order): the sort below finds
+# them in order and does not sort them again.
 _POSTINGS = """
 SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
        j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, {value} AS value
 FROM reporting.journal j {price}
 WHERE j.txn_time >= %(start)s AND j.txn_time < %(end)s
   AND (%(accounts)s::text[] IS NULL OR j.account = ANY(%(accounts)s::text[]))
-ORDER BY j.txn_time, j.account, j.txn_id, j.time, j.ledger_id, j.posting
+ORDER BY j.txn_time, j.account COLLATE "C", j.txn_id COLLATE "C", j.time, j.ledger_id COLLATE "C", j.posting
 """
 _PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, %(currency)s, j.time) pr ON true"
 
@@ -48,7 +50,7 @@ def journal_postings(conn: Connection, *, accounts: Sequence[str] | None, start:
                            price=_PRICE_JOIN if currency else "")
     params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
               "accounts": list(accounts) if accounts else None, "currency": currency}
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))  # the ordering sort stays in memory
+    conn.execute(text("SET LOCAL work_mem = '1GB'"))  # the view's windows and sorts stay in memory
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor(name="journal_postings") as cursor:
@@ -118,3 +120,22 @@ def stored_disposals(conn: Connection, *, entities: Sequence[str], method: str,
         "SELECT asset, disposed_at, gain, disposal_entries FROM reporting.disposals "
         "WHERE entity = ANY(:e) AND method = :m AND currency = :c ORDER BY disposed_at, asset"),
         {"e": list(entities), "m": method, "c": currency})]
+
+
+def book_fee_rule(conn: Connection, *, entity: str, method: str, currency: str) -> str:
+    """The fee rule the stored books of (entity, method, currency) were computed with."""
+    return str(conn.execute(text(
+        "SELECT fee_rule FROM kraken.book_run WHERE entity = :e AND method = :m AND currency = :c"),
+        {"e": entity, "m": method, "c": currency}).scalar_one())
+
+
+def lot_pools(conn: Connection, accounts: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(account, journal asset, the books' asset, its pooled account) of every asset code of `accounts`: the
+    books' asset is `kraken.book_asset` (wallet suffix dropped, ETH2 as ETH), the pooled account
+    ``Assets:Kraken:<Account>:<books' asset>`` in the journal's naming."""
+    return [tuple(r) for r in conn.execute(text("""
+        SELECT DISTINCT c.account, reporting.normalize_asset(c.asset), kraken.book_asset(c.asset),
+               'Assets:Kraken:' || reporting.journal_component(c.account) || ':'
+               || reporting.journal_component(kraken.book_asset(c.asset))
+        FROM (SELECT DISTINCT account, asset FROM kraken.ledger_entry WHERE account = ANY(:a)) c
+        ORDER BY 1, 2"""), {"a": list(accounts)})]

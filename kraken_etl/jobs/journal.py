@@ -19,10 +19,17 @@ from kraken_etl.books.journal_beancount import BeancountRenderer
 from kraken_etl.books.journal_csv import CsvRenderer
 from kraken_etl.books.journal_gains import StoredGains, stored_gains
 from kraken_etl.books.journal_ledger import LedgerRenderer
+from kraken_etl.books.journal_lots import LotPlan, LotsError, pools_from_rows
+from kraken_etl.books.journal_lots_beancount import LotsBeancountRenderer
 from kraken_etl.books.journal_names import Chart
 from kraken_etl.books.journal_render import JournalStats, Price, Renderer, render
+from kraken_etl.books.lots_model import Event
+from kraken_etl.books.pnl import lines_from_rows
+from kraken_etl.books.treatments import FeeRule, Rule, Treatment
+from kraken_etl.books.treatments_events import OpeningLot, ledger_to_events
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import Period
+from kraken_etl.db import books as book_reads
 from kraken_etl.db import journal as reads
 from kraken_etl.db.journal import Engine
 
@@ -76,17 +83,50 @@ def _gains(conn: Any, chosen: Sequence[str], method: str, currency: str) -> Stor
     return stored_gains(currency, reads.stored_disposals(conn, entities=entities, method=method, currency=currency))
 
 
+def _lot_events(conn: Any, account: str, currency: str, fee_rule: FeeRule) -> list[Event]:
+    """The lot engine's events of one account's ledger: the same reads and conversion `kraken-etl pnl` runs
+    (fair value, treatments table, opening lots costed in `currency`, the books' fee rule)."""
+    openings, entries = book_reads.read_ledger(conn, [account], currency)
+    table = {(r.ledger_type, r.ledger_subtype): Rule(Treatment(r.treatment), r.note, r.flagged)
+             for r in book_reads.read_treatments(conn)}
+    lots = [OpeningLot(r.asset, r.amount, r.cost, r.acquired_at, f"{r.source_name}:{r.row_number}")
+            for r in book_reads.read_opening_lots(conn) if r.currency.upper() == currency]
+    return ledger_to_events(lines_from_rows(openings, entries, book_reads.OPENING_TYPE), currency=currency,
+                            table=table, fee_rule=fee_rule, opening_lots=lots).events
+
+
+def _lot_plan(conn: Any, chosen: Sequence[str], method: str, currency: str, period: Period | None) -> LotPlan:
+    """The books' lots of `chosen` accounts; each must be the one account of its stored books' entity (the
+    books pool an entity's accounts; the journal's lots are per account)."""
+    runs = reads.book_runs(conn, method=method, currency=currency)
+    events: dict[str, list[Event]] = {}
+    for account in chosen:
+        entity, members, _ = next(run for run in runs if account in run[1])
+        if list(members) != [account]:
+            raise JournalError(f"the stored {method} books of {entity!r} pool several accounts "
+                               f"({', '.join(members)}): lots are exported for books of one account; "
+                               "export without --lots (the books' gains are posted as figures)")
+        fee_rule = FeeRule(reads.book_fee_rule(conn, entity=entity, method=method, currency=currency))
+        events[account] = _lot_events(conn, account, currency, fee_rule)
+    pools = pools_from_rows(reads.lot_pools(conn, chosen), currency)
+    return LotPlan(currency, pools, events, start=period.start if period else None)
+
+
 def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[str] = (), period: Period | None = None,
                    currency: str | None = None, chart: Chart | None = None,
-                   gains: GainsHook | None = None, method: str | None = None) -> JournalResult:
+                   gains: GainsHook | None = None, method: str | None = None,
+                   lots: bool | None = None) -> JournalResult:
     """Write the journal of `accounts` (all when empty) for `period` (the whole history when None).
 
     With a cost-basis `method`, each realised gain of the stored books (`kraken-etl pnl`, same method and
-    `currency`, USD by default) is posted to `Income:Kraken:Gains` (see `kraken_etl.books.journal_gains`).
+    `currency`, USD by default) is posted to `Income:Kraken:Gains` (see `kraken_etl.books.journal_gains`);
+    with `lots` (the default for a Beancount export of `fifo` books) the Beancount file carries the books'
+    lots at cost instead and Beancount books the gains itself (see `kraken_etl.books.journal_lots`).
 
     Raises:
         JournalError: an unknown format, an account with no stored entries, no current stored books for
-            `method`, or a stored disposal no exported transaction carries.
+            `method`, a stored disposal (or lot) no exported transaction carries, lots asked for another
+            format or method than Beancount and fifo, or lots the journal cannot carry.
         OSError: the file cannot be written.
     """
     started = time.perf_counter()
@@ -100,10 +140,18 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
             if unknown:
                 raise JournalError(f"no stored ledger entries for account(s): {', '.join(unknown)}")
             chosen = tuple(accounts) or tuple(known)
+            if lots is None:
+                lots = fmt == "beancount" and method == "fifo"
+            if lots and (fmt != "beancount" or method != "fifo"):
+                raise JournalError("lots with cost are exported in the Beancount format with fifo books "
+                                   "(Beancount's booking_method FIFO)")
+            plan = None
             if method is not None:
                 if gains is not None:
                     raise JournalError("give a cost-basis method or a gains hook, not both")
                 gains = _gains(conn, chosen, method, (currency or "USD").upper())
+                if lots:
+                    plan = _lot_plan(conn, chosen, method, (currency or "USD").upper(), period)
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
             rows = reads.journal_postings(conn, accounts=chosen, start=start, end=end, currency=currency)
             postings = (Posting._make(row) for row in rows)
@@ -112,9 +160,24 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                    renderer = _renderer(fmt, handle, chart, currency)
-                    stats = render(renderer, openings=openings, postings=postings, prices=prices, gains=gains)
-                if isinstance(gains, StoredGains):
+                    if plan is not None:
+                        renderer: Renderer = LotsBeancountRenderer(handle, chart, plan, currency=currency)
+                        try:
+                            stats = render(renderer, openings=openings, postings=postings, prices=prices)
+                        except LotsError as exc:
+                            raise JournalError(str(exc)) from exc
+                    else:
+                        renderer = _renderer(fmt, handle, chart, currency)
+                        stats = render(renderer, openings=openings, postings=postings, prices=prices, gains=gains)
+                if plan is not None:
+                    left = plan.unplaced(end)
+                    if left:
+                        event = left[0]
+                        raise JournalError(f"{len(left)} lot event(s) of the books are on no exported transaction "
+                                           f"(first: {event.kind} {event.amount} {event.asset} at "
+                                           f"{event.at.isoformat()}, entries {', '.join(event.entries) or 'none'})")
+                    stats.lot_acquisitions, stats.lot_reductions = plan.acquisitions, plan.reductions
+                elif isinstance(gains, StoredGains):
                     missed = gains.unposted(start, end)
                     if missed:
                         first = missed[0]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kraken_etl.db.engine import make_engine
+from kraken_etl.jobs import books as pnl
 from tests.books.conftest import bean_check
 
 HEADER = '"txid","refid","time","type","subtype","aclass","subclass","asset","wallet","amount","fee","balance"\n'
@@ -73,3 +75,38 @@ def test_journal_method_needs_stored_books_and_a_known_method(db_url: str, tmp_p
     assert "no stored fifo books in USD cover account 'gains'" in missing.stderr
     assert "kraken-etl pnl --method fifo --currency USD" in missing.stderr
     assert not out.exists()
+
+
+def test_journal_with_lots_of_a_partial_history_and_a_period(db_url: str, tmp_path: Path) -> None:
+    """Fifo books in Beancount: the partial history's opening balance and a period's start open with lots at
+    cost, a withdrawal is a `{}` reduction; bean-check accepts both files, balance assertions included."""
+    path = tmp_path / "ledgers.csv"
+    path.write_text(HEADER + "".join(
+        f'"{lid}-AAAAA-BBBBBB","R{lid}-CCCCC","{time}","{typ}","","currency","fiat","{asset}","spot / main",'
+        f"{amount},{fee},{balance}\n" for lid, time, typ, asset, amount, fee, balance in ROWS))
+    assert _cli(db_url, tmp_path, "import", str(path), "--account", "lotted").returncode == 0
+    engine = make_engine(db_url)
+    try:
+        pnl.run(engine, entity="lotted", accounts=["lotted"], method="fifo", currency="USD")
+    finally:
+        engine.dispose()
+    whole, jan = tmp_path / "lots.beancount", tmp_path / "jan.beancount"
+    run = _cli(db_url, tmp_path, "journal", "--format", "beancount", "--account", "lotted", "--method", "fifo",
+               "--out", str(whole))
+    assert run.returncode == 0, run.stderr
+    assert "lots: 3 acquisitions at cost, 1 reductions booked by Beancount" in run.stdout
+    body = whole.read_text()
+    assert 'option "booking_method" "FIFO"' in body
+    assert '2021-01-01 * "Kraken" "Opening lots"' in body  # the partial history's 100 EUR, as a lot
+    assert "Assets:Kraken:Lotted:EUR  -5.5000 EUR {}" in body  # the withdrawal and its fee leave the lots
+    assert "2021-01-02 balance Assets:Kraken:Lotted:EUR  104.5000 ~ 0 EUR" in body
+    assert bean_check(whole).code == 0, bean_check(whole).output
+    run = _cli(db_url, tmp_path, "journal", "--format", "beancount", "--account", "lotted", "--method", "fifo",
+               "--from", "2021-01-02", "--to", "2021-01-31", "--out", str(jan))
+    assert run.returncode == 0, run.stderr
+    body = jan.read_text()
+    assert '2021-01-02 * "Kraken" "Opening lots"' in body and "Assets:Kraken:Lotted:EUR  94.5000 EUR {{" in body
+    assert bean_check(jan).code == 0, bean_check(jan).output
+    plain = _cli(db_url, tmp_path, "journal", "--format", "beancount", "--account", "lotted", "--method", "fifo",
+                 "--no-lots", "--out", str(whole))
+    assert plain.returncode == 0 and "realised gains: 0 disposals posted" in plain.stdout, plain.stderr

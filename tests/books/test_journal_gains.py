@@ -1,5 +1,6 @@
-"""Realised gains in the journal: with a cost-basis method, the Beancount export of the simulated account posts
-each stored disposal's gain to Income:Kraken:Gains. Beancount's own loader reads the file back (bean-check
+"""Realised gains in the journal as figures: with a cost-basis method and without lots, the Beancount export of
+the simulated account posts each stored disposal's gain to Income:Kraken:Gains (the lots themselves, booked by
+Beancount, are tests/books/test_journal_lots.py). Beancount's own loader reads the file back (bean-check
 passes, zero errors) and its Income:Kraken:Gains total is minus the gain of `kraken-etl pnl --method fifo`,
 for the whole history and for one year standing alone."""
 
@@ -59,7 +60,7 @@ def test_beancount_gains_equal_pnl_fifo(fifo: Synced, tmp_path: Path, period: tu
         gain = sum((d["gain"] for d in report.disposals), Decimal(0))
     assert totals["disposals"] > 20 and gain != 0
     result = export_journal(fifo.engine, tmp_path / "gains.beancount", "beancount", accounts=[ACCOUNT],
-                            period=resolved, method="fifo", currency="USD")
+                            period=resolved, method="fifo", currency="USD", lots=False)
     checked = bean_check(result.path)
     assert checked.code == 0 and checked.output == "", checked.output[:3000]
     total, postings = beancount_gains(result.path)
@@ -73,14 +74,14 @@ def test_beancount_gains_equal_pnl_fifo(fifo: Synced, tmp_path: Path, period: tu
 
 def test_one_wrong_stored_gain_changes_the_beancount_total(fifo: Synced, tmp_path: Path) -> None:
     before = export_journal(fifo.engine, tmp_path / "before.beancount", "beancount", accounts=[ACCOUNT],
-                            method="fifo", currency="USD")
+                            method="fifo", currency="USD", lots=False)
     with fifo.engine.begin() as conn:
         conn.execute(text("UPDATE kraken.book_disposal SET gain = gain + 1 WHERE method = 'fifo' AND (asset, seq) = "
                               "(SELECT asset, seq FROM kraken.book_disposal WHERE method = 'fifo' "
                               "ORDER BY asset, seq OFFSET 7 LIMIT 1)"))
     try:
         after = export_journal(fifo.engine, tmp_path / "after.beancount", "beancount", accounts=[ACCOUNT],
-                               method="fifo", currency="USD")
+                               method="fifo", currency="USD", lots=False)
         assert beancount_gains(after.path)[0] == beancount_gains(before.path)[0] - 1
     finally:
         with fifo.engine.begin() as conn:
