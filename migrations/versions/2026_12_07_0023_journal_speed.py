@@ -14,8 +14,8 @@ Same columns, same order, same values as 0017 (its comments stay: the view is re
   and ledger_id in byte order), before they are expanded, so a reader ordering the postings that way (the
   journal export) sorts rows that already are in order instead of every posting from scratch.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -28,8 +28,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
