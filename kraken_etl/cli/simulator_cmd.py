@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from kraken_etl.core.callcounter import TIERS
+from kraken_etl.simulator.config import PROFILES
 
 app = typer.Typer(help="The local Kraken simulator (REST, exports, WebSocket v2, faults).",
                   no_args_is_help=True)
@@ -40,6 +41,7 @@ def serve(
     port: int = typer.Option(0, help="TCP port; 0 picks a free one."),
     seed: int = typer.Option(1, help="Seed of the account history and the API key."),
     ledger_entries: int = typer.Option(2_000, help="Size of the generated history (up to 2,000,000+)."),
+    profile: str = typer.Option("default", help=f"Account shapes to generate: {', '.join(PROFILES)}."),
     tier: str = typer.Option("starter", help=f"Call-counter tier: {', '.join(TIERS)}."),
     faults: str = typer.Option("", help="Fault spec, e.g. 'http_5xx=0.05,rate_limit_storm=3,seed=7'."),
     rate_scale: float = typer.Option(1.0, help="Multiply the call-counter decay (faster tests)."),
@@ -70,7 +72,7 @@ def serve(
         changes["end_time"] = moment
     try:
         config = SimConfig(
-            seed=seed, ledger_entries=ledger_entries, tier=tier, faults=spec, rate_scale=rate_scale,
+            seed=seed, ledger_entries=ledger_entries, profile=profile, tier=tier, faults=spec, rate_scale=rate_scale,
             rate_limits=not no_rate_limits, history_days=history_days, nonce_window=nonce_window,
             export_queued_seconds=export_queued_seconds,
             export_processing_seconds=export_processing_seconds, ledgers_header=ledgers_header,

@@ -50,6 +50,8 @@ METHOD_COSTS: dict[str, int] = {"Ledgers": 2, "TradesHistory": 2}
 LEDGER_HEADERS = ("legacy", "legacy_usd", "wallet", "wallet_usd", "subclass", "subclass_usd")
 TRADE_HEADERS = ("basic", "position", "position_costusd")
 DEFAULT_END_TIME = datetime(2026, 11, 1, tzinfo=UTC)
+# Account shapes the generator can write (simulator/profiles.py says what each adds to the default mix).
+PROFILES = ("default", "retail-2019-2025", "margin-trader")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class SimConfig:
 
     seed: int = 1
     ledger_entries: int = 2_000
+    profile: str = "default"  # one of PROFILES: which account shapes the history holds
     end_time: datetime = DEFAULT_END_TIME
     history_days: int = 730
     # auth
@@ -125,6 +128,8 @@ class SimConfig:
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         if self.ledgers_header not in LEDGER_HEADERS:
             raise ValueError(f"ledgers_header must be one of {LEDGER_HEADERS}")
         if self.trades_header not in TRADE_HEADERS:

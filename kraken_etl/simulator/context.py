@@ -30,7 +30,7 @@ class SimContext:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.clock = config.clock
-        self.store = Store(config.seed)
+        self.store = Store(config.seed, config.profile)
         self.store.rest_wallet_suffix = config.rest_wallet_suffix
         end_ticks = int(config.end_time.timestamp()) * TICKS
         self.store.build(config.ledger_entries, end_ticks, config.history_days)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.orders import make_order
+from kraken_etl.simulator.profiles import profile as profile_named
 from kraken_etl.simulator.table import Batch
 
 TICKS = 10_000_000  # ticks per second
@@ -67,8 +68,9 @@ def _dec_to_int(text: str, decimals: int) -> int:
 class Generator:
     """Deterministic account activity from a seed; call `generate` repeatedly to continue."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, profile: str = "default") -> None:
         self.rng = random.Random(seed)
+        self.profile = profile_named(profile)
         self.balances: dict[tuple[int, int], int] = {}
         self.prices = [_dec_to_int(p.start_price, p.pair_decimals) for p in c.PAIRS]
         self.refcount = [0] * 7
@@ -142,6 +144,9 @@ class Generator:
         return t
 
     def _event(self, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int) -> int:
+        extra = self.profile
+        if extra.events and self.rng.random() < extra.share:
+            return extra.pick(self.rng)(self, b, t, bases, mean_gap)
         r = self.rng.random()
         if r < 0.62:
             return self._order(b, t, bases, mean_gap)

@@ -81,14 +81,14 @@ def _tie_deltas(times: Column, start: int, codec: IdCodec) -> tuple[Int8s, Int8s
 class Store:
     """Ledger, trades, orders and amends of one simulated account."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, profile: str = "default") -> None:
         self.seed = seed
         self.ledger = Table({**LEDGER_SCHEMA, **_TIE})
         self.trades = Table({**TRADE_SCHEMA, **_TIE})
         self.orders = Table({**ORDER_SCHEMA, **_TIE})
         self.amends: dict[int, list[tuple[int, int, int, int, int]]] = {}
         self.lid, self.tid, self.oid = IdCodec(seed, "L"), IdCodec(seed, "T"), IdCodec(seed, "O")
-        self.gen = Generator(seed)
+        self.gen = Generator(seed, profile)
         self.lock = threading.RLock()
         self.version = 0
         self.discrepancies = Discrepancies(frozenset(), frozenset(), {}, {})

@@ -142,3 +142,8 @@ def test_ids_roundtrip_and_order_like_their_text() -> None:
     by_text = sorted(range(500), key=lambda i: ids[i])
     numbers = codec.numbers(np.arange(500, dtype=np.int64))
     assert by_text == sorted(range(500), key=lambda i: int(numbers[i]))
+
+
+def test_an_unknown_profile_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="profile must be one of default, retail-2019-2025, margin-trader"):
+        SimConfig(profile="whale")

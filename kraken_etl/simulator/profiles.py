@@ -1,0 +1,50 @@
+"""Account profiles: which shapes of real Kraken accounts the generator writes besides the default mix.
+
+A profile is a share of events and the weighted events it draws them from. ``default`` adds nothing and
+draws no random number, so a default account is the same for a seed whatever other profiles exist.
+Each event is a function ``(generator, batch, time, bases, mean_gap) -> time`` that writes whole,
+balanced events through `Generator.leg` (and the trade/order writers), like the default events.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kraken_etl.simulator.generator import GeneratedBatch, Generator
+
+Event = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int], int], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A share of an account's events and the weighted shapes they are drawn from."""
+
+    name: str
+    share: float = 0.0  # fraction of events drawn from `events` instead of the default mix
+    events: tuple[tuple[float, Event], ...] = ()
+
+    def pick(self, rng: random.Random) -> Event:
+        """One of `events`, by weight."""
+        total = sum(weight for weight, _ in self.events)
+        r = rng.random() * total
+        for weight, event in self.events:
+            r -= weight
+            if r < 0:
+                return event
+        return self.events[-1][1]
+
+
+def profile(name: str) -> Profile:
+    """The profile called `name` (a name from `config.PROFILES`)."""
+    return _PROFILES[name]
+
+
+_PROFILES: dict[str, Profile] = {
+    "default": Profile("default"),
+    "retail-2019-2025": Profile("retail-2019-2025"),
+    "margin-trader": Profile("margin-trader"),
+}
