@@ -28,6 +28,7 @@ __all__ = [  # Engine re-exported so the books name the type without importing S
     "inputs_digest",
     "price_change",
     "read_ledger",
+    "read_movements",
     "read_opening_lots",
     "read_treatments",
     "reading",
@@ -200,6 +201,15 @@ def store_opening_lots(conn: Connection, sha256: str, source_name: str, lots: It
         "acquired_at) VALUES (:sha, :row, :name, :asset, :amount, :cost, :currency, :at) "
         "ON CONFLICT (file_sha256, row_number) DO NOTHING"), rows)
     return int(result.rowcount or 0)
+
+
+def read_movements(conn: Connection, accounts: Sequence[str]) -> list[Any]:
+    """The deposits and withdrawals of `accounts` (account, ledger_id, asset canonical, type, amount, time), in
+    time order, withdrawals first among entries of one moment: what moves between the accounts are paired from."""
+    return list(conn.execute(text(
+        "SELECT account, ledger_id, kraken.book_asset(asset) AS asset, type, amount, time FROM kraken.ledger_entry "
+        "WHERE account = ANY(:accounts) AND type IN ('deposit', 'withdrawal') "
+        "ORDER BY time, type = 'deposit', account, ledger_id"), {"accounts": list(accounts)}))
 
 
 def read_opening_lots(conn: Connection, currency: str) -> list[Any]:

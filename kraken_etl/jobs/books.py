@@ -24,6 +24,7 @@ from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_checkpoint import decode, encode, resume_target
 from kraken_etl.books.lots_import import opening_lots_in, parse_lots
 from kraken_etl.books.lots_model import Books, Checkpoint, Method
+from kraken_etl.books.moves import Movement, pair_moves
 from kraken_etl.books.pnl import Report, RunResult, acquired, asset_tables, lines_from_rows, numbered, row_counts
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
 from kraken_etl.books.treatments_events import Progress, ledger_to_events
@@ -68,7 +69,11 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
         mark = store.watermark(conn)
         lots, findings = opening_lots_in(store.read_opening_lots(conn, currency), currency)
         rates = [f"{lot.source}={lot.cost}" for lot in lots]  # a lot's cost in `currency` moves with its price
-        inputs = hashlib.sha256("\n".join([store.inputs_digest(conn), fee_rule.value, *accounts, *rates])
+        moves = {} if len(accounts) < 2 else pair_moves(
+            Movement(r.account, r.ledger_id, r.asset, r.type, r.amount, r.time)
+            for r in store.read_movements(conn, accounts))
+        paired = [f"{a}/{i}" for a, i in sorted(moves)]  # a new pair changes entries already stored: a full run
+        inputs = hashlib.sha256("\n".join([store.inputs_digest(conn), fee_rule.value, *accounts, *rates, *paired])
                                 .encode()).hexdigest()
         prior = None if full else runs.read_run(conn, entity, method.value, currency)
         starts = None if prior is None or prior.inputs != inputs else _starts(conn, prior, method, accounts)
@@ -82,7 +87,7 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
     scope = None if starts is None else {asset: s.checkpoint.at for asset, s in starts.items()}
     converted = ledger_to_events(
         lines_from_rows(openings, entries, store.OPENING_TYPE), currency=currency, table=table, fee_rule=fee_rule,
-        opening_lots=lots, since=scope,
+        opening_lots=lots, since=scope, moves=moves,
         opening_progress=None if starts is None else {a: s.opening for a, s in starts.items() if s.opening})
     books = compute(converted.events, method, checkpoints=True,
                     resume=None if starts is None else {a: s.checkpoint for a, s in starts.items()})
