@@ -7,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
-from sqlalchemy import text
-
 from kraken_etl.books.moves import Movement, pair_moves
 from kraken_etl.core.period import Period
 from kraken_etl.db.engine import make_engine
 from kraken_etl.jobs import books
+from tests.books.handmade import insert_daily_closes, insert_entries, insert_identities
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -51,21 +50,10 @@ def _load(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            for account, lid, refid, at, type_, asset, amount, fee, balance in LEDGER:
-                conn.execute(text(
-                    "INSERT INTO kraken.ledger_entry (account, ledger_id, refid, time, time_raw, type, subtype, "
-                    "asset, amount, fee, balance, source, raw) VALUES (:account, :lid, :refid, "
-                    "CAST(:at AS timestamptz), extract(epoch FROM CAST(:at AS timestamptz)), :type, '', "
-                    ":asset, :amount, :fee, :balance, 'rest', '{}')"),
-                    {"account": account, "lid": lid, "refid": refid, "at": at, "type": type_, "asset": asset,
-                     "amount": D(amount), "fee": D(fee), "balance": D(balance)})
-            for code, canonical in (("ZUSD", "USD"), ("XXBT", "BTC"), ("BTC", "BTC")):
-                conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, price_asset) "
-                                  "VALUES (:c, :n, :n)"), {"c": code, "n": canonical})
-            conn.execute(text(
-                "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, "
-                "trades, source, complete) VALUES ('XBTUSD', 1440, '2024-02-01', 'BTC', 'USD', 40000, 40000, "
-                "40000, 40000, 1, 1, 'ohlc', true)"))
+            insert_entries(conn, [(account, lid, refid, at, type_, "", asset, amount, fee, balance)
+                                  for account, lid, refid, at, type_, asset, amount, fee, balance in LEDGER])
+            insert_identities(conn, [("ZUSD", "USD"), ("XXBT", "BTC"), ("BTC", "BTC")])
+            insert_daily_closes(conn, [("BTC", "XBTUSD", "2024-02-01", "40000")])
     finally:
         engine.dispose()
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from sqlalchemy import text
-
 from kraken_etl.core.period import Period
 from kraken_etl.db.engine import make_engine
 from kraken_etl.jobs import books
+from tests.books.handmade import insert_daily_closes, insert_entries, insert_identities
 
 LEDGER = [  # (ledger id, refid, time, type, asset, amount, fee, balance)
     ("L1", "D1", "2024-05-01T10:00:00Z", "deposit", "XXBT", "0.5", "0", "0.5"),
@@ -27,25 +26,12 @@ def _load(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            for lid, refid, at, type_, asset, amount, fee, balance in LEDGER:
-                conn.execute(text(
-                    "INSERT INTO kraken.ledger_entry (account, ledger_id, refid, time, time_raw, type, subtype, "
-                    "asset, amount, fee, balance, source, raw) VALUES ('main', :lid, :refid, "
-                    "CAST(:at AS timestamptz), extract(epoch FROM CAST(:at AS timestamptz)), :type, '', "
-                    ":asset, :amount, :fee, :balance, 'rest', '{}')"),
-                    {"lid": lid, "refid": refid, "at": at, "type": type_, "asset": asset, "amount": D(amount),
-                     "fee": D(fee), "balance": D(balance)})
-            for code, canonical in (("ZUSD", "USD"), ("XXBT", "BTC"), ("BTC", "BTC"), ("XETH", "ETH"),
-                                    ("ETH", "ETH"), ("EUR", "EUR"), ("GBP", "GBP")):
-                conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, price_asset) "
-                                  "VALUES (:c, :n, :n)"), {"c": code, "n": canonical})
-            for base, pair, day, close in (("EUR", "EURUSD", "2023-06-01", "1.1"),
-                                           ("BTC", "XBTUSD", "2024-05-01", "60000"),
-                                           ("ETH", "ETHUSD", "2024-05-02", "3000")):
-                conn.execute(text(
-                    "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, "
-                    "trades, source, complete) VALUES (:pair, 1440, CAST(:day AS timestamptz), :base, 'USD', :c, "
-                    ":c, :c, :c, 1, 1, 'ohlc', true)"), {"pair": pair, "day": day, "base": base, "c": D(close)})
+            insert_entries(conn, [("main", lid, refid, at, type_, "", asset, amount, fee, balance)
+                                  for lid, refid, at, type_, asset, amount, fee, balance in LEDGER])
+            insert_identities(conn, [("ZUSD", "USD"), ("XXBT", "BTC"), ("BTC", "BTC"), ("XETH", "ETH"),
+                                     ("ETH", "ETH"), ("EUR", "EUR"), ("GBP", "GBP")])
+            insert_daily_closes(conn, [("EUR", "EURUSD", "2023-06-01", "1.1"), ("BTC", "XBTUSD", "2024-05-01", "60000"),
+                                       ("ETH", "ETHUSD", "2024-05-02", "3000")])
         books.import_lots(engine, "lots.csv", LOTS.encode())
     finally:
         engine.dispose()
