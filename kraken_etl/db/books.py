@@ -42,9 +42,11 @@ OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens w
 
 # An entry in the reporting currency itself is never valued (it carries no lots, and a trade takes its value from
 # the amount such a leg moved): its price is 1, without asking `price_at` (the costly part of the read).
-# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what `price_at` answers for each
-# (asset, currency, hour) (the valued `reporting.ledger` reads it the same way): a join instead of a call per
-# entry, used only while the grid is as new as every candle and identity (`:grid`, see `_GRID_FRESH`).
+# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what `price_at` answered for each
+# (asset, currency, hour) at the refresh (the valued `reporting.ledger` reads it the same way): a join instead of a
+# call per entry. It still answers for an entry earlier than every candle written since the refresh (`price_at`
+# reads only candles that contain the moment), and not at all once an identity changed (`:grid_until`, see
+# `_GRID_UNTIL`): a `prices sync` that adds today's candles leaves the grid good for the past.
 _LEDGER_COLUMNS = f"""
 SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
        kraken.book_asset(l.asset) AS asset,
@@ -52,14 +54,15 @@ SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
        CASE WHEN kraken.book_asset(l.asset) = :currency THEN 1 WHEN s.hour IS NOT NULL THEN s.price
             ELSE {FAIR_VALUE} END AS price, l.account
 FROM kraken.ledger_entry l
-LEFT JOIN reporting.price_hourly s ON CAST(:grid AS boolean) AND s.asset = reporting.normalize_asset(l.asset)
-      AND s.currency = :currency AND s.hour = date_trunc('hour', l.time, 'UTC')
+LEFT JOIN reporting.price_hourly s ON l.time < CAST(:grid_until AS timestamptz)
+      AND s.asset = reporting.normalize_asset(l.asset) AND s.currency = :currency
+      AND s.hour = date_trunc('hour', l.time, 'UTC')
 """
-_GRID_FRESH = """
+_GRID_UNTIL = """
 SELECT r.covered_before IS NOT NULL
-   AND r.refreshed_at >= coalesce((SELECT max(p.fetched_at) FROM kraken.price p), '-infinity')
-   AND r.refreshed_at >= coalesce((SELECT max(i.updated_at) FROM kraken.asset_identity i), '-infinity')
-   AND EXISTS (SELECT 1 FROM reporting.price_hourly h WHERE h.currency = :currency)
+       AND r.refreshed_at >= coalesce((SELECT max(i.updated_at) FROM kraken.asset_identity i), '-infinity')
+       AND EXISTS (SELECT 1 FROM reporting.price_hourly h WHERE h.currency = :currency) AS usable,
+       (SELECT min(p.start) FROM kraken.price p WHERE p.fetched_at > r.refreshed_at) AS first_new_candle
 FROM reporting.refresh_state r
 """
 # Two index ranges: the entries from `from` on, and the earlier legs of the groups (refid) that start inside the
@@ -97,8 +100,11 @@ def read_ledger(conn: Connection, accounts: Sequence[str], currency: str, throug
     each with its canonical asset without the wallet suffix and its fair value (`price`, NULL without one)."""
     params = {"accounts": list(accounts), "currency": currency, "through": through or datetime(9999, 1, 1, tzinfo=UTC),
               "from": start or _EVER}
-    grid = bool(conn.execute(text(_GRID_FRESH), {"currency": currency}).scalar())
-    return list(conn.execute(text(_OPENINGS), params)), list(conn.execute(text(_LEDGER), {**params, "grid": grid}))
+    grid = conn.execute(text(_GRID_UNTIL), {"currency": currency}).one_or_none()
+    until: datetime | str = ("-infinity" if grid is None or not grid.usable
+                             else "infinity" if grid.first_new_candle is None else grid.first_new_candle)
+    entries = list(conn.execute(text(_LEDGER), {**params, "grid_until": until}))
+    return list(conn.execute(text(_OPENINGS), params)), entries
 
 
 @contextmanager
