@@ -42,17 +42,15 @@ OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens w
 
 # An entry in the reporting currency itself is never valued (it carries no lots, and a trade takes its value from
 # the amount such a leg moved): its price is 1, without asking `price_at` (the costly part of the read).
-# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what `price_at` answered for each
-# (asset, currency, hour) at the refresh (the valued `reporting.ledger` reads it the same way): a join instead of a
-# call per entry. It still answers for an entry earlier than every candle written since the refresh (`price_at`
-# reads only candles that contain the moment), and not at all once an identity changed (`:grid_until`, see
-# `_GRID_UNTIL`): a `prices sync` that adds today's candles leaves the grid good for the past.
-_LEDGER_COLUMNS = f"""
-SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
-       kraken.book_asset(l.asset) AS asset,
-       l.amount, l.fee,
-       CASE WHEN kraken.book_asset(l.asset) = :currency THEN 1 WHEN s.hour IS NOT NULL THEN s.price
-            ELSE {FAIR_VALUE} END AS price, l.account
+# `price_at` answers per (asset code, currency, hour): its candles are those that start at or before the hour.
+# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what it answered for each hour at
+# the refresh (the valued `reporting.ledger` reads it the same way): a join instead of a call per entry. The grid
+# still answers for an entry earlier than every candle written since the refresh, and not at all once an identity
+# changed (`:grid_until`, see `_GRID_UNTIL`): a `prices sync` that adds today's candles leaves the grid good for
+# the past. The other entries are priced by one `price_at` call per (asset code, hour) they fall in.
+_LEDGER_COLUMNS = """
+SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype, kraken.book_asset(l.asset) AS asset, l.asset AS code,
+       l.amount, l.fee, l.account, s.hour IS NOT NULL AS in_grid, s.price AS grid_price
 FROM kraken.ledger_entry l
 LEFT JOIN reporting.price_hourly s ON l.time < CAST(:grid_until AS timestamptz)
       AND s.asset = reporting.normalize_asset(l.asset) AND s.currency = :currency
@@ -68,6 +66,7 @@ FROM reporting.refresh_state r
 # Two index ranges: the entries from `from` on, and the earlier legs of the groups (refid) that start inside the
 # range's first day (a trade's moment is its first leg's, so such a group must be read whole).
 _LEDGER = f"""
+WITH e AS MATERIALIZED (
 {_LEDGER_COLUMNS}
 WHERE l.account = ANY(:accounts) AND l.time <= :through AND l.time >= :from
 UNION ALL
@@ -76,7 +75,16 @@ WHERE l.account = ANY(:accounts) AND l.time < :from
   AND l.refid IN (SELECT s.refid FROM kraken.ledger_entry s
                   WHERE s.account = ANY(:accounts) AND s.refid IS NOT NULL AND s.time <= :through
                     AND s.time >= :from AND s.time < CAST(:from AS timestamptz) + interval '1 day')
-ORDER BY time, ledger_id
+),
+hours AS MATERIALIZED (
+    SELECT DISTINCT e.code, date_trunc('hour', e.time, 'UTC') AS hour FROM e
+    WHERE NOT e.in_grid AND e.asset <> :currency
+),
+live AS MATERIALIZED (SELECT h.code, h.hour, (reporting.price_at(h.code, :currency, h.hour)).price FROM hours h)
+SELECT e.ledger_id, e.refid, e.time, e.type, e.subtype, e.asset, e.amount, e.fee,
+       CASE WHEN e.asset = :currency THEN 1 WHEN e.in_grid THEN e.grid_price ELSE v.price END AS price, e.account
+FROM e LEFT JOIN live v ON NOT e.in_grid AND v.code = e.code AND v.hour = date_trunc('hour', e.time, 'UTC')
+ORDER BY e.time, e.ledger_id
 """
 
 # A chain that opens at a balance other than 0 (its history starts after the account's first entry): that
