@@ -294,4 +294,6 @@ class ExportBook:
             rec["ordertype"] = c.ORDER_TYPES_PROSE[int(cols["otype"][idx])]
             rec["ledgers"] = ",".join(trade_ledger_ids(store, idx))
             rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote, store, ticks)
+            if "trades" in rec:  # an opening trade's closing trades: one comma-joined cell
+                rec["trades"] = ",".join(rec["trades"])
             yield rec
