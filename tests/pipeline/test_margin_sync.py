@@ -101,3 +101,27 @@ def test_a_hidden_rollover_and_a_mismatched_position_are_named(engine: Engine) -
     # the hidden rollover also shows in its quote currency's balance chain (or snapshot, when it was the last)
     others = [f for f in result.open_findings if f.severity == "break" and f.check != "positions"]
     assert others and all(abs(f.difference or 0) == Decimal(rollover["fee"]) for f in others), others
+
+
+def test_positions_carry_over_into_new_activity(engine: Engine) -> None:
+    sim = make_sim(seed=2, profile="margin-trader")
+    client = sim.client()
+    sync_account(SYNC_ORDER, client=client, engine=engine, account="main")
+    before = set(sim.truth("positions")["positions"])
+    assert before
+    sim.clock.advance(900)  # the new activity (a few minutes up to now) comes after the first balance snapshot
+    sim.advance(600)
+    sim.clock.advance(5)
+    sync_account(SYNC_ORDER, client=client, engine=engine, account="main")
+    assert compare_all(engine, "main", sim.truths()) == []
+    assert _position_columns(engine, sim) == []
+    trades = sim.truth("trades")["trades"]
+    # a position open before the new activity is still open, or closed by a trade of the new activity
+    for pid in before:
+        assert trades[pid]["posstatus"] in ("open", "closed")
+        if trades[pid]["posstatus"] == "closed":
+            (closing,) = trades[pid]["trades"]
+            assert trades[closing]["postxid"] == pid
+    assert _stored_positions(engine).keys() == sim.truth("positions")["positions"].keys()
+    result = reconcile(engine, "main", clock=sim.clock)
+    assert [f.message for f in result.open_findings if f.severity == "break"] == []
