@@ -3,7 +3,9 @@
 - `kraken.treatment.treatment` also takes `fee` (an entry's fee is an expense) and `margin` (a position on
   margin: its profit or loss a realised gain, its fees an expense);
 - the default rows of `margin` (now `margin`), `rollover` (now `fee`) and `settled` (now `trade`: the base
-  bought or sold at the position's cost) are no longer flagged; rows a user changed (origin `user`) stay.
+  bought or sold at the position's cost) are no longer flagged; rows a user changed (origin `user`) stay;
+- `reporting.disposals`: `rule` may be `margin` (a position's realised profit or loss: no lots), its comment
+  and `acquired_first`'s say so.
 
 Revision ID: 0025
 Revises: 0024
@@ -54,12 +56,32 @@ def _set(rows: dict[tuple[str, str], tuple[str, bool, str]]) -> None:
                    "AND origin = 'default'")
 
 
+COMMENTS = {
+    "rule": ("What the cost came from: fifo, lifo, hifo, average, same_day, thirty_day, pool, shortfall "
+             "(no lots: cost 0, see the findings), or margin (a position on margin closed: its profit as "
+             "proceeds or its loss as cost, no lots)."),
+    "acquired_first": "Earliest acquisition the cost came from (NULL for a shortfall or a margin gain).",
+}
+PREVIOUS_COMMENTS = {
+    "rule": ("What the cost came from: fifo, lifo, hifo, average, same_day, thirty_day, pool, or shortfall "
+             "(no lots: cost 0, see the findings)."),
+    "acquired_first": "Earliest acquisition the cost came from (NULL for a shortfall).",
+}
+
+
+def _comment(comments: dict[str, str]) -> None:
+    for column, comment in comments.items():
+        op.execute(f"COMMENT ON COLUMN reporting.disposals.{column} IS {_q(comment)}")
+
+
 def upgrade() -> None:
     _check(TREATMENTS)
     _set(UPDATES)
+    _comment(COMMENTS)
 
 
 def downgrade() -> None:
+    _comment(PREVIOUS_COMMENTS)
     _set(PREVIOUS)
     op.execute("UPDATE kraken.treatment SET treatment = 'acquire_or_dispose' WHERE treatment IN ('fee', 'margin')")
     _check(BEFORE)
