@@ -119,6 +119,8 @@ class TradeRow(Base):
         Index("ix_trade_account_lower_txid", "account", text("lower(txid)")),  # look-alike ids (kraken_etl.db.load)
         # covering: an order's trades and their sums, read from the index alone (reconciliation)
         Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
+        # a position's closing trades (the positions check)
+        Index(None, "account", "postxid"),
     )
 
 

@@ -1,7 +1,8 @@
 """margin: position fields of trades, `margin` of closed orders, and Kraken's open positions.
 
 - `kraken.trade`: `posstatus`, `cprice`, `ccost`, `cfee`, `cvol`, `cmargin`, `net`, `position_trades`
-  (Kraken's `trades`: the closing trades of a position), NULL on spot trades;
+  (Kraken's `trades`: the closing trades of a position), NULL on spot trades; an index on
+  (account, postxid): a position's closing trades;
 - `kraken.closed_order.margin`: the order was placed on margin;
 - `kraken.open_position`: Kraken's OpenPositions, one row per open position per balance snapshot.
 
@@ -32,6 +33,7 @@ def upgrade() -> None:
         op.add_column("trade", sa.Column(name, sa.Numeric(), nullable=True), schema="kraken")
     op.add_column("trade", sa.Column("position_trades", postgresql.ARRAY(sa.Text()), nullable=True), schema="kraken")
     op.add_column("closed_order", sa.Column("margin", sa.Boolean(), nullable=True), schema="kraken")
+    op.create_index(op.f("ix_trade_account_postxid"), "trade", ["account", "postxid"], schema="kraken")
     op.create_table(
         "open_position",
         sa.Column("account", sa.Text(), nullable=False),
@@ -56,6 +58,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("open_position", schema="kraken")
+    op.drop_index(op.f("ix_trade_account_postxid"), table_name="trade", schema="kraken")
     op.drop_column("closed_order", "margin", schema="kraken")
     for name in ("posstatus", *_AMOUNTS, "position_trades"):
         op.drop_column("trade", name, schema="kraken")
