@@ -14,7 +14,7 @@ from models.books import (
 from models.history import BalanceSnapshotRow, ClosedOrderRow, LedgerEntryRow, OrderAmendRow, TradeRow
 from models.intraday import WsBalanceUpdateRow, WsExecutionRow
 from models.listener import ListenerGapRow, ListenerLockRow, ListenerSessionRow
-from models.market import AssetIdentityRow, PriceRouteRow, PriceRow, TradeBalanceRow
+from models.market import AssetIdentityRow, OpenPositionRow, PriceRouteRow, PriceRow, TradeBalanceRow
 from models.recon import ReconciliationAckRow, ReconciliationFindingRow, ReconciliationRunRow
 from models.runs import (
     AccountLockHolderRow,
@@ -50,6 +50,7 @@ __all__ = [
     "ListenerLockRow",
     "ListenerSessionRow",
     "NonceHighWaterRow",
+    "OpenPositionRow",
     "OpeningLotRow",
     "OrderAmendRow",
     "PriceRouteRow",

@@ -96,6 +96,15 @@ class TradeRow(Base):
     trade_id: Mapped[int | None]
     maker: Mapped[bool | None]
     ledgers: Mapped[list[str] | None]
+    # position fields of a margin trade (TradesHistory; the trades export's position columns)
+    posstatus: Mapped[str | None]  # an opening trade's position status: open | closed
+    cprice: Mapped[Amount | None]  # closed part of the position: average price, cost, fee, volume, margin
+    ccost: Mapped[Amount | None]
+    cfee: Mapped[Amount | None]
+    cvol: Mapped[Amount | None]
+    cmargin: Mapped[Amount | None]
+    net: Mapped[Amount | None]  # profit or loss of the closed part (quote currency)
+    position_trades: Mapped[list[str] | None]  # Kraken's `trades`: the trades that closed the position
     flags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     source: Mapped[str]
     raw: Mapped[Raw]
@@ -110,6 +119,8 @@ class TradeRow(Base):
         Index("ix_trade_account_lower_txid", "account", text("lower(txid)")),  # look-alike ids (kraken_etl.db.load)
         # covering: an order's trades and their sums, read from the index alone (reconciliation)
         Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
+        # a position's closing trades (the positions check)
+        Index(None, "account", "postxid"),
     )
 
 
@@ -150,6 +161,7 @@ class ClosedOrderRow(Base):
     trigger: Mapped[str | None]
     amended: Mapped[bool] = mapped_column(server_default=text("false"))
     trades: Mapped[list[str] | None]
+    margin: Mapped[bool | None]  # an order on margin (ClosedOrders' `margin`)
     source: Mapped[str]
     raw: Mapped[Raw]
     first_seen_at: Mapped[UtcDateTime] = created()

@@ -111,3 +111,31 @@ class TradeBalanceRow(Base):
     ml: Mapped[Amount | None]
     uv: Mapped[Amount | None]
     raw: Mapped[Raw]
+
+
+class OpenPositionRow(Base):
+    """Kraken's OpenPositions at `taken_at` (asked with each balance snapshot): one row per open position,
+    keyed by the position's id (its opening trade's txid); amounts in the pair's quote currency as Kraken
+    sent them. A snapshot with no position open stores no row."""
+
+    __tablename__ = "open_position"
+
+    account: Mapped[Label] = mapped_column(primary_key=True)
+    taken_at: Mapped[UtcDateTime] = mapped_column(primary_key=True)
+    postxid: Mapped[KrakenId] = mapped_column(primary_key=True)
+    ordertxid: Mapped[str | None]
+    posstatus: Mapped[str | None]
+    pair: Mapped[str]
+    time: Mapped[UtcDateTime]
+    time_raw: Mapped[Decimal]
+    type: Mapped[str]
+    ordertype: Mapped[str | None]
+    cost: Mapped[Amount]
+    fee: Mapped[Amount]
+    vol: Mapped[Amount]
+    vol_closed: Mapped[Amount | None]
+    margin: Mapped[Amount | None]
+    value: Mapped[Amount | None]
+    net: Mapped[Amount | None]
+    rollovertm: Mapped[str | None]
+    raw: Mapped[Raw]

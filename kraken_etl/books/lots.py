@@ -36,12 +36,14 @@ from kraken_etl.books.lots_model import (
     Method,
     Shortfall,
     Transfer,
+    margin_disposal,
 )
 
 _ORDER = attrgetter("at", "seq")
 _LOT_ORDER = attrgetter("acquired_at", "seq")
 # (an enum member lookup is slow: looked up once here)
 _ACQUIRE, _INCOME, _DISPOSE, _TRANSFER_OUT = Kind.ACQUIRE, Kind.INCOME, Kind.DISPOSE, Kind.TRANSFER_OUT
+_GAIN = Kind.GAIN
 _AVERAGE = Method.AVERAGE.value
 PRECISION = 48  # digits kept while splitting costs and proceeds (Decimal's default 28 is not enough for sums)
 
@@ -206,6 +208,9 @@ def _compute_queued(events: list[Event], method: Method, resume: Mapping[str, Ch
     holdings = books.holdings
     rule = method.value
     for event in events:
+        if event.kind is _GAIN:  # no lots: a margin position's profit or loss
+            books.disposals.append(margin_disposal(event))
+            continue
         queue = queues.get(event.asset)
         if queue is None:
             queue = queues[event.asset] = _Queue(method)

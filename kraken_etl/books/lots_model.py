@@ -64,7 +64,9 @@ class Kind(StrEnum):
     DISPOSE = "dispose"  # lots drawn out against `value` (proceeds) less `fees`
     INCOME = "income"  # a new lot at `value` (fair value at receipt) and a row of income
     TRANSFER_OUT = "transfer_out"  # lots leave the entity, cost carried, no gain
-    EXPENSE = "expense"  # a fee paid in fee credits (KFEE): an expense of `value`, no lots
+    EXPENSE = "expense"  # a fee (fee credits, margin fees): an expense of `value`, no lots
+    GAIN = "gain"  # a realised profit (`value` > 0) or loss (< 0) of `amount` (its size, > 0) with no lots: a
+    # position on margin closed
 
 
 @_quick_init
@@ -125,7 +127,7 @@ class Disposal:
     proceeds: Decimal
     cost: Decimal
     fees: Decimal
-    rule: str  # fifo, lifo, hifo, average, same_day, thirty_day, pool, shortfall
+    rule: str  # fifo, lifo, hifo, average, same_day, thirty_day, pool, shortfall, margin
     acquired_first: datetime | None
     acquired_last: datetime | None
     disposal_entries: tuple[str, ...]
@@ -240,3 +242,11 @@ class Books:
 
     def held(self, asset: str) -> Decimal:
         return sum((lot.amount for lot in self.lots.get(asset, [])), ZERO)
+
+
+def margin_disposal(event: Event) -> Disposal:
+    """The disposal row of a `Kind.GAIN` event: a margin position's realised profit (proceeds) or loss (cost),
+    drawing on no lots (rule ``margin``)."""
+    value = event.value
+    return Disposal(event.asset, event.at, ZERO, value if value > ZERO else ZERO, -value if value < ZERO else ZERO,
+                    ZERO, "margin", None, None, event.entries, ())

@@ -35,6 +35,7 @@ from kraken_etl.books.lots_model import (
     Method,
     Shortfall,
     Transfer,
+    margin_disposal,
 )
 
 WINDOW = timedelta(days=30)
@@ -93,6 +94,9 @@ def compute_uk(events: list[Event], *, day: Callable[[datetime], object] | None 
     books = Books(Method.UK)
     per_asset: dict[str, list[Event]] = {}
     for event in events:
+        if event.kind is Kind.GAIN:  # no lots, no pool: a margin position's profit or loss
+            books.disposals.append(margin_disposal(event))
+            continue
         per_asset.setdefault(event.asset, []).append(event)
         if event.kind is Kind.INCOME:
             books.income.append(Income(event.asset, event.at, event.amount, event.value, event.label, event.entries))

@@ -15,7 +15,13 @@ Treatments:
 - `withdrawal`: lots leave the entity with their cost (transferred), never a disposal;
 - `acquire_or_dispose`: an increase is an acquisition and a decrease a disposal, both at fair value (the
   default for an unknown type, always flagged);
-- `ignore`: nothing happens to the lots (the row is still counted by the lots check).
+- `ignore`: nothing happens to the lots (the row is still counted by the lots check);
+- `fee`: the entry's fee is an expense at fair value (a margin rollover); paid in another asset than the
+  reporting currency, that asset also leaves its lots (a disposal at fair value);
+- `margin`: a position on margin's entry: its fee as `fee`, its amount (the profit or loss a close
+  realised) a gain or loss that draws on no lots (a disposal row of rule `margin`); in another asset than
+  the reporting currency, the amount also reaches that asset's lots (an acquisition at fair value, or a
+  disposal).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class Treatment(StrEnum):
     WITHDRAWAL = "withdrawal"
     ACQUIRE_OR_DISPOSE = "acquire_or_dispose"
     IGNORE = "ignore"
+    FEE = "fee"
+    MARGIN = "margin"
 
 
 class FeeRule(StrEnum):
@@ -76,9 +84,10 @@ DEFAULTS: dict[tuple[str, str], Rule] = {
     ("custodytransfer", ANY): Rule(Treatment.INTERNAL, "a move between Kraken's custody accounts"),
     ("hybridearnwithdrawal", ANY): Rule(Treatment.INTERNAL, "Earn back to spot"),
     ("adjustment", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "a balance adjustment at fair value", flagged=True),
-    ("margin", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "margin P&L settled at fair value", flagged=True),
-    ("rollover", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "a margin rollover fee at fair value", flagged=True),
-    ("settled", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "a margin position settled at fair value", flagged=True),
+    ("margin", ANY): Rule(Treatment.MARGIN, "a position on margin: its profit or loss a realised gain, its fees an "
+                                            "expense"),
+    ("rollover", ANY): Rule(Treatment.FEE, "a margin rollover fee: an expense"),
+    ("settled", ANY): Rule(Treatment.TRADE, "a margin position settled: the base bought (or sold) at its cost"),
     (ANY, ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "an unknown type: classified by default", flagged=True),
 }
 

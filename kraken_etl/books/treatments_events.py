@@ -202,6 +202,9 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
     net = line.net
     label = f"{line.type}/{line.subtype}" if line.subtype else line.type
     ids = (line.ledger_id,)
+    if treatment is Treatment.FEE or treatment is Treatment.MARGIN:
+        _margin(out, line, treatment, currency, label)
+        return
     if line.asset == currency or not net or treatment is Treatment.IGNORE:
         return
     if line.asset in FEE_CREDITS:
@@ -224,6 +227,29 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
     else:
         out.add(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
                                 label=label)
+
+
+def _margin(out: Converted, line: LedgerLine, treatment: Treatment, currency: str, label: str) -> None:
+    """A margin entry: its fee an expense, its amount (`margin` only) a realised gain or loss with no lots; in
+    another asset than `currency`, what moved also reaches that asset's lots at fair value."""
+    ids = (line.ledger_id,)
+    fiat = line.asset == currency
+    if line.fee:
+        value = line.fee if fiat else _value(out, line, line.fee)
+        if not fiat:
+            out.add(Kind.DISPOSE, line.asset, line.at, line.fee, value, entries=ids, label=label)
+        out.add(Kind.EXPENSE, line.asset, line.at, line.fee, value, entries=ids, label=label)
+    amount = line.amount
+    if treatment is not Treatment.MARGIN or not amount:
+        return
+    value = amount if fiat else (_value(out, line, amount) if amount > 0 else -_value(out, line, -amount))
+    out.add(Kind.GAIN, line.asset, line.at, abs(amount), value, entries=ids, label=label)  # value: signed
+    if fiat:
+        return
+    if amount > 0:
+        out.add(Kind.ACQUIRE, line.asset, line.at, amount, value, entries=ids, label=label)
+    else:
+        out.add(Kind.DISPOSE, line.asset, line.at, -amount, -value, entries=ids, label=label)
 
 
 def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, held: _Openings) -> None:

@@ -130,6 +130,15 @@ def ledger_converter(columns: tuple[str, ...]) -> Converter:
     return convert
 
 
+# A position's amounts in the trades export (and TradesHistory), in the trade table's column order.
+POSITION_AMOUNTS = ("cprice", "ccost", "cfee", "cvol", "cmargin", "net")
+
+
+def _unplus(cell: str) -> str:
+    """A position's `net` may be written with a leading ``+``; the number without it."""
+    return cell[1:] if cell.startswith("+") else cell
+
+
 def trade_converter(columns: tuple[str, ...]) -> Converter:
     at = {name: i for i, name in enumerate(columns)}
     txid, ordertxid, pair, time, kind, ordertype = (at[n] for n in ("txid", "ordertxid", "pair", "time", "type",
@@ -137,21 +146,27 @@ def trade_converter(columns: tuple[str, ...]) -> Converter:
     price, cost, fee, vol = (at[n] for n in ("price", "cost", "fee", "vol"))
     postxid = [at[n] for n in POSTXID_COLUMNS if n in at]
     margin, misc, ledgers = at.get("margin"), at.get("misc"), at.get("ledgers")
+    position = [at.get(n) for n in ("posstatus", *POSITION_AMOUNTS)]
+    closing = at.get("trades")
 
     def convert(cells: list[str]) -> tuple[Value, ...]:
         trade_id = cells[txid]
         if not trade_id:
             raise RowError("txid: empty trade id")
         moment, raw_time = time_texts(cells[time])
-        position = next((cells[i] for i in postxid if cells[i]), None)
+        posid = next((cells[i] for i in postxid if cells[i]), None)
         ids = None
         if ledgers is not None and cells[ledgers]:
             ids = tuple(part.strip() for part in cells[ledgers].split(",") if part.strip()) or None
         kind_text = cells[ordertype]
-        return (trade_id, cells[ordertxid] or None, position, cells[pair], moment, raw_time, cells[kind],
+        closed_by = None
+        if closing is not None and cells[closing]:
+            closed_by = tuple(part.strip() for part in cells[closing].split(",") if part.strip()) or None
+        return (trade_id, cells[ordertxid] or None, posid, cells[pair], moment, raw_time, cells[kind],
                 REST_ORDERTYPES.get(kind_text, kind_text), cells[price], cells[cost], cells[fee], cells[vol],
                 None if margin is None else cells[margin] or None, None,
-                "" if misc is None else cells[misc], None, None, ids)
+                "" if misc is None else cells[misc], None, None, ids,
+                *(None if i is None else _unplus(cells[i]) or None for i in position), closed_by)
 
     return convert
 
@@ -162,7 +177,8 @@ LEDGER_ROWS = RowReader(("txid", "refid", "time", "type", "asset", "amount", "fe
                          "asset", "wallet", "amount", "fee", "balance"), ledger_converter)
 TRADE_ROWS = RowReader(("txid", "ordertxid", "pair", "time", "type", "ordertype", "price", "cost", "fee", "vol"),
                        ("txid", "ordertxid", "postxid", "pair", "time", "time_raw", "type", "ordertype", "price",
-                        "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers"),
+                        "cost", "fee", "vol", "margin", "leverage", "misc", "trade_id", "maker", "ledgers",
+                        "posstatus", *POSITION_AMOUNTS, "position_trades"),
                        trade_converter)
 
 

@@ -77,5 +77,6 @@ def parse_closed_order(txid: str, raw: Mapping[str, Any]) -> ClosedOrder:
         trigger=r.opt_text("trigger"),
         amended=is_amended(raw),
         trades=r.opt_ids("trades"),
+        margin=r.opt_bool("margin"),
         raw=rawify(raw),
     )

@@ -91,10 +91,13 @@ class Reader:
         except NotADecimal:
             raise self.fail(field, value, "is not a decimal") from None
 
-    def opt_dec(self, field: str) -> Decimal | None:
+    def opt_dec(self, field: str, *, plus: bool = False) -> Decimal | None:
+        """A decimal or None; `plus` also takes one leading ``+`` (OpenPositions' ``net``: ``"+12.5"``)."""
         value = self.get(field)
         if value is _MISSING or value is None or value == "":
             return None
+        if plus and isinstance(value, str) and value.startswith("+") and value[1:2] != "-":
+            value = value[1:]
         try:
             return D(value)
         except NotADecimal:

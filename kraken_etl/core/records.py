@@ -58,6 +58,15 @@ class Trade:
     trade_id: int | None
     maker: bool | None
     ledgers: tuple[str, ...] | None
+    # position fields (margin trades): on an opening trade its status and, once closed, what closed it
+    posstatus: str | None = None
+    cprice: Decimal | None = None
+    ccost: Decimal | None = None
+    cfee: Decimal | None = None
+    cvol: Decimal | None = None
+    cmargin: Decimal | None = None
+    net: Decimal | None = None
+    position_trades: tuple[str, ...] | None = None  # Kraken's `trades`: the closing trades of the position
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -96,6 +105,7 @@ class ClosedOrder:
     trigger: str | None
     amended: bool
     trades: tuple[str, ...] | None
+    margin: bool | None = None  # an order on margin (ClosedOrders' optional `margin`)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 

@@ -12,7 +12,8 @@ TRADE_SIDES: frozenset[str] = frozenset({"buy", "sell"})
 
 
 def parse_trade(txid: str, raw: Mapping[str, Any]) -> Trade:
-    """One entry of ``result["trades"]`` (keyed by its trade txid).
+    """One entry of ``result["trades"]`` (keyed by its trade txid); a position trade's fields (``posstatus``,
+    ``cprice, ccost, cfee, cvol, cmargin, net``, ``trades``) are kept when present.
 
     Raises:
         MalformedRecord: when a required field is missing or unparseable.
@@ -38,5 +39,13 @@ def parse_trade(txid: str, raw: Mapping[str, Any]) -> Trade:
         trade_id=r.opt_int("trade_id"),
         maker=r.opt_bool("maker"),
         ledgers=r.opt_ids("ledgers"),
+        posstatus=r.opt_text("posstatus"),
+        cprice=r.opt_dec("cprice"),
+        ccost=r.opt_dec("ccost"),
+        cfee=r.opt_dec("cfee"),
+        cvol=r.opt_dec("cvol"),
+        cmargin=r.opt_dec("cmargin"),
+        net=r.opt_dec("net", plus=True),
+        position_trades=r.opt_ids("trades"),
         raw=rawify(raw),
     )

@@ -58,12 +58,12 @@ SELECT refid FROM kraken.ledger_entry WHERE account = :account AND updated_at > 
 _SCOPED = "AND tr.txid = ANY(CAST(:ids AS text[]))"
 
 _SUSPECT_ROWS = """
-SELECT txid, type, vol, cost, fee, price, pair, time, ledgers FROM kraken.trade
+SELECT txid, type, vol, cost, fee, price, pair, time, ledgers, margin, posstatus, ordertype FROM kraken.trade
 WHERE account = :account AND txid = ANY(CAST(:txids AS text[])) ORDER BY time, txid
 """
 
 _LEGS = """
-SELECT refid, ledger_id, asset, amount, fee FROM kraken.ledger_entry
+SELECT refid, ledger_id, asset, amount, fee, type FROM kraken.ledger_entry
 WHERE account = :account AND refid = ANY(CAST(:txids AS text[])) ORDER BY ledger_id
 """
 
@@ -71,7 +71,8 @@ WHERE account = :account AND refid = ANY(CAST(:txids AS text[])) ORDER BY ledger
 def suspect_trades(conn: Connection, account: str, as_of: datetime,
                    since: datetime | None = None) -> tuple[int, list[str] | None, list[dict[str, Any]]]:
     """Trades examined, their ids when incremental, and the ones the fast pass could not prove clean, each
-    with its legs (`legs`: (ledger_id, asset, amount, fee) of every stored leg, by id).
+    with its legs (`legs`: (ledger_id, asset, amount, fee) of every stored leg, by id; `types`: each leg's
+    ledger type by id, for position trades).
 
     Raises:
         sqlalchemy.exc.DBAPIError: on database failures.
@@ -87,10 +88,12 @@ def suspect_trades(conn: Connection, account: str, as_of: datetime,
         return examined, ids, []
     rows = [dict(r) for r in conn.execute(text(_SUSPECT_ROWS), {"account": account, "txids": suspects}).mappings()]
     legs: dict[str, list[tuple[str, str, Any, Any]]] = {}
+    types: dict[str, dict[str, str]] = {}
     for r in conn.execute(text(_LEGS), {"account": account, "txids": suspects}):
         legs.setdefault(r.refid, []).append((r.ledger_id, r.asset, r.amount, r.fee))
+        types.setdefault(r.refid, {})[r.ledger_id] = r.type
     for row in rows:
-        row["legs"] = legs.get(row["txid"], [])
+        row["legs"], row["types"] = legs.get(row["txid"], []), types.get(row["txid"], {})
     return examined, ids, rows
 
 

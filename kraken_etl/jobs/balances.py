@@ -1,4 +1,5 @@
-"""Balance snapshots: Balance, BalanceEx and TradeBalance as they are now, stored with one `taken_at`.
+"""Balance snapshots: Balance, BalanceEx and TradeBalance as they are now, stored with one `taken_at`; with
+them, when TradeBalance shows margin in use (`m` > 0), Kraken's OpenPositions (the `positions` check).
 
 TradeBalance is Kraken's own valuation of the account (`eb`) in the account's reporting currency where
 Kraken values in it, else in USD; the `valuation` reconciliation check compares it with ours. The same
@@ -11,18 +12,21 @@ the call counter like every call); an asset Kraken refuses as a denomination is 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from kraken_etl.core.balance import parse_balance, parse_balance_ex
 from kraken_etl.core.clock import utcnow
+from kraken_etl.core.position import OpenPosition, parse_open_positions
 from kraken_etl.core.results import JobResult
-from kraken_etl.core.tradebalance import parse_trade_balance, trade_balance_asset
+from kraken_etl.core.tradebalance import TradeBalance, parse_trade_balance, trade_balance_asset
+from kraken_etl.db.positions import insert_open_positions
 from kraken_etl.db.quarantine import insert_balances
 from kraken_etl.db.runs import Engine, insert_run
 from kraken_etl.db.valuation import account_currency, denominations, insert_trade_balance
 from kraken_etl.jobs.runlog import RunTimer, log_failure
 from kraken_etl.jobs.streams import BALANCES
-from kraken_etl.kraken.calls import BALANCE, BALANCE_EX, TRADE_BALANCE
+from kraken_etl.kraken.calls import BALANCE, BALANCE_EX, OPEN_POSITIONS, TRADE_BALANCE
 from kraken_etl.kraken.client import KrakenClient
 from kraken_etl.kraken.errors import KrakenError
 
@@ -30,6 +34,21 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DENOMINATIONS = 8
 MIN_SHARE = Decimal("0.01")  # an asset worth less than 1 % of the account is not worth a call
+
+
+def _open_positions(client: KrakenClient, account: str, trade_balances: list[TradeBalance],
+                    taken_at: datetime) -> list[OpenPosition] | None:
+    """Kraken's open positions when TradeBalance says margin is in use (`m` > 0), else None (not asked: a
+    spot account never pays the call). A refusal (the key lacks "Query Open Orders & Trades") is logged and
+    the snapshot is stored without them."""
+    used = trade_balances[0].margin.get("m") if trade_balances else None
+    if not used:
+        return None
+    try:
+        return parse_open_positions(client.private(OPEN_POSITIONS, {"docalcs": "true"}), taken_at)
+    except KrakenError as exc:
+        log.warning("%s: OpenPositions failed, balances stored without them: %s", account, exc)
+        return None
 
 
 def snapshot_balances(*, client: KrakenClient, engine: Engine, account: str,
@@ -75,10 +94,14 @@ def snapshot_balances(*, client: KrakenClient, engine: Engine, account: str,
                 except KrakenError as exc:  # e.g. an asset Kraken does not value in
                     log.warning("%s: TradeBalance in %s failed, skipped: %s", account, code, exc)
             result.pages += len(trade_balances) - 1
-        result.fetched = len(balance) + len(balance_ex) + len(trade_balances)
+        positions = _open_positions(client, account, trade_balances, taken_at)
+        result.pages += positions is not None
+        positions = positions or []
+        result.fetched = len(balance) + len(balance_ex) + len(trade_balances) + len(positions)
         with engine.begin() as conn:
             result.inserted = result.loaded = insert_balances(conn, account, balance + balance_ex) + sum(
-                insert_trade_balance(conn, account, tb) for tb in trade_balances)
+                insert_trade_balance(conn, account, tb) for tb in trade_balances) + insert_open_positions(
+                conn, account, positions)
             result.run_id = insert_run(conn, timer.finish(result))
     except Exception as exc:
         log_failure(engine, timer, result, exc)

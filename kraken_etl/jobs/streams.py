@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from kraken_etl.core.amend import parse_order_amend
 from kraken_etl.core.exportheader import ExportKind
-from kraken_etl.core.exportrows import LEDGER_ROWS, TRADE_ROWS, RowReader
+from kraken_etl.core.exportrows import LEDGER_ROWS, POSITION_AMOUNTS, TRADE_ROWS, RowReader
 from kraken_etl.core.ledger import parse_ledger_entry
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Trade
@@ -85,7 +85,7 @@ LEDGERS = StreamSpec(
 TRADES = StreamSpec(
     name="trades", path="/0/private/TradesHistory", result_key="trades", parse=parse_trade,
     target=LoadTarget("trade", "txid", Trade, (("time", "time_raw"),)),
-    rules=StreamRules(("price", "cost", "fee", "vol"), ("margin",), "time_raw", flags=(
+    rules=StreamRules(("price", "cost", "fee", "vol"), ("margin", *POSITION_AMOUNTS), "time_raw", flags=(
         ("unknown_side", "type", unknown_side), ("negative_fee", "fee", negative))),
     permission="Query Closed Orders & Trades", cost=2,
     export_report="trades", export_rows=TRADE_ROWS,

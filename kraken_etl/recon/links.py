@@ -19,6 +19,7 @@ from typing import Any
 from kraken_etl.db import recon_links, recon_orders
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding
+from kraken_etl.recon.margin import is_position_trade, margin_findings, margin_verdict
 
 TRADE = "trade_ledger"
 ORDER = "order_trades"
@@ -81,7 +82,7 @@ def _judged(row: dict[str, Any]) -> dict[str, Any] | None:
     """A suspect trade with its verdict and every leg (listed ids not stored: asset None), or None when it
     agrees."""
     stored = row["legs"]
-    row["verdict"] = verdict(row, stored)
+    row["verdict"] = margin_verdict(row, stored, row["types"]) if is_position_trade(row) else verdict(row, stored)
     if row["verdict"] is None:
         return None
     have = {leg[0] for leg in stored}
@@ -111,6 +112,8 @@ def _trade_findings(row: dict[str, Any]) -> list[Finding]:
     if verdict == "no_legs":
         return [Finding(**base, source_ids=(txid,),
                         message=f"trade {txid} ({row['pair']}) has no ledger legs (no listed ids, no refid match)")]
+    if verdict == "margin_leg_mismatch" or (verdict == "leg_fee_mismatch" and is_position_trade(row)):
+        return margin_findings(row, legs, base)
     if verdict == "leg_fee_mismatch":
         fees = sum((leg["fee"] for leg in legs), start=row["fee"] * 0)
         return [Finding(**base, expected=row["fee"], actual=fees, difference=fees - row["fee"],

@@ -46,6 +46,7 @@ from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.faults import FaultSpecError, fault_spec_from_mapping, parse_fault_spec
 from kraken_etl.simulator.jsontext import dumps
 from kraken_etl.simulator.marketapi import ohlcvt_files, ohlcvt_zip, truth_prices
+from kraken_etl.simulator.positions import open_positions_result
 from kraken_etl.simulator.records import (
     amend_records,
     balance_ex_result,
@@ -145,6 +146,8 @@ def truth(ctx: SimContext, kind: str, query: dict[str, str] | None = None) -> di
         if kind == "balances":
             return {"balance": balance_result(store, truth=True),
                     "balance_ex": balance_ex_result(store, truth=True)}
+        if kind == "positions":
+            return {"positions": open_positions_result(store, ctx.usd_now, docalcs=True, truth=True)}
     return None
 
 

@@ -83,10 +83,9 @@ SPOT, EARN_FLEX, EARN_BONDED, EARN_LIQUID = range(len(WALLETS))
 
 LEDGER_TYPES: tuple[str, ...] = (
     "trade", "deposit", "withdrawal", "transfer", "staking", "earn", "credit", "adjustment",
+    "margin", "rollover", "settled",  # margin positions (profile margin-trader; shapes_margin.py)
 )
-T_TRADE, T_DEPOSIT, T_WITHDRAWAL, T_TRANSFER, T_STAKING, T_EARN, T_CREDIT, T_ADJUSTMENT = range(
-    len(LEDGER_TYPES)
-)
+T_TRADE, T_DEPOSIT, T_WITHDRAWAL, T_TRANSFER, T_STAKING, T_EARN, T_CREDIT, T_ADJUSTMENT = range(8)
 LEDGER_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(LEDGER_TYPES)}
 
 SUBTYPES: tuple[str, ...] = (
@@ -100,15 +99,17 @@ SUBTYPES: tuple[str, ...] = (
 WS_CATEGORY: dict[str, str] = {
     "trade": "trade", "deposit": "deposit", "withdrawal": "withdrawal", "transfer": "transfer",
     "staking": "staking-rewards", "earn": "earn", "credit": "credit", "adjustment": "adjustment",
+    "margin": "margin-trade", "rollover": "margin-trade", "settled": "margin-trade",
 }
 
 # Reference-id kinds: how a ledger row's refid text is derived from (kind, index).
 REF_TRADE, REF_DEPOSIT, REF_WITHDRAWAL, REF_STAKING, REF_EARN, REF_TRANSFER, REF_CREDIT = range(7)
 
 SIDES: tuple[str, ...] = ("buy", "sell")
-ORDER_TYPES: tuple[str, ...] = ("limit", "market", "stop-loss", "take-profit")
-# The trades export writes order types in prose (Kraken's trades export).
-ORDER_TYPES_PROSE: tuple[str, ...] = ("limit", "market", "stop market", "touched market")
+ORDER_TYPES: tuple[str, ...] = ("limit", "market", "stop-loss", "take-profit", "settle-position")
+# The trades export writes order types in prose (Kraken's trades export; "settle position" is assumed).
+ORDER_TYPES_PROSE: tuple[str, ...] = ("limit", "market", "stop market", "touched market", "settle position")
+ORDER_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(ORDER_TYPES)}
 ORDER_STATUSES: tuple[str, ...] = ("closed", "canceled", "expired")
 CLOSED, CANCELED, EXPIRED = range(len(ORDER_STATUSES))
 ORDER_REASONS: tuple[str | None, ...] = (None, "User requested", "Out of funds")

@@ -37,6 +37,7 @@ METHOD_PERMISSIONS: dict[str, frozenset[str]] = {
     "QueryOrders": frozenset({QUERY_OPEN, QUERY_CLOSED}),
     "ClosedOrders": frozenset({QUERY_CLOSED}),
     "OrderAmends": frozenset({QUERY_OPEN, QUERY_CLOSED}),
+    "OpenPositions": frozenset({QUERY_OPEN}),
     "AddExport": frozenset({EXPORT_DATA}),
     "ExportStatus": frozenset({EXPORT_DATA}),
     "RetrieveExport": frozenset({EXPORT_DATA}),

@@ -7,6 +7,7 @@ there. Mutations that other parts must hear about (new activity, new faults) go 
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from kraken_etl.simulator import catalog as c
@@ -49,6 +50,11 @@ class SimContext:
         self.public_limiter = PublicLimiter(config.public_rate_limit,
                                             config.public_decay_per_second * config.rate_scale,
                                             config.rate_limits)
+
+    def usd_now(self, asset: int) -> Decimal:
+        """The USD price of `asset` on the market path now (no fault applied)."""
+        value, places = self.market.usd_price(asset, self.now_ticks())
+        return Decimal(value).scaleb(-places)
 
     def now_ticks(self) -> int:
         """The clock in ticks, on Kraken's 1e-4 s grid."""
@@ -93,6 +99,7 @@ class SimContext:
             "vol_exec_mismatch": sorted(store.order_id(o) for o in d.vol_exec),
             "leg_amount": {store.trade_id(t): store.ledger_id(p) for t, p in sorted(d.leg_trades.items())},
             "altered_balance": sorted(store.ledger_id(p) for p in d.altered_balance),
+            "position_mismatch": sorted(store.trade_id(t) for t in d.position_vol),
             **self.market_faults(),
         }
 

@@ -318,4 +318,6 @@ class ExportBook:
             if with_usd:
                 price, digits = prices[idx - window.start], places[idx - window.start]
                 rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote, price, digits)
+            if "trades" in rec:  # an opening trade's closing trades: one comma-joined cell
+                rec["trades"] = ",".join(rec["trades"])
             yield rec

@@ -40,6 +40,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "leg_amount": ("count", "N trades have a base leg whose REST amount differs from the trade's vol"),
     "altered_balance": ("count", "N spot ledger entries report a REST balance off their chain (next row is right)"),
     "trade_balance_skew": ("count", "TradeBalance values one held asset (picked by seed) N % above its price"),
+    "hide_rollover": ("count", "N margin rollover entries are hidden from REST (of open positions first)"),
+    "position_mismatch": ("count", "N open positions report 0.0001 more volume in OpenPositions than traded"),
     "candle_skew": ("count", "OHLC serves one pair's candles overlapping the hour after the faults were set N % high"),
 }
 
@@ -75,6 +77,8 @@ class FaultSpec:
     altered_balance: int = 0
     trade_balance_skew: int = 0
     candle_skew: int = 0
+    hide_rollover: int = 0
+    position_mismatch: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a plain dict (for the admin endpoint)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.orders import make_order
@@ -33,11 +34,15 @@ LEDGER_SCHEMA = {
 TRADE_SCHEMA = {
     "time": "q", "pair": "b", "side": "b", "otype": "b", "price": "q", "vol": "q", "cost": "q",
     "fee": "q", "maker": "b", "order": "q", "leg": "q", "nlegs": "b",
+    # margin (profile margin-trader): pos = 1 + the position's opening trade index (0: a spot trade),
+    # lev = leverage (0: none), margin = the position's margin in quote units
+    "pos": "q", "lev": "b", "margin": "q",
 }
 ORDER_SCHEMA = {
     "opentm": "q", "closetm": "q", "pair": "b", "side": "b", "otype": "b", "status": "b",
     "reason": "b", "vol": "q", "vol_exec": "q", "cost": "q", "fee": "q", "limit": "q",
     "first_trade": "q", "ntrades": "b", "userref": "q", "oflags": "b", "amended": "b",
+    "lev": "b",  # leverage of a margin order (0: spot)
 }
 
 # (amend type code, order qty, remaining qty, limit price, relative time in ns)
@@ -76,6 +81,7 @@ class Generator:
         self.refcount = [0] * 7
         self.started = False
         self.tie_run = 0
+        self.state: dict[str, Any] = {}  # a profile's own state across runs (shapes_margin: open positions)
 
     # -- low-level writers -------------------------------------------------------------------------
     def leg(self, b: GeneratedBatch, base: int, t: int, asset: int, wallet: int, ltype: int,
@@ -112,8 +118,11 @@ class Generator:
         if not self.started:
             self.started = True
             t = self._opening(b, t, bases)
+        before = self.profile.before
         while len(b.ledger) < entries:
-            t = self._next_time(t, mean_gap)
+            prev, t = t, self._next_time(t, mean_gap)
+            if before is not None:
+                t = before(self, b, prev, t, bases)
             t = self._event(b, t, bases, mean_gap)
         b.last_time = t
         return b

@@ -109,7 +109,7 @@ def make_order(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int,
                  reason=reason, vol=vol, vol_exec=executed, cost=cost_sum, fee=fee_sum, limit=limit,
                  first_trade=first_trade, ntrades=tb + len(b.trades) - first_trade,
                  userref=0 if rng.random() < 0.7 else rng.randint(1, 2**31 - 1), oflags=oflags,
-                 amended=int(amended))
+                 amended=int(amended), lev=0)
     return closetm
 
 
@@ -163,6 +163,6 @@ def _fill(gen: Generator, b: GeneratedBatch, t: int, pi: int, side: int, otype: 
             gen.leg(b, lb, t, c.KFEE, c.SPOT, c.T_CREDIT, c.ST_NONE, 100_000, 0, c.REF_CREDIT,
                      gen.new_ref(c.REF_CREDIT))
     b.trades.add(time=t, pair=pi, side=side, otype=otype, price=price_f, vol=vol_f, cost=cost,
-                 fee=fee_q, maker=int(maker), order=order_idx, leg=first, nlegs=nlegs)
+                 fee=fee_q, maker=int(maker), order=order_idx, leg=first, nlegs=nlegs, pos=0, lev=0, margin=0)
     return cost, fee_q
 

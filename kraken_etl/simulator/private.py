@@ -19,6 +19,7 @@ from kraken_etl.simulator.auth import ApiError
 from kraken_etl.simulator.context import SimContext
 from kraken_etl.simulator.market import USD_PAIR
 from kraken_etl.simulator.params import Params, bound, flag, id_list, integer
+from kraken_etl.simulator.positions import open_positions_result, trade_balance_figures
 from kraken_etl.simulator.records import (
     amend_records,
     balance_ex_result,
@@ -93,7 +94,7 @@ def query_ledgers(ctx: SimContext, params: Params) -> dict[str, Any]:
 
 
 def trades_history(ctx: SimContext, params: Params) -> dict[str, Any]:
-    """TradesHistory (every trade is a no-position spot trade)."""
+    """TradesHistory (the `type` filter is not modelled: ``all`` and ``no position`` list every trade)."""
     store = ctx.store
     _drift(ctx, params)
     kind = (params.get("type") or "all").strip().lower()
@@ -218,8 +219,20 @@ def trade_balance(ctx: SimContext, params: Params) -> dict[str, Any]:
             raise KeyError(asset_id)
         total += Decimal(text) * usd(code_of)
     eb = fmt_scaled(int(total / target * 10_000), 4)
+    with ctx.store.lock:
+        margin = trade_balance_figures(ctx.store, usd, target, Decimal(eb))
+    if margin is not None:
+        return margin
     zero = fmt_scaled(0, 4)
     return {"eb": eb, "tb": eb, "m": zero, "n": zero, "c": zero, "v": zero, "e": eb, "mf": eb}
+
+
+def open_positions(ctx: SimContext, params: Params) -> dict[str, Any]:
+    """OpenPositions: the positions open now by txid (`txid` filters; `docalcs` adds value and net)."""
+    wanted = set(id_list(params, "txid", 50)) if (params.get("txid") or "").strip() else None
+    with ctx.store.lock:
+        result = open_positions_result(ctx.store, ctx.usd_now, docalcs=flag(params, "docalcs"))
+    return result if wanted is None else {k: v for k, v in result.items() if k in wanted}
 
 
 def add_export(ctx: SimContext, params: Params) -> dict[str, Any]:
@@ -258,6 +271,7 @@ PRIVATE: dict[str, Callable[..., Any]] = {
     "Ledgers": ledgers, "QueryLedgers": query_ledgers,
     "TradesHistory": trades_history, "QueryTrades": query_trades,
     "ClosedOrders": closed_orders, "QueryOrders": query_orders, "OrderAmends": order_amends,
+    "OpenPositions": open_positions,
     "AddExport": add_export, "ExportStatus": export_status, "RetrieveExport": retrieve_export,
     "RemoveExport": remove_export, "GetWebSocketsToken": websockets_token,
 }

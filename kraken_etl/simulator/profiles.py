@@ -13,10 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kraken_etl.simulator import shapes_margin
+
 if TYPE_CHECKING:
     from kraken_etl.simulator.generator import GeneratedBatch, Generator
 
 Event = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int], int], int]
+# Run before every event: `(generator, batch, previous event's end, next event's time, bases) -> time`;
+# writes what fell due in between (margin rollovers and position closes) and returns the event's time.
+Before = Callable[["Generator", "GeneratedBatch", int, int, tuple[int, int, int]], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,7 @@ class Profile:
     name: str
     share: float = 0.0  # fraction of events drawn from `events` instead of the default mix
     events: tuple[tuple[float, Event], ...] = ()
+    before: Before | None = None  # what falls due between events (None: nothing, no random draw)
 
     def pick(self, rng: random.Random) -> Event:
         """One of `events`, by weight."""
@@ -46,5 +52,6 @@ def profile(name: str) -> Profile:
 _PROFILES: dict[str, Profile] = {
     "default": Profile("default"),
     "retail-2019-2025": Profile("retail-2019-2025"),
-    "margin-trader": Profile("margin-trader"),
+    "margin-trader": Profile("margin-trader", share=shapes_margin.SHARE, events=shapes_margin.EVENTS,
+                             before=shapes_margin.due),
 }

@@ -132,6 +132,10 @@ def trade_record(store: Store, idx: int, *, ledgers: bool = False) -> dict[str, 
         "trade_id": c.TRADE_ID_BASE + idx,
         "maker": bool(cols["maker"][idx]),
     }
+    if int(cols["pos"][idx]):  # a position trade (profile margin-trader)
+        from kraken_etl.simulator.positions import margin_trade_fields  # positions renders with this module
+
+        margin_trade_fields(store, idx, rec)
     if ledgers:
         rec["ledgers"] = trade_ledger_ids(store, idx)
     return rec
@@ -156,7 +160,8 @@ def order_record(store: Store, idx: int, *, trades: bool = False, truth: bool = 
         # average price = cost / vol_exec at pair decimals (cost in quote units, vol in lot units)
         avg = cost * 10 ** (pair.pair_decimals + pair.lot_decimals) // (vol_exec * 10**qdec)
     amended = bool(cols["amended"][idx])
-    where = "market" if otype == "market" else f"{otype.replace('-', ' ')} {limit}"
+    where = otype if otype in ("market", "settle-position") else f"{otype.replace('-', ' ')} {limit}"
+    lev = int(cols["lev"][idx])
     reason = c.ORDER_REASONS[int(cols["reason"][idx])]
     rec: dict[str, Any] = {
         "refid": None,
@@ -172,9 +177,9 @@ def order_record(store: Store, idx: int, *, trades: bool = False, truth: bool = 
             "pair": pair.altname,
             "type": side,
             "ordertype": otype,
-            "price": "0" if otype == "market" else limit,
+            "price": "0" if otype in ("market", "settle-position") else limit,
             "price2": "0",
-            "leverage": "none",
+            "leverage": f"{lev}:1" if lev else "none",
             "order": f"{side} {fmt_scaled(vol, pair.lot_decimals)} {pair.altname} @ {where}",
             "close": "",
         },
@@ -189,6 +194,8 @@ def order_record(store: Store, idx: int, *, trades: bool = False, truth: bool = 
         "oflags": c.OFLAGS[int(cols["oflags"][idx])],
         "amended": amended,
     }
+    if lev:
+        rec["margin"] = True  # an order on margin (ClosedOrders' optional `margin`)
     if trades:
         first = int(cols["first_trade"][idx])
         rec["trades"] = [store.trade_id(first + k) for k in range(int(cols["ntrades"][idx]))]

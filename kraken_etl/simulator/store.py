@@ -28,6 +28,7 @@ from kraken_etl.simulator.generator import (
     Generator,
 )
 from kraken_etl.simulator.ids import IdCodec
+from kraken_etl.simulator.shapes_margin import Position, positions_of
 from kraken_etl.simulator.table import Column, Table
 
 Positions = npt.NDArray[np.int64]
@@ -63,6 +64,7 @@ class Discrepancies:
     leg_amount: dict[int, int] = field(default_factory=dict)  # ledger position -> scaled amount added (REST)
     leg_trades: dict[int, int] = field(default_factory=dict)  # trade index -> its altered leg's position
     altered_balance: dict[int, int] = field(default_factory=dict)  # ledger position -> scaled balance added
+    position_vol: dict[int, int] = field(default_factory=dict)  # opening trade -> vol added in OpenPositions
 
 
 def _tie_deltas(times: Column, start: int, codec: IdCodec) -> tuple[Int8s, Int8s]:
@@ -275,11 +277,33 @@ class Store:
         self.discrepancies_hidden = hidden
         leg_amount, leg_trades = self._leg_faults(rng, spec.leg_amount, missing)
         altered = self._balance_faults(rng, spec.altered_balance, hidden | set(leg_amount))
+        hidden.update(self._rollover_faults(rng, spec.hide_rollover))
+        position_vol = self._position_faults(rng, spec.position_mismatch)
         with self.lock:
             self.discrepancies = Discrepancies(frozenset(hidden), frozenset(missing), drift, vol_exec,
-                                               leg_amount, leg_trades, altered)
+                                               leg_amount, leg_trades, altered, position_vol)
             self._cache.clear()
         return self.discrepancies
+
+    def _open_positions(self) -> list[Position]:
+        n = self.trades.n
+        return [p for i, p in sorted(positions_of(self.gen.state).items()) if i < n and not 0 <= p.closing < n]
+
+    def _rollover_faults(self, rng: random.Random, n: int) -> set[int]:
+        """`hide_rollover`: N rollover entries hidden from REST, of positions still open first (so that
+        OpenPositions' fee, which counts them, disagrees with the ledger)."""
+        if not n:
+            return set()
+        opened = [r for p in self._open_positions() for r in p.rollovers if r < self.ledger.n]
+        closed = [r for p in positions_of(self.gen.state).values() for r in p.rollovers
+                  if r < self.ledger.n and r not in set(opened)]
+        picks = rng.sample(opened, min(n, len(opened)))
+        return set(picks) | set(rng.sample(closed, min(n - len(picks), len(closed))))
+
+    def _position_faults(self, rng: random.Random, n: int) -> dict[int, int]:
+        """`position_mismatch`: N open positions report 0.0001 more volume in OpenPositions than they traded."""
+        opened = self._open_positions()
+        return {p.idx: 10_000 for p in rng.sample(opened, min(n, len(opened)))}
 
     def _leg_faults(self, rng: random.Random, n: int, skip: set[int]) -> tuple[dict[int, int], dict[int, int]]:
         """`leg_amount`: the base leg of N trades (not already missing a leg) moves 0.0001 more in REST."""

@@ -117,15 +117,21 @@ def test_open_lots_follow_the_balance() -> None:
             assert books.held(asset) == sum(x.net for x in lines if x.asset == asset), (method, asset)
 
 
-def test_the_migration_seeds_the_defaults() -> None:
-    """kraken.treatment is seeded from a frozen copy in the migration: it must equal DEFAULTS."""
+def test_the_migrations_seed_the_defaults() -> None:
+    """kraken.treatment is seeded from a frozen copy in the cost_basis migration, updated by margin_books: the
+    result must equal DEFAULTS."""
     import importlib.util
     from pathlib import Path
+    from types import ModuleType
 
-    path = next((Path(__file__).parents[2] / "migrations" / "versions").glob("*_cost_basis.py"))
-    spec = importlib.util.spec_from_file_location("cost_basis_migration", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    seeded = {(t, s): (tr, f, n) for t, s, tr, f, n in migration.SEED}
+    def migration(suffix: str) -> ModuleType:
+        path = next((Path(__file__).parents[2] / "migrations" / "versions").glob(f"*_{suffix}.py"))
+        spec = importlib.util.spec_from_file_location(f"migration_{suffix}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    seeded = {(t, s): (tr, f, n) for t, s, tr, f, n in migration("cost_basis").SEED}
+    seeded.update(migration("margin_books").UPDATES)
     assert seeded == {k: (r.treatment.value, r.flagged, r.note) for k, r in DEFAULTS.items()}

@@ -1,0 +1,226 @@
+"""Margin shapes (profile ``margin-trader``): spot positions on margin, opened, rolled over, closed or settled.
+
+Kraken's ledger for margin (support article "How to calculate profits/losses from trading on margin"):
+no spot leg moves the base asset; a ``margin`` entry in the quote currency carries each position trade
+(opening: amount 0, the trade and opening fees together; closing: amount = the realised profit or loss
+before fees, the closing trade's fee); a ``rollover`` entry (amount 0, the fee) every 4 hours the position
+stays open. Settling a position (an order of type ``settle-position``) pays the position's cost in the
+quote and receives its volume in the base (long; a short the other way round) as two ``settled`` entries,
+with no fee (Kraken's fee page: no fee for settling).
+
+Assumed where Kraken's documentation is silent (UNVERIFIED, docs/simulator.md): a rollover's refid is
+the position's id (its opening trade's txid); the opening trade's and the closing trade's ``fee`` equal
+their ``margin`` entry's fee; ``net`` is the profit or loss before fees (the ``margin`` amount); a settled
+position's ``net`` is 0 (nothing is realised: the volume is bought or sold at the position's cost); the
+settling trade is on the closing side at the position's price. A position is closed whole, by one trade.
+
+Times: a position keeps its due times (next rollover, close) relative to the current run (batch); a
+position still open when a run ends continues its schedule from the start of the next run
+(`/_sim/advance`), so the gap between two runs is not charged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from kraken_etl.simulator import catalog as c
+from kraken_etl.simulator.orders import LOT, MIN_VOL, TAKER_RATE, _walk_price, make_order
+
+if TYPE_CHECKING:
+    from kraken_etl.simulator.generator import GeneratedBatch, Generator
+
+TICKS = 10_000_000
+GRID = 1_000
+HOUR = 3_600 * TICKS
+ROLLOVER_EVERY = 4 * HOUR  # Kraken: "Rollover fees are charged every 4 hours"
+OPEN_RATE = 2  # margin opening fee per 10,000 of the position's cost (Kraken's fee page: 0.01-0.02 %)
+ROLLOVER_RATE = 2  # rollover fee per 10,000 of the position's cost, every 4 hours
+SETTLE_SHARE = 0.25  # of positions settled rather than closed by a trade (when the account can pay)
+MAX_OPEN = 3
+LEVERAGES = (2, 3, 5)
+MARGIN_PAIRS = tuple(c.PAIR_CODE[k] for k in ("XXBTZUSD", "XXBTZEUR", "XETHZUSD", "SOLUSD"))
+SHARE = 0.35  # of the account's events that open a position
+T_MARGIN = c.LEDGER_TYPE_CODE["margin"]
+T_ROLLOVER = c.LEDGER_TYPE_CODE["rollover"]
+T_SETTLED = c.LEDGER_TYPE_CODE["settled"]
+SETTLE = c.ORDER_TYPE_CODE["settle-position"]
+MARKET = c.ORDER_TYPE_CODE["market"]
+
+
+@dataclass(slots=True)
+class Position:
+    """One position: opened by trade `idx` (absolute), whole until closed or settled."""
+
+    idx: int
+    pair: int
+    side: int  # 0 long (bought), 1 short (sold)
+    lev: int
+    vol: int  # lot units
+    price: int  # pair decimals
+    cost: int  # quote units
+    fee: int  # opening: trade fee + opening fee, quote units
+    margin: int  # quote units
+    next_roll: int  # ticks, relative to the current run
+    close_due: int
+    rollovers: list[int] = field(default_factory=list)  # absolute ledger positions of its rollover entries
+    roll_fees: int = 0
+    closing: int = -1  # absolute index of the closing (or settling) trade
+    settled: bool = False
+    cprice: int = 0
+    ccost: int = 0
+    cfee: int = 0
+    net: int = 0
+
+
+@dataclass(slots=True)
+class MarginBook:
+    """Every position of the account by opening trade, and which are open."""
+
+    positions: dict[int, Position] = field(default_factory=dict)
+    open: list[int] = field(default_factory=list)
+    run: tuple[int, int] = (-1, -1)  # which GeneratedBatch the due times are relative to
+    last: int = 0  # the latest time written in that run
+
+
+def book(gen: Generator) -> MarginBook:
+    """The generator's margin book (created on first use)."""
+    return cast(MarginBook, gen.state.setdefault("margin", MarginBook()))
+
+
+def positions_of(state: dict[str, object]) -> dict[int, Position]:
+    """Positions by opening trade index (empty for an account that never traded on margin)."""
+    found = state.get("margin")
+    return found.positions if isinstance(found, MarginBook) else {}
+
+
+def _quote_scale(pi: int) -> tuple[int, int, int]:
+    p = c.PAIRS[pi]
+    return c.ASSETS[p.quote].decimals, c.ASSETS[p.base].decimals, p.pair_decimals
+
+
+def _cost(pi: int, price: int, vol: int) -> int:
+    qdec, _, pdec = _quote_scale(pi)
+    return int(price * vol * 10**qdec // 10 ** (pdec + LOT))
+
+
+def _locked(bk: MarginBook, quote: int) -> int:
+    return sum(bk.positions[i].margin for i in bk.open if c.PAIRS[bk.positions[i].pair].quote == quote)
+
+
+def open_position(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int) -> int:
+    """Open a position (one market order, one trade, one ``margin`` entry); a spot order when enough are open."""
+    rng = gen.rng
+    bk = book(gen)
+    lb, _, ob = bases
+    if len(bk.open) >= MAX_OPEN:
+        return make_order(gen, b, t, bases, mean_gap)
+    pi = rng.choice(MARGIN_PAIRS)
+    quote = c.PAIRS[pi].quote
+    qdec, _, pdec = _quote_scale(pi)
+    price = _walk_price(gen, pi)
+    side = rng.randrange(2)
+    lev = rng.choice(LEVERAGES)
+    free = gen.bal(quote) - _locked(bk, quote)
+    budget = max(0, free) * rng.randint(5, 20) // 100 * lev
+    vol = budget * 10 ** (pdec + LOT) // (price * 10**qdec)
+    if vol < MIN_VOL:
+        return gen.deposit(b, t, lb, quote)
+    cost = _cost(pi, price, vol)
+    margin, fee = cost // lev, cost * (TAKER_RATE + OPEN_RATE) // 10_000
+    if cost <= 0 or free < margin + fee:
+        return gen.deposit(b, t, lb, quote)
+    idx = b.trade_base + len(b.trades)
+    at = t + GRID
+    first = gen.leg(b, lb, at, quote, c.SPOT, T_MARGIN, c.ST_NONE, 0, fee, c.REF_TRADE, idx)
+    b.trades.add(time=at, pair=pi, side=side, otype=MARKET, price=price, vol=vol, cost=cost, fee=fee, maker=0,
+                 order=ob + len(b.orders), leg=first, nlegs=1, pos=idx + 1, lev=lev, margin=margin)
+    b.orders.add(opentm=t, closetm=at + GRID, pair=pi, side=side, otype=MARKET, status=c.CLOSED, reason=0,
+                 vol=vol, vol_exec=vol, cost=cost, fee=fee, limit=0, first_trade=idx, ntrades=1, userref=0,
+                 oflags=0, amended=0, lev=lev)
+    bk.positions[idx] = Position(idx, pi, side, lev, vol, price, cost, fee, margin, at + ROLLOVER_EVERY,
+                                 at + rng.randint(1, 36) * HOUR)
+    bk.open.append(idx)
+    return at + GRID
+
+
+def due(gen: Generator, b: GeneratedBatch, prev: int, t: int, bases: tuple[int, int, int]) -> int:
+    """Write the rollovers and closes that fell due up to `t` (in time order, none before `prev`)."""
+    bk = book(gen)
+    run = (id(b), b.trade_base)
+    if bk.run != run:
+        for i in bk.open:  # a new run: carry the schedule over from the previous run's end
+            pos = bk.positions[i]
+            pos.next_roll, pos.close_due = max(0, pos.next_roll - bk.last), max(0, pos.close_due - bk.last)
+        bk.run = run
+    cur = prev
+    while bk.open:
+        when, kind, i = min(min((p.next_roll, 0, p.idx), (p.close_due, 1, p.idx))
+                            for p in (bk.positions[j] for j in bk.open))
+        if when > t:
+            break
+        pos = bk.positions[i]
+        at = max(when, cur)
+        if kind == 0 and pos.next_roll < pos.close_due:
+            cur = _rollover(gen, b, at, bases[0], pos)
+            pos.next_roll = at + ROLLOVER_EVERY  # 4 hours after the one charged (a delayed one moves the next)
+        else:
+            cur = _close(gen, b, at, bases, pos)
+            bk.open.remove(i)
+    bk.last = max(t, cur)
+    return bk.last
+
+
+def _afford(gen: Generator, b: GeneratedBatch, at: int, lb: int, asset: int, need: int) -> None:
+    """Deposits of `asset` until its balance covers `need` (a trader topping up before a loss or a fee)."""
+    for _ in range(50):
+        if gen.bal(asset) >= need:
+            return
+        gen.deposit(b, at, lb, asset)
+
+
+def _rollover(gen: Generator, b: GeneratedBatch, at: int, lb: int, pos: Position) -> int:
+    quote = c.PAIRS[pos.pair].quote
+    fee = max(1, pos.cost * ROLLOVER_RATE // 10_000)
+    _afford(gen, b, at, lb, quote, fee)
+    pos.rollovers.append(gen.leg(b, lb, at, quote, c.SPOT, T_ROLLOVER, c.ST_NONE, 0, fee, c.REF_TRADE, pos.idx))
+    pos.roll_fees += fee
+    return at
+
+
+def _close(gen: Generator, b: GeneratedBatch, at: int, bases: tuple[int, int, int], pos: Position) -> int:
+    """Close the position whole by a market trade (a ``margin`` entry with the profit or loss), or settle it."""
+    lb, _, ob = bases
+    p = c.PAIRS[pos.pair]
+    _, bdec, _ = _quote_scale(pos.pair)
+    base_amt = pos.vol * 10 ** (bdec - LOT)
+    idx = b.trade_base + len(b.trades)
+    tt = at + GRID
+    long = pos.side == 0
+    can_settle = gen.bal(p.quote) >= pos.cost if long else gen.bal(p.base) >= base_amt
+    if gen.rng.random() < SETTLE_SHARE and can_settle:
+        otype, price, cost, fee, pnl = SETTLE, pos.price, pos.cost, 0, 0
+        first = gen.leg(b, lb, tt, p.base, c.SPOT, T_SETTLED, c.ST_NONE, base_amt if long else -base_amt, 0,
+                        c.REF_TRADE, idx)
+        gen.leg(b, lb, tt, p.quote, c.SPOT, T_SETTLED, c.ST_NONE, -cost if long else cost, 0, c.REF_TRADE, idx)
+        nlegs, pos.settled = 2, True
+    else:
+        otype, price = MARKET, _walk_price(gen, pos.pair)
+        cost = _cost(pos.pair, price, pos.vol)
+        fee = cost * TAKER_RATE // 10_000
+        pnl = cost - pos.cost if long else pos.cost - cost
+        _afford(gen, b, at, lb, p.quote, fee - pnl)
+        first = gen.leg(b, lb, tt, p.quote, c.SPOT, T_MARGIN, c.ST_NONE, pnl, fee, c.REF_TRADE, idx)
+        nlegs = 1
+    side = 1 - pos.side
+    b.trades.add(time=tt, pair=pos.pair, side=side, otype=otype, price=price, vol=pos.vol, cost=cost, fee=fee,
+                 maker=0, order=ob + len(b.orders), leg=first, nlegs=nlegs, pos=pos.idx + 1, lev=pos.lev,
+                 margin=pos.margin)
+    b.orders.add(opentm=at, closetm=tt + GRID, pair=pos.pair, side=side, otype=otype, status=c.CLOSED, reason=0,
+                 vol=pos.vol, vol_exec=pos.vol, cost=cost, fee=fee, limit=0, first_trade=idx, ntrades=1,
+                 userref=0, oflags=0, amended=0, lev=pos.lev)
+    pos.closing, pos.cprice, pos.ccost, pos.cfee, pos.net = idx, price, cost, fee, pnl
+    return tt + GRID
+
+
+EVENTS = ((1.0, open_position),)
