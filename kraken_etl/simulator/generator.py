@@ -73,7 +73,7 @@ class Generator:
         self.profile = profile_named(profile)
         self.balances: dict[tuple[int, int], int] = {}
         self.prices = [_dec_to_int(p.start_price, p.pair_decimals) for p in c.PAIRS]
-        self.refcount = [0] * 7
+        self.refcount = [0] * c.REF_KINDS
         self.started = False
         self.tie_run = 0
 
