@@ -151,12 +151,20 @@ _SLICES = """
 slices AS (SELECT * FROM unnest(CAST(:assets AS text[]), CAST(:wallets AS text[]), CAST(:los AS timestamptz[]),
                                 CAST(:his AS timestamptz[]), CAST(:opens AS boolean[]))
            WITH ORDINALITY AS x(asset, wallet, lo, hi, opens, sid)),
--- A slice also takes the moment after `hi`: the fast pass compares a row with its predecessor by id, which
--- is not where a moment whose rows cancel out ends (see `ends`), so the row after one is judged here.
+-- A slice starts at the last moment before `lo` holding a single row (taken as given: a moment whose rows
+-- cancel out cannot be, see `ends`), and also takes the moment after `hi`: the fast pass compares a row with
+-- its predecessor by id, which is not where such a moment ends, so the row after one is judged here.
 scope AS MATERIALIZED (
     SELECT t.sid, t.asset, t.wallet, t.opens, (
-        SELECT date_trunc('second', max(p.time)) FROM kraken.ledger_entry p
+        SELECT date_trunc('second', p.time) FROM kraken.ledger_entry p
         WHERE p.account = :account AND p.asset = t.asset AND p.wallet_resolved = t.wallet AND p.time < t.lo
+          AND p.balance IS NOT NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM kraken.ledger_entry q
+            WHERE q.account = :account AND q.asset = t.asset AND q.wallet_resolved = t.wallet
+              AND q.time >= date_trunc('second', p.time) AND q.time < date_trunc('second', p.time) + interval '1 second'
+              AND q.ledger_id <> p.ledger_id AND q.balance IS NOT NULL)
+        ORDER BY p.time DESC LIMIT 1
     ) AS start, coalesce((
         SELECT date_trunc('second', min(p.time)) FROM kraken.ledger_entry p
         WHERE p.account = :account AND p.asset = t.asset AND p.wallet_resolved = t.wallet

@@ -192,9 +192,9 @@ def other_types(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int
 
 def delisting_conversion(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int],
                          mean_gap: int) -> int:
-    """A delisted asset converted by Kraken: the whole spot `USDT` balance out, then hours later its USD value
-    in, both `transfer`/`delistingconversion`, each with its own refid (the two sides are unpaired, as in
-    real exports; Kraken delisted USDT for EEA clients in 2025).
+    """A delisted asset converted by Kraken: the whole spot `USDT` balance out, then later its USD value in,
+    both `transfer`/`delistingconversion`, each with its own refid (the two sides are unpaired, as in real
+    exports; Kraken delisted USDT for EEA clients in 2025).
     """
     lb = bases[0]
     usdt, usd = A["USDT"], A["ZUSD"]
@@ -206,7 +206,9 @@ def delisting_conversion(gen: Generator, b: GeneratedBatch, t: int, bases: tuple
     value = held * price * _scale(usd) // (_scale(usdt) * 10**pair.pair_decimals)
     sub = ST["delistingconversion"]
     gen.leg(b, lb, t, usdt, SPOT, T["transfer"], sub, -held, 0, c.REF_TRANSFER, gen.new_ref(c.REF_TRANSFER))
-    t = _later(gen, t, 3_600 * 10_000, 48 * 3_600 * 10_000)
+    # later by up to two of the account's mean gaps between events (about two days in a built history; within
+    # a second in `/_sim/advance`, whose rows must stay after what was already served)
+    t = _later(gen, t, 1, max(1, 2 * mean_gap // GRID))
     if value > 0:
         gen.leg(b, lb, t, usd, SPOT, T["transfer"], sub, value, 0, c.REF_TRANSFER, gen.new_ref(c.REF_TRANSFER))
     return t

@@ -18,12 +18,14 @@ _INSERT = """
 
 
 def _load(engine: Engine, account: str, after: str) -> None:
-    rows = [("L0", "Q0", 0, "deposit", "1000", "0", "1000"),
-            ("LZ", "Q1", 60, "deposit", "223.3", "0", "1223.3"),  # the ids put the spend first
-            ("LA", "S1", 60, "spend", "-220", "3.3", "1000"),
-            ("LY", "Q2", 70, "deposit", "101.5", "0", "1101.5"),  # a second one right after it
-            ("LB", "S2", 70, "spend", "-100", "1.5", "1000"),
-            ("LC", "T1", 120, "trade", "100", "0", after)]
+    rows = [("L00", "Q0", 0, "deposit", "1000", "0", "1000"),
+            ("LD1", "Q1", 50, "deposit", "200", "0", "1200"),  # three in a row: the ids put these two in order
+            ("LD2", "S1", 50, "spend", "-197", "3", "1000"),
+            ("LE1", "Q2", 60, "deposit", "223.3", "0", "1223.3"),
+            ("LE2", "S2", 60, "spend", "-220", "3.3", "1000"),
+            ("LF2", "Q3", 70, "deposit", "101.5", "0", "1101.5"),  # the ids put the spend first
+            ("LF1", "S3", 70, "spend", "-100", "1.5", "1000"),
+            ("LZ0", "T1", 120, "trade", "100", "0", after)]
     with engine.begin() as conn:
         conn.execute(text(_INSERT), [{"account": account, "id": i, "refid": r, "t": T0 + s, "type": k, "amount": a,
                                       "fee": f, "balance": b} for i, r, s, k, a, f, b in rows])
