@@ -28,6 +28,26 @@ def by_asset(legs: list[tuple[LedgerLine, Decimal]]) -> list[tuple[LedgerLine, D
     return list(merged.values())
 
 
+def net_same_asset(gives: list[tuple[LedgerLine, Decimal]], gets: list[tuple[LedgerLine, Decimal]]
+                   ) -> tuple[list[tuple[LedgerLine, Decimal]], list[tuple[LedgerLine, Decimal]]]:
+    """An asset on both sides (one per side, after `by_asset`) moves only by the difference: a renamed asset
+    converted one for one (`ETH2.S` → `ETH`, both ETH in the books) is no disposal."""
+    both = {leg.asset for leg, _ in gives} & {leg.asset for leg, _ in gets}
+    if not both:
+        return gives, gets
+    given = {leg.asset: (leg, net) for leg, net in gives}
+    got = {leg.asset: (leg, net) for leg, net in gets}
+    out_gives = [(leg, net) for leg, net in gives if leg.asset not in both]
+    out_gets = [(leg, net) for leg, net in gets if leg.asset not in both]
+    for asset in sorted(both):
+        left = got[asset][1] + given[asset][1]
+        if left > 0:
+            out_gets.append((got[asset][0], left))
+        elif left < 0:
+            out_gives.append((given[asset][0], left))
+    return out_gives, out_gets
+
+
 def shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:
     """The trade's value shared among several legs on one side by their fair value (equally without prices)."""
     if len(legs) <= 1:

@@ -20,7 +20,7 @@ from operator import attrgetter, itemgetter
 
 from kraken_etl.books.lots import gc_paused
 from kraken_etl.books.lots_model import ZERO, Event, Kind
-from kraken_etl.books.trade_sides import by_asset, shares
+from kraken_etl.books.trade_sides import by_asset, net_same_asset, shares
 from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
 
 FEE_CREDITS = frozenset({"KFEE"})
@@ -274,7 +274,7 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
         value = sum([_value(out, leg, -net, at) for leg, net in gives], ZERO)
     else:
         value = sum([_value(out, leg, abs(leg.amount), at) for leg, _ in gets or gives], ZERO)
-    gives, gets = by_asset(gives), by_asset(gets)  # one order filled from several wallets: one event each
+    gives, gets = net_same_asset(by_asset(gives), by_asset(gets))  # a leg per wallet; a renamed asset
     give_values = shares(value, gives) if len(gives) > 1 else [value] * len(gives)
     get_values = shares(value, gets) if len(gets) > 1 else [value] * len(gets)
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO

@@ -151,15 +151,23 @@ def test_buy_crypto_in_another_fiat_is_worth_what_was_spent_fee_included() -> No
                                                 (Kind.ACQUIRE, "XBT", D("0.02"), D("1004.85"), D(0))])
 
 
-def test_earn_migration_and_a_renamed_asset() -> None:
-    # DOT.S → DOT in Earn is a move (both are DOT once the suffix is dropped); ETH2 → ETH is a swap
-    got = ledger_to_events([line("L1", "earn", "DOT", "-40", subtype="migration", refid="E1", price="6"),
+def test_earn_migration_and_a_renamed_asset_are_moves() -> None:
+    # DOT.S → DOT in Earn and ETH2.S → ETH: one asset once normalised (DOT, ETH), the lots carry over
+    got = ledger_to_events([line("L0", "deposit", "ETH", "2", price="2000"),
+                            line("L1", "earn", "DOT", "-40", subtype="migration", refid="E1", price="6"),
                             line("L2", "earn", "DOT", "40", subtype="migration", refid="E1", price="6"),
-                            line("L3", "conversion", "ETH2", "-2", refid="C1", price="3000"),
-                            line("L4", "conversion", "ETH", "2", refid="C1", price="3000")], currency="USD")
-    assert sorted(kinds(got.events)) == sorted([(Kind.DISPOSE, "ETH2", D(2), D(6000), D(0)),
-                                                (Kind.ACQUIRE, "ETH", D(2), D(6000), D(0))])
-    assert got.findings == []
+                            line("L3", "conversion", "ETH", "-2", refid="C1", price="3000", minutes=1),
+                            line("L4", "conversion", "ETH", "2", refid="C1", price="3000", minutes=1)],
+                           currency="USD")
+    assert kinds(got.events) == [(Kind.ACQUIRE, "ETH", D(2), D(4000), D(0))]
+    assert [f.kind for f in got.findings] == ["cost_assumed"]
+
+
+def test_a_conversion_to_another_asset_is_a_swap() -> None:
+    got = ledger_to_events([line("L3", "conversion", "LUNA", "-100", refid="C1", price="0.5"),
+                            line("L4", "conversion", "LUNA2", "20", refid="C1", price="2")], currency="USD")
+    assert sorted(kinds(got.events)) == sorted([(Kind.DISPOSE, "LUNA", D(100), D(40), D(0)),
+                                                (Kind.ACQUIRE, "LUNA2", D(20), D(40), D(0))])
 
 
 def test_an_airdrop_is_an_acquisition_at_fair_value_flagged_unclassified() -> None:
