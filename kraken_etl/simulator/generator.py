@@ -76,6 +76,7 @@ class Generator:
         self.refcount = [0] * c.REF_KINDS
         self.started = False
         self.tie_run = 0
+        self.earn_migration_type = "earn"  # SimConfig.earn_migration_type (profile shapes only)
 
     # -- low-level writers -------------------------------------------------------------------------
     def leg(self, b: GeneratedBatch, base: int, t: int, asset: int, wallet: int, ltype: int,

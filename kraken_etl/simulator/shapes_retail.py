@@ -9,8 +9,9 @@ balanced events through `Generator.leg`, so every (asset, wallet) chain keeps
 - `multi_wallet_sell`: one market sell filled from spot AND an Earn wallet of the same asset: one trade, two
   base legs (one per wallet) and the quote leg, all with refid = the trade txid (BittyTax PR #499: a
   31.41 ETH sale drawn from spot 29.86 + earn 1.55);
-- `earn_migration`: a legacy `DOT.S` balance moved to an Earn wallet of `DOT` (`earn`/`migration`, two legs,
-  one refid; Kraken's Earn migration from 2023-11-15);
+- `earn_migration`: a legacy `DOT.S` balance moved to an Earn wallet of `DOT` (`earn`/`migration`, or
+  `transfer`/`migration` with `SimConfig.earn_migration_type`; two legs, one refid; Kraken's Earn migration
+  from 2023-11-15);
 - `delisting_conversion`: a delisted asset (`USDT`) converted by Kraken: `transfer`/`delistingconversion` out,
   and its USD value in hours later under another refid (BittyTax PR #499: the two sides are unpaired);
 - `other_types`: an `ETH2.S` → `ETH` `conversion` (the renamed asset), an `invite bonus`, a `dividend` and an
@@ -139,7 +140,7 @@ def multi_wallet_sell(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[in
 
 
 def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int) -> int:
-    """A legacy `DOT.S` balance moved whole to `DOT` in an Earn wallet (`earn`/`migration`, one refid).
+    """A legacy `DOT.S` balance moved whole to `DOT` in an Earn wallet (`earn`/`migration` by default, one refid).
 
     Without a `DOT.S` balance, the event stakes some DOT the legacy way first (`transfer` spottostaking /
     stakingfromspot), as the default profile does.
@@ -156,8 +157,9 @@ def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, 
         gen.leg(b, lb, t, staked, SPOT, T["transfer"], ST["stakingfromspot"], amount, 0, c.REF_STAKING, ref)
         return t
     ref = gen.new_ref(c.REF_EARN)
-    gen.leg(b, lb, t, staked, SPOT, T["earn"], ST["migration"], -held, 0, c.REF_EARN, ref)
-    gen.leg(b, lb, t, dot, bonded, T["earn"], ST["migration"], held, 0, c.REF_EARN, ref)
+    kind = T[gen.earn_migration_type]  # `earn` or `transfer`: which one Kraken writes is UNVERIFIED
+    gen.leg(b, lb, t, staked, SPOT, kind, ST["migration"], -held, 0, c.REF_EARN, ref)
+    gen.leg(b, lb, t, dot, bonded, kind, ST["migration"], held, 0, c.REF_EARN, ref)
     return t
 
 

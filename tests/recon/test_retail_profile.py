@@ -72,6 +72,20 @@ def test_a_retail_account_loads_whole_and_reconciles_without_a_break(mode: str, 
         sim.http.close()
 
 
+@pytest.mark.parametrize("mode", ["rest", "import"])
+def test_earn_migration_written_as_transfer_reconciles_too(mode: str, engine: Engine, tmp_path: Path) -> None:
+    sim = make_sim(seed=201, ledger_entries=400, history_days=200, profile=PROFILE, earn_migration_type="transfer")
+    try:
+        migrated = {r["type"] for r in sim.truth("ledgers")["ledger"].values() if r["subtype"] == "migration"}
+        assert migrated == {"transfer"}
+        arrive(mode, sim, engine, "t", tmp_path)
+        result = reconcile(engine, "t", clock=sim.clock)
+        unexpected = [f for f in result.open_findings if f.severity != "info" or f.kind not in ALLOWED_INFO[mode]]
+        assert unexpected == [], [f.message for f in unexpected]
+    finally:
+        sim.http.close()
+
+
 def test_a_sale_from_spot_and_earn_is_one_trade_and_one_full_disposal(engine: Engine, tmp_path: Path) -> None:
     sim = make_sim(seed=204, ledger_entries=600, history_days=200, profile=PROFILE)
     try:
