@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from kraken_etl.jobs import books
+from kraken_etl.jobs.streams import SYNC_ORDER
+from kraken_etl.jobs.sync import sync_account
 from kraken_etl.recon import reconcile
 from tests.pipeline.conftest import make_sim
 from tests.pipeline.truth import compare_all
@@ -68,6 +70,22 @@ def test_a_retail_account_loads_whole_and_reconciles_without_a_break(mode: str, 
                                       "AND count(DISTINCT asset) = 2) x"), {"a": account}).scalar_one()
         assert {"spend", "receive", "conversion", "invite bonus", "dividend", "airdrop"} <= set(kinds[0])
         assert {"migration", "delistingconversion"} <= set(kinds[1]) and multi > 0
+    finally:
+        sim.http.close()
+
+
+def test_new_activity_then_an_incremental_reconcile_stays_clean(engine: Engine, tmp_path: Path) -> None:
+    sim = make_sim(seed=209, ledger_entries=400, history_days=200, profile=PROFILE)
+    try:
+        arrive("import", sim, engine, "i", tmp_path)
+        assert [f for f in reconcile(engine, "i", clock=sim.clock).open_findings if f.severity == "break"] == []
+        sim.clock.advance(120)
+        sim.advance(300)
+        sim.clock.advance(5)
+        sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="i")
+        again = reconcile(engine, "i", clock=sim.clock)
+        assert again.incremental
+        assert [f.message for f in again.open_findings if f.severity == "break"] == []
     finally:
         sim.http.close()
 
