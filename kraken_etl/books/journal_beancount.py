@@ -14,13 +14,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import TextIO
 
 from kraken_etl.books.journal import OPENING_ACCOUNT, Assertion, Opening, Transaction
 from kraken_etl.books.journal_names import Chart, commodity, quoted
-from kraken_etl.books.journal_render import Price, number
+from kraken_etl.books.journal_render import Price, number, write_block
 
 
 class BeancountRenderer:
@@ -59,14 +59,11 @@ class BeancountRenderer:
         self.out.write("\n")
 
     def prices(self, prices: Iterable[Price]) -> int:
-        count = 0
-        for p in prices:
-            self._day(p.day)
-            self.out.write(f"{p.day} price {self._commodity(p.base)} {number(p.price)} {self._commodity(p.quote)}\n")
-            count += 1
-        if count:
-            self.out.write("\n")
-        return count
+        def lines() -> Iterator[str]:
+            for p in prices:
+                self._day(p.day)
+                yield f"{p.day} price {self._commodity(p.base)} {number(p.price)} {self._commodity(p.quote)}"
+        return write_block(self.out, lines())
 
     def openings(self, openings: list[Opening]) -> None:
         for day in sorted({o.day for o in openings}):

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from kraken_etl.books.journal import OPENING_ACCOUNT, Assertion, Opening, Transaction
 from kraken_etl.books.journal_names import Chart, commodity, ledger_commodity, plain
-from kraken_etl.books.journal_render import Price, number
+from kraken_etl.books.journal_render import Price, number, write_block
 
 
 class LedgerRenderer:
@@ -46,13 +46,8 @@ class LedgerRenderer:
                        "decimal-mark .\n\n")
 
     def prices(self, prices: Iterable[Price]) -> int:
-        count = 0
-        for p in prices:
-            self.out.write(f"P {p.day} {self._commodity(p.base)} {number(p.price)} {self._commodity(p.quote)}\n")
-            count += 1
-        if count:
-            self.out.write("\n")
-        return count
+        return write_block(self.out, (f"P {p.day} {self._commodity(p.base)} {number(p.price)} "
+                                      f"{self._commodity(p.quote)}" for p in prices))
 
     def openings(self, openings: list[Opening]) -> None:
         for day in sorted({o.day for o in openings}):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from kraken_etl.books.journal import Assertion, DayEnds, GainsHook, Opening, Posting, Transaction, transactions
 
@@ -51,6 +51,17 @@ class Renderer(Protocol):
     def transaction(self, txn: Transaction) -> None: ...
     def assertion(self, assertion: Assertion) -> None: ...
     def end(self) -> None: ...
+
+
+def write_block(out: TextIO, lines: Iterable[str]) -> int:
+    """Write `lines` (each without its newline) and a blank line after them when there were any; returns how many."""
+    count = 0
+    for line in lines:
+        out.write(line + "\n")
+        count += 1
+    if count:
+        out.write("\n")
+    return count
 
 
 def number(value: Decimal) -> str:

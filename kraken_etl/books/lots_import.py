@@ -4,6 +4,10 @@ Every row is checked; a file with any bad row is refused whole, each bad row nam
 half-imported). Amounts and costs are exact decimals (`1234.5`, no thousands separators, no exponent);
 `acquired_at` is a date (`2019-05-01`, midnight UTC) or an ISO moment with a zone (naive means UTC). Assets
 are read as Kraken writes them or in common form (`XXBT`, `XBT` and `BTC` are one asset).
+
+`opening_lots_in` turns the stored lots into the engine's, costed in the reporting currency: a lot costed in
+another currency is converted at that currency's price at the lot's acquisition (found by the caller); a lot
+without such a price is not used, and says so as a finding.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
+from kraken_etl.books.treatments_events import Finding, OpeningLot
 from kraken_etl.core.assets import normalize_asset, split_suffix
 from kraken_etl.core.visible import visible
 
@@ -99,3 +106,20 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"acquired_at {visible(text)!r} is not a date or an ISO moment") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def opening_lots_in(rows: Iterable[Any], currency: str) -> tuple[list[OpeningLot], list[Finding]]:
+    """The stored opening lots (`asset, amount, cost, currency, acquired_at, source_name, row_number` and `rate`:
+    one unit of the lot's cost currency in `currency` at its acquisition, None when unknown) as the engine's
+    lots in `currency`, and a finding for each lot that cannot be costed in it."""
+    lots, findings = [], []
+    for r in rows:
+        source = f"{r.source_name}:{r.row_number}"
+        if r.rate is None:
+            findings.append(Finding("opening_lot_currency", (source,),
+                                    f"opening lot costed in {r.currency}: no {r.currency} price in {currency} at "
+                                    f"{r.acquired_at.isoformat()}, not used", r.asset))
+            continue
+        cost = r.cost if r.currency.upper() == currency else r.cost * r.rate
+        lots.append(OpeningLot(r.asset, r.amount, cost, r.acquired_at, source))
+    return lots, findings

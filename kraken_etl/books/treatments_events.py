@@ -110,20 +110,24 @@ def ledger_to_events(
     opening_lots: Iterable[OpeningLot] = (),
     since: Mapping[str, datetime] | None = None,
     opening_progress: Mapping[str, Progress] | None = None,
+    moves: Mapping[tuple[str, str], tuple[str, str]] | None = None,
 ) -> Converted:
     """The events and findings of `lines`.
+
+    `moves`: (account, ledger id) of the deposits and withdrawals that are moves between the entity's accounts
+    (`books.moves.pair_moves`): their lots stay in the pool; only their fees leave it.
 
     `since` (a resumed run): per asset, the moment its events start; only those assets' events and findings
     from then on are returned, and their deposits before it do not use opening lots. `opening_progress`: per
     asset, how far its opening lots had been used at that moment (default: not at all).
     """
     with gc_paused():
-        return _convert(lines, currency, table, fee_rule, opening_lots, since, opening_progress or {})
+        return _convert(lines, currency, table, fee_rule, opening_lots, since, opening_progress or {}, moves or {})
 
 
 def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[str, str], Rule], fee_rule: FeeRule,
              opening_lots: Iterable[OpeningLot], since: Mapping[str, datetime] | None,
-             opening_progress: Mapping[str, Progress]) -> Converted:
+             opening_progress: Mapping[str, Progress], moves: Mapping[tuple[str, str], tuple[str, str]]) -> Converted:
     out = Converted([], [])
     openings: dict[str, _Openings] = defaultdict(lambda: _Openings(deque()))
     for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
@@ -156,6 +160,11 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
                 trades[refid] = [line]
             else:
                 legs.append(line)
+            continue
+        if moves and (line.account, line.ledger_id) in moves:
+            if line.fee and line.asset != currency:  # the fee leaves the pool, its cost carried out
+                out.add(Kind.TRANSFER_OUT, line.asset, line.at, line.fee, entries=(line.ledger_id,),
+                        label=f"{line.type} fee (a move between accounts)")
             continue
         if since is not None and rule.treatment is Treatment.DEPOSIT and (
                 line.asset not in since or line.at < since[line.asset]):

@@ -76,18 +76,8 @@ def demo() -> None:
             "calls (run `make demo` again: the second run is incremental and only re-reads the overlap)")
     summary = summarise(run)
 
-    table = Table(title="rows per table")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in summary.counts.items():
-        table.add_row(name, f"{count:,}")
-    console.print(table)
-    timing = Table(title="time taken")
-    timing.add_column("step")
-    timing.add_column("seconds", justify="right")
-    for step, seconds in summary.seconds.items():
-        timing.add_row(step, f"{seconds:.1f}")
-    console.print(timing)
+    console.print(_figures("rows per table", "table", "rows", {k: f"{v:,}" for k, v in summary.counts.items()}))
+    console.print(_figures("time taken", "step", "seconds", {k: f"{v:.1f}" for k, v in summary.seconds.items()}))
     console.print(f"quarantined records: {summary.quarantined:,} (see kraken.quarantine)")
     for line in _steps_lines(outcome):
         console.print(line, highlight=False, soft_wrap=True)
@@ -97,3 +87,13 @@ def demo() -> None:
     console.print(f"Try:  {FIRST_QUERY}", highlight=False, soft_wrap=True)
     console.print("Guide: docs/sql-guide.md   Where things stand: kraken-etl status   Runbook: docs/operations.md",
                   highlight=False)
+
+
+def _figures(title: str, name: str, figure: str, rows: dict[str, str]) -> Table:
+    """A two-column table: names on the left, their figures right-aligned."""
+    table = Table(title=title)
+    table.add_column(name)
+    table.add_column(figure, justify="right")
+    for key, value in rows.items():
+        table.add_row(key, value)
+    return table

@@ -1,7 +1,7 @@
-"""The books' SQL (rows in, rows out: the lot engine's types stay in kraken_etl.books): the ledger of an
-entity with each entry's fair value, the treatments table, the user's opening lots, and the lot engine's
-results stored per (entity, method, currency): replaced whole, or per asset from a checkpoint on (what changed
-since the last run: `changed_assets`, `price_change`, `entry_counts`, `inputs_digest`).
+"""The books' inputs in SQL (rows in, rows out: the lot engine's types stay in kraken_etl.books): the ledger of an
+entity with each entry's fair value, the treatments table, the user's opening lots, and what changed since the
+last run (`changed_assets`, `price_change`, `entry_counts`, `inputs_digest`). The stored results are in
+`db.book_runs`.
 
 Fair value has one place: `FAIR_VALUE`, the price of one unit of the entry's asset code in the reporting
 currency at the entry's moment, from `reporting.price_at`. Everything the books value goes through it.
@@ -21,31 +21,20 @@ from sqlalchemy import Connection, Engine, text
 __all__ = [  # Engine re-exported so the books name the type without importing SQLAlchemy
     "FAIR_VALUE",
     "OPENING_TYPE",
-    "TABLES",
     "Engine",
     "OpeningLotInput",
-    "RunFacts",
     "changed_assets",
-    "checkpoint_assets",
-    "count_before",
     "entry_counts",
     "inputs_digest",
     "price_change",
-    "read_checkpoint",
-    "read_disposals",
-    "read_findings",
-    "read_income",
     "read_ledger",
+    "read_movements",
     "read_opening_lots",
-    "read_run",
     "read_treatments",
     "reading",
-    "replace_assets",
-    "store_books",
     "store_opening_lots",
     "watermark",
 ]
-TABLES = ("book_disposal", "book_income", "book_holding", "book_finding")
 
 # The one fair value of a ledger entry (`l`): NULL when no stored price covers the moment.
 FAIR_VALUE = "(reporting.price_at(l.asset, :currency, l.time)).price"
@@ -53,29 +42,31 @@ OPENING_TYPE = "opening balance"  # the balance a chain's stored history opens w
 
 # An entry in the reporting currency itself is never valued (it carries no lots, and a trade takes its value from
 # the amount such a leg moved): its price is 1, without asking `price_at` (the costly part of the read).
-# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what `price_at` answers for each
-# (asset, currency, hour) (the valued `reporting.ledger` reads it the same way): a join instead of a call per
-# entry, used only while the grid is as new as every candle and identity (`:grid`, see `_GRID_FRESH`).
-_LEDGER_COLUMNS = f"""
-SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype,
-       kraken.book_asset(l.asset) AS asset,
-       l.amount, l.fee,
-       CASE WHEN kraken.book_asset(l.asset) = :currency THEN 1 WHEN s.hour IS NOT NULL THEN s.price
-            ELSE {FAIR_VALUE} END AS price, l.account
+# `price_at` answers per (asset code, currency, hour): its candles are those that start at or before the hour.
+# Before the refresh boundary, the hourly grid `reporting.price_hourly` holds what it answered for each hour at
+# the refresh (the valued `reporting.ledger` reads it the same way): a join instead of a call per entry. The grid
+# still answers for an entry earlier than every candle written since the refresh, and not at all once an identity
+# changed (`:grid_until`, see `_GRID_UNTIL`): a `prices sync` that adds today's candles leaves the grid good for
+# the past. The other entries are priced by one `price_at` call per (asset code, hour) they fall in.
+_LEDGER_COLUMNS = """
+SELECT l.ledger_id, l.refid, l.time, l.type, l.subtype, kraken.book_asset(l.asset) AS asset, l.asset AS code,
+       l.amount, l.fee, l.account, s.hour IS NOT NULL AS in_grid, s.price AS grid_price
 FROM kraken.ledger_entry l
-LEFT JOIN reporting.price_hourly s ON CAST(:grid AS boolean) AND s.asset = reporting.normalize_asset(l.asset)
-      AND s.currency = :currency AND s.hour = date_trunc('hour', l.time, 'UTC')
+LEFT JOIN reporting.price_hourly s ON l.time < CAST(:grid_until AS timestamptz)
+      AND s.asset = reporting.normalize_asset(l.asset) AND s.currency = :currency
+      AND s.hour = date_trunc('hour', l.time, 'UTC')
 """
-_GRID_FRESH = """
+_GRID_UNTIL = """
 SELECT r.covered_before IS NOT NULL
-   AND r.refreshed_at >= coalesce((SELECT max(p.fetched_at) FROM kraken.price p), '-infinity')
-   AND r.refreshed_at >= coalesce((SELECT max(i.updated_at) FROM kraken.asset_identity i), '-infinity')
-   AND EXISTS (SELECT 1 FROM reporting.price_hourly h WHERE h.currency = :currency)
+       AND r.refreshed_at >= coalesce((SELECT max(i.updated_at) FROM kraken.asset_identity i), '-infinity')
+       AND EXISTS (SELECT 1 FROM reporting.price_hourly h WHERE h.currency = :currency) AS usable,
+       (SELECT min(p.start) FROM kraken.price p WHERE p.fetched_at > r.refreshed_at) AS first_new_candle
 FROM reporting.refresh_state r
 """
 # Two index ranges: the entries from `from` on, and the earlier legs of the groups (refid) that start inside the
 # range's first day (a trade's moment is its first leg's, so such a group must be read whole).
 _LEDGER = f"""
+WITH e AS MATERIALIZED (
 {_LEDGER_COLUMNS}
 WHERE l.account = ANY(:accounts) AND l.time <= :through AND l.time >= :from
 UNION ALL
@@ -84,7 +75,16 @@ WHERE l.account = ANY(:accounts) AND l.time < :from
   AND l.refid IN (SELECT s.refid FROM kraken.ledger_entry s
                   WHERE s.account = ANY(:accounts) AND s.refid IS NOT NULL AND s.time <= :through
                     AND s.time >= :from AND s.time < CAST(:from AS timestamptz) + interval '1 day')
-ORDER BY time, ledger_id
+),
+hours AS MATERIALIZED (
+    SELECT DISTINCT e.code, date_trunc('hour', e.time, 'UTC') AS hour FROM e
+    WHERE NOT e.in_grid AND e.asset <> :currency
+),
+live AS MATERIALIZED (SELECT h.code, h.hour, (reporting.price_at(h.code, :currency, h.hour)).price FROM hours h)
+SELECT e.ledger_id, e.refid, e.time, e.type, e.subtype, e.asset, e.amount, e.fee,
+       CASE WHEN e.asset = :currency THEN 1 WHEN e.in_grid THEN e.grid_price ELSE v.price END AS price, e.account
+FROM e LEFT JOIN live v ON NOT e.in_grid AND v.code = e.code AND v.hour = date_trunc('hour', e.time, 'UTC')
+ORDER BY e.time, e.ledger_id
 """
 
 # A chain that opens at a balance other than 0 (its history starts after the account's first entry): that
@@ -108,8 +108,11 @@ def read_ledger(conn: Connection, accounts: Sequence[str], currency: str, throug
     each with its canonical asset without the wallet suffix and its fair value (`price`, NULL without one)."""
     params = {"accounts": list(accounts), "currency": currency, "through": through or datetime(9999, 1, 1, tzinfo=UTC),
               "from": start or _EVER}
-    grid = bool(conn.execute(text(_GRID_FRESH), {"currency": currency}).scalar())
-    return list(conn.execute(text(_OPENINGS), params)), list(conn.execute(text(_LEDGER), {**params, "grid": grid}))
+    grid = conn.execute(text(_GRID_UNTIL), {"currency": currency}).one_or_none()
+    until: datetime | str = ("-infinity" if grid is None or not grid.usable
+                             else "infinity" if grid.first_new_candle is None else grid.first_new_candle)
+    entries = list(conn.execute(text(_LEDGER), {**params, "grid_until": until}))
+    return list(conn.execute(text(_OPENINGS), params)), entries
 
 
 @contextmanager
@@ -148,14 +151,6 @@ def inputs_digest(conn: Connection) -> str:
     return str(conn.execute(text(_INPUTS)).scalar_one())
 
 
-def read_run(conn: Connection, entity: str, method: str, currency: str) -> Any:
-    """The stored computation's run row (None when there is none)."""
-    return conn.execute(text(
-        "SELECT entity, method, currency, accounts, entries, last_entry_time, fee_rule, watermark, inputs "
-        "FROM kraken.book_run WHERE entity = :e AND method = :m AND currency = :c"),
-        {"e": entity, "m": method, "c": currency}).one_or_none()
-
-
 _CHANGED = """
 WITH changed AS (
     SELECT l.asset, l.time, l.refid FROM kraken.ledger_entry l
@@ -192,32 +187,6 @@ def price_change(conn: Connection, since: datetime) -> datetime | None:
         "SELECT min(start) FROM kraken.price WHERE fetched_at >= :since"), {"since": since}).scalar_one()
 
 
-def checkpoint_assets(conn: Connection, entity: str, method: str, currency: str) -> list[str]:
-    return list(conn.execute(text(
-        "SELECT DISTINCT asset FROM kraken.book_checkpoint WHERE entity = :e AND method = :m AND currency = :c "
-        "ORDER BY 1"), {"e": entity, "m": method, "c": currency}).scalars())
-
-
-def count_before(conn: Connection, entity: str, method: str, currency: str, asset: str,
-                 at: datetime) -> dict[str, int]:
-    """How many rows of each table the asset has before `at` (rows without a moment count as after)."""
-    key = {"e": entity, "m": method, "c": currency, "a": asset, "t": at}
-    return {table: int(conn.execute(text(
-        f"SELECT count(*) FROM kraken.{table} WHERE entity = :e AND method = :m AND currency = :c AND asset = :a "
-        f"AND {column} < :t"), key).scalar_one())
-        for table, column in (("book_disposal", "disposed_at"), ("book_income", "received_at"),
-                              ("book_holding", "at"), ("book_finding", "at"))}
-
-
-def read_checkpoint(conn: Connection, entity: str, method: str, currency: str, asset: str,
-                    target: datetime) -> Any:
-    """The asset's latest checkpoint at or before `target` (at, state, opening, row_counts), or None."""
-    return conn.execute(text(
-        "SELECT at, state, opening, row_counts FROM kraken.book_checkpoint WHERE entity = :e AND method = :m "
-        "AND currency = :c AND asset = :a AND at <= :t ORDER BY at DESC LIMIT 1"),
-        {"e": entity, "m": method, "c": currency, "a": asset, "t": target}).one_or_none()
-
-
 def read_treatments(conn: Connection) -> list[Any]:
     return list(conn.execute(text(
         "SELECT ledger_type, ledger_subtype, treatment, flagged, note, origin FROM kraken.treatment "
@@ -248,121 +217,20 @@ def store_opening_lots(conn: Connection, sha256: str, source_name: str, lots: It
     return int(result.rowcount or 0)
 
 
-def read_opening_lots(conn: Connection) -> list[Any]:
+def read_movements(conn: Connection, accounts: Sequence[str]) -> list[Any]:
+    """The deposits and withdrawals of `accounts` (account, ledger_id, asset canonical, type, amount, time), in
+    time order, withdrawals first among entries of one moment: what moves between the accounts are paired from."""
     return list(conn.execute(text(
-        "SELECT file_sha256, row_number, source_name, asset, amount, cost, currency, acquired_at "
-        "FROM kraken.opening_lot ORDER BY acquired_at, file_sha256, row_number")))
+        "SELECT account, ledger_id, kraken.book_asset(asset) AS asset, type, amount, time FROM kraken.ledger_entry "
+        "WHERE account = ANY(:accounts) AND type IN ('deposit', 'withdrawal') "
+        "ORDER BY time, type = 'deposit', account, ledger_id"), {"accounts": list(accounts)}))
 
 
-@dataclass(frozen=True, slots=True)
-class RunFacts:
-    """What `book_run` says about a stored computation besides its key."""
-
-    accounts: Sequence[str]
-    entries: int
-    last_entry_time: datetime | None
-    fee_rule: str
-    watermark: datetime
-    inputs: str
-    incremental: bool
-
-
-def store_books(conn: Connection, *, entity: str, method: str, currency: str, facts: RunFacts,
-                tables: dict[str, list[dict[str, Any]]], checkpoints: list[dict[str, Any]]) -> None:
-    """Replace the stored computation of (entity, method, currency): `tables` maps book_disposal, book_income,
-    book_holding and book_finding to their rows (with asset and seq, without the key); `checkpoints` are
-    book_checkpoint rows without the key (state, opening and row_counts as JSON text)."""
-    key = {"entity": entity, "method": method, "currency": currency}
-    conn.execute(text("DELETE FROM kraken.book_run WHERE entity = :entity AND method = :method "
-                      "AND currency = :currency"), key)
-    conn.execute(text(
-        "INSERT INTO kraken.book_run (entity, method, currency, accounts, entries, last_entry_time, fee_rule, "
-        "watermark, inputs, incremental) VALUES (:entity, :method, :currency, :accounts, :entries, :last, "
-        ":fee_rule, :watermark, :inputs, :incremental)"), {**key, **_facts(facts)})
-    for table in TABLES:
-        _insert(conn, table, key, tables.get(table, []))
-    _insert_checkpoints(conn, key, checkpoints)
-
-
-def replace_assets(conn: Connection, *, entity: str, method: str, currency: str, facts: RunFacts,
-                   starts: dict[str, tuple[datetime, dict[str, int]]], tables: dict[str, list[dict[str, Any]]],
-                   checkpoints: list[dict[str, Any]], read_watermark: datetime) -> bool:
-    """Replace, for each asset of `starts` ({asset: (checkpoint moment, rows the asset keeps per table)}),
-    its rows from the checkpoint on (seq from the count kept) and its checkpoints after it; update the run.
-
-    Returns False, having written nothing, when the stored run is no longer the one read (its watermark is
-    not `read_watermark`: another run stored these books meanwhile)."""
-    key = {"entity": entity, "method": method, "currency": currency}
-    stored = conn.execute(text("SELECT watermark FROM kraken.book_run WHERE entity = :entity AND method = :method "
-                               "AND currency = :currency FOR UPDATE"), key).scalar_one_or_none()
-    if stored != read_watermark:
-        return False
-    for asset, (at, counts) in starts.items():
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM kraken.{table} WHERE entity = :entity AND method = :method "
-                              "AND currency = :currency AND asset = :asset AND seq >= :seq"),
-                         {**key, "asset": asset, "seq": counts.get(table, 0)})
-        conn.execute(text("DELETE FROM kraken.book_checkpoint WHERE entity = :entity AND method = :method "
-                          "AND currency = :currency AND asset = :asset AND at > :at"),
-                     {**key, "asset": asset, "at": at})
-    conn.execute(text(
-        "UPDATE kraken.book_run SET computed_at = now(), accounts = :accounts, entries = :entries, "
-        "last_entry_time = :last, fee_rule = :fee_rule, watermark = :watermark, inputs = :inputs, "
-        "incremental = :incremental WHERE entity = :entity AND method = :method AND currency = :currency"),
-        {**key, **_facts(facts)})
-    for table in TABLES:
-        _insert(conn, table, key, tables.get(table, []))
-    _insert_checkpoints(conn, key, checkpoints)
-    return True
-
-
-def _facts(facts: RunFacts) -> dict[str, Any]:
-    return {"accounts": list(facts.accounts), "entries": facts.entries, "last": facts.last_entry_time,
-            "fee_rule": facts.fee_rule, "watermark": facts.watermark, "inputs": facts.inputs,
-            "incremental": facts.incremental}
-
-
-def _insert(conn: Connection, table: str, key: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    statement = text(f"INSERT INTO kraken.{table} (entity, method, currency, {', '.join(columns)}) "
-                     f"VALUES (:entity, :method, :currency, {', '.join(':' + c for c in columns)})")
-    for start in range(0, len(rows), 5000):
-        conn.execute(statement, [{**key, **row} for row in rows[start:start + 5000]])
-
-
-def _insert_checkpoints(conn: Connection, key: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    statement = text(
-        "INSERT INTO kraken.book_checkpoint (entity, method, currency, asset, at, state, opening, row_counts) "
-        "VALUES (:entity, :method, :currency, :asset, :at, CAST(:state AS jsonb), CAST(:opening AS jsonb), "
-        "CAST(:row_counts AS jsonb))")
-    for start in range(0, len(rows), 2000):
-        conn.execute(statement, [{**key, **row} for row in rows[start:start + 2000]])
-
-
-def read_disposals(conn: Connection, entity: str, method: str, currency: str, start: datetime,
-                   end: datetime) -> list[Any]:
-    """The rows of `reporting.disposals` for a period, in order (the table's: the view has no `seq`)."""
+def read_opening_lots(conn: Connection, currency: str) -> list[Any]:
+    """The user's opening lots, each with `rate`: one unit of its cost currency in `currency` at its acquisition
+    (1 for `currency` itself; from `reporting.price_at`, NULL when no stored price covers the moment)."""
     return list(conn.execute(text(
-        "SELECT d.*, d.disposed_at::date - d.acquired_first::date AS holding_days FROM kraken.book_disposal d "
-        "WHERE entity = :e AND method = :m AND currency = :c "
-        "AND disposed_at >= :start AND disposed_at < :end ORDER BY disposed_at, asset, seq"),
-        {"e": entity, "m": method, "c": currency, "start": start, "end": end}))
-
-
-def read_income(conn: Connection, entity: str, method: str, currency: str, start: datetime,
-                end: datetime) -> list[Any]:
-    return list(conn.execute(text(
-        "SELECT i.asset, i.received_at, i.amount, i.value, i.kind, i.entries, i.is_expense "
-        "FROM kraken.book_income i WHERE i.entity = :e AND i.method = :m AND i.currency = :c "
-        "AND i.received_at >= :start AND i.received_at < :end ORDER BY i.received_at, i.asset, i.seq"),
-        {"e": entity, "m": method, "c": currency, "start": start, "end": end}))
-
-
-def read_findings(conn: Connection, entity: str, method: str, currency: str) -> list[Any]:
-    return list(conn.execute(text(
-        "SELECT kind, nullif(asset, '') AS asset, at, entries, detail FROM kraken.book_finding WHERE entity = :e "
-        "AND method = :m AND currency = :c ORDER BY at NULLS LAST, asset, seq"),
-        {"e": entity, "m": method, "c": currency}))
-
+        "SELECT file_sha256, row_number, source_name, asset, amount, cost, currency, acquired_at, "
+        "CASE WHEN upper(currency) = :currency THEN 1 "
+        "ELSE (reporting.price_at(upper(currency), :currency, acquired_at)).price END AS rate "
+        "FROM kraken.opening_lot ORDER BY acquired_at, file_sha256, row_number"), {"currency": currency}))

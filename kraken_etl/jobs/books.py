@@ -22,13 +22,15 @@ import orjson
 
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_checkpoint import decode, encode, resume_target
-from kraken_etl.books.lots_import import parse_lots
+from kraken_etl.books.lots_import import opening_lots_in, parse_lots
 from kraken_etl.books.lots_model import Books, Checkpoint, Method
+from kraken_etl.books.moves import Movement, pair_moves
 from kraken_etl.books.pnl import Report, RunResult, acquired, asset_tables, lines_from_rows, numbered, row_counts
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
-from kraken_etl.books.treatments_events import Finding, OpeningLot, Progress, ledger_to_events
+from kraken_etl.books.treatments_events import Progress, ledger_to_events
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import Period
+from kraken_etl.db import book_runs as runs
 from kraken_etl.db import books as store
 from kraken_etl.db.books import Engine
 
@@ -65,8 +67,15 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
     key = {"entity": entity, "method": method.value, "currency": currency}
     with store.reading(engine) as conn:
         mark = store.watermark(conn)
-        inputs = hashlib.sha256("\n".join([store.inputs_digest(conn), fee_rule.value, *accounts]).encode()).hexdigest()
-        prior = None if full else store.read_run(conn, entity, method.value, currency)
+        lots, findings = opening_lots_in(store.read_opening_lots(conn, currency), currency)
+        rates = [f"{lot.source}={lot.cost}" for lot in lots]  # a lot's cost in `currency` moves with its price
+        moves = {} if len(accounts) < 2 else pair_moves(
+            Movement(r.account, r.ledger_id, r.asset, r.type, r.amount, r.time)
+            for r in store.read_movements(conn, accounts))
+        paired = [f"{a}/{i}" for a, i in sorted(moves)]  # a new pair changes entries already stored: a full run
+        inputs = hashlib.sha256("\n".join([store.inputs_digest(conn), fee_rule.value, *accounts, *rates, *paired])
+                                .encode()).hexdigest()
+        prior = None if full else runs.read_run(conn, entity, method.value, currency)
         starts = None if prior is None or prior.inputs != inputs else _starts(conn, prior, method, accounts)
         if starts == {} and prior is not None:  # nothing changed since the stored run
             return RunResult(entity, method.value, currency, prior.entries, 0, [], incremental=True, unchanged=True)
@@ -75,19 +84,10 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
         total = len(entries) if starts is None else store.entry_counts(conn, accounts, mark)[0]
         table = {(r.ledger_type, r.ledger_subtype): Rule(Treatment(r.treatment), r.note, r.flagged)
                  for r in store.read_treatments(conn)}
-        lot_rows = store.read_opening_lots(conn)
-    lots, findings = [], []
-    for r in lot_rows:
-        source = f"{r.source_name}:{r.row_number}"
-        if r.currency.upper() != currency:
-            findings.append(Finding("opening_lot_currency", (source,),
-                                    f"opening lot costed in {r.currency}, not {currency}: not used", r.asset))
-        else:
-            lots.append(OpeningLot(r.asset, r.amount, r.cost, r.acquired_at, source))
     scope = None if starts is None else {asset: s.checkpoint.at for asset, s in starts.items()}
     converted = ledger_to_events(
         lines_from_rows(openings, entries, store.OPENING_TYPE), currency=currency, table=table, fee_rule=fee_rule,
-        opening_lots=lots, since=scope,
+        opening_lots=lots, since=scope, moves=moves,
         opening_progress=None if starts is None else {a: s.opening for a, s in starts.items() if s.opening})
     books = compute(converted.events, method, checkpoints=True,
                     resume=None if starts is None else {a: s.checkpoint for a, s in starts.items()})
@@ -98,19 +98,19 @@ def run(engine: Engine, *, entity: str, accounts: list[str], method: Method | st
     last = entries[-1].time if entries else None
     if prior is not None and starts is not None and prior.last_entry_time is not None:
         last = prior.last_entry_time if last is None else max(last, prior.last_entry_time)
-    facts = store.RunFacts(accounts, total, last, fee_rule.value, mark, inputs, starts is not None)
-    tables: dict[str, list[dict[str, Any]]] = {t: [] for t in store.TABLES}
+    facts = runs.RunFacts(accounts, total, last, fee_rule.value, mark, inputs, starts is not None)
+    tables: dict[str, list[dict[str, Any]]] = {t: [] for t in runs.TABLES}
     checkpoints = []
     for asset in sorted(set(per_asset) | set(starts or ())):
         start = None if starts is None else starts.get(asset)
-        rows = per_asset.get(asset) or {t: [] for t in store.TABLES}
+        rows = per_asset.get(asset) or {t: [] for t in runs.TABLES}
         for name, numbered_rows in numbered(rows, start.counts if start else None).items():
             tables[name] += numbered_rows
         checkpoints += _checkpoint_rows(method, books, asset, rows, start, converted.progress.get(asset, []))
     with engine.begin() as conn:
         if starts is None:
-            store.store_books(conn, **key, facts=facts, tables=tables, checkpoints=checkpoints)
-        elif prior is None or not store.replace_assets(
+            runs.store_books(conn, **key, facts=facts, tables=tables, checkpoints=checkpoints)
+        elif prior is None or not runs.replace_assets(
                 conn, **key, facts=facts, tables=tables, checkpoints=checkpoints, read_watermark=prior.watermark,
                 starts={a: (s.checkpoint.at, s.counts) for a, s in starts.items()}):
             raise BooksError(f"the {method.value} books of {entity} in {currency} were stored by another run "
@@ -130,14 +130,14 @@ def _starts(conn: Any, prior: Any, method: Method, accounts: list[str]) -> dict[
     changed = store.changed_assets(conn, accounts, prior.watermark)
     moved = store.price_change(conn, prior.watermark)
     if moved is not None:
-        for asset in store.checkpoint_assets(conn, prior.entity, prior.method, prior.currency):
+        for asset in runs.checkpoint_assets(conn, prior.entity, prior.method, prior.currency):
             changed[asset] = min(changed.get(asset, moved), moved)
     starts = {}
     for asset, first in changed.items():
         target = resume_target(method, first)
-        row = store.read_checkpoint(conn, prior.entity, prior.method, prior.currency, asset, target)
+        row = runs.read_checkpoint(conn, prior.entity, prior.method, prior.currency, asset, target)
         if row is None:  # the asset had no event before `target`: it starts there, empty
-            counts = store.count_before(conn, prior.entity, prior.method, prior.currency, asset, target)
+            counts = runs.count_before(conn, prior.entity, prior.method, prior.currency, asset, target)
             starts[asset] = _Start(Checkpoint(asset, target, _EMPTY[method]), None, counts)
         else:
             opening = None if row.opening is None else _progress(row.opening)
@@ -171,19 +171,19 @@ def read_report(engine: Engine, *, entity: str, method: str, currency: str, peri
     """The stored books of an entity for a period, as `pnl` prints them."""
     report = Report(entity, method, currency.upper(), period)
     with engine.connect() as conn:
-        for r in store.read_disposals(conn, entity, method, report.currency, period.start, period.end):
+        for r in runs.read_disposals(conn, entity, method, report.currency, period.start, period.end):
             report.disposals.append({
                 "asset": r.asset, "disposed_at": r.disposed_at, "amount": r.amount, "proceeds": r.proceeds,
                 "cost": r.cost, "fees": r.fees, "gain": r.gain, "rule": r.rule,
                 "acquired_at": acquired(r.acquired_first, r.acquired_last), "holding_days": r.holding_days,
                 "disposal_entries": list(r.disposal_entries), "acquisition_entries": list(r.acquisition_entries),
                 "cost_assumed": r.cost_assumed})
-        for r in store.read_income(conn, entity, method, report.currency, period.start, period.end):
+        for r in runs.read_income(conn, entity, method, report.currency, period.start, period.end):
             row = {"asset": r.asset, "received_at": r.received_at, "amount": r.amount, "value": r.value,
                    "kind": r.kind, "entries": list(r.entries)}
             (report.expenses if r.is_expense else report.income).append(row)
         report.findings = [{"kind": r.kind, "asset": r.asset, "at": r.at, "entries": list(r.entries),
-                            "detail": r.detail} for r in store.read_findings(conn, entity, method, report.currency)]
+                            "detail": r.detail} for r in runs.read_findings(conn, entity, method, report.currency)]
     return report
 
 

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,10 +24,11 @@ from kraken_etl.books.journal_lots import LotPlan, LotsError, pools_from_rows
 from kraken_etl.books.journal_lots_beancount import LotsBeancountRenderer
 from kraken_etl.books.journal_names import Chart
 from kraken_etl.books.journal_render import JournalStats, Price, Renderer, render
+from kraken_etl.books.lots_import import opening_lots_in
 from kraken_etl.books.lots_model import Event
 from kraken_etl.books.pnl import lines_from_rows
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
-from kraken_etl.books.treatments_events import OpeningLot, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import Period
 from kraken_etl.db import books as book_reads
@@ -89,8 +91,7 @@ def _lot_events(conn: Any, account: str, currency: str, fee_rule: FeeRule) -> li
     openings, entries = book_reads.read_ledger(conn, [account], currency)
     table = {(r.ledger_type, r.ledger_subtype): Rule(Treatment(r.treatment), r.note, r.flagged)
              for r in book_reads.read_treatments(conn)}
-    lots = [OpeningLot(r.asset, r.amount, r.cost, r.acquired_at, f"{r.source_name}:{r.row_number}")
-            for r in book_reads.read_opening_lots(conn) if r.currency.upper() == currency]
+    lots, _ = opening_lots_in(book_reads.read_opening_lots(conn, currency), currency)  # (`pnl` reports the rest)
     return ledger_to_events(lines_from_rows(openings, entries, book_reads.OPENING_TYPE), currency=currency,
                             table=table, fee_rule=fee_rule, opening_lots=lots).events
 
@@ -173,17 +174,15 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                     left = plan.unplaced(end)
                     if left:
                         event = left[0]
-                        raise JournalError(f"{len(left)} lot event(s) of the books are on no exported transaction "
-                                           f"(first: {event.kind} {event.amount} {event.asset} at "
-                                           f"{event.at.isoformat()}, entries {', '.join(event.entries) or 'none'})")
+                        raise _off_journal(f"{len(left)} lot event(s) of the books are",
+                                           f"{event.kind} {event.amount} {event.asset}", event.at, event.entries)
                     stats.lot_acquisitions, stats.lot_reductions = plan.acquisitions, plan.reductions
                 elif isinstance(gains, StoredGains):
                     missed = gains.unposted(start, end)
                     if missed:
                         first = missed[0]
-                        raise JournalError(f"{len(missed)} stored disposal(s) are on no exported transaction "
-                                           f"(first: {first.asset} at {first.disposed_at.isoformat()}, entries "
-                                           f"{', '.join(first.disposal_entries) or 'none'})")
+                        raise _off_journal(f"{len(missed)} stored disposal(s) are", first.asset, first.disposed_at,
+                                           first.disposal_entries)
                     stats.gains, stats.gain_total = gains.posted, gains.total
                 os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a journal is for reading by the books' tools
                 os.replace(tmp, out)
@@ -191,3 +190,9 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 Path(tmp).unlink(missing_ok=True)
                 raise
     return JournalResult(out, fmt, chosen, period, stats, out.stat().st_size, time.perf_counter() - started)
+
+
+def _off_journal(what: str, first: str, at: datetime, entries: Sequence[str]) -> JournalError:
+    """The error for books events that no exported transaction carries (the journal would disagree with them)."""
+    return JournalError(f"{what} on no exported transaction (first: {first} at {at.isoformat()}, entries "
+                        f"{', '.join(entries) or 'none'})")

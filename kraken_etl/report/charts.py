@@ -80,30 +80,30 @@ def fees_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
     }
 
 
-def trades_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
-    """Fills per pair, split by side."""
+def _stacked_bars(rows: list[dict[str, object]], *, bar: str, count: str, title: str, split: str,
+                  palette: list[str]) -> dict[str, Any]:
+    """Horizontal bars of `count` per `bar`, stacked by `split`."""
     return {
-        "data": _data(rows, {"trades": "number"}),
+        "data": _data(rows, {count: "number"}),
         "width": 2 * WIDTH, "height": {"step": 22}, "mark": "bar",
         "encoding": {
-            "y": {"field": "pair", "type": "nominal", "title": None},
-            "x": {"field": "trades", "type": "quantitative", "title": "fills", "stack": "zero"},
-            "color": {"field": "side", "type": "nominal", "scale": {"range": ["#2a9d8f", "#e76f51"]}},
+            "y": {"field": bar, "type": "nominal", "title": None},
+            "x": {"field": count, "type": "quantitative", "title": title, "stack": "zero"},
+            "color": {"field": split, "type": "nominal", "scale": {"range": palette}},
         },
     }
+
+
+def trades_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
+    """Fills per pair, split by side."""
+    return _stacked_bars(rows, bar="pair", count="trades", title="fills", split="side",
+                         palette=["#2a9d8f", "#e76f51"])
 
 
 def flows_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
     """Deposits and withdrawals: movements per asset and type."""
-    return {
-        "data": _data(rows, {"entries": "number"}),
-        "width": 2 * WIDTH, "height": {"step": 22}, "mark": "bar",
-        "encoding": {
-            "y": {"field": "asset", "type": "nominal", "title": None},
-            "x": {"field": "entries", "type": "quantitative", "title": "movements", "stack": "zero"},
-            "color": {"field": "type", "type": "nominal", "scale": {"range": ["#264653", "#f4a261"]}},
-        },
-    }
+    return _stacked_bars(rows, bar="asset", count="entries", title="movements", split="type",
+                         palette=["#264653", "#f4a261"])
 
 
 def render_svg(spec: Mapping[str, Any]) -> str:

@@ -55,14 +55,18 @@ class Authenticator:
         self.storm: Callable[[], bool] | None = None  # set by the context: consumes a storm budget
 
     def _fail(self, state: KeyState, message: str, now: float) -> ApiError:
-        window = self.config.lockout_seconds
-        state.failures.append(now)
-        while state.failures and state.failures[0] < now - window:
-            state.failures.popleft()
-        if len(state.failures) >= self.config.lockout_after:
-            state.locked_until = now + window
-            state.failures.clear()
+        self._strike(state, state.failures, self.config.lockout_after, now)
         return ApiError(message)
+
+    def _strike(self, state: KeyState, strikes: deque[float], limit: int, now: float) -> None:
+        """Count one strike against the key; `limit` strikes within the lockout window lock it out."""
+        window = self.config.lockout_seconds
+        strikes.append(now)
+        while strikes and strikes[0] < now - window:
+            strikes.popleft()
+        if len(strikes) >= limit:
+            state.locked_until = now + window
+            strikes.clear()
 
     def authenticate(self, method: str, path: str, body: bytes, api_key: str | None,
                      api_sign: str | None, nonce_text: str | None) -> ApiKey:
@@ -114,11 +118,5 @@ class Authenticator:
         cost = self.config.closed_orders_cost if method == "ClosedOrders" else METHOD_COSTS.get(method, 1)
         if state.counter.try_spend(cost, now):
             return
-        window = self.config.lockout_seconds
-        state.violations.append(now)
-        while state.violations and state.violations[0] < now - window:
-            state.violations.popleft()
-        if len(state.violations) >= self.config.rate_lockout_after:
-            state.locked_until = now + window
-            state.violations.clear()
+        self._strike(state, state.violations, self.config.rate_lockout_after, now)
         raise ApiError("EAPI:Rate limit exceeded")

@@ -80,11 +80,20 @@ class ExportJob:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _usd(value: int, asset: int, store: Store, ticks: int) -> str:
-    """A scaled amount's USD value at the market path's price at `ticks` (`simulator.market`), 4 decimals."""
-    a = c.ASSETS[asset]
-    price, places = store.market.usd_price(asset, ticks)  # type: ignore[attr-defined]
-    return fmt_scaled(value * price // 10 ** (a.decimals + places - 4), 4)
+def _usd(value: int, asset: int, price: int, places: int) -> str:
+    """A scaled amount's USD value at `price` (one unit's, scaled by 10**places), 4 decimals."""
+    return fmt_scaled(value * price // 10 ** (c.ASSETS[asset].decimals + places - 4), 4)
+
+
+def _usd_prices(store: Store, assets: np.ndarray, ticks: np.ndarray) -> tuple[list[int], list[int]]:
+    """Per row, its asset's USD price on the market path (`simulator.market`) at its time, and the price's
+    decimals: one vectorised pass per asset instead of a path lookup per cell."""
+    prices = np.zeros(len(ticks), dtype=np.int64)
+    places = np.zeros(len(ticks), dtype=np.int64)
+    for asset in np.unique(assets):
+        rows = assets == asset
+        prices[rows], places[rows] = store.market.usd_prices(int(asset), ticks[rows])  # type: ignore[attr-defined]
+    return prices.tolist(), places.tolist()
 
 
 class ExportBook:
@@ -262,7 +271,12 @@ class ExportBook:
         store = self.store
         modern = self.config.ledgers_header.startswith("subclass")
         cols = store.ledger.columns()
-        for pos in self._window(cols["time"], job):
+        window = self._window(cols["time"], job)
+        with_usd = "amountusd" in LEDGER_HEADERS[self.config.ledgers_header]
+        if with_usd:
+            prices, places = _usd_prices(store, np.asarray(cols["asset"][window.start:window.stop], dtype=np.int64),
+                                         np.asarray(cols["time"][window.start:window.stop], dtype=np.int64))
+        for pos in window:
             rec = ledger_fields(store, pos)
             asset = int(cols["asset"][pos])
             a = c.ASSETS[asset]
@@ -273,17 +287,25 @@ class ExportBook:
             fee = int(cols["fee"][pos])
             if modern and fee == 0:
                 rec["fee"] = "0"
-            ticks = int(cols["time"][pos])
-            rec["amountusd"] = _usd(int(cols["amount"][pos]), asset, store, ticks)
-            rec["feeusd"] = _usd(fee, asset, store, ticks)
-            rec["balanceusd"] = _usd(int(cols["balance"][pos]), asset, store, ticks)
+            if with_usd:
+                price, digits = prices[pos - window.start], places[pos - window.start]
+                rec["amountusd"] = _usd(int(cols["amount"][pos]), asset, price, digits)
+                rec["feeusd"] = _usd(fee, asset, price, digits)
+                rec["balanceusd"] = _usd(int(cols["balance"][pos]), asset, price, digits)
             rec["feecurrency"] = a.ticker if modern else a.id
             yield rec
 
     def _trade_rows(self, job: ExportJob) -> Iterator[dict[str, str]]:
         store = self.store
         cols = store.trades.columns()
-        for idx in self._window(cols["time"], job):
+        window = self._window(cols["time"], job)
+        with_usd = "costusd" in TRADE_HEADERS[self.config.trades_header]
+        if with_usd:
+            quotes = np.array([p.quote for p in c.PAIRS], dtype=np.int64)[
+                np.asarray(cols["pair"][window.start:window.stop], dtype=np.int64)]
+            prices, places = _usd_prices(store, quotes, np.asarray(cols["time"][window.start:window.stop],
+                                                                   dtype=np.int64))
+        for idx in window:
             rec = trade_record(store, idx)
             ticks = int(cols["time"][idx])
             frac = ticks % TICKS // 1_000
@@ -293,5 +315,7 @@ class ExportBook:
             rec["time"] = f"{stamp}.{frac:04d}"
             rec["ordertype"] = c.ORDER_TYPES_PROSE[int(cols["otype"][idx])]
             rec["ledgers"] = ",".join(trade_ledger_ids(store, idx))
-            rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote, store, ticks)
+            if with_usd:
+                price, digits = prices[idx - window.start], places[idx - window.start]
+                rec["costusd"] = _usd(int(cols["cost"][idx]), pair.quote, price, digits)
             yield rec

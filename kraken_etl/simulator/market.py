@@ -139,12 +139,18 @@ class Market:
 
     def usd_price(self, asset: int, ticks: int) -> tuple[int, int]:
         """The USD value of one unit of `asset` at `ticks`, as (scaled integer, decimals)."""
+        prices, places = self.usd_prices(asset, np.array([ticks], dtype=np.int64))
+        return int(prices[0]), places
+
+    def usd_prices(self, asset: int, ticks: Ints) -> tuple[Ints, int]:
+        """`usd_price` at each of `ticks` at once: (scaled integers, decimals)."""
+        t = np.asarray(ticks, dtype=np.int64)
         pi = USD_PAIR.get(asset)
         if pi is None:
             text = c.ASSETS[asset].usd_price
             whole, _, frac = text.partition(".")
-            return int(whole + frac), len(frac)
-        return int(self.mid(pi, np.array([ticks], dtype=np.int64))[0]), c.PAIRS[pi].pair_decimals
+            return np.full(t.shape, int(whole + frac), dtype=np.int64), len(frac)
+        return self.mid(pi, t), c.PAIRS[pi].pair_decimals
 
     # -- public trades -----------------------------------------------------------------------------------
     def trades(self, pi: int, first_minute: int, end_minute: int, now_ticks: int, *,

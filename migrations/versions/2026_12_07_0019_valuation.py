@@ -40,12 +40,13 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from alembic import op
+
+from models.revisions import earlier_revision
 
 revision: str = "0019"
 down_revision: str | None = "0018"
@@ -474,12 +475,7 @@ def _quote(text: str) -> str:
 
 
 def _revision(number: str) -> ModuleType:
-    path = next(Path(__file__).parent.glob(f"*_{number}_*.py"))
-    spec = importlib.util.spec_from_file_location(f"_revision_{number}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return earlier_revision(number, Path(__file__).parent)
 
 
 def upgrade() -> None:

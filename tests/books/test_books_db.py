@@ -16,6 +16,7 @@ from sqlalchemy import text
 from kraken_etl.core.period import Period
 from kraken_etl.db.engine import make_engine
 from kraken_etl.jobs import books
+from tests.books.handmade import insert_daily_closes, insert_entries, insert_identities
 
 LEDGER = [  # (ledger id, refid, time, type, subtype, asset, amount, fee, balance)
     ("L1", "D1", "2024-01-10T10:00:00Z", "deposit", "", "ZUSD", "10000", "0", "10000"),
@@ -34,24 +35,11 @@ def _load(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            for lid, refid, at, type_, subtype, asset, amount, fee, balance in LEDGER:
-                conn.execute(text(
-                    "INSERT INTO kraken.ledger_entry (account, ledger_id, refid, time, time_raw, type, subtype, "
-                    "asset, amount, fee, balance, source, raw) VALUES ('main', :lid, :refid, "
-                    "CAST(:at AS timestamptz), extract(epoch FROM CAST(:at AS timestamptz)), :type, :subtype, "
-                    ":asset, :amount, :fee, :balance, 'rest', '{}')"),
-                    {"lid": lid, "refid": refid, "at": at, "type": type_, "subtype": subtype, "asset": asset,
-                     "amount": D(amount), "fee": D(fee), "balance": D(balance)})
-            for code, canonical in (("ZUSD", "USD"), ("XXBT", "BTC"), ("DOT.S", "DOT"), ("DOT", "DOT"),
-                                    ("BTC", "BTC")):
-                conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, price_asset) "
-                                  "VALUES (:c, :n, :n)"), {"c": code, "n": canonical})
-            for base, pair, day, close in (("DOT", "DOTUSD", "2024-03-20", "7.5"), ("BTC", "XBTUSD", "2024-06-30",
-                                                                                    "60000")):
-                conn.execute(text(
-                    "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, "
-                    "trades, source, complete) VALUES (:pair, 1440, CAST(:day AS timestamptz), :base, 'USD', :c, "
-                    ":c, :c, :c, 1, 1, 'ohlc', true)"), {"pair": pair, "day": day, "base": base, "c": D(close)})
+            insert_entries(conn, [("main", *row) for row in LEDGER])
+            insert_identities(conn, [("ZUSD", "USD"), ("XXBT", "BTC"), ("DOT.S", "DOT"), ("DOT", "DOT"),
+                                     ("BTC", "BTC")])
+            insert_daily_closes(conn, [("DOT", "DOTUSD", "2024-03-20", "7.5"),
+                                       ("BTC", "XBTUSD", "2024-06-30", "60000")])
     finally:
         engine.dispose()
 

@@ -174,7 +174,7 @@ def test_other_changes_are_followed(engine: Engine, change: str) -> None:
 
 
 def test_an_incremental_write_over_books_another_run_stored_meanwhile_is_refused(engine: Engine) -> None:
-    from kraken_etl.db import books as store
+    from kraken_etl.db import book_runs as store
 
     run(engine, "fifo")
     before = stored(engine, "fifo")
