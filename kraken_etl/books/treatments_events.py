@@ -20,6 +20,7 @@ from operator import attrgetter, itemgetter
 
 from kraken_etl.books.lots import gc_paused
 from kraken_etl.books.lots_model import ZERO, Event, Kind
+from kraken_etl.books.trade_sides import by_asset, net_same_asset, shares
 from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
 
 FEE_CREDITS = frozenset({"KFEE"})
@@ -96,6 +97,7 @@ class Converted:
 
 _ACQUIRE, _DISPOSE, _EXPENSE = Kind.ACQUIRE, Kind.DISPOSE, Kind.EXPENSE  # (an enum member lookup is slow)
 _LINE_ORDER = attrgetter("at", "ledger_id")
+_BUY_CRYPTO = frozenset({"spend", "receive"})
 _PENDING_AT = itemgetter(2)
 
 
@@ -303,10 +305,13 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     paid = sum([leg.amount for leg in fiat], ZERO)
     if paid:
         value = abs(paid)
+    elif gives and all(leg.type in _BUY_CRYPTO for leg in legs):  # Buy Crypto: worth the fiat spent, fee included
+        value = sum([_value(out, leg, -net, at) for leg, net in gives], ZERO)
     else:
         value = sum([_value(out, leg, abs(leg.amount), at) for leg, _ in gets or gives], ZERO)
-    give_values = _shares(value, gives) if len(gives) > 1 else [value] * len(gives)
-    get_values = _shares(value, gets) if len(gets) > 1 else [value] * len(gets)
+    gives, gets = net_same_asset(by_asset(gives), by_asset(gets))  # a leg per wallet; a renamed asset
+    give_values = shares(value, gives) if len(gives) > 1 else [value] * len(gives)
+    get_values = shares(value, gets) if len(gets) > 1 else [value] * len(gets)
     fees_on_disposal = fee if fee and gives and (fee_rule is FeeRule.DISPOSAL_PROCEEDS or not gets) else ZERO
     fee_on_cost = fee if fee and gets and not fees_on_disposal else ZERO
     add = out.pending.append  # the fields of Converted.add, in order
@@ -339,15 +344,3 @@ def _fiat_trade(out: Converted, a: LedgerLine, b: LedgerLine, currency: str) -> 
         out.pending.append((_ACQUIRE, coin.asset, at, net, value + (fee if fee else ZERO), ZERO,
                             (a.ledger_id, b.ledger_id), False, "trade", None))
     return True
-
-
-def _shares(value: Decimal, legs: list[tuple[LedgerLine, Decimal]]) -> list[Decimal]:
-    """The trade's value shared among several legs on one side by their fair value (equally without prices)."""
-    if len(legs) <= 1:
-        return [value for _ in legs]
-    weights = [abs(net) * leg.price if leg.price is not None else None for leg, net in legs]
-    if any(w is None for w in weights) or not sum(w for w in weights if w is not None):
-        weights = [Decimal(1) for _ in legs]
-    whole = sum((w for w in weights if w is not None), ZERO)
-    shares = [value * w / whole for w in weights[:-1] if w is not None]
-    return [*shares, value - sum(shares, ZERO)]

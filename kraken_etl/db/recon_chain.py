@@ -4,7 +4,9 @@ Rows are grouped by moment (whole seconds: export times carry none, and inside o
 order is unknown). A one-row group is checked against the previous group's end balance in SQL; groups
 of several rows come back with their rows so the caller can ask whether *some* order chains (an
 Eulerian-path test on before → after balances). Each group's end is its sink row: the row whose balance
-is no other row's starting point. The first group of a chain is taken as given (partial history).
+is no other row's starting point; a group without one is a cycle whose rows cancel out (a deposit spent
+whole within the second: Buy Crypto), and it ends where it started, at the end of the last group before it
+that is not one. The first group of a chain is taken as given (partial history).
 
 An incremental scope limits the work to chains with rows changed after a moment (their values:
 `updated_at`; their wallet: `wallet_at`, stamped by wallet assignment), from the group before the first
@@ -73,10 +75,30 @@ firsts AS (
         ORDER BY x.time, x.ledger_id LIMIT 1) f
 ),
 complete AS (SELECT DISTINCT ON (asset) asset, before = 0 AS complete FROM firsts ORDER BY asset, time, ledger_id),
-ends AS (
-    SELECT g.*, coalesce(k.e, g.top) AS e, coalesce(k.sink_id, g.top_id) AS end_id,
+first_ends AS (
+    SELECT g.*, coalesce(k.e, g.top) AS e0, coalesce(k.sink_id, g.top_id) AS end0, k.e IS NULL AND g.n > 1 AS cycle,
            coalesce(c.complete, false) AS complete
     FROM g LEFT JOIN sink k USING (part, asset, wallet, moment) LEFT JOIN complete c USING (asset)
+),
+-- A group without a sink is a cycle (every row's balance is another's start: its rows cancel out, as a
+-- deposit spent whole within the second does): it ends where it started, at the end of the last group
+-- before it that is not a cycle (`run` counts those).
+runs AS (
+    SELECT f.*,
+           count(*) FILTER (WHERE NOT f.cycle) OVER (PARTITION BY f.part, f.asset, f.wallet ORDER BY f.moment) AS run
+    FROM first_ends f
+),
+based AS (
+    SELECT r.*, first_value(r.e0) OVER (PARTITION BY r.part, r.asset, r.wallet, r.run ORDER BY r.moment) AS base
+    FROM runs r
+),
+ends AS (
+    SELECT b.*, CASE WHEN b.cycle AND b.run > 0 THEN b.base ELSE b.e0 END AS e,
+           CASE WHEN b.cycle AND b.run > 0
+                THEN coalesce((SELECT u.i FROM unnest(b.ids, b.bals) AS u(i, x) WHERE u.x = b.base
+                               ORDER BY u.i LIMIT 1), b.end0)
+                ELSE b.end0 END AS end_id
+    FROM based b
 ),
 lagged AS (
     SELECT ends.*, lag(e) OVER w AS p0, lag(end_id) OVER w AS prev_id, lag(moment) OVER w AS prev_moment
@@ -129,11 +151,25 @@ _SLICES = """
 slices AS (SELECT * FROM unnest(CAST(:assets AS text[]), CAST(:wallets AS text[]), CAST(:los AS timestamptz[]),
                                 CAST(:his AS timestamptz[]), CAST(:opens AS boolean[]))
            WITH ORDINALITY AS x(asset, wallet, lo, hi, opens, sid)),
+-- A slice starts at the last moment before `lo` holding a single row (taken as given: a moment whose rows
+-- cancel out cannot be, see `ends`), and also takes the moment after `hi`: the fast pass compares a row with
+-- its predecessor by id, which is not where such a moment ends, so the row after one is judged here.
 scope AS MATERIALIZED (
-    SELECT t.sid, t.asset, t.wallet, t.hi, t.opens, (
-        SELECT date_trunc('second', max(p.time)) FROM kraken.ledger_entry p
+    SELECT t.sid, t.asset, t.wallet, t.opens, (
+        SELECT date_trunc('second', p.time) FROM kraken.ledger_entry p
         WHERE p.account = :account AND p.asset = t.asset AND p.wallet_resolved = t.wallet AND p.time < t.lo
-    ) AS start
+          AND p.balance IS NOT NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM kraken.ledger_entry q
+            WHERE q.account = :account AND q.asset = t.asset AND q.wallet_resolved = t.wallet
+              AND q.time >= date_trunc('second', p.time) AND q.time < date_trunc('second', p.time) + interval '1 second'
+              AND q.ledger_id <> p.ledger_id AND q.balance IS NOT NULL)
+        ORDER BY p.time DESC LIMIT 1
+    ) AS start, coalesce((
+        SELECT date_trunc('second', min(p.time)) FROM kraken.ledger_entry p
+        WHERE p.account = :account AND p.asset = t.asset AND p.wallet_resolved = t.wallet
+          AND p.time >= t.hi + interval '1 second' AND p.time <= :as_of
+    ), t.hi) AS hi
     FROM slices t
 ),
 """

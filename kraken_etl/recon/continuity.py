@@ -7,8 +7,9 @@ row's balance. Rules, in order:
 
 1. Rows are taken moment by moment (whole seconds: export times have no fraction); inside a moment the
    order is unknown, so rows are placed greedily as long as any of them fits a chain.
-2. Ledger types that only ever move spot funds (trade, deposit, withdrawal, …) have one candidate, the
-   main chain. Others (earn, staking, transfer, …) may sit in any wallet of the asset.
+2. Ledger types that only ever move spot funds (deposit, withdrawal, …) have one candidate, the main
+   chain; a trade leg goes there too unless it continues only another chain exactly (one order filled
+   from spot and an Earn wallet). Others (earn, staking, transfer, …) may sit in any wallet of the asset.
 3. A row that fits no chain opens the asset's first non-spot chain when it has none yet and opening
    from zero explains it at least as well as continuing spot (a known wallet name of the asset not in
    use yet, else ``inferred / N``).
@@ -33,6 +34,11 @@ INFERRED = "inferred / {}"
 MULTI_WALLET_TYPES: frozenset[str] = frozenset(
     {"earn", "staking", "transfer", "reward", "dividend", "allocation", "deallocation", "autoallocation"}
 )
+
+# Types that sit in spot but may draw on an Earn wallet: one order filled from spot and Earn gives a trade leg
+# per wallet (BittyTax PR #499). Such a row goes to spot when it continues spot, else to the chain it
+# continues exactly; a row that continues none still goes to spot (rule 4 does not apply to it).
+EARN_FILLED_TYPES: frozenset[str] = frozenset({"trade"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,10 @@ def _place(row: Row, state: dict[str, Decimal]) -> str | None:
         return row.wallet if prev is None or prev + row.net == row.balance else None
     if row.type not in MULTI_WALLET_TYPES:
         prev = state.get(MAIN)
-        return MAIN if prev is None or prev + row.net == row.balance else None
+        if prev is None or prev + row.net == row.balance:
+            return MAIN
+        if row.type not in EARN_FILLED_TYPES:
+            return None
     for wallet, prev in state.items():
         if prev + row.net == row.balance:
             return wallet

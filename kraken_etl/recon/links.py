@@ -3,7 +3,8 @@ vol_exec, cost and fee equal the sums over its trades). SQL proves the common tr
 the rest (`kraken_etl.db.recon_links`), judged here by `verdict`; it returns only the orders that disagree.
 
 A trade agrees when every listed leg is stored, exactly one leg moves `vol` of the base (bought: +, sold:
--), one moves `cost` of the quote (the other sign), and the fee agrees with where it sits (seen in real
+-) or, for one order filled from several wallets (spot and Earn), several legs of one asset on that side
+add up to `vol`, one moves `cost` of the quote (the other sign), and the fee agrees with where it sits (seen in real
 accounts): on the quote leg = the trade's fee; on the base leg ≈ the fee converted at the trade's price
 (Kraken states the trade fee in the quote currency, rounded to the quote's precision, while the base leg's
 fee is the rate on the base amount: they may differ by fee/50 for the conversion plus one unit of the quote
@@ -46,6 +47,17 @@ def _kind(amount: Decimal, buy: bool, vol: Decimal, cost: Decimal) -> str:
     return "x"
 
 
+def _split_base(legs: list[tuple[str, str, Decimal, Decimal]], trade: dict[str, Any], count: dict[str, int]) -> bool:
+    """One order filled from several wallets (spot and Earn): no single base leg, one quote leg, and two or
+    more other legs of one asset, all on the base's side, that add up to `vol` (BittyTax PR #499)."""
+    if count["b"] or count["q"] != 1 or count["x"] < 2:
+        return False
+    buy, vol, cost = trade["type"] == "buy", trade["vol"], trade["cost"]
+    rest = [(asset, amount) for _, asset, amount, _ in legs if _kind(amount, buy, vol, cost) == "x"]
+    return (len({asset for asset, _ in rest}) == 1 and all((amount > 0) == buy for _, amount in rest)
+            and abs(sum((amount for _, amount in rest), start=Decimal(0))) == vol)
+
+
 def verdict(trade: dict[str, Any], legs: list[tuple[str, str, Decimal, Decimal]]) -> str | None:
     """What is wrong with a trade (`type`, `vol`, `cost`, `fee`, `price`, `ledgers`) given its stored legs
     ((ledger_id, asset, amount, fee) by refid): no_legs, missing_leg, leg_amount_mismatch,
@@ -65,9 +77,9 @@ def verdict(trade: dict[str, Any], legs: list[tuple[str, str, Decimal, Decimal]]
         fees[kind] += leg_fee
         if kind == "q":
             usd_quote, qscale = usd_quote or asset.upper() in _USD, max(qscale, _scale(amount))
-    if count["x"] or count["b"] != 1 or count["q"] != 1:
+    if (count["x"] or count["b"] != 1 or count["q"] != 1) and not _split_base(legs, trade, count):
         return "leg_amount_mismatch"
-    qfee, bfee, kfee = fees["q"], fees["b"], fees["k"]
+    qfee, bfee, kfee = fees["q"], fees["b"] + fees["x"], fees["k"]
     with localcontext() as ctx:
         ctx.prec = 60  # exact: products and sums of stored amounts
         on_quote = bfee == 0 and kfee == 0 and abs(qfee - fee) <= _half_unit(qfee, fee)

@@ -83,27 +83,40 @@ SPOT, EARN_FLEX, EARN_BONDED, EARN_LIQUID = range(len(WALLETS))
 
 LEDGER_TYPES: tuple[str, ...] = (
     "trade", "deposit", "withdrawal", "transfer", "staking", "earn", "credit", "adjustment",
+    # profile shapes, appended so the default profile's codes never move:
     "margin", "rollover", "settled",  # margin positions (profile margin-trader; shapes_margin.py)
+    # simulator/shapes_retail.py; `airdrop` is not a type Kraken documents: the pipeline must load it as unknown
+    "spend", "receive", "conversion", "invite bonus", "dividend", "airdrop",
 )
-T_TRADE, T_DEPOSIT, T_WITHDRAWAL, T_TRANSFER, T_STAKING, T_EARN, T_CREDIT, T_ADJUSTMENT = range(8)
 LEDGER_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(LEDGER_TYPES)}
+T_TRADE, T_DEPOSIT, T_WITHDRAWAL, T_TRANSFER, T_STAKING, T_EARN, T_CREDIT, T_ADJUSTMENT = (
+    LEDGER_TYPE_CODE[t] for t in
+    ("trade", "deposit", "withdrawal", "transfer", "staking", "earn", "credit", "adjustment"))
 
 SUBTYPES: tuple[str, ...] = (
     "", "tradespot", "spottostaking", "stakingfromspot", "allocation", "deallocation",
     "autoallocation", "reward", "spotfromfutures", "spottofutures",
+    # profile shapes (appended)
+    "migration", "delistingconversion",
 )
+SUBTYPE_CODE: dict[str, int] = {s: i for i, s in enumerate(SUBTYPES)}
 (ST_NONE, ST_TRADESPOT, ST_SPOTTOSTAKING, ST_STAKINGFROMSPOT, ST_ALLOCATION, ST_DEALLOCATION,
- ST_AUTOALLOCATION, ST_REWARD, ST_SPOTFROMFUTURES, ST_SPOTTOFUTURES) = range(len(SUBTYPES))
+ ST_AUTOALLOCATION, ST_REWARD, ST_SPOTFROMFUTURES, ST_SPOTTOFUTURES) = (
+    SUBTYPE_CODE[s] for s in ("", "tradespot", "spottostaking", "stakingfromspot", "allocation", "deallocation",
+                              "autoallocation", "reward", "spotfromfutures", "spottofutures"))
 
 # WS v2 balances `category` per ledger type (the docs list these categories; mapping is assumed).
 WS_CATEGORY: dict[str, str] = {
     "trade": "trade", "deposit": "deposit", "withdrawal": "withdrawal", "transfer": "transfer",
     "staking": "staking-rewards", "earn": "earn", "credit": "credit", "adjustment": "adjustment",
     "margin": "margin-trade", "rollover": "margin-trade", "settled": "margin-trade",
+    "spend": "instant", "receive": "instant", "conversion": "conversion", "invite bonus": "credit",
+    "dividend": "dividend", "airdrop": "airdrop",
 }
 
 # Reference-id kinds: how a ledger row's refid text is derived from (kind, index).
-REF_TRADE, REF_DEPOSIT, REF_WITHDRAWAL, REF_STAKING, REF_EARN, REF_TRANSFER, REF_CREDIT = range(7)
+REF_TRADE, REF_DEPOSIT, REF_WITHDRAWAL, REF_STAKING, REF_EARN, REF_TRANSFER, REF_CREDIT, REF_SPEND = range(8)
+REF_KINDS = 8
 
 SIDES: tuple[str, ...] = ("buy", "sell")
 ORDER_TYPES: tuple[str, ...] = ("limit", "market", "stop-loss", "take-profit", "settle-position")

@@ -111,6 +111,7 @@ class SimConfig:
     page_size: int = 50
     without_count_omits: bool = True
     rest_wallet_suffix: bool = False  # REST Ledgers/Balance name earn-wallet rows XBT.F, SOL.B, ETH.M (UNVERIFIED)
+    earn_migration_type: str = "earn"  # the ledger type of Earn migration rows: earn | transfer (UNVERIFIED)
     # exports
     export_queued_seconds: float = 1.0
     export_processing_seconds: float = 2.0
@@ -131,6 +132,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
+        if self.earn_migration_type not in ("earn", "transfer"):
+            raise ValueError("earn_migration_type must be earn or transfer")
         if self.ledgers_header not in LEDGER_HEADERS:
             raise ValueError(f"ledgers_header must be one of {LEDGER_HEADERS}")
         if self.trades_header not in TRADE_HEADERS:

@@ -33,6 +33,7 @@ class SimContext:
         self.clock = config.clock
         self.store = Store(config.seed, config.profile)
         self.store.rest_wallet_suffix = config.rest_wallet_suffix
+        self.store.gen.earn_migration_type = config.earn_migration_type
         end_ticks = int(config.end_time.timestamp()) * TICKS
         self.store.build(config.ledger_entries, end_ticks, config.history_days)
         self.auth = Authenticator(config, self.clock)

@@ -78,10 +78,11 @@ class Generator:
         self.profile = profile_named(profile)
         self.balances: dict[tuple[int, int], int] = {}
         self.prices = [_dec_to_int(p.start_price, p.pair_decimals) for p in c.PAIRS]
-        self.refcount = [0] * 7
+        self.refcount = [0] * c.REF_KINDS
         self.started = False
         self.tie_run = 0
         self.state: dict[str, Any] = {}  # a profile's own state across runs (shapes_margin: open positions)
+        self.earn_migration_type = "earn"  # SimConfig.earn_migration_type (profile shapes only)
 
     # -- low-level writers -------------------------------------------------------------------------
     def leg(self, b: GeneratedBatch, base: int, t: int, asset: int, wallet: int, ltype: int,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kraken_etl.simulator import shapes_margin
+from kraken_etl.simulator import shapes_margin, shapes_retail
 
 if TYPE_CHECKING:
     from kraken_etl.simulator.generator import GeneratedBatch, Generator
@@ -51,7 +51,13 @@ def profile(name: str) -> Profile:
 
 _PROFILES: dict[str, Profile] = {
     "default": Profile("default"),
-    "retail-2019-2025": Profile("retail-2019-2025"),
+    "retail-2019-2025": Profile("retail-2019-2025", 0.3, (
+        (4.0, shapes_retail.buy_crypto),
+        (3.0, shapes_retail.multi_wallet_sell),
+        (1.5, shapes_retail.earn_migration),
+        (2.0, shapes_retail.other_types),
+        (0.5, shapes_retail.delisting_conversion),
+    )),
     "margin-trader": Profile("margin-trader", share=shapes_margin.SHARE, events=shapes_margin.EVENTS,
                              before=shapes_margin.due),
 }

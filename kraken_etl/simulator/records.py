@@ -45,7 +45,8 @@ def refid(store: Store, kind: int, idx: int, ticks: int) -> str:
         if ticks >= FT_CUTOVER and idx % 3 != 0:
             return funding_refid(seed, kind * 10_000_000 + idx)
         return hashed_id(seed, "Q" if kind == c.REF_DEPOSIT else "A", idx, (7, 6, 6))
-    prefix = {c.REF_STAKING: "ST", c.REF_EARN: "E", c.REF_TRANSFER: "B", c.REF_CREDIT: "C"}[kind]
+    # The prefix of Buy Crypto (spend/receive) refids is not documented: "S" is assumed.
+    prefix = {c.REF_STAKING: "ST", c.REF_EARN: "E", c.REF_TRANSFER: "B", c.REF_CREDIT: "C", c.REF_SPEND: "S"}[kind]
     shape = (7,) if kind == c.REF_EARN else (6, 5, 6)
     return hashed_id(seed, prefix, idx, shape)
 

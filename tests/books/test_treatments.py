@@ -117,6 +117,67 @@ def test_open_lots_follow_the_balance() -> None:
             assert books.held(asset) == sum(x.net for x in lines if x.asset == asset), (method, asset)
 
 
+def test_a_sale_filled_from_spot_and_earn_disposes_of_the_full_amount_once() -> None:
+    # BittyTax PR #499: 31.41 ETH sold in one order, drawn from spot (29.86) and an Earn wallet (1.55)
+    legs = [line("L1", "trade", "ETH", "-29.86", refid="T1", price="3000"),
+            line("L2", "trade", "ETH", "-1.55", refid="T1", price="3000"),
+            line("L3", "trade", "USD", "94230", "245", refid="T1")]
+    got = ledger_to_events(legs, currency="USD")
+    assert kinds(got.events) == [(Kind.DISPOSE, "ETH", D("31.41"), D(94230), D(245))]
+    assert got.events[0].entries == ("L1", "L2", "L3") and got.findings == []
+
+
+def test_a_buy_credited_to_two_wallets_is_one_acquisition() -> None:
+    legs = [line("L1", "trade", "EUR", "-900", refid="T1", price="1.1"),
+            line("L2", "trade", "XBT", "0.015", refid="T1", price="66000"),
+            line("L3", "trade", "XBT", "0.005", "0.00001", refid="T1", price="66000")]
+    got = ledger_to_events(legs, currency="USD")
+    # no leg in the reporting currency: worth what it received (0.02 x 66,000), one lot of the net 0.01999
+    assert sorted(kinds(got.events)) == sorted([(Kind.DISPOSE, "EUR", D(900), D(1320), D(0)),
+                                                (Kind.ACQUIRE, "XBT", D("0.01999"), D(1320), D(0))])
+
+
+def test_buy_crypto_spend_and_receive_are_a_purchase_at_the_fiat_spent() -> None:
+    got = ledger_to_events([line("L1", "deposit", "USD", "1015"),
+                            line("L2", "spend", "USD", "-1000", "15", refid="S1", minutes=1),
+                            line("L3", "receive", "SOL", "6.5", refid="S1", price="160", minutes=1)], currency="USD")
+    assert kinds(got.events) == [(Kind.ACQUIRE, "SOL", D("6.5"), D(1015), D(0))] and got.findings == []
+
+
+def test_buy_crypto_in_another_fiat_is_worth_what_was_spent_fee_included() -> None:
+    got = ledger_to_events([line("L1", "spend", "EUR", "-900", "13.5", refid="S1", price="1.1"),
+                            line("L2", "receive", "XBT", "0.02", refid="S1", price="60000")], currency="USD")
+    assert sorted(kinds(got.events)) == sorted([(Kind.DISPOSE, "EUR", D("913.5"), D("1004.85"), D(0)),
+                                                (Kind.ACQUIRE, "XBT", D("0.02"), D("1004.85"), D(0))])
+
+
+def test_earn_migration_and_a_renamed_asset_are_moves() -> None:
+    # DOT.S → DOT in Earn and ETH2.S → ETH: one asset once normalised (DOT, ETH), the lots carry over
+    got = ledger_to_events([line("L0", "deposit", "ETH", "2", price="2000"),
+                            line("L1", "earn", "DOT", "-40", subtype="migration", refid="E1", price="6"),
+                            line("L2", "earn", "DOT", "40", subtype="migration", refid="E1", price="6"),
+                            line("L3", "conversion", "ETH", "-2", refid="C1", price="3000", minutes=1),
+                            line("L4", "conversion", "ETH", "2", refid="C1", price="3000", minutes=1)],
+                           currency="USD")
+    assert kinds(got.events) == [(Kind.ACQUIRE, "ETH", D(2), D(4000), D(0))]
+    assert [f.kind for f in got.findings] == ["cost_assumed"]
+
+
+def test_a_conversion_to_another_asset_is_a_swap() -> None:
+    got = ledger_to_events([line("L3", "conversion", "LUNA", "-100", refid="C1", price="0.5"),
+                            line("L4", "conversion", "LUNA2", "20", refid="C1", price="2")], currency="USD")
+    assert sorted(kinds(got.events)) == sorted([(Kind.DISPOSE, "LUNA", D(100), D(40), D(0)),
+                                                (Kind.ACQUIRE, "LUNA2", D(20), D(40), D(0))])
+
+
+def test_an_airdrop_is_an_acquisition_at_fair_value_flagged_unclassified() -> None:
+    got = ledger_to_events([line("L1", "airdrop", "SOL", "0.25", price="150"),
+                            line("L2", "invite bonus", "USD", "25")], currency="USD")
+    assert [(e.kind, e.asset, e.amount, e.value, e.cost_assumed) for e in got.events] == [
+        (Kind.ACQUIRE, "SOL", D("0.25"), D("37.50"), True)]
+    assert [(f.kind, f.entries) for f in got.findings] == [("unclassified", ("L1",))]
+
+
 def test_the_migrations_seed_the_defaults() -> None:
     """kraken.treatment is seeded from a frozen copy in the cost_basis migration, updated by margin_books: the
     result must equal DEFAULTS."""

@@ -26,7 +26,9 @@ SELECT t.txid,
     CASE
       WHEN lc.txid IS NULL AND t.ledgers IS NULL THEN 'no_legs'
       WHEN t.ledgers IS NOT NULL AND coalesce(lc.n_listed, 0) < cardinality(t.ledgers) THEN 'missing_leg'
-      WHEN n_other > 0 OR n_base <> 1 OR n_quote <> 1 THEN 'leg_amount_mismatch'
+      WHEN (n_other > 0 OR n_base <> 1 OR n_quote <> 1)
+        AND NOT (n_base = 0 AND n_quote = 1 AND n_other >= 2 AND x_assets = 1 AND x_sided AND abs(x_sum) = t.vol)
+        THEN 'leg_amount_mismatch'
       WHEN NOT (
            (bfee = 0 AND kfee = 0 AND abs(qfee - t.fee) <= {_TOL.format(a="qfee", b="t.fee")})
         OR (bfee > 0 AND kfee = 0
@@ -41,11 +43,14 @@ FROM t LEFT JOIN LATERAL (
            count(*) FILTER (WHERE kind = 'b') AS n_base, count(*) FILTER (WHERE kind = 'q') AS n_quote,
            count(*) FILTER (WHERE kind = 'x') AS n_other,
            coalesce(sum(fee) FILTER (WHERE kind = 'q'), 0) AS qfee,
-           coalesce(sum(fee) FILTER (WHERE kind = 'b'), 0) AS bfee,
+           coalesce(sum(fee) FILTER (WHERE kind IN ('b', 'x')), 0) AS bfee,
+           count(DISTINCT asset) FILTER (WHERE kind = 'x') AS x_assets,
+           sum(amount) FILTER (WHERE kind = 'x') AS x_sum,
+           bool_and((amount > 0) = (t.type = 'buy')) FILTER (WHERE kind = 'x') AS x_sided,
            coalesce(sum(fee) FILTER (WHERE kind = 'k'), 0) AS kfee, bool_or(kind = 'q' AND usd) AS usd_quote,
            coalesce(max(scale(amount)) FILTER (WHERE kind = 'q'), 0) AS qscale
     FROM (
-        SELECT e.refid AS txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee, e.amount,
+        SELECT e.refid AS txid, e.ledger_id = ANY(t.ledgers) AS listed, e.fee, e.amount, e.asset,
                CASE WHEN e.amount = 0 THEN 'k'
                     WHEN abs(e.amount) = t.vol
                         THEN CASE WHEN (e.amount > 0) = (t.type = 'buy') THEN 'b' ELSE 'x' END

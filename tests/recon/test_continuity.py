@@ -50,6 +50,24 @@ def test_trades_and_deposits_only_sit_in_spot_and_a_gap_goes_to_the_nearest_chai
     assert got == {"L1": (MAIN, "continuity"), "L2": ("earn / flexible", "continuity")}
 
 
+def test_a_sell_filled_from_spot_and_earn_takes_each_leg_from_its_wallet() -> None:
+    # one order filled from both wallets: two trade legs of one asset at one moment, each continuing its chain
+    start = {MAIN: D("40"), "earn / liquid": D("1.55")}
+    rows = [
+        Row("L1", T0, "trade", D("-1.55"), D("0"), None),  # the earn wallet's leg
+        Row("L2", T0, "trade", D("-29.86"), D("10.14"), None),
+        Row("L3", T1, "trade", D("-0.14"), D("10"), None),
+    ]
+    got = _by_id(rows, start=start)
+    assert got == {"L1": ("earn / liquid", "continuity"), "L2": (MAIN, "continuity"), "L3": (MAIN, "continuity")}
+
+
+def test_a_trade_leg_that_fits_no_chain_still_goes_to_spot() -> None:
+    start = {MAIN: D("40"), "earn / liquid": D("1.55")}
+    got = _by_id([Row("L1", T0, "trade", D("-1"), D("38"), None)], start=start)  # a 1.0 row before it is missing
+    assert got == {"L1": (MAIN, "continuity")}
+
+
 def test_a_tie_between_candidates_leaves_the_row_unknown() -> None:
     start = {MAIN: D("10"), "earn / flexible": D("10")}
     got = _by_id([Row("L1", T0, "earn", D("1"), D("12"), None)], start=start)

@@ -71,6 +71,21 @@ TRADES = [
     ("TEMPTY", "buy", "0.5", "10000", "26", "20000", [], [], None),
     ("TWRONGSIDE", "sell", "0.5", "10000", "26", "20000", ["LW1", "LW2"],
      [("LW1", "XXBT", "0.5", "0"), ("LW2", "ZUSD", "-10000", "26")], "leg_amount_mismatch"),
+    # One order filled from spot and an Earn wallet (BittyTax PR #499's 31.41 ETH sale: 29.86 + 1.55): two
+    # base legs of one asset, on the sold side, that add up to `vol`.
+    ("TMULTI", "sell", "31.41", "94230", "245", "3000", ["LW3", "LW4", "LW5"],
+     [("LW3", "XETH", "-29.86", "0"), ("LW4", "XETH", "-1.55", "0"), ("LW5", "ZUSD", "94230", "245")], None),
+    ("TMULTISUM", "sell", "31.41", "94230", "245", "3000", ["LW6", "LW7", "LW8"],
+     [("LW6", "XETH", "-29.86", "0"), ("LW7", "XETH", "-1.56", "0"), ("LW8", "ZUSD", "94230", "245")],
+     "leg_amount_mismatch"),
+    ("TMULTIASSET", "sell", "31.41", "94230", "245", "3000", ["LW9", "LWA", "LWB"],
+     [("LW9", "XETH", "-29.86", "0"), ("LWA", "ETH2", "-1.55", "0"), ("LWB", "ZUSD", "94230", "245")],
+     "leg_amount_mismatch"),
+    ("TMULTISIDE", "sell", "31.41", "94230", "245", "3000", ["LWC", "LWD", "LWE"],
+     [("LWC", "XETH", "-32.96", "0"), ("LWD", "XETH", "1.55", "0"), ("LWE", "ZUSD", "94230", "245")],
+     "leg_amount_mismatch"),
+    ("TMULTIFEE", "sell", "31.41", "94230", "245", "3000", ["LWF", "LWG", "LWH"],
+     [("LWF", "XETH", "-29.86", "0.05"), ("LWG", "XETH", "-1.55", "0.0317"), ("LWH", "ZUSD", "94230", "0")], None),
 ]
 
 # (order txid, vol_exec, cost, fee, [(trade txid, vol, cost, fee)], mismatch?)
