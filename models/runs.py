@@ -1,8 +1,11 @@
-"""The pipeline's own state: export jobs, bookmarks, the run log, quarantine, backfill plans, nonce marks."""
+"""The pipeline's own state: export jobs, bookmarks, the run log, quarantine, backfill plans, nonce and
+call-counter marks."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, UniqueConstraint, text
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Numeric, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -132,6 +135,19 @@ class NonceHighWaterRow(Base):
     key_id: Mapped[str] = mapped_column(primary_key=True)  # kraken.nonce.key_id(): a hash, never the key
     last_nonce: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[UtcDateTime] = created()
+
+
+class CallCounterMarkRow(Base):
+    """A key's call-counter level as the last machine that used it left it (seeds the next machine's model
+    while it holds the account: `jobs.exclusive`). `released` is false from the moment a holder takes the key
+    until it lets go: a false mark seen by the next holder means the last one died mid-run."""
+
+    __tablename__ = "call_counter_mark"
+
+    key_id: Mapped[str] = mapped_column(primary_key=True)  # kraken.nonce.key_id(): a hash, never the key
+    level: Mapped[Decimal] = mapped_column(Numeric)  # counter units (not money), at recorded_at
+    released: Mapped[bool]
+    recorded_at: Mapped[UtcDateTime] = created()
 
 
 class AccountLockRow(Base):

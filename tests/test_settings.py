@@ -45,6 +45,15 @@ def test_defaults() -> None:
     assert (account.label, account.tier, account.has_credentials) == ("default", "starter", False)
 
 
+def test_fleet_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.fleet_concurrency, settings.fleet_poll_seconds) == (8, 5.0)
+    monkeypatch.setenv("KRAKEN_FLEET_CONCURRENCY", "40")
+    monkeypatch.setenv("KRAKEN_FLEET_POLL_SECONDS", "0.5")
+    settings = load_settings()
+    assert (settings.fleet_concurrency, settings.fleet_poll_seconds) == (40, 0.5)
+
+
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:5433/books")
     monkeypatch.setenv("KRAKEN_TIER", "Pro")
@@ -141,6 +150,7 @@ def test_reporting_currency_from_the_setting_and_per_account(monkeypatch: pytest
         ({}, '[[accounts]]\nlabel = "x"\ncurrency = "E"\n', "currency: reporting currency 'E' must be"),
         ({}, '[[accounts]]\nlabel = "x"\ncurrency = "<b>"\n', "currency: reporting currency '<b>' must be"),
         ({}, '[[accounts]]\nlabel = "x"\napi_secret = "inline"\n', "secrets go in *_env or *_file"),
+        ({"KRAKEN_FLEET_CONCURRENCY": "0"}, None, "KRAKEN_FLEET_CONCURRENCY: Input should be greater than 0"),
         (
             {},
             '[[accounts]]\nlabel = "x"\napi_key_env = "NOT_SET_ANYWHERE"\n',

@@ -1,8 +1,9 @@
 """`kraken-etl simulator …`: run the local Kraken.
 
 ``serve`` prints exactly one JSON line on stdout once listening —
-``{"rest_url": …, "ws_url": …, "api_key": …, "api_secret": …}`` — and serves until SIGTERM/SIGINT.
-That line is the only place the simulator ever shows its secret.
+``{"rest_url": …, "ws_url": …, "api_key": …, "api_secret": …}`` (plus ``"accounts": [{"account": i, "api_key": …,
+"api_secret": …}, …]`` with ``--accounts N`` > 1) — and serves until SIGTERM/SIGINT. That line is the only place
+the simulator ever shows its secrets.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (keep it loopback)."),
     port: int = typer.Option(0, help="TCP port; 0 picks a free one."),
     seed: int = typer.Option(1, help="Seed of the account history and the API key."),
+    accounts: int = typer.Option(1, help="Accounts to serve, each with its own key, history and call counter "
+                                         "(requests are routed by API key; the line lists every key pair)."),
     ledger_entries: int = typer.Option(2_000, help="Size of the generated history (up to 2,000,000+)."),
     profile: str = typer.Option("default", help=f"Account shapes to generate: {', '.join(PROFILES)}."),
     tier: str = typer.Option("starter", help=f"Call-counter tier: {', '.join(TIERS)}."),
@@ -72,8 +75,8 @@ def serve(
         changes["end_time"] = moment
     try:
         config = SimConfig(
-            seed=seed, ledger_entries=ledger_entries, profile=profile, tier=tier, faults=spec, rate_scale=rate_scale,
-            rate_limits=not no_rate_limits, history_days=history_days, nonce_window=nonce_window,
+            seed=seed, accounts=accounts, ledger_entries=ledger_entries, profile=profile, tier=tier, faults=spec,
+            rate_scale=rate_scale, rate_limits=not no_rate_limits, history_days=history_days, nonce_window=nonce_window,
             export_queued_seconds=export_queued_seconds,
             export_processing_seconds=export_processing_seconds, ledgers_header=ledgers_header,
             trades_header=trades_header,
@@ -81,7 +84,7 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
-    def ready(line: dict[str, str]) -> None:
+    def ready(line: dict[str, object]) -> None:
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
 

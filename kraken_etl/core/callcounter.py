@@ -79,3 +79,12 @@ class CallCounter:
             return False
         self.spend(cost, now)
         return True
+
+
+def handed_over_level(tier: Tier, level: float, elapsed: float, released: bool) -> float:
+    """The level a key's counter has `elapsed` seconds after the last machine that used it recorded `level`
+    (the hand-over between machines, `jobs.exclusive`). A holder that never released the key (its process
+    died mid-run) may have spent up to the limit after it recorded: its counter is taken as full now."""
+    if not released:
+        return tier.limit
+    return max(0.0, level - max(0.0, elapsed) * tier.decay_per_second)

@@ -66,7 +66,8 @@ def run_import(paths: Sequence[Path], *, account: str | None = None, allow_new: 
         if new:
             progress(Event("note", f"new account {label!r}: not configured (a file import needs no key)"))
         owner = next((a for a in configured if a.label == label), Account(label, None, None))
-        with exclusive(engine, owner, current.home, purpose="import"), relaxed_gc(), wallets_settled(engine, label):
+        with exclusive(engine, owner, current.home, purpose="import", rate_scale=current.rate_scale), \
+                relaxed_gc(), wallets_settled(engine, label):
             results = import_files(engine, paths, account=label, progress=progress)
         refreshed = refresh_after_load(engine, [label])  # rows in days already summed: show them now
     return ImportRun(label, new, results, refreshed)

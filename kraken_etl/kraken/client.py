@@ -49,6 +49,15 @@ def _naming_permission(call: PrivateCall) -> Iterator[None]:
                                permission=call.permission) from None
 
 
+def key_counter(api_key: SecretStr | None, tier: str, home: Path, rate_scale: float = 1.0) -> SharedCounter:
+    """The call counter of a key on this machine (state under ``home/counter``), as `KrakenClient.for_account`
+    charges it: the tier's model, its decay sped up by `rate_scale` (a simulator run with an accelerated
+    counter)."""
+    kid = key_id(api_key.get_secret_value()) if api_key else "anonymous"
+    scaled = TIERS[tier].scaled(rate_scale) if rate_scale != 1.0 else TIERS[tier]
+    return counter_for(kid, scaled, home / "counter")
+
+
 class KrakenClient:
     """A Kraken REST client for one API key.
 
@@ -119,16 +128,16 @@ class KrakenClient:
         """
         clock = clock or SystemClock()
         kid = key_id(api_key.get_secret_value()) if api_key else "anonymous"
-        scaled = TIERS[tier].scaled(rate_scale) if rate_scale != 1.0 else TIERS[tier]
+        counter = key_counter(api_key, tier, home, rate_scale)
         public = PUBLIC_TIER.scaled(rate_scale) if rate_scale != 1.0 else PUBLIC_TIER
         return cls(
             base_url,
             api_key=api_key,
             api_secret=api_secret,
-            tier=scaled,
+            tier=counter.tier,
             clock=clock,
             nonce=FileNonceSource(home / "nonce", kid, clock),
-            counter=counter_for(kid, scaled, home / "counter"),
+            counter=counter,
             transport=transport,
             timeout=timeout,
             public_counter=counter_for("public", public, home / "counter"),

@@ -9,8 +9,10 @@ key, a counter we do not see), `penalise()` fills our model to the limit, so the
 Processes on one machine share the model too when the counter has a state file
 (``KRAKEN_ETL_HOME/counter/<key id>.state``, what `KrakenClient.for_account` uses): its level and time are
 read and written under an exclusive ``flock`` on every acquire, like the nonce file, so a nightly sync and a
-manual backfill on the same key wait for each other instead of overflowing Kraken's counter. Consumers on
-other machines are not seen; `penalise` covers them when Kraken reports an overflow.
+manual backfill on the same key wait for each other instead of overflowing Kraken's counter. Machines hand
+a key's level over through the database while they hold its account (`jobs.exclusive`: `raise_level` on the
+way in); any other consumer on another machine is not seen, and `penalise` covers it when Kraken reports an
+overflow.
 """
 
 from __future__ import annotations
@@ -119,6 +121,13 @@ class SharedCounter:
     def level(self, clock: Clock) -> float:
         with self._held(clock) as model:
             return model.level(clock.now())
+
+    def raise_level(self, level: float, clock: Clock) -> None:
+        """Take the counter as at least `level` now (another machine's use of the key, handed over)."""
+        with self._held(clock) as model:
+            now = clock.now()
+            if level > model.level(now):
+                self._model = CallCounter(model.tier, level=min(level, model.tier.limit), at=now)  # saved on exit
 
 
 _REGISTRY: dict[tuple[str, str, float, Path | None], SharedCounter] = {}

@@ -2,7 +2,8 @@
 
 Environment variables: DATABASE_URL, KRAKEN_ETL_HOME, KRAKEN_API_URL, KRAKEN_WS_AUTH_URL,
 KRAKEN_API_KEY / KRAKEN_API_SECRET (or KRAKEN_API_KEY_FILE / KRAKEN_API_SECRET_FILE), KRAKEN_TIER,
-KRAKEN_ACCOUNT and KRAKEN_ETL_CONFIG (a TOML file listing several accounts).
+KRAKEN_ACCOUNT and KRAKEN_ETL_CONFIG (a TOML file listing several accounts), and the knobs below
+(KRAKEN_FLEET_CONCURRENCY, …).
 
 Secrets are `SecretStr`: they never appear in a repr, a log line or an error message. Every problem with a
 setting is raised as `SettingsError`, whose message names the setting and what is wrong, in one line.
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     # Each balance snapshot also asks TradeBalance in up to this many held assets (one private call each), so
     # the valuation check can read Kraken's own price of each and name the asset behind a difference.
     trade_balance_denominations: int = Field(default=8, alias="KRAKEN_TRADE_BALANCE_DENOMINATIONS", ge=0)
+    # The nightly fanned out over Prefect workers (`kraken-etl nightly --fan-out`, the `nightly-fleet`
+    # deployment): how many accounts run at once, and how often the parent reads their states.
+    fleet_concurrency: int = Field(default=8, alias="KRAKEN_FLEET_CONCURRENCY", gt=0)
+    fleet_poll_seconds: float = Field(default=5.0, alias="KRAKEN_FLEET_POLL_SECONDS", gt=0)
 
     def currency_for(self, account: Account) -> str:
         """The reporting currency of `account`: its own (TOML ``currency``) or KRAKEN_REPORTING_CURRENCY."""

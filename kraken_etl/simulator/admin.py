@@ -15,6 +15,9 @@
 - ``GET|POST /_sim/faults`` → the active fault spec and what it touched (POST replaces the spec; body
   is a JSON object of fault names, or ``{"spec": "name=value,..."}``)
 
+Every endpoint but ``ohlcvt`` and ``truth/prices`` (the one market) takes ``?account=i`` (0-based, default 0) in a
+simulator serving several accounts (`SimConfig.accounts`); an account that is not there is a 400.
+
 Who may call them (a web page in the user's browser must not change the faults or read the truth):
 
 - the peer is a loopback client (`SimConfig.admin_hosts`);
@@ -57,6 +60,21 @@ from kraken_etl.simulator.records import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def account_context(request: Request) -> SimContext:
+    """The account an admin request names with ``?account=i`` (0-based; default 0, the first account).
+
+    Raises:
+        ValueError: for a value that is not an account of this simulator.
+    """
+    text = request.query_params.get("account", "0")
+    try:
+        index = int(text)
+    except ValueError:
+        raise ValueError("account must be an account number (0-based)") from None
+    context: SimContext = request.app.state.fleet.for_index(index)
+    return context
 
 
 def _reply(payload: Any, status: int = 200) -> Response:
@@ -156,7 +174,8 @@ async def truth_route(request: Request) -> Response:
     if not _allowed(request):
         return _refused(request)
     try:
-        result = truth(request.app.state.sim, request.path_params["kind"], dict(request.query_params))
+        query = {k: v for k, v in request.query_params.items() if k != "account"}
+        result = truth(account_context(request), request.path_params["kind"], query)
     except (ApiError, ValueError) as exc:
         return _reply({"error": getattr(exc, "message", str(exc))}, 400)
     if result is None:
@@ -191,20 +210,24 @@ async def advance_route(request: Request) -> Response:
     if not _allowed(request):
         return _refused(request)
     try:
+        ctx = account_context(request)
         body = await _json_body(request)
         entries = int(body.get("ledger_entries", 10))
     except (ValueError, TypeError) as exc:
         return _reply({"error": str(exc)}, 400)
     if entries < 1 or entries > 1_000_000:
         return _reply({"error": "ledger_entries must be in 1..1000000"}, 400)
-    return _reply(request.app.state.sim.advance(entries))
+    return _reply(ctx.advance(entries))
 
 
 async def faults_route(request: Request) -> Response:
     """``GET|POST /_sim/faults``."""
     if not _allowed(request):
         return _refused(request)
-    ctx: SimContext = request.app.state.sim
+    try:
+        ctx = account_context(request)
+    except ValueError as exc:
+        return _reply({"error": str(exc)}, 400)
     if request.method == "GET":
         return _reply(ctx.describe_faults())
     try:
@@ -220,9 +243,13 @@ async def stats_route(request: Request) -> Response:
     many AddExport requests a backfill made, without reading the simulator's internals)."""
     if not _allowed(request):
         return _refused(request)
-    ctx: SimContext = request.app.state.sim
+    try:
+        ctx = account_context(request)
+    except ValueError as exc:
+        return _reply({"error": str(exc)}, 400)
     return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections,
-                   "public_calls": dict(ctx.public_limiter.calls)})
+                   "public_calls": dict(request.app.state.sim.public_limiter.calls),
+                   "accounts": len(request.app.state.fleet), "accounts_built": request.app.state.fleet.built()})
 
 
 async def activity_route(request: Request) -> Response:
@@ -230,12 +257,13 @@ async def activity_route(request: Request) -> Response:
     if not _allowed(request):
         return _refused(request)
     try:
+        ctx = account_context(request)
         rate = float(str((await _json_body(request)).get("entries_per_second", 0)))  # float-ok: a rate, not money
     except (ValueError, TypeError) as exc:
         return _reply({"error": str(exc)}, 400)
     if not 0 <= rate <= 100_000:
         return _reply({"error": "entries_per_second must be in 0..100000"}, 400)
-    return _reply(request.app.state.sim.activity.set_rate(rate))
+    return _reply(ctx.activity.set_rate(rate))
 
 
 ROUTES = [

@@ -1,8 +1,9 @@
 """`create_app(config)`: the simulator as one Starlette ASGI application.
 
 Routes: Kraken REST at ``/0/private/*`` and ``/0/public/*``, WebSocket v2 at ``/v2`` (python-kraken-sdk
-appends ``/v2`` to the base URL), admin at ``/_sim/*``. Usable in-process with ``httpx.ASGITransport``
-(REST) or served by uvicorn (`kraken_etl.simulator.server`).
+appends ``/v2`` to the base URL), admin at ``/_sim/*``. A private call reaches the account its ``API-Key``
+names, an admin call the one ``?account=i`` names (`kraken_etl.simulator.fleet`). Usable in-process with
+``httpx.ASGITransport`` (REST) or served by uvicorn (`kraken_etl.simulator.server`).
 """
 
 from __future__ import annotations
@@ -16,27 +17,31 @@ from starlette.routing import WebSocketRoute
 
 from kraken_etl.simulator import admin, rest, ws
 from kraken_etl.simulator.config import SimConfig
-from kraken_etl.simulator.context import SimContext
+from kraken_etl.simulator.fleet import SimFleet
 
 
 def create_app(config: SimConfig | None = None) -> Starlette:
-    """Build the account from `config` (generation happens here) and return the ASGI app.
+    """Build the accounts from `config` (account 0 is generated here, the others on first use) and return
+    the ASGI app.
 
-    The context is available as ``app.state.sim`` (a `SimContext`).
+    The first account's context is ``app.state.sim`` (a `SimContext`); every account's is reached through
+    ``app.state.fleet`` (a `SimFleet`).
 
     Raises:
         ValueError: for an invalid configuration.
     """
-    ctx = SimContext(config or SimConfig())
+    fleet = SimFleet(config or SimConfig())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        shutil.rmtree(ctx.exports.dir, ignore_errors=True)
+        for index in fleet.built():
+            shutil.rmtree(fleet.for_index(index).exports.dir, ignore_errors=True)
 
     app = Starlette(
         routes=[*rest.ROUTES, WebSocketRoute("/v2", ws.endpoint), *admin.ROUTES],
         lifespan=lifespan,
     )
-    app.state.sim = ctx
+    app.state.sim = fleet.primary
+    app.state.fleet = fleet
     return app

@@ -83,11 +83,23 @@ def derive_key(seed: int, name: str = "default", permissions: frozenset[str] = A
     )
 
 
+MAX_ACCOUNTS = 10_000
+
+
+def account_seed(seed: int, index: int) -> int:
+    """The seed of account `index` of a simulator seeded `seed` (account 0 keeps `seed` itself)."""
+    if index == 0:
+        return seed
+    digest = hashlib.sha256(f"kraken-sim-account|{seed}|{index}".encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
 @dataclass(frozen=True, slots=True)
 class SimConfig:
     """Everything that shapes one simulated Kraken account and its API."""
 
     seed: int = 1
+    accounts: int = 1  # accounts served at once, each with its own key, history, counter and nonces
     ledger_entries: int = 2_000
     profile: str = "default"  # one of PROFILES: which account shapes the history holds
     end_time: datetime = DEFAULT_END_TIME
@@ -142,6 +154,8 @@ class SimConfig:
             raise ValueError("ledger_entries out of range")
         if self.end_time.tzinfo is None:
             raise ValueError("end_time must be timezone-aware")
+        if not 1 <= self.accounts <= MAX_ACCOUNTS:
+            raise ValueError(f"accounts must be in 1..{MAX_ACCOUNTS}")
 
     @property
     def api_keys(self) -> tuple[ApiKey, ...]:
@@ -154,6 +168,20 @@ class SimConfig:
     def default_key(self) -> ApiKey:
         """The first key: the one ``serve`` prints."""
         return self.api_keys[0]
+
+    def account_config(self, index: int) -> SimConfig:
+        """The configuration of account `index` (0-based) of a multi-account simulator: account 0 is this very
+        configuration; account i > 0 has its own seed (`account_seed`), so its own history and derived key,
+        and every other knob (size, tier, faults, rate scale) as configured.
+
+        Raises:
+            ValueError: for an index outside ``0..accounts-1``.
+        """
+        if not 0 <= index < self.accounts:
+            raise ValueError(f"account must be in 0..{self.accounts - 1}")
+        if index == 0:
+            return self
+        return replace(self, seed=account_seed(self.seed, index), keys=(), accounts=1)
 
     def with_changes(self, **changes: object) -> SimConfig:
         """A copy with some fields replaced."""

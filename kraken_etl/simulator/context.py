@@ -28,7 +28,9 @@ from kraken_etl.simulator.wsmessages import added_messages
 class SimContext:
     """Everything one simulated Kraken holds."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, market: Market | None = None) -> None:
+        """Generate the account of `config`; `market` is the market to value it at (another account's, in a
+        multi-account simulator: Kraken has one market), or None for the market through this account's fills."""
         self.config = config
         self.clock = config.clock
         self.store = Store(config.seed, config.profile)
@@ -46,7 +48,7 @@ class SimContext:
         self.auth.storm = lambda: self.faults.take("storm")
         self.store.apply_faults(config.faults)
         self.faults_set_at = self.clock.now()  # the moment candle_skew alters
-        self.market = Market(self.store, config.seed)
+        self.market = Market(self.store, config.seed) if market is None else market
         self.store.market = self.market  # the exports' …usd columns value at the path
         self.public_limiter = PublicLimiter(config.public_rate_limit,
                                             config.public_decay_per_second * config.rate_scale,

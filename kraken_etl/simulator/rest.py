@@ -57,7 +57,7 @@ async def _transport_fault(ctx: SimContext) -> tuple[Response | None, bool]:
 
 async def private(request: Request) -> Response:
     """``POST /0/private/<Method>``."""
-    ctx: SimContext = request.app.state.sim
+    ctx: SimContext = request.app.state.fleet.for_key(request.headers.get("API-Key"))
     method = request.path_params["method"]
     body = await request.body()
     replaced, truncate = await _transport_fault(ctx)

@@ -64,18 +64,23 @@ def urls(host: str, port: int) -> tuple[str, str]:
     return f"http://{shown}:{port}", f"ws://{shown}:{port}/v2"
 
 
-def connection_line(config: SimConfig, host: str, port: int) -> dict[str, str]:
-    """The one JSON object ``serve`` prints (the only place the secret is shown)."""
+def connection_line(config: SimConfig, host: str, port: int) -> dict[str, Any]:
+    """The one JSON object ``serve`` prints (the only place the secrets are shown); with several accounts it
+    also lists each account's key pair under ``accounts`` (account 0's is the top-level one)."""
     rest_url, ws_url = urls(host, port)
     key = config.default_key
-    return {"rest_url": rest_url, "ws_url": ws_url, "api_key": key.key, "api_secret": key.secret}
+    line: dict[str, Any] = {"rest_url": rest_url, "ws_url": ws_url, "api_key": key.key, "api_secret": key.secret}
+    if config.accounts > 1:
+        keys = [config.account_config(i).default_key for i in range(config.accounts)]
+        line["accounts"] = [{"account": i, "api_key": k.key, "api_secret": k.secret} for i, k in enumerate(keys)]
+    return line
 
 
 def _uvicorn_config(app: Starlette, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", ws_ping_interval=None)
 
 
-def serve(config: SimConfig, host: str, port: int, on_ready: Callable[[dict[str, str]], None],
+def serve(config: SimConfig, host: str, port: int, on_ready: Callable[[dict[str, Any]], None],
           log_level: str = "warning") -> None:
     """Serve in the foreground until SIGTERM/SIGINT; `on_ready` gets the connection line once listening.
 
@@ -116,8 +121,13 @@ class RunningSimulator:
 
     @property
     def ctx(self) -> Any:
-        """The `SimContext` (store, faults, clock, …)."""
+        """The first account's `SimContext` (store, faults, clock, …)."""
         return self.app.state.sim
+
+    def account_key(self, index: int) -> tuple[str, str]:
+        """Account `index`'s API key and secret (0 is `api_key`/`api_secret`)."""
+        key = self.app.state.fleet.config.account_config(index).default_key
+        return key.key, key.secret
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask uvicorn to exit and wait for the thread."""
@@ -175,6 +185,7 @@ class ServedProcess:
     ws_url: str
     api_key: str
     api_secret: str
+    accounts: tuple[tuple[str, str], ...] = ()  # every account's (key, secret) when it serves several
 
 
 def _child(config: SimConfig, ready: Any) -> None:
@@ -202,7 +213,8 @@ def serving_process(config: SimConfig, timeout: float = 60.0) -> Iterator[Served
         except EOFError:
             child.join(5)
             raise RuntimeError(f"simulator exited before it was ready (exit code {child.exitcode})") from None
-        yield ServedProcess(line["rest_url"], line["ws_url"], line["api_key"], line["api_secret"])
+        yield ServedProcess(line["rest_url"], line["ws_url"], line["api_key"], line["api_secret"],
+                            tuple((a["api_key"], a["api_secret"]) for a in line.get("accounts", ())))
     finally:
         receive.close()
         child.terminate()

@@ -61,6 +61,7 @@ def test_help() -> None:
     done = subprocess.run([sys.executable, "-m", "kraken_etl", "nightly", "--help"], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0 and "--account" in done.stdout and "--since" in done.stdout
+    assert "--fan-out" in done.stdout and "--rerun-failed" in done.stdout
 
 
 def test_nightly_runs_the_flow_end_to_end_and_a_failure_is_one_line(
@@ -98,3 +99,15 @@ def test_an_unknown_account_is_one_line_before_anything_runs(env: dict[str, str]
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "nobody" in lines[0]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--fan-out"], "--fan-out needs a Prefect server"),
+    (["--rerun-failed"], "--rerun-failed goes with --fan-out"),
+])
+def test_fan_out_without_a_server_is_one_line_before_anything_runs(env: dict[str, str], args: list[str],
+                                                                   says: str) -> None:
+    done = _nightly(env, *args)  # `env` carries no PREFECT_API_URL
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], done.stderr

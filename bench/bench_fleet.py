@@ -1,0 +1,169 @@
+"""Many accounts, one database: the first nightly of a fleet, then a nightly with new activity on every account.
+
+    python bench/bench_fleet.py [--accounts 100] [--entries 5000] [--new 100] [--workers 2] [--scale 1000]
+
+The simulator serves `--accounts` accounts of `--entries` ledger entries each from a child process (its CPU is
+not ours), pro tier, its call counter enforced with the decay accelerated `--scale` times (the client models
+the same counter through KRAKEN_RATE_SCALE; the counter is never switched off). The history spans
+`--history-days` (default 30: the nightly's prices step reads public market data over the history's span,
+once for the whole fleet, and two years of it is minutes of Kraken's public Trades pages that say nothing
+about the cost per account). `--workers` processes stand in
+for the Prefect workers of a fanned-out nightly: each takes accounts one at a time and runs the job every
+`nightly/nightly-account` flow run runs (`jobs.nightly.run_nightly`: sync every stream and the balances,
+prices, reconcile, refresh the reporting schema, the report), each with its own KRAKEN_ETL_HOME, all against
+one fresh database. Prefect's own cost per flow run (a process start, the API calls) is not in these
+figures. Measured, for the first nightly (every account's whole history) and for a second one after
+``/_sim/advance`` added `--new` entries to every account:
+
+- wall time of the whole fleet;
+- our CPU seconds per account (the worker process's user + system time while it ran that account: time spent
+  waiting on the call counter or on Kraken's answers is not CPU), mean, p50, p95 and max, and per step;
+- the database's size per million ledger entries (the database after the first nightly, less the empty
+  migrated one, over the ledger entries stored: trades, orders, balances, findings, the reporting schema's
+  materialised parts and the market's candles are in it too, so small fleets overstate it).
+
+PostgreSQL's own CPU is not in these figures (on a shared machine it cannot be told apart from other
+clusters'). The first account each worker process runs pays the process's imports (as every Prefect flow
+run, a process of its own, does): the mean includes it, the median hardly.
+
+Target: <= 1 s of our own CPU per account-night (the second nightly's mean). Results go to
+bench/results/fleet.json with the machine's load average before and after (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _worker_init(env: dict[str, str], homes: str) -> None:
+    os.environ.update(env)
+    os.environ["KRAKEN_ETL_HOME"] = str(Path(homes) / f"worker-{os.getpid()}")
+    warnings.filterwarnings("ignore")
+
+
+def _run_account(label: str, now: str) -> dict[str, Any]:
+    """One account's nightly in this worker process: our CPU for it, its wall time, its outcome."""
+    from kraken_etl.jobs.nightly import run_nightly
+
+    cpu = os.times()
+    started = time.perf_counter()
+    outcome = run_nightly(label, now=now)
+    wall = time.perf_counter() - started
+    after = os.times()
+    return {"account": label, "status": outcome.status, "error": outcome.error,
+            "cpu_seconds": (after.user - cpu.user) + (after.system - cpu.system), "wall_seconds": wall,
+            "counter_wait_seconds": sum(r.wait_seconds for r in outcome.sync),
+            "inserted": sum(r.inserted for r in outcome.sync)}
+
+
+def _night(labels: list[str], workers: int, env: dict[str, str], homes: str) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(env, homes)) as pool:
+        runs = list(pool.map(_run_account, labels, [now] * len(labels)))
+    wall = time.perf_counter() - started
+    cpu = sorted(r["cpu_seconds"] for r in runs)
+    failed = [r for r in runs if r["status"] != "ok"]
+    return {"wall_seconds": round(wall, 1), "accounts": len(runs),
+            "failed": [(r["account"], r["error"]) for r in failed],
+            "cpu_seconds_per_account": {"mean": round(statistics.fmean(cpu), 3), "p50": round(cpu[len(cpu) // 2], 3),
+                                        "p95": round(cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))], 3),
+                                        "max": round(cpu[-1], 3)},
+            "wall_seconds_per_account_mean": round(statistics.fmean(r["wall_seconds"] for r in runs), 3),
+            "counter_wait_seconds_per_account_mean":
+                round(statistics.fmean(r["counter_wait_seconds"] for r in runs), 3),
+            "rows_inserted": sum(r["inserted"] for r in runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--entries", type=int, default=5_000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", type=float, default=1000.0)
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--history-days", type=int, default=30)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    from kraken_etl.db.migrate import upgrade
+    from kraken_etl.simulator import SimConfig
+    from kraken_etl.simulator.server import serving_process
+    from tests import dbharness
+
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    labels = [f"acct-{i:03d}" for i in range(args.accounts)]
+    config = SimConfig(seed=args.seed, accounts=args.accounts, ledger_entries=args.entries, tier="pro",
+                       rate_scale=args.scale, history_days=args.history_days)
+    admin = dbharness.admin_libpq_url()
+    template = dbharness.create_template(admin)
+    try:
+        with serving_process(config, timeout=300) as sim, dbharness.database_copy(admin, template) as url, \
+                tempfile.TemporaryDirectory(prefix="bench-fleet-") as homes:
+            accounts_file = Path(homes) / "accounts.toml"
+            accounts_file.write_text("".join(
+                f'[[accounts]]\nlabel = "{label}"\ntier = "pro"\napi_key_env = "SIM_KEY_{i}"\n'
+                f'api_secret_env = "SIM_SECRET_{i}"\n\n' for i, label in enumerate(labels)))
+            env = {"DATABASE_URL": url, "KRAKEN_API_URL": sim.rest_url, "KRAKEN_RATE_SCALE": str(args.scale),
+                   "KRAKEN_ETL_CONFIG": str(accounts_file)}
+            for i, (key, secret) in enumerate(sim.accounts):
+                env[f"SIM_KEY_{i}"], env[f"SIM_SECRET_{i}"] = key, secret
+            for name in [k for k in os.environ if k.startswith("KRAKEN_")]:
+                del os.environ[name]
+            os.environ.update(env)
+            upgrade(url)
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                empty_bytes = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+
+            first = _night(labels, args.workers, env, homes)
+            with engine.connect() as conn:
+                full_bytes = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+                ledger_rows = conn.execute(text("SELECT count(*) FROM kraken.ledger_entry")).scalar_one()
+            with httpx.Client(base_url=sim.rest_url, timeout=120) as http:
+                for i in range(args.accounts):
+                    http.post("/_sim/advance", params={"account": i}, json={"ledger_entries": args.new}
+                              ).raise_for_status()
+            second = _night(labels, args.workers, env, homes)
+            engine.dispose()
+    finally:
+        dbharness.drop_database(admin, template)
+    per_million = (full_bytes - empty_bytes) / ledger_rows * 1_000_000 if ledger_rows else None
+    result = {
+        "benchmark": "fleet", "accounts": args.accounts, "entries_per_account": args.entries,
+        "new_entries_per_account": args.new, "history_days": args.history_days, "workers": args.workers,
+        "tier": "pro", "rate_scale": args.scale,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
+        "first_nightly": first, "second_nightly": second,
+        "ledger_entries_stored": ledger_rows,
+        "database_mb_per_million_ledger_entries": round(per_million / 1e6, 1) if per_million else None,
+        "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "not_measured": "Prefect's own cost per flow run (process start, API calls): the workers here are plain "
+                        "processes running the job each nightly-account flow run runs",
+        "target": "<= 1 s of our own CPU per account-night (second nightly, mean)",
+        "pass": not first["failed"] and not second["failed"] and second["cpu_seconds_per_account"]["mean"] <= 1.0,
+    }
+    print(json.dumps(result, indent=2))
+    out = REPO / "bench" / "results" / "fleet.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The `nightly-fleet` flow: the nightly run fanned out, one flow run of the `nightly/nightly-account`
+deployment per account, so any worker of the pool, on any machine, takes any account.
+
+Thin: the accounts (parameter, or every configured one) → those not done yet (`jobs.fleet.accounts_to_run`:
+a retry of this run skips the accounts it completed; `rerun_failed` also skips those the last fan-out
+completed) → `jobs.fleet.run_fleet` starts them through `run_deployment`, at most KRAKEN_FLEET_CONCURRENCY at
+once, and polls their states → one markdown artifact → Failed naming every account that did not complete.
+One run per account at a time and each key's pace hold in the database (`jobs.exclusive`), whichever worker
+runs it. Parameters are labels, never keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterId, FlowRunFilterTags
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.deployments import run_deployment
+from prefect.runtime import flow_run
+
+from kraken_etl.core.clock import SystemClock
+from kraken_etl.jobs.fleet import (
+    RunState,
+    accounts_to_run,
+    fleet_markdown,
+    raise_for_fleet_failures,
+    run_fleet,
+    with_done_before,
+)
+from kraken_etl.settings import load_settings
+
+ACCOUNT_DEPLOYMENT = "nightly/nightly-account"  # prefect.yaml: the nightly flow, one account per run
+FLEET_FLOW = "nightly-fleet"
+ARTIFACT_KEY = "nightly-fleet"
+
+
+def _tag(parent: str) -> str:
+    return f"fleet-run:{parent}"
+
+
+def _state(run: FlowRun) -> RunState:
+    state = run.state
+    return RunState(state.type.name, state.message or "") if state is not None else RunState("PENDING")
+
+
+def earlier_runs(parent: str) -> dict[str, FlowRun]:
+    """The per-account runs a fan-out `parent` started, the latest per account."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[_tag(parent)])),
+                                     sort=FlowRunSort.EXPECTED_START_TIME_ASC)
+    return {run.parameters["accounts"][0]: run for run in runs if run.parameters.get("accounts")}
+
+
+def last_fan_out(besides: str) -> str | None:
+    """The latest fan-out run other than `besides` (None when there is none)."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[FLEET_FLOW])),
+                                     sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=5)
+    return next((str(r.id) for r in runs if str(r.id) != besides), None)
+
+
+def _poll(run_ids: list[str]) -> dict[str, RunState]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])))
+    return {str(run.id): _state(run) for run in runs}
+
+
+def _run_name() -> str:
+    chosen = flow_run.parameters.get("accounts")
+    return "nightly fan-out " + (", ".join(chosen) if chosen else "every account")
+
+
+@flow(name=FLEET_FLOW, flow_run_name=_run_name)
+def nightly_fleet_flow(accounts: list[str] | None = None, since: str | None = None,
+                       rerun_failed: bool = False) -> dict[str, Any]:
+    """The nightly run of `accounts` (default: every configured one), one `nightly-account` run each.
+
+    `since`: as for the nightly flow. `rerun_failed`: start only the accounts the last fan-out did not complete.
+    """
+    settings = load_settings()
+    labels = [a.label for a in settings.select_accounts(accounts)]
+    parent = str(flow_run.get_id())
+    earlier = earlier_runs(parent)  # this very run, retried: its completed accounts are done
+    if rerun_failed:
+        last = last_fan_out(parent)
+        earlier = {**(earlier_runs(last) if last else {}), **earlier}
+    done = {label: _state(run).state for label, run in earlier.items()}
+
+    def start(label: str) -> str:
+        child = run_deployment(ACCOUNT_DEPLOYMENT, parameters={"accounts": [label], "since": since}, timeout=0,
+                               flow_run_name=f"nightly {label}", tags=[FLEET_FLOW, _tag(parent)])
+        assert isinstance(child, FlowRun)  # called from a sync flow: the run itself, not a coroutine
+        return str(child.id)
+
+    outcomes = run_fleet(accounts_to_run(labels, done), start=start, poll=_poll, limit=settings.fleet_concurrency,
+                         clock=SystemClock(), poll_seconds=settings.fleet_poll_seconds)
+    outcomes = with_done_before(labels, outcomes, {label: str(run.id) for label, run in earlier.items()})
+    create_markdown_artifact(markdown=fleet_markdown(outcomes), key=ARTIFACT_KEY,
+                             description="nightly fan-out: one run per account")
+    raise_for_fleet_failures(outcomes)
+    return {o.account: o.as_dict() for o in outcomes}

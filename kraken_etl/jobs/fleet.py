@@ -1,0 +1,138 @@
+"""The nightly run fanned out: one flow run per account, started through a deployment so that any worker on
+any machine can take it, at most `limit` at once; the parent waits for all and reports each account.
+
+This module is the plan, free of Prefect: `run_fleet` is handed two callables — `start(label) -> run id`
+(the flow starts a run of the per-account deployment) and `poll(run ids) -> {run id: RunState}` (the flow
+reads their states) — and a `Clock` to wait on between polls. What must hold across machines is not here:
+one run per account at a time is the account's row lock in the database, and a key's pace is its call counter,
+handed from machine to machine through the database (`jobs.exclusive`).
+
+A rerun does only what is not done: `accounts_to_run` drops the accounts whose earlier run (of this fleet run,
+retried, or of the last fleet run when asked) completed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kraken_etl.core.clock import Clock
+from kraken_etl.core.errors import KrakenEtlError
+
+# Prefect's state types (by name): a run in one of these is over.
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+FleetStatus = Literal["ok", "failed", "done before"]
+
+
+class FleetFailed(KrakenEtlError):
+    """At least one account of a fanned-out nightly run did not complete; the message names each and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A per-account run as the parent sees it: Prefect's state type name and message."""
+
+    state: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FleetOutcome:
+    """One account of a fanned-out run: `ok`, `failed` (with why), or `done before` (an earlier run of it
+    completed, so this one did not start it again)."""
+
+    account: str
+    status: FleetStatus
+    run_id: str | None = None
+    detail: str = ""
+    seconds: float = 0.0  # from its start to its end, as the parent saw it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "status": self.status, "run_id": self.run_id, "detail": self.detail,
+                "seconds": round(self.seconds, 3)}
+
+
+def accounts_to_run(labels: Iterable[str], earlier: Mapping[str, str]) -> list[str]:
+    """The labels to start, in order: all but those whose earlier run (`earlier`: label → state type name of
+    its latest run) completed."""
+    return [label for label in dict.fromkeys(labels) if earlier.get(label) != "COMPLETED"]
+
+
+def _finished(label: str, run_id: str, state: RunState, seconds: float) -> FleetOutcome:
+    if state.state == "COMPLETED":
+        return FleetOutcome(label, "ok", run_id, "", seconds)
+    detail = f"{state.state.lower()}: {state.message}" if state.message else state.state.lower()
+    return FleetOutcome(label, "failed", run_id, detail, seconds)
+
+
+def run_fleet(labels: Iterable[str], *, start: Callable[[str], str],
+              poll: Callable[[list[str]], Mapping[str, RunState]], limit: int, clock: Clock,
+              poll_seconds: float = 1.0) -> list[FleetOutcome]:
+    """Start one run per label, keeping at most `limit` unfinished at once, and wait for all.
+
+    Args:
+        start: creates the run of one account and returns its id (raising: that account failed to start).
+        poll: the states of the given runs (a run missing from the answer is still pending).
+        limit: how many accounts run at once (KRAKEN_FLEET_CONCURRENCY).
+        clock: waits `poll_seconds` between polls that saw nothing finish.
+
+    Returns:
+        one outcome per label, in the labels' order.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    order = list(dict.fromkeys(labels))
+    waiting = deque(order)
+    running: dict[str, tuple[str, float]] = {}  # run id -> (label, started)
+    outcomes: dict[str, FleetOutcome] = {}
+    while waiting or running:
+        while waiting and len(running) < limit:
+            label = waiting.popleft()
+            try:
+                running[start(label)] = (label, clock.now())
+            except Exception as exc:  # one account that cannot start never stops the others
+                outcomes[label] = FleetOutcome(label, "failed", None, f"not started: {type(exc).__name__}: {exc}")
+        if not running:
+            continue
+        states = poll(list(running))
+        done = [run_id for run_id, state in states.items() if run_id in running and state.state in TERMINAL]
+        for run_id in done:
+            label, started = running.pop(run_id)
+            outcomes[label] = _finished(label, run_id, states[run_id], clock.now() - started)
+        if running and not done:
+            clock.sleep(poll_seconds)
+    return [outcomes[label] for label in order]
+
+
+def with_done_before(labels: Iterable[str], outcomes: list[FleetOutcome],
+                     earlier_runs: Mapping[str, str]) -> list[FleetOutcome]:
+    """Every label's outcome, in order: this run's, or `done before` (with the earlier run's id) for a label
+    that was not started again."""
+    ran = {o.account: o for o in outcomes}
+    return [ran.get(label) or FleetOutcome(label, "done before", earlier_runs.get(label), "completed earlier")
+            for label in dict.fromkeys(labels)]
+
+
+def fleet_markdown(outcomes: list[FleetOutcome]) -> str:
+    """The fanned-out run's artifact: one row per account (labels are checked names: safe in markdown)."""
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed", "done before")}
+    lines = [f"# nightly fan-out: {counts['ok']} ok, {counts['failed']} failed, {counts['done before']} done before",
+             "", "| account | status | seconds | run | detail |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        detail = o.detail.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {o.account} | {o.status} | {o.seconds:.1f} | {o.run_id or ''} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def raise_for_fleet_failures(outcomes: list[FleetOutcome]) -> None:
+    """End a fanned-out run Failed when any account failed, naming each and why.
+
+    Raises:
+        FleetFailed: listing the failed accounts.
+    """
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise FleetFailed(f"nightly fan-out: {len(failed)} account(s) failed: "
+                          + "; ".join(f"{o.account!r} ({o.detail})" for o in failed))
