@@ -167,28 +167,25 @@ class Holding:
 
 @_quick_init
 @dataclass(frozen=True, slots=True)
-class Income:
+class Valued:
+    """An amount of an asset valued at its moment: an income received or an expense paid."""
+
+    asset: str
+    at: datetime
+    amount: Decimal
+    value: Decimal
+    label: str
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Income(Valued):
     """Something received as income (a reward), valued at receipt; it also opened a lot at that value."""
 
-    asset: str
-    at: datetime
-    amount: Decimal
-    value: Decimal
-    label: str
-    entries: tuple[str, ...]
 
-
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class Expense:
+@dataclass(frozen=True, slots=True, init=False)
+class Expense(Valued):
     """A fee paid in fee credits: an expense, never a disposal."""
-
-    asset: str
-    at: datetime
-    amount: Decimal
-    value: Decimal
-    label: str
-    entries: tuple[str, ...]
 
 
 @_quick_init

@@ -18,12 +18,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.table import Table
 
 from kraken_etl.cli import helpfmt
 from kraken_etl.cli.common import checked_labels, console, database_url, fail, handle_errors, parse_period, settings
+from kraken_etl.cli.output import json_text
 from kraken_etl.core.visible import visible
 
 lots_app = typer.Typer(help="Opening lots: what was held, at what cost, before it reached Kraken.",
@@ -82,14 +82,6 @@ def _entities(accounts: list[str] | None, entity: str | None) -> dict[str, list[
     return {label: [label] for label in labels}
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
 @handle_errors
 def pnl(
     account: Annotated[list[str] | None, typer.Option("--account", help="Account label (repeatable: pooled).",
@@ -140,7 +132,7 @@ def pnl(
     if as_json:
         objects = [_as_object(r) for r in reports]
         out = objects[0] if len(objects) == 1 else {"entities": objects}
-        typer.echo(orjson.dumps(out, default=_default, option=orjson.OPT_INDENT_2).decode())
+        typer.echo(json_text(out))
         return
     console.print(f"period: {period.describe()}", highlight=False, soft_wrap=True)
     for report in reports:

@@ -14,8 +14,11 @@ or folded: tables take the width their contents need and lines stay whole.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from rich.console import Console, ConsoleDimensions
 from rich.progress import ProgressColumn, Task
 from rich.text import Text
@@ -88,3 +91,16 @@ class VisibleFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         return visible(super().formatMessage(record))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact, as written: never a float
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def json_text(value: object) -> str:
+    """`value` as indented JSON for ``--json``: amounts as exact decimal strings, times in ISO 8601."""
+    return orjson.dumps(value, default=_json_value, option=orjson.OPT_INDENT_2).decode()

@@ -12,29 +12,19 @@ stored rows; no Kraken key is needed.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.table import Table
 
 from kraken_etl.cli.common import checked_labels, console, err_console, fail, handle_errors, parse_as_of, settings
+from kraken_etl.cli.output import json_text
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import describe_as_of
 from kraken_etl.recon.registry import CHECKS
 
 app = typer.Typer(help="Reconcile the stored copy against Kraken's numbers (and acknowledge findings).",
                   invoke_without_command=True, no_args_is_help=False)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
 
 
 def _as_json(results: list[Any]) -> str:
@@ -55,7 +45,7 @@ def _as_json(results: list[Any]) -> str:
                      "info": sum(1 for f in r.open_findings if f.severity == "info"),
                      "acknowledged": sum(1 for f in r.open_findings if f.acks)},
         })
-    return orjson.dumps({"runs": runs}, default=_json_default, option=orjson.OPT_INDENT_2).decode()
+    return json_text({"runs": runs})
 
 
 def _print(result: Any) -> None:

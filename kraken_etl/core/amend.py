@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.parsing import Reader, fields, rawify
 from kraken_etl.core.records import OrderAmend
 from kraken_etl.core.timeutil import from_unix_ns
 
+_FIELDS = fields(
+    (Reader.text, "amend_type"),
+    (Reader.opt_dec, "order_qty display_qty remaining_qty limit_price trigger_price"),
+    (Reader.opt_text, "reason"),
+    (Reader.opt_bool, "post_only"),
+)
 
 def parse_order_amend(order_txid: str, raw: Mapping[str, Any]) -> OrderAmend:
     """One entry of ``result["amends"]`` for order `order_txid`; `timestamp` is integer nanoseconds.
@@ -22,18 +28,5 @@ def parse_order_amend(order_txid: str, raw: Mapping[str, Any]) -> OrderAmend:
     timestamp_ns = r.opt_int("timestamp")
     if timestamp_ns is None:
         raise r.fail("timestamp", None, "is missing")
-    return OrderAmend(
-        amend_id=r.text("amend_id"),
-        order_txid=order_txid,
-        amend_type=r.text("amend_type"),
-        order_qty=r.opt_dec("order_qty"),
-        display_qty=r.opt_dec("display_qty"),
-        remaining_qty=r.opt_dec("remaining_qty"),
-        limit_price=r.opt_dec("limit_price"),
-        trigger_price=r.opt_dec("trigger_price"),
-        reason=r.opt_text("reason"),
-        post_only=r.opt_bool("post_only"),
-        timestamp=from_unix_ns(timestamp_ns),
-        timestamp_ns=timestamp_ns,
-        raw=rawify(raw),
-    )
+    return OrderAmend(amend_id=r.text("amend_id"), order_txid=order_txid, **r.read(_FIELDS),
+                      timestamp=from_unix_ns(timestamp_ns), timestamp_ns=timestamp_ns, raw=rawify(raw))

@@ -29,12 +29,7 @@ def parse_balance(result: Mapping[str, Any] | None, taken_at: datetime) -> list[
     Raises:
         MalformedRecord: when the result is not an object or an amount is not a decimal.
     """
-    out = []
-    for asset, value in _entries(result).items():
-        r = Reader("balances", asset, {"balance": value})
-        out.append(BalanceSnapshot(asset=asset, balance=r.dec("balance"), taken_at=taken_at,
-                                   source="Balance", raw={"asset": asset, "balance": rawify(value)}))
-    return out
+    return _snapshots({asset: {"balance": value} for asset, value in _entries(result).items()}, taken_at, "Balance")
 
 
 def parse_balance_ex(result: Mapping[str, Any] | None, taken_at: datetime) -> list[BalanceSnapshot]:
@@ -43,14 +38,18 @@ def parse_balance_ex(result: Mapping[str, Any] | None, taken_at: datetime) -> li
     Raises:
         MalformedRecord: when an entry is not an object or an amount is not a decimal.
     """
+    return _snapshots(_entries(result), taken_at, "BalanceEx")
+
+
+def _snapshots(entries: Mapping[str, Any], taken_at: datetime, source: str) -> list[BalanceSnapshot]:
     out = []
-    for asset, entry in _entries(result).items():
+    for asset, entry in entries.items():
         r = Reader("balances", asset, entry)
         out.append(BalanceSnapshot(
             asset=asset,
             balance=r.dec("balance"),
             taken_at=taken_at,
-            source="BalanceEx",
+            source=source,
             hold_trade=r.opt_dec("hold_trade"),
             credit=r.opt_dec("credit"),
             credit_used=r.opt_dec("credit_used"),

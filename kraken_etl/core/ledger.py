@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
-from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.parsing import Reader, fields, rawify
 from kraken_etl.core.records import LedgerEntry
 
 # The official `type` enum plus types seen in the wild (rotki PR#6971, CoinTaxman#185). Unknown types load,
@@ -17,6 +18,15 @@ LEDGER_TYPES: frozenset[str] = frozenset({
 })
 
 
+_FIELDS = fields(
+    (Reader.text, "type asset"),
+    (partial(Reader.text, default=""), "subtype"),
+    (partial(Reader.text, default="currency"), "aclass"),
+    (Reader.dec, "amount fee"),
+    (Reader.opt_dec, "balance"),
+    (Reader.opt_text, "refid subclass wallet"),
+)
+
 def parse_ledger_entry(ledger_id: str, raw: Mapping[str, Any]) -> LedgerEntry:
     """One entry of ``result["ledger"]`` (keyed by its ledger id).
 
@@ -25,19 +35,4 @@ def parse_ledger_entry(ledger_id: str, raw: Mapping[str, Any]) -> LedgerEntry:
     """
     r = Reader("ledgers", ledger_id, raw)
     time, time_raw = r.time("time")
-    return LedgerEntry(
-        ledger_id=ledger_id,
-        refid=r.opt_text("refid"),
-        time=time,
-        time_raw=time_raw,
-        type=r.text("type"),
-        subtype=r.text("subtype", ""),
-        aclass=r.text("aclass", "currency"),
-        asset=r.text("asset"),
-        amount=r.dec("amount"),
-        fee=r.dec("fee"),
-        balance=r.opt_dec("balance"),
-        subclass=r.opt_text("subclass"),
-        wallet=r.opt_text("wallet"),
-        raw=rawify(raw),
-    )
+    return LedgerEntry(ledger_id=ledger_id, time=time, time_raw=time_raw, **r.read(_FIELDS), raw=rawify(raw))

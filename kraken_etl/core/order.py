@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from kraken_etl.core.money import ZERO
-from kraken_etl.core.parsing import Reader, rawify
+from kraken_etl.core.parsing import Reader, fields, rawify
 from kraken_etl.core.records import ClosedOrder
 from kraken_etl.core.timeutil import from_unix
 
@@ -19,6 +20,24 @@ def _descr_price(r: Reader, field: str) -> Decimal | None:
         return None
     return r.opt_dec(field)
 
+
+_FIELDS = fields(
+    (Reader.text, "status"),
+    (Reader.dec, "vol vol_exec cost fee price"),
+    (Reader.opt_text, "refid cl_ord_id reason trigger"),
+    (Reader.opt_int, "userref"),
+    (Reader.opt_time_raw, "starttm_raw=starttm expiretm_raw=expiretm"),
+    (Reader.opt_dec, "stopprice limitprice"),
+    (partial(Reader.text, default=""), "misc oflags"),
+    (Reader.opt_ids, "trades"),
+    (Reader.opt_bool, "margin"),
+)
+_DESCR = fields(  # the fields of `descr`
+    (Reader.text, "pair side=type ordertype"),
+    (_descr_price, "descr_price=price descr_price2=price2"),
+    (Reader.opt_token, "leverage"),
+    (Reader.opt_text, "order_descr=order"),
+)
 
 def is_amended(raw: Mapping[str, Any]) -> bool:
     """Kraken marks an amended order by ``amended: true`` or ``amended`` in `misc`."""
@@ -46,37 +65,5 @@ def parse_closed_order(txid: str, raw: Mapping[str, Any]) -> ClosedOrder:
     closetm_raw = r.opt_time_raw("closetm")
     closetm = from_unix(closetm_raw) if closetm_raw is not None and closetm_raw != ZERO else None
     return ClosedOrder(
-        txid=txid,
-        refid=r.opt_text("refid"),
-        userref=r.opt_int("userref"),
-        cl_ord_id=r.opt_text("cl_ord_id"),
-        status=r.text("status"),
-        reason=r.opt_text("reason"),
-        opentm=opentm,
-        opentm_raw=opentm_raw,
-        closetm=closetm,
-        closetm_raw=closetm_raw,
-        starttm_raw=r.opt_time_raw("starttm"),
-        expiretm_raw=r.opt_time_raw("expiretm"),
-        pair=d.text("pair"),
-        side=d.text("type"),
-        ordertype=d.text("ordertype"),
-        descr_price=_descr_price(d, "price"),
-        descr_price2=_descr_price(d, "price2"),
-        leverage=d.opt_token("leverage"),
-        order_descr=d.opt_text("order"),
-        vol=r.dec("vol"),
-        vol_exec=r.dec("vol_exec"),
-        cost=r.dec("cost"),
-        fee=r.dec("fee"),
-        price=r.dec("price"),
-        stopprice=r.opt_dec("stopprice"),
-        limitprice=r.opt_dec("limitprice"),
-        misc=r.text("misc", ""),
-        oflags=r.text("oflags", ""),
-        trigger=r.opt_text("trigger"),
-        amended=is_amended(raw),
-        trades=r.opt_ids("trades"),
-        margin=r.opt_bool("margin"),
-        raw=rawify(raw),
-    )
+        txid=txid, opentm=opentm, opentm_raw=opentm_raw, closetm=closetm, closetm_raw=closetm_raw,
+        **r.read(_FIELDS), **d.read(_DESCR), amended=is_amended(raw), raw=rawify(raw))

@@ -8,7 +8,7 @@ integers, epoch milliseconds or nanoseconds. Anything else that breaks the contr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -60,15 +60,16 @@ class Reader:
             if default is None:
                 raise self.fail(field, None, "is missing")
             return default
-        if isinstance(value, str):
-            return value
-        raise self.fail(field, value, "is not a string")
+        return self._string(field, value)
 
     def opt_text(self, field: str) -> str | None:
         """A string or None; the string ``"None"`` (a Kraken quirk for refid) is None too."""
         value = self.get(field)
         if value is _MISSING or value is None or value == "None":
             return None
+        return self._string(field, value)
+
+    def _string(self, field: str, value: object) -> str:
         if isinstance(value, str):
             return value
         raise self.fail(field, value, "is not a string")
@@ -159,6 +160,27 @@ class Reader:
             return unix_seconds(value)
         except (NotADecimal, ValueError):
             raise self.fail(field, value, "is not a unix time") from None
+
+    def read(self, fields: Fields) -> dict[str, Any]:
+        """Every field of `fields` read from this record, by attribute name."""
+        return {attr: read(self, key) for attr, key, read in fields}
+
+
+FieldRead = Callable[[Reader, str], object]
+Fields = tuple[tuple[str, str, FieldRead], ...]
+
+
+def fields(*groups: tuple[FieldRead, str]) -> Fields:
+    """A record's fields as data: groups of (how to read, names), a name ``attr=key`` where Kraken's key differs.
+
+    ``fields((Reader.dec, "price cost"), (Reader.opt_ids, "position_trades=trades"))``.
+    """
+    out = []
+    for read, names in groups:
+        for name in names.split():
+            attr, _, key = name.partition("=")
+            out.append((attr, key or attr, read))
+    return tuple(out)
 
 
 def unix_seconds(value: str | Decimal | int) -> Decimal:

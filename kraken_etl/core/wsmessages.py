@@ -78,6 +78,14 @@ def _dec(channel: str, item: Mapping[str, Any], name: str, *, required: bool = F
     return number
 
 
+def _must_text(channel: str, item: Mapping[str, Any], name: str) -> str:
+    return cast("str", _text(channel, item, name, required=True))
+
+
+def _must_dec(channel: str, item: Mapping[str, Any], name: str) -> Decimal:
+    return cast("Decimal", _dec(channel, item, name, required=True))
+
+
 def _time(channel: str, item: Mapping[str, Any]) -> datetime:
     value = item.get("timestamp")
     if not isinstance(value, str):
@@ -98,7 +106,7 @@ def execution_key(item: Mapping[str, Any]) -> str:
         MalformedMessage: when `order_id`, `exec_type` or `timestamp` is missing.
     """
     ch = "executions"
-    return _key(item, str(_text(ch, item, "order_id", required=True)), str(_text(ch, item, "exec_type", required=True)),
+    return _key(item, _must_text(ch, item, "order_id"), _must_text(ch, item, "exec_type"),
                 _text(ch, item, "exec_id"))
 
 
@@ -109,10 +117,6 @@ def _key(item: Mapping[str, Any], order_id: str, exec_type: str, exec_id: str | 
     if not isinstance(stamp, str):
         raise MalformedMessage("executions", "timestamp", stamp, "is missing")
     return f"{order_id}:{exec_type}:{stamp}:{content_digest(item)}"
-
-
-# The parsers take the common case inline (a non-empty string; a finite Decimal; an absent field) and
-# hand anything else to `_text` / `_dec`, which accept it, convert it or raise naming the field.
 
 
 def _fast_time(ch: str, item: Mapping[str, Any]) -> datetime:
@@ -131,7 +135,7 @@ def _fees(ch: str, fees: list[Any]) -> tuple[Decimal, str | None]:
         if type(qty) is Decimal and qty.is_finite() and type(asset) is str and asset:
             return Decimal(0) + qty, asset  # the sum below, of one leg
     legs = [f for f in fees if type(f) is dict or isinstance(f, Mapping)]
-    total = sum((cast("Decimal", _dec(ch, f, "qty", required=True)) for f in legs), Decimal(0))
+    total = sum((_must_dec(ch, f, "qty") for f in legs), Decimal(0))
     return total, ",".join(sorted({a for f in legs if (a := _text(ch, f, "asset"))})) or None
 
 
@@ -146,36 +150,21 @@ def parse_execution(item: Mapping[str, Any], *, sequence: int | None, is_snapsho
         if not isinstance(item, Mapping):
             raise MalformedMessage(ch, "(item)", item, "is not an object")
         item = dict(item)
-    get = item.get
-    fees = get("fees")
+    fees = item.get("fees")
     fee: Decimal | None = None
     fee_asset: str | None = None
     if type(fees) is list and fees:
         fee, fee_asset = _fees(ch, fees)
     elif "fee_usd_equiv" in item:
         fee = _dec(ch, item, "fee_usd_equiv")
-    order_id = str(_text(ch, item, "order_id", required=True))
-    exec_type = str(_text(ch, item, "exec_type", required=True))
+    order_id = _must_text(ch, item, "order_id")
+    exec_type = _must_text(ch, item, "exec_type")
     exec_id = _text(ch, item, "exec_id")
-    v = get("order_status")
-    status = v if type(v) is str and v else _text(ch, item, "order_status")
-    v = get("symbol")
-    symbol = v if type(v) is str and v else _text(ch, item, "symbol")
-    v = get("side")
-    side = v if type(v) is str and v else _text(ch, item, "side")
-    v = get("liquidity_ind")
-    liquidity = v if type(v) is str and v else _text(ch, item, "liquidity_ind")
-    v = get("order_qty")
-    order_qty = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "order_qty")
-    v = get("last_qty")
-    last_qty = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "last_qty")
-    v = get("last_price")
-    last_price = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "last_price")
-    v = get("cost")
-    cost = v if type(v) is Decimal and v.is_finite() else None if v is None else _dec(ch, item, "cost")
-    return WsExecution(_key(item, order_id, exec_type, exec_id), order_id, exec_id, exec_type, status, symbol,
-                       side, order_qty, last_qty, last_price, cost, fee, fee_asset, liquidity,
-                       _fast_time(ch, item), sequence, is_snapshot, item)
+    return WsExecution(
+        _key(item, order_id, exec_type, exec_id), order_id, exec_id, exec_type, _text(ch, item, "order_status"),
+        _text(ch, item, "symbol"), _text(ch, item, "side"), _dec(ch, item, "order_qty"), _dec(ch, item, "last_qty"),
+        _dec(ch, item, "last_price"), _dec(ch, item, "cost"), fee, fee_asset, _text(ch, item, "liquidity_ind"),
+        _fast_time(ch, item), sequence, is_snapshot, item)
 
 
 def parse_balance_update(item: Mapping[str, Any], *, sequence: int | None) -> WsBalanceUpdate:
@@ -189,30 +178,13 @@ def parse_balance_update(item: Mapping[str, Any], *, sequence: int | None) -> Ws
         if not isinstance(item, Mapping):
             raise MalformedMessage(ch, "(item)", item, "is not an object")
         item = dict(item)
-    get = item.get
-    v = get("ref_id")
-    ref_id = v if type(v) is str and v else _text(ch, item, "ref_id")
-    v = get("subtype")
-    subtype = v if type(v) is str and v else _text(ch, item, "subtype")
-    v = get("category")
-    category = v if type(v) is str and v else _text(ch, item, "category")
-    v = get("asset_class")
-    asset_class = v if type(v) is str and v else _text(ch, item, "asset_class")
-    v = get("wallet_type")
-    wallet_type = v if type(v) is str and v else _text(ch, item, "wallet_type")
-    v = get("wallet_id")
-    wallet_id = v if type(v) is str and v else _text(ch, item, "wallet_id")
-    v = get("amount")
-    amount = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "amount", required=True)
-    v = get("fee")
-    fee = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "fee")  # as written, 0.000 too
-    v = get("balance")
-    balance = v if type(v) is Decimal and v.is_finite() else _dec(ch, item, "balance", required=True)
+    fee = _dec(ch, item, "fee")  # as written, 0.000 too
     return WsBalanceUpdate(
-        str(_text(ch, item, "ledger_id", required=True)), ref_id, _fast_time(ch, item),
-        str(_text(ch, item, "type", required=True)), subtype, category,
-        str(_text(ch, item, "asset", required=True)), asset_class, wallet_type, wallet_id,
-        amount, Decimal(0) if fee is None else fee, balance, sequence, item)  # type: ignore[arg-type]
+        _must_text(ch, item, "ledger_id"), _text(ch, item, "ref_id"), _fast_time(ch, item),
+        _must_text(ch, item, "type"), _text(ch, item, "subtype"), _text(ch, item, "category"),
+        _must_text(ch, item, "asset"), _text(ch, item, "asset_class"), _text(ch, item, "wallet_type"),
+        _text(ch, item, "wallet_id"), _must_dec(ch, item, "amount"), Decimal(0) if fee is None else fee,
+        _must_dec(ch, item, "balance"), sequence, item)
 
 
 def parse_balance_snapshot(items: list[Any]) -> list[WsWalletBalance]:
@@ -226,13 +198,13 @@ def parse_balance_snapshot(items: list[Any]) -> list[WsWalletBalance]:
     for item in items:
         if not isinstance(item, Mapping):
             raise MalformedMessage(ch, "(item)", item, "is not an object")
-        asset = str(_text(ch, item, "asset", required=True))
+        asset = _must_text(ch, item, "asset")
         wallets = item.get("wallets") or []
         for w in wallets:
             wallet = f"{_text(ch, w, 'type') or 'spot'} / {_text(ch, w, 'id') or 'main'}"
-            out.append(WsWalletBalance(asset, wallet, _dec(ch, w, "balance", required=True),  # type: ignore[arg-type]
+            out.append(WsWalletBalance(asset, wallet, _must_dec(ch, w, "balance"),
                                        rawify({"asset": asset, **w})))
         if not wallets:
-            out.append(WsWalletBalance(asset, "spot / main", _dec(ch, item, "balance", required=True),  # type: ignore[arg-type]
+            out.append(WsWalletBalance(asset, "spot / main", _must_dec(ch, item, "balance"),
                                        rawify(item)))
     return out

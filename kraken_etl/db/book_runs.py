@@ -136,23 +136,31 @@ def _insert_checkpoints(conn: Connection, key: dict[str, Any], rows: list[dict[s
         conn.execute(statement, [{**key, **row} for row in rows[start:start + 2000]])
 
 
+_DISPOSALS = (  # the table's rows: the view has no `seq`
+    "SELECT d.*, d.disposed_at::date - d.acquired_first::date AS holding_days FROM kraken.book_disposal d "
+    "WHERE entity = :e AND method = :m AND currency = :c "
+    "AND disposed_at >= :start AND disposed_at < :end ORDER BY disposed_at, asset, seq")
+_INCOME = (
+    "SELECT i.asset, i.received_at, i.amount, i.value, i.kind, i.entries, i.is_expense "
+    "FROM kraken.book_income i WHERE i.entity = :e AND i.method = :m AND i.currency = :c "
+    "AND i.received_at >= :start AND i.received_at < :end ORDER BY i.received_at, i.asset, i.seq")
+
+
 def read_disposals(conn: Connection, entity: str, method: str, currency: str, start: datetime,
                    end: datetime) -> list[Any]:
-    """The rows of `reporting.disposals` for a period, in order (the table's: the view has no `seq`)."""
-    return list(conn.execute(text(
-        "SELECT d.*, d.disposed_at::date - d.acquired_first::date AS holding_days FROM kraken.book_disposal d "
-        "WHERE entity = :e AND method = :m AND currency = :c "
-        "AND disposed_at >= :start AND disposed_at < :end ORDER BY disposed_at, asset, seq"),
-        {"e": entity, "m": method, "c": currency, "start": start, "end": end}))
+    """The rows of `reporting.disposals` for a period, in order."""
+    return _in_period(conn, _DISPOSALS, entity, method, currency, start, end)
 
 
 def read_income(conn: Connection, entity: str, method: str, currency: str, start: datetime,
                 end: datetime) -> list[Any]:
-    return list(conn.execute(text(
-        "SELECT i.asset, i.received_at, i.amount, i.value, i.kind, i.entries, i.is_expense "
-        "FROM kraken.book_income i WHERE i.entity = :e AND i.method = :m AND i.currency = :c "
-        "AND i.received_at >= :start AND i.received_at < :end ORDER BY i.received_at, i.asset, i.seq"),
-        {"e": entity, "m": method, "c": currency, "start": start, "end": end}))
+    """The income and expense rows of a period, in order."""
+    return _in_period(conn, _INCOME, entity, method, currency, start, end)
+
+
+def _in_period(conn: Connection, sql: str, entity: str, method: str, currency: str, start: datetime,
+               end: datetime) -> list[Any]:
+    return list(conn.execute(text(sql), {"e": entity, "m": method, "c": currency, "start": start, "end": end}))
 
 
 def read_findings(conn: Connection, entity: str, method: str, currency: str) -> list[Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from kraken_etl.core.assets import KNOWN_ASSETS, Identity, default_codes, identities, normalize_asset, split_suffix
+from kraken_etl.core.market import Bar
 from kraken_etl.core.money import dumps
 
 # The one account name quarantine rows of market data carry (candles belong to no account).
@@ -26,20 +27,13 @@ MARKET_ACCOUNT = "market"
 
 @dataclass(frozen=True, slots=True)
 class Candle:
-    """One candle ready to store (prices and volume as Decimal)."""
+    """One candle ready to store: the parsed bar and what it is of (its pair's assets) and from."""
 
     pair: str
     interval: int
-    start: datetime
     base: str
     quote: str
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    vwap: Decimal | None
-    volume: Decimal
-    trades: int | None
+    bar: Bar
     source: str
     complete: bool
 
@@ -66,9 +60,9 @@ def upsert_candles(conn: Connection, candles: Iterable[Candle]) -> tuple[int, in
         (inserted, replaced).
     """
     rows = [{
-        "pair": c.pair, "interval": c.interval, "start": c.start, "base": c.base, "quote": c.quote,
-        "open": c.open, "high": c.high, "low": c.low, "close": c.close, "vwap": c.vwap, "volume": c.volume,
-        "trades": c.trades, "source": c.source, "complete": c.complete,
+        "pair": c.pair, "interval": c.interval, "base": c.base, "quote": c.quote, "source": c.source,
+        "complete": c.complete, "start": c.bar.start, "open": c.bar.open, "high": c.bar.high, "low": c.bar.low,
+        "close": c.bar.close, "vwap": c.bar.vwap, "volume": c.bar.volume, "trades": c.bar.trades,
     } for c in candles]
     inserted = replaced = 0
     for row in rows:

@@ -119,8 +119,7 @@ def _import_stream(engine: Engine, name: str, stream: io.TextIOBase, pair: dict[
             rejected.append(Rejected("price_file", f"{name}:{line_no}", str(exc),
                                      {"file": name, "line": line_no, "fields": [f[:80] for f in fields[:10]]}))
             continue
-        candles.append(store.Candle(pair["pair"], interval, bar.start, base, quote, bar.open, bar.high, bar.low,
-                                    bar.close, None, bar.volume, bar.trades, "file", True))
+        candles.append(store.Candle(pair["pair"], interval, base, quote, bar, "file", True))
         if len(candles) >= BATCH:
             _flush(engine, candles, rejected, result)
             candles, rejected = [], []

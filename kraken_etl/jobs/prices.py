@@ -71,8 +71,7 @@ def _bars_to_candles(bars: Iterable[Bar], pair: dict[str, Any], interval: int, s
         if base is None or quote is None:
             continue
         complete = complete_until is None or bar.start <= complete_until
-        out.append(store.Candle(pair["pair"], interval, bar.start, base, quote, bar.open, bar.high, bar.low,
-                                bar.close, bar.vwap, bar.volume, bar.trades, source, complete))
+        out.append(store.Candle(pair["pair"], interval, base, quote, bar, source, complete))
     return out
 
 

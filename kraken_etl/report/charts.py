@@ -46,38 +46,33 @@ def _data(rows: list[dict[str, object]], parse: Mapping[str, str]) -> dict[str, 
     return {"values": rows, "format": {"parse": dict(parse)}}
 
 
-def balances_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
-    """End-of-day balance per asset over time: small multiples, each with its own scale."""
+def _per_asset(rows: list[dict[str, object]], *, x: dict[str, Any], y: str, mark: object,
+               height: int) -> dict[str, Any]:
+    """Small multiples: one panel per asset, each with its own y scale."""
     return {
-        "data": _data(rows, {"day": "date", "balance": "number"}),
+        "data": _data(rows, {x["field"]: "date", y: "number"}),
         "facet": {"field": "asset", "type": "nominal", "title": None},
         "columns": 3,
         "spec": {
-            "width": WIDTH, "height": 110, "mark": {"type": "line", "interpolate": "step-after"},
+            "width": WIDTH, "height": height, "mark": mark,
             "encoding": {
-                "x": {"field": "day", "type": "temporal", "title": None},
-                "y": {"field": "balance", "type": "quantitative", "title": "balance"},
+                "x": {**x, "type": "temporal", "title": None},
+                "y": {"field": y, "type": "quantitative", "title": y},
             },
         },
         "resolve": {"scale": {"y": "independent"}},
     }
+
+
+def balances_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
+    """End-of-day balance per asset over time: small multiples, each with its own scale."""
+    return _per_asset(rows, x={"field": "day"}, y="balance", height=110,
+                      mark={"type": "line", "interpolate": "step-after"})
 
 
 def fees_spec(rows: list[dict[str, object]]) -> dict[str, Any]:
     """Fees per month, one panel per asset."""
-    return {
-        "data": _data(rows, {"month": "date", "fees": "number"}),
-        "facet": {"field": "asset", "type": "nominal", "title": None},
-        "columns": 3,
-        "spec": {
-            "width": WIDTH, "height": 100, "mark": "bar",
-            "encoding": {
-                "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": None},
-                "y": {"field": "fees", "type": "quantitative", "title": "fees"},
-            },
-        },
-        "resolve": {"scale": {"y": "independent"}},
-    }
+    return _per_asset(rows, x={"field": "month", "timeUnit": "yearmonth"}, y="fees", height=100, mark="bar")
 
 
 def _stacked_bars(rows: list[dict[str, object]], *, bar: str, count: str, title: str, split: str,

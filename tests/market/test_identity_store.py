@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
+from kraken_etl.core.market import Bar
 from kraken_etl.db.market import (
     Candle,
     price_assets_held,
@@ -67,7 +68,7 @@ def test_a_complete_candle_replaces_the_unfinished_one_never_the_reverse(conn: C
 
     def candle(close: str, complete: bool, source: str = "ohlc") -> Candle:
         value = Decimal(close)
-        return Candle("XXBTZUSD", 60, start, "BTC", "USD", value, value, value, value, None, Decimal(1), 1,
+        return Candle("XXBTZUSD", 60, "BTC", "USD", Bar(start, value, value, value, value, None, Decimal(1), 1),
                       source, complete)
 
     assert upsert_candles(conn, [candle("100", False)]) == (1, 0)
