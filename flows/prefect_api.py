@@ -14,20 +14,53 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from kraken_etl.core.errors import KrakenEtlError
+
+# How long a command waits for Prefect's temporary server to answer. Its first start on a fresh home migrates
+# Prefect's SQLite database; on a busy 2-core machine that took over 90 s. Waiting costs nothing when it is fast.
+STARTUP_TIMEOUT_SECONDS = 300
+
+
+class PrefectUnavailable(KrakenEtlError):
+    """Prefect's API could not be started or reached."""
+
+
 
 def _start() -> None:
     from prefect.client.orchestration import get_client
 
     import flows.nightly  # noqa: F401  (importing Prefect is part of the wait)
 
-    with get_client(sync_client=True) as client:
-        problem = client.api_healthcheck()
+    try:
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+    except RuntimeError as exc:  # the temporary server did not answer in time (or its process died)
+        raise PrefectUnavailable(_advice(str(exc).split(" stdout:")[0])) from exc
     if problem is not None:
-        raise problem
+        raise PrefectUnavailable(_advice(f"the Prefect API is unhealthy: {problem}")) from problem
+
+
+def _advice(what: str) -> str:
+    api = os.environ.get("PREFECT_API_URL")
+    if api:
+        return f"{what} (PREFECT_API_URL={api}: is the server running?)"
+    wait = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)
+    return (f"{what} Waited {wait} s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS) for Prefect's temporary "
+            "server; its first start migrates its database, which is slow on a busy machine. Run again, raise "
+            "that setting, or point PREFECT_API_URL at a running `prefect server`.")
+
+
+def ensure_api() -> None:
+    """Start (or reach) the Prefect API now.
+
+    Raises:
+        PrefectUnavailable: when it does not answer, with what to do about it.
+    """
+    start_in_background().result()
 
 
 def start_in_background() -> Future[None]:
-    """Start (or reach) the Prefect API in a thread; `.result()` waits for it and raises what it raised."""
+    """Start (or reach) the Prefect API in a thread; `.result()` waits for it and raises `PrefectUnavailable`."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-api")
     try:
         return pool.submit(_start)
@@ -41,7 +74,7 @@ def offline(home: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(STARTUP_TIMEOUT_SECONDS))
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -16,14 +15,11 @@ from kraken_etl.jobs.events import Event
 
 def _quiet_prefect() -> None:
     """Prefect offline and quiet, with its state under KRAKEN_ETL_HOME."""
-    home = settings().home
-    os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from flows import prefect_api
+
+    prefect_api.offline(settings().home)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
 def _steps_lines(outcome: dict[str, Any]) -> list[str]:

@@ -48,6 +48,7 @@ def nightly(
     database_url(current)  # reachable and migrated before Prefect starts
     prefect_api.offline(current.home)
     prefect_api.quiet_console()
+    prefect_api.ensure_api()  # a temporary server that does not start is one line, not Prefect's traceback
     if fan_out:
         from flows.fleet import nightly_fleet_flow
 

@@ -22,13 +22,13 @@ from typing import Any
 import httpx
 
 from kraken_etl.core.money import loads
+from kraken_etl.kraken.envelope import raise_for_envelope
 from kraken_etl.kraken.errors import (
     HttpStatusError,
     KrakenError,
     MalformedResponse,
     TlsFailure,
     TransportFailure,
-    raise_for_envelope,
 )
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")

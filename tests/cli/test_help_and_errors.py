@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from kraken_etl.cli.main import app
+from kraken_etl.kraken import envelope
 from kraken_etl.kraken import errors as e
 from tests.cli.hostile import assert_plain, run_cli, write_exports
 
@@ -45,11 +46,11 @@ def test_version() -> None:
 def test_our_own_errors_are_not_worded_as_krakens() -> None:
     for cls in (e.TransportFailure, e.RetriesExhausted, e.PaginationDrift, e.MalformedResponse, e.HttpStatusError,
                 e.TlsFailure, e.MissingCredentials):
-        code = next(c for c, k in e.ERRORS.items() if k is cls)
+        code = next(c for c, k in envelope.ERRORS.items() if k is cls)
         text = str(cls(code, "detail", method="Ledgers"))
         assert "Kraken E" not in text and "EClient" not in text and "ETransport" not in text, text
         # a server that sends one of our tags sent an unknown code, not our finding
-        assert type(e.error_for(code)) is e.UnknownKrakenError
+        assert type(envelope.error_for(code)) is e.UnknownKrakenError
     assert str(e.InvalidKey("EAPI:Invalid key")).startswith("Kraken EAPI:Invalid key")  # Kraken's own keep theirs
 
 

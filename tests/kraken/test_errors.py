@@ -4,6 +4,7 @@ import pickle
 
 import pytest
 
+from kraken_etl.kraken import envelope
 from kraken_etl.kraken import errors as e
 
 
@@ -19,7 +20,7 @@ def _leaves(cls: type) -> set[type]:
 
 def test_every_leaf_class_is_in_the_mapping() -> None:
     leaves = _leaves(e.KrakenError) - {e.UnknownKrakenError}
-    assert leaves <= set(e.ERRORS.values()), leaves - set(e.ERRORS.values())
+    assert leaves <= set(envelope.ERRORS.values()), leaves - set(envelope.ERRORS.values())
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,7 @@ def test_every_leaf_class_is_in_the_mapping() -> None:
     ],
 )
 def test_error_strings_map_to_classes(text: str, cls: type, code: str, detail: str) -> None:
-    error = e.error_for(text, method="Ledgers")
+    error = envelope.error_for(text, method="Ledgers")
     assert type(error) is cls
     assert error.code == code
     assert error.message == detail
@@ -67,29 +68,29 @@ def test_is_retryable_ignores_foreign_exceptions() -> None:
 
 
 def test_envelope_success_returns_result_and_logs_warnings(caplog: pytest.LogCaptureFixture) -> None:
-    assert e.raise_for_envelope({"error": ["WGeneral:Something"], "result": {"a": 1}}) == {"a": 1}
+    assert envelope.raise_for_envelope({"error": ["WGeneral:Something"], "result": {"a": 1}}) == {"a": 1}
     assert "WGeneral:Something" in caplog.text
 
 
 def test_envelope_missing_result_is_empty() -> None:
-    assert e.raise_for_envelope({"error": []}) == {}
+    assert envelope.raise_for_envelope({"error": []}) == {}
 
 
 def test_envelope_error_as_a_string_quirk() -> None:
     with pytest.raises(e.RateLimitExceeded):
-        e.raise_for_envelope({"error": "EAPI:Rate limit exceeded"})
+        envelope.raise_for_envelope({"error": "EAPI:Rate limit exceeded"})
 
 
 def test_envelope_first_error_wins_with_raw_kept() -> None:
     with pytest.raises(e.InvalidKey) as info:
-        e.raise_for_envelope({"error": ["EAPI:Invalid key", "EGeneral:Invalid arguments"], "result": {}})
+        envelope.raise_for_envelope({"error": ["EAPI:Invalid key", "EGeneral:Invalid arguments"], "result": {}})
     assert info.value.raw == ["EAPI:Invalid key", "EGeneral:Invalid arguments"]
 
 
 @pytest.mark.parametrize("payload", [[], "text", {"error": 5}])
 def test_envelope_malformed(payload: object) -> None:
     with pytest.raises(e.MalformedResponse):
-        e.raise_for_envelope(payload)
+        envelope.raise_for_envelope(payload)
 
 
 def test_errors_pickle_round_trip() -> None:
@@ -99,5 +100,5 @@ def test_errors_pickle_round_trip() -> None:
 
 
 def test_throttled_retry_at() -> None:
-    error = e.error_for("EService:Throttled:1700000000")
+    error = envelope.error_for("EService:Throttled:1700000000")
     assert isinstance(error, e.ServiceThrottled) and error.retry_at == 1700000000.0

@@ -5,6 +5,7 @@ one `error:` line and a nonzero exit, never a Prefect log line or traceback."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -111,3 +112,24 @@ def test_fan_out_without_a_server_is_one_line_before_anything_runs(env: dict[str
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], done.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("prefect", "says"), [
+    ({"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}, "Prefect's temporary server"),
+    ({"PREFECT_API_URL": "http://127.0.0.1:{port}/api", "PREFECT_CLIENT_MAX_RETRIES": "0"}, "is the server running?"),
+])
+def test_a_prefect_api_that_does_not_answer_is_one_line_that_says_what_to_do(
+    env: dict[str, str], prefect: dict[str, str], says: str
+) -> None:
+    port = _free_port()  # nothing listens there
+    done = _nightly({**env, **{k: v.format(port=port) for k, v in prefect.items()}}, "--account", "a")
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
