@@ -33,10 +33,11 @@ from pathlib import Path
 
 import orjson
 
+from kraken_etl.books.event_lines import LedgerLine
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_checkpoint import decode, encode, resume_target
 from kraken_etl.books.lots_model import Books, Checkpoint, Method
-from kraken_etl.books.treatments_events import LedgerLine, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 
 RESULTS = Path(__file__).parent / "results" / "books.json"
 ASSETS = {"BTC": Decimal("40000"), "ETH": Decimal("2500"), "SOL": Decimal("100"), "DOT": Decimal("7")}

@@ -17,7 +17,7 @@ from tests import dbharness
 # Prefect offline and quiet: no telemetry, a patient ephemeral server, state in the repo.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 # One Prefect home per pytest-xdist worker (`make test` runs two): each its own ephemeral server and SQLite file.
 _PREFECT_HOME = dbharness.TEST_HOME / f"prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))

@@ -236,7 +236,8 @@ ENGINE_FORBIDDEN = HTTP + SQL + ("prefect", "kraken_etl.db", "kraken_etl.kraken"
 
 @pytest.mark.parametrize(
     "module",
-    [m for m in MODULES if _in(m, "kraken_etl.books") and m.name.split(".")[-1].startswith(("lots", "treatments"))],
+    [m for m in MODULES if _in(m, "kraken_etl.books")
+     and m.name.split(".")[-1].startswith(("lots", "treatments", "event_lines", "openings", "trade_sides", "moves"))],
     ids=lambda m: m.name,
 )
 def test_the_lot_engine_is_pure(module: Module) -> None:
@@ -251,4 +252,6 @@ def test_the_lot_engine_is_pure(module: Module) -> None:
 
 
 def test_the_lot_engine_modules_exist() -> None:
-    assert {"kraken_etl.books.lots", "kraken_etl.books.lots_uk", "kraken_etl.books.lots_model"} <= set(BY_NAME)
+    assert {"kraken_etl.books.lots", "kraken_etl.books.lots_uk", "kraken_etl.books.lots_model",
+            "kraken_etl.books.event_lines", "kraken_etl.books.openings", "kraken_etl.books.trade_sides",
+            "kraken_etl.books.moves"} <= set(BY_NAME)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kraken_etl.books.treatments_events import Finding, OpeningLot
+from kraken_etl.books.event_lines import Finding, OpeningLot
 from kraken_etl.core.assets import normalize_asset, split_suffix
 from kraken_etl.core.visible import visible
 

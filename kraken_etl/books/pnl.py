@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kraken_etl.books.event_lines import Finding, LedgerLine
 from kraken_etl.books.lots_model import Books
-from kraken_etl.books.treatments_events import Finding, LedgerLine
 from kraken_etl.core.money import exact_sum
 from kraken_etl.core.period import Period
 

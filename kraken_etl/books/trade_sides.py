@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from kraken_etl.books.lots_model import ZERO
 
 if TYPE_CHECKING:
-    from kraken_etl.books.treatments_events import LedgerLine
+    from kraken_etl.books.event_lines import LedgerLine
 
 
 def by_asset(legs: list[tuple[LedgerLine, Decimal]]) -> list[tuple[LedgerLine, Decimal]]:

@@ -11,90 +11,19 @@ unknown-type default each give a `Finding` naming the entries.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter, itemgetter
 
+from kraken_etl.books.event_lines import Converted, Finding, LedgerLine, OpeningLot, Progress, value_of
 from kraken_etl.books.lots import gc_paused
 from kraken_etl.books.lots_model import ZERO, Event, Kind
+from kraken_etl.books.openings import Openings, deposit, held_openings, unused_openings
 from kraken_etl.books.trade_sides import by_asset, net_same_asset, shares
 from kraken_etl.books.treatments import DEFAULTS, FeeRule, Rule, Treatment, rule_for
 
 FEE_CREDITS = frozenset({"KFEE"})
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerLine:
-    ledger_id: str
-    refid: str | None
-    at: datetime
-    type: str
-    subtype: str
-    asset: str  # canonical, wallet suffix dropped
-    amount: Decimal
-    fee: Decimal
-    price: Decimal | None  # one unit in the reporting currency at `at`; None when no price is known
-    account: str = ""
-
-    @property
-    def net(self) -> Decimal:
-        return self.amount - self.fee
-
-
-@dataclass(frozen=True, slots=True)
-class OpeningLot:
-    """A lot the user says they held before it reached Kraken (`kraken-etl lots import`)."""
-
-    asset: str
-    amount: Decimal
-    cost: Decimal
-    acquired_at: datetime
-    source: str  # where it came from (file and row), carried to the disposals that draw on it
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: str  # unclassified, no_price, cost_assumed, opening_lot_unused
-    entries: tuple[str, ...]
-    detail: str
-    asset: str = ""  # the entry's asset (the lot's, for an opening lot)
-    at: datetime | None = None  # the entry's moment (a trade's: the trade's); None for an opening lot
-
-
-# How far the deposits of one asset have used its opening lots: (lots used up, what is left of the next one:
-# quantity, cost), the next one being the asset's lot of that index in order of acquisition.
-Progress = tuple[int, Decimal, Decimal]
-
-
-@dataclass(slots=True)
-class _Openings:
-    """The opening lots of one asset not yet deposited, and how many were used up before them."""
-
-    lots: deque[OpeningLot]
-    used: int = 0
-
-    def progress(self) -> Progress:
-        return (self.used, self.lots[0].amount, self.lots[0].cost) if self.lots else (self.used, ZERO, ZERO)
-
-
-@dataclass(slots=True)
-class Converted:
-    events: list[Event]
-    findings: list[Finding]
-    # events being built, as Event's fields without `seq` (given once they are in order: one Event each)
-    pending: list[tuple[object, ...]] = field(default_factory=list)
-    # per asset with opening lots: (moment of a deposit, how far the opening lots were used after it)
-    progress: dict[str, list[tuple[datetime, Progress]]] = field(default_factory=dict)
-
-    def add(self, kind: Kind, asset: str, at: datetime, amount: Decimal, value: Decimal = ZERO,
-            fees: Decimal = ZERO, entries: tuple[str, ...] = (), *, cost_assumed: bool = False, label: str = "",
-            acquired_at: datetime | None = None) -> None:
-        self.pending.append((kind, asset, at, amount, value, fees, entries, cost_assumed, label, acquired_at))
-
-
 _ACQUIRE, _DISPOSE, _EXPENSE = Kind.ACQUIRE, Kind.DISPOSE, Kind.EXPENSE  # (an enum member lookup is slow)
 _LINE_ORDER = attrgetter("at", "ledger_id")
 _BUY_CRYPTO = frozenset({"spend", "receive"})
@@ -129,17 +58,7 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
              opening_lots: Iterable[OpeningLot], since: Mapping[str, datetime] | None,
              opening_progress: Mapping[str, Progress], moves: Mapping[tuple[str, str], tuple[str, str]]) -> Converted:
     out = Converted([], [])
-    openings: dict[str, _Openings] = defaultdict(lambda: _Openings(deque()))
-    for lot in sorted(opening_lots, key=lambda lot: lot.acquired_at):
-        openings[lot.asset].lots.append(lot)
-    for asset, (used, amount, cost) in opening_progress.items():
-        held = openings[asset]
-        for _ in range(min(used, len(held.lots))):
-            held.lots.popleft()
-        held.used = used
-        if held.lots:
-            lot = held.lots[0]
-            held.lots[0] = OpeningLot(lot.asset, amount, cost, lot.acquired_at, lot.source)
+    openings = held_openings(opening_lots, opening_progress)
     trades: dict[str, list[LedgerLine]] = {}
     ordered = sorted(lines, key=_LINE_ORDER)
     rules: dict[tuple[str, str], Rule] = {}
@@ -173,11 +92,7 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
     for legs in trades.values():
         if len(legs) != 2 or not _fiat_trade(out, legs[0], legs[1], currency):
             _trade(out, legs, currency, fee_rule)
-    for asset, held in openings.items():
-        for lot in held.lots:
-            out.findings.append(Finding("opening_lot_unused", (lot.source,),
-                                        f"{lot.amount} {asset} acquired {lot.acquired_at.isoformat()} never deposited",
-                                        asset))
+    unused_openings(out, openings)
     if since is not None:
         out.pending = [p for p in out.pending if (s := since.get(p[1])) is not None and p[2] >= s]  # type: ignore[call-overload]
         out.findings = [f for f in out.findings
@@ -190,17 +105,8 @@ def _convert(lines: Iterable[LedgerLine], currency: str, table: Mapping[tuple[st
     return out
 
 
-def _value(out: Converted, line: LedgerLine, quantity: Decimal, at: datetime | None = None) -> Decimal:
-    if line.price is None:
-        out.findings.append(Finding("no_price", (line.ledger_id,),
-                                    f"no price for {line.asset} at {line.at.isoformat()}: valued at 0",
-                                    line.asset, at or line.at))
-        return ZERO
-    return quantity * line.price
-
-
 def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: str,
-            openings: dict[str, _Openings]) -> None:
+            openings: dict[str, Openings]) -> None:
     net = line.net
     label = f"{line.type}/{line.subtype}" if line.subtype else line.type
     ids = (line.ledger_id,)
@@ -211,23 +117,23 @@ def _single(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
         return
     if line.asset in FEE_CREDITS:
         if net < 0:
-            out.add(Kind.EXPENSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+            out.add(Kind.EXPENSE, line.asset, line.at, -net, value_of(out, line, -net), entries=ids,
                                     label=label)
         return
     if treatment is Treatment.INTERNAL:
         return
     if net > 0 and treatment is Treatment.INCOME:
-        out.add(Kind.INCOME, line.asset, line.at, net, _value(out, line, net), entries=ids,
+        out.add(Kind.INCOME, line.asset, line.at, net, value_of(out, line, net), entries=ids,
                                 label=label)
     elif net > 0 and treatment is Treatment.DEPOSIT:
-        _deposit(out, line, net, openings[line.asset])
+        deposit(out, line, net, openings[line.asset])
     elif net < 0 and treatment is Treatment.WITHDRAWAL:
         out.add(Kind.TRANSFER_OUT, line.asset, line.at, -net, entries=ids, label=label)
     elif net > 0:
-        out.add(Kind.ACQUIRE, line.asset, line.at, net, _value(out, line, net), entries=ids,
+        out.add(Kind.ACQUIRE, line.asset, line.at, net, value_of(out, line, net), entries=ids,
                                 cost_assumed=True, label=label)
     else:
-        out.add(Kind.DISPOSE, line.asset, line.at, -net, _value(out, line, -net), entries=ids,
+        out.add(Kind.DISPOSE, line.asset, line.at, -net, value_of(out, line, -net), entries=ids,
                                 label=label)
 
 
@@ -237,14 +143,14 @@ def _margin(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
     ids = (line.ledger_id,)
     fiat = line.asset == currency
     if line.fee:
-        value = line.fee if fiat else _value(out, line, line.fee)
+        value = line.fee if fiat else value_of(out, line, line.fee)
         if not fiat:
             out.add(Kind.DISPOSE, line.asset, line.at, line.fee, value, entries=ids, label=label)
         out.add(Kind.EXPENSE, line.asset, line.at, line.fee, value, entries=ids, label=label)
     amount = line.amount
     if treatment is not Treatment.MARGIN or not amount:
         return
-    value = amount if fiat else (_value(out, line, amount) if amount > 0 else -_value(out, line, -amount))
+    value = amount if fiat else (value_of(out, line, amount) if amount > 0 else -value_of(out, line, -amount))
     out.add(Kind.GAIN, line.asset, line.at, abs(amount), value, entries=ids, label=label)  # value: signed
     if fiat:
         return
@@ -252,33 +158,6 @@ def _margin(out: Converted, line: LedgerLine, treatment: Treatment, currency: st
         out.add(Kind.ACQUIRE, line.asset, line.at, amount, value, entries=ids, label=label)
     else:
         out.add(Kind.DISPOSE, line.asset, line.at, -amount, -value, entries=ids, label=label)
-
-
-def _deposit(out: Converted, line: LedgerLine, quantity: Decimal, held: _Openings) -> None:
-    lots = held.lots
-    if lots:
-        out.progress.setdefault(line.asset, [])
-    left = quantity
-    while left > 0 and lots:
-        lot = lots[0]
-        take = min(left, lot.amount)
-        cost = lot.cost if take == lot.amount else lot.cost * take / lot.amount
-        out.add(Kind.ACQUIRE, line.asset, line.at, take, cost, entries=(line.ledger_id, lot.source),
-                                label="deposit", acquired_at=lot.acquired_at)
-        left -= take
-        if take == lot.amount:
-            lots.popleft()
-            held.used += 1
-        else:
-            lots[0] = OpeningLot(lot.asset, lot.amount - take, lot.cost - cost, lot.acquired_at, lot.source)
-    if left > 0:
-        out.add(Kind.ACQUIRE, line.asset, line.at, left, _value(out, line, left),
-                                entries=(line.ledger_id,), cost_assumed=True, label="deposit")
-        out.findings.append(Finding("cost_assumed", (line.ledger_id,),
-                                    f"{left} {line.asset} deposited without an opening lot: cost is fair value",
-                                    line.asset, line.at))
-    if line.asset in out.progress:
-        out.progress[line.asset].append((line.at, held.progress()))
 
 
 def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeRule) -> None:
@@ -295,7 +174,7 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
         net = leg.amount - leg.fee
         if asset in FEE_CREDITS:
             if net < 0:
-                out.add(_EXPENSE, asset, leg.at, -net, _value(out, leg, -net), entries=(leg.ledger_id,),
+                out.add(_EXPENSE, asset, leg.at, -net, value_of(out, leg, -net), entries=(leg.ledger_id,),
                         label="trade fee")
         elif net < 0:
             gives.append((leg, net))
@@ -306,9 +185,9 @@ def _trade(out: Converted, legs: list[LedgerLine], currency: str, fee_rule: FeeR
     if paid:
         value = abs(paid)
     elif gives and all(leg.type in _BUY_CRYPTO for leg in legs):  # Buy Crypto: worth the fiat spent, fee included
-        value = sum([_value(out, leg, -net, at) for leg, net in gives], ZERO)
+        value = sum([value_of(out, leg, -net, at) for leg, net in gives], ZERO)
     else:
-        value = sum([_value(out, leg, abs(leg.amount), at) for leg, _ in gets or gives], ZERO)
+        value = sum([value_of(out, leg, abs(leg.amount), at) for leg, _ in gets or gives], ZERO)
     gives, gets = net_same_asset(by_asset(gives), by_asset(gets))  # a leg per wallet; a renamed asset
     give_values = shares(value, gives) if len(gives) > 1 else [value] * len(gives)
     get_values = shares(value, gets) if len(gets) > 1 else [value] * len(gets)

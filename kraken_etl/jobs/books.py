@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from kraken_etl.books.event_lines import Progress
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_checkpoint import decode, encode, resume_target
 from kraken_etl.books.lots_import import opening_lots_in, parse_lots
@@ -27,7 +28,7 @@ from kraken_etl.books.lots_model import Books, Checkpoint, Method
 from kraken_etl.books.moves import Movement, pair_moves
 from kraken_etl.books.pnl import Report, RunResult, acquired, asset_tables, lines_from_rows, numbered, row_counts
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
-from kraken_etl.books.treatments_events import Progress, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.period import Period
 from kraken_etl.db import book_runs as runs

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from kraken_etl.books.event_lines import LedgerLine
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_checkpoint import decode, encode, resume_target
 from kraken_etl.books.lots_model import Books, Checkpoint, Method
-from kraken_etl.books.treatments_events import LedgerLine, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 
 PRICES = {"BTC": 40000, "ETH": 2500}
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -11,8 +11,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from kraken_etl.books.event_lines import LedgerLine
 from kraken_etl.books.treatments import FeeRule
-from kraken_etl.books.treatments_events import LedgerLine, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 
 AT = datetime(2024, 5, 1, 12, tzinfo=UTC)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
+from kraken_etl.books.event_lines import LedgerLine, OpeningLot
 from kraken_etl.books.lots import compute
 from kraken_etl.books.lots_model import Kind
 from kraken_etl.books.treatments import ANY, DEFAULTS, FeeRule, Rule, Treatment, rule_for
-from kraken_etl.books.treatments_events import LedgerLine, OpeningLot, ledger_to_events
+from kraken_etl.books.treatments_events import ledger_to_events
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
