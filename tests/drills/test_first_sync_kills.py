@@ -27,13 +27,14 @@ from tests.pipeline.truth import compare_closed_orders, compare_ledgers, compare
 pytestmark = pytest.mark.timeout(900)
 STREAMS = ("ledgers", "trades", "closed_orders")
 METHODS = {"ledgers": "Ledgers", "trades": "TradesHistory", "closed_orders": "ClosedOrders"}
-ARGS = ["sync", *(a for s in STREAMS for a in ("--stream", s)), "--window-rows", "2000"]
+ENTRIES, WINDOW_ROWS = 10_000, 1_000  # ten committed sub-windows of ledgers
+ARGS = ["sync", *(a for s in STREAMS for a in ("--stream", s)), "--window-rows", str(WINDOW_ROWS)]
 KILLS = 3
 
 
 @pytest.fixture(scope="module")
 def logged_sim() -> Iterator[tuple[RunningSimulator, CallLog]]:
-    config = SimConfig(seed=28, ledger_entries=20_000, tier="pro", rate_scale=200.0)
+    config = SimConfig(seed=28, ledger_entries=ENTRIES, tier="pro", rate_scale=200.0)
     app = create_app(config)
     log = CallLog()
     app.add_middleware(LoggingMiddleware, log=log)
@@ -70,7 +71,7 @@ def test_a_first_sync_killed_at_seeded_calls_resumes_each_time_and_ends_equal_to
     sim, log = logged_sim
     # a clean first sync from zero, on a scratch database: what a restart from zero costs
     _, from_zero = run(cli_env(sim, scratch_url, tmp_path / "scratch"), log)
-    assert log.calls["Ledgers"] >= math.ceil(20_000 / 50)
+    assert log.calls["Ledgers"] >= math.ceil(ENTRIES / 50)
 
     env = cli_env(sim, db_url, tmp_path / "home")
     rng = random.Random(28)
@@ -103,6 +104,6 @@ def test_a_first_sync_killed_at_seeded_calls_resumes_each_time_and_ends_equal_to
     assert compare_closed_orders(engine, "main", truth["closed_orders"]) == []
     resumed = sum(killed_calls) + final
     restarted = sum(killed_calls) + from_zero
-    print(f"\nfirst sync of 20,000 entries, window 2,000 rows, {KILLS} kills at calls {killed_calls}: "
+    print(f"\nfirst sync of {ENTRIES:,} entries, window {WINDOW_ROWS:,} rows, {KILLS} kills at calls {killed_calls}: "
           f"{resumed} calls resuming vs {restarted} restarting from zero (a clean run: {from_zero})")
     assert final < from_zero and resumed < restarted
