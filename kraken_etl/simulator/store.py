@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from kraken_etl.simulator import shapes_schedule
 from kraken_etl.simulator.generator import (
     GRID,
     LEDGER_SCHEMA,
@@ -74,9 +75,27 @@ class Store(StoreIds, StoreFaults):
         """Generate the initial history so its last activity falls just before `end_ticks`."""
         events = max(1.0, entries / 2.4)
         mean_gap = int(history_days * 86_400 * TICKS / events)
+        if self.gen.profile.dated:
+            return self._build_dated(entries, end_ticks, history_days, mean_gap)
         b = self.gen.generate(entries, mean_gap, self.ledger.n, self.trades.n, self.orders.n)
         tail = self.gen.rng.randint(60, 3_600) * TICKS
         return self._append(b, (end_ticks - tail - b.last_time) // GRID * GRID)
+
+    def _build_dated(self, entries: int, end_ticks: int, history_days: int, mean_gap: int) -> Added:
+        """A dated profile's history starts exactly `history_days` before `end_ticks`, so its shapes know the
+        calendar, and its schedule (simulator/shapes_schedule.py) writes every shape the calendar allows. No event
+        starts within four mean gaps and an hour of the end (the longest shape ends within two gaps), and events
+        go on until then: the row count is about `entries`, not exactly (at most twice it and 100)."""
+        origin = (end_ticks - history_days * 86_400 * TICKS) // GRID * GRID
+        self.gen.origin, self.gen.origin_exact = origin, True
+        horizon = end_ticks - origin - 4 * mean_gap - 3_600 * TICKS
+        self.gen.state["plan"] = shapes_schedule.plan(origin, origin + horizon)
+        b = self.gen.generate(2 * entries + 100, mean_gap, self.ledger.n, self.trades.n, self.orders.n,
+                              horizon=max(GRID, horizon))
+        del self.gen.state["plan"]
+        if origin + b.last_time >= end_ticks:
+            raise RuntimeError("a dated history ran past its end time")
+        return self._append(b, origin)
 
     def extend(self, entries: int, now_ticks: int) -> Added:
         """Append about `entries` new ledger rows after the latest activity, ending at `now_ticks`."""
@@ -85,6 +104,8 @@ class Store(StoreIds, StoreFaults):
             events = max(1, int(entries / 2.4))
             room = max(GRID, now_ticks - last)
             mean_gap = max(GRID, min(TICKS, room // (events * 4)))
+            if self.gen.profile.dated:  # the run lands after `last`: a lower bound of its calendar
+                self.gen.origin, self.gen.origin_exact = last, False
             b = self.gen.generate(entries, mean_gap, self.ledger.n, self.trades.n, self.orders.n)
             shift = max(now_ticks - b.last_time, last) // GRID * GRID
             return self._append(b, shift)
