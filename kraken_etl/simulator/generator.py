@@ -117,7 +117,7 @@ class Generator:
 
     # -- the run -------------------------------------------------------------------------------------
     def generate(self, entries: int, mean_gap: int, ledger_base: int, trade_base: int,
-                 order_base: int, horizon: int | None = None) -> GeneratedBatch:
+                 order_base: int, horizon: int | None = None, built: bool = False) -> GeneratedBatch:
         """Generate at least `entries` ledger rows (a trade's legs are never split).
 
         Args:
@@ -125,6 +125,9 @@ class Generator:
             mean_gap: mean ticks between events.
             ledger_base, trade_base, order_base: absolute index of the first row of each table, so
                 cross references (trade → ledger leg, order → trade) are absolute.
+            horizon: no event starts at or after this relative time (a dated history stops there, even
+                short of `entries`).
+            built: the run is a whole built history (the profile's `finish` runs at its end).
         """
         b = GeneratedBatch(trade_base=trade_base)
         t = 0
@@ -141,6 +144,8 @@ class Generator:
             if before is not None:
                 t = before(self, b, prev, t, bases)
             t = self._event(b, t, bases, mean_gap)
+        if built and self.profile.finish is not None:
+            t = self.profile.finish(self, b, t, bases)
         b.last_time = t
         return b
 

@@ -22,6 +22,7 @@ Event = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int], int]
 # Run before every event: `(generator, batch, previous event's end, next event's time, bases) -> time`;
 # writes what fell due in between (margin rollovers and position closes) and returns the event's time.
 Before = Callable[["Generator", "GeneratedBatch", int, int, tuple[int, int, int]], int]
+Finish = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int]], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Profile:
     share: float = 0.0  # fraction of events drawn from `events` instead of the default mix
     events: tuple[tuple[float, Event], ...] = ()
     before: Before | None = None  # what falls due between events (None: nothing, no random draw)
+    # run once at the end of a built history (not of `/_sim/advance`): `(generator, batch, time, bases) -> time`
+    finish: Finish | None = None
     # dated: its shapes follow the calendar (`Generator.after`/`before`), so the store places its history
     # exactly at `end_time - history_days` on (simulator/store.py)
     dated: bool = False
@@ -69,5 +72,5 @@ _PROFILES: dict[str, Profile] = {
         (1.0, shapes_rare.hybrid_earn_withdrawal),
     ), before=shapes_schedule.due, dated=True),
     "margin-trader": Profile("margin-trader", share=shapes_margin.SHARE, events=shapes_margin.EVENTS,
-                             before=shapes_margin.due),
+                             before=shapes_margin.due, finish=shapes_margin.finish),
 }

@@ -77,7 +77,7 @@ class Store(StoreIds, StoreFaults):
         mean_gap = int(history_days * 86_400 * TICKS / events)
         if self.gen.profile.dated:
             return self._build_dated(entries, end_ticks, history_days, mean_gap)
-        b = self.gen.generate(entries, mean_gap, self.ledger.n, self.trades.n, self.orders.n)
+        b = self.gen.generate(entries, mean_gap, self.ledger.n, self.trades.n, self.orders.n, built=True)
         tail = self.gen.rng.randint(60, 3_600) * TICKS
         return self._append(b, (end_ticks - tail - b.last_time) // GRID * GRID)
 
@@ -91,7 +91,7 @@ class Store(StoreIds, StoreFaults):
         horizon = end_ticks - origin - 4 * mean_gap - 3_600 * TICKS
         self.gen.state["plan"] = shapes_schedule.plan(origin, origin + horizon)
         b = self.gen.generate(2 * entries + 100, mean_gap, self.ledger.n, self.trades.n, self.orders.n,
-                              horizon=max(GRID, horizon))
+                              horizon=max(GRID, horizon), built=True)
         del self.gen.state["plan"]
         if origin + b.last_time >= end_ticks:
             raise RuntimeError("a dated history ran past its end time")
