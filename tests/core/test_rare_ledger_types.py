@@ -1,8 +1,7 @@
 """The rarer ledger types of real retail accounts, from the shapes Kraken writes them in (Kraken's Ledgers
 documentation: the REST ledger record; the late-2025 `subclass` export header, numbers unquoted, modern asset
-codes): they
-parse to the values written, their types are known (never `unknown_type`), their suffixed assets map back to
-Kraken's ids, and the treatments table classifies every one without the unknown-type default.
+codes): they parse to the values written, their types are known (never `unknown_type`), their suffixed assets
+map back to Kraken's ids, and the treatments table classifies every one without the unknown-type default.
 
 The types are Kraken's documented enum (`sale`, `custodytransfer`, `nfttrade`, `nftcreatorfee`, `nftrebate`,
 `adjustment`, `conversion`) and `hybridearnwithdrawal` as exports show it (CoinTaxman#185), also as an `earn`
