@@ -68,11 +68,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# The full reliability drills (minutes): defect drills, the REST sync of a 50,000-entry account (10,000 in
-# `make test`), then kill -9 at 20 seeded moments per command.
-# A fast variant of each runs inside `make test` (tests/drills/). Figures: bench/results/drills.json.
+# The full reliability drills (minutes): defect drills, the profiles' matrix (five seeds x four data paths x
+# two profiles: tests/drills/matrix_profiles.py, a run of its own: neither `make test` nor a run of the
+# tests/drills folder collects it, as its name is not test_*.py), the REST sync of a 50,000-entry account
+# (10,000 in `make test`), then kill -9 at 20 seeded moments per command. A fast variant of each runs inside
+# `make test` (tests/drills/, one seed per profile in tests/recon/). Figures: bench/results/drills.json.
 drills: $(STAMP)
 	@status=0; $(BIN)/pytest -q -p no:cacheprovider tests/drills $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider tests/drills/matrix_profiles.py $(PYTEST_ARGS) || status=$$?; \
 	TEST_SYNC_ENTRIES=50000 $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_sync_e2e.py $(PYTEST_ARGS) || status=$$?; \
 	$(BIN)/python bench/drills/crash_drills.py $(DRILL_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \

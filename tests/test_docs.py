@@ -59,3 +59,22 @@ def test_no_text_cites_a_document_outside_the_repository() -> None:
             if FOREIGN.search(line):
                 offenders.append(f"{name}:{number}: {line.strip()[:100]}")
     assert offenders == [], "\n".join(offenders)
+
+
+# How the reconciliation's modules name a finding's kind: `kind="…"`, a `_finding("…"` helper (positions,
+# ws_vs_rest), a verdict returned as a string (trade_ledger and its margin legs), or on its own line as the
+# first argument of a `_finding(` call that wraps.
+_KIND_PATTERNS = (r'kind="([a-z_]+)"', r'_finding\(\s*"([a-z_]+)"', r'return "([a-z]+_[a-z_]+)"',
+                  r'\("([a-z]+_[a-z_]+)" if listed')
+
+
+def test_every_finding_kind_has_a_runbook_line() -> None:
+    sources = "\n".join(p.read_text() for p in sorted((REPO / "kraken_etl" / "recon").glob("*.py")))
+    kinds = {k for pattern in _KIND_PATTERNS for k in re.findall(pattern, sources)}
+    assert {"chain_break", "position_missing", "margin_leg_mismatch", "ws_rest_amount_mismatch", "no_legs",
+            "value_mismatch", "hidden_characters_asset"} <= kinds  # the patterns still see every form
+    runbook = (REPO / "docs" / "reconciliation.md").read_text()
+    runbook = runbook[runbook.index("## The checks (runbook)"):runbook.index("## Incremental runs")]
+    lines = [line for line in runbook.splitlines() if line.lstrip().startswith("- `")]
+    missing = sorted(k for k in kinds if not any(f"`{k}`" in line for line in lines))
+    assert missing == [], f"finding kinds without a runbook line in docs/reconciliation.md: {missing}"

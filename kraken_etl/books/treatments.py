@@ -77,6 +77,10 @@ DEFAULTS: dict[tuple[str, str], Rule] = {
     ("dividend", ANY): Rule(Treatment.INCOME, "a dividend"),
     ("invite bonus", ANY): Rule(Treatment.INCOME, "a referral bonus"),
     ("nftrebate", ANY): Rule(Treatment.INCOME, "an NFT rebate"),
+    ("nfttrade", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "an NFT bought (what paid: a disposal) or sold (what came "
+                                                          "in: an acquisition), at fair value; the NFT has no lots"),
+    ("nftcreatorfee", ANY): Rule(Treatment.ACQUIRE_OR_DISPOSE, "an NFT creator's royalty, paid (a disposal) or "
+                                                               "received (an acquisition), at fair value"),
     ("credit", ANY): Rule(Treatment.INCOME, "a credit from Kraken (fee credits have no lots)"),
     ("deposit", ANY): Rule(Treatment.DEPOSIT, "a deposit: cost from the opening lots, else fair value, flagged"),
     ("opening balance", ANY): Rule(Treatment.DEPOSIT, "the balance a partial history opens with: like a deposit"),

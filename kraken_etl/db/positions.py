@@ -84,8 +84,8 @@ def unlisted_open(conn: Connection, account: str, taken_at: datetime) -> list[di
 
 
 def closed_positions(conn: Connection, account: str, as_of: datetime) -> list[dict[str, Any]]:
-    """Opening trades Kraken marks closed (up to `as_of`), with their closing trades and the profit or loss
-    the ledger's `margin` entries of those trades realised."""
+    """Opening trades Kraken marks closed (up to `as_of`), with their closing trades, the profit or loss the
+    ledger's `margin` entries of those trades realised, and those entries' fees."""
     return [dict(r) for r in conn.execute(text("""
         SELECT t.txid, t.pair, t.vol, t.net, t.cvol, t.ccost, t.time, t.position_trades,
                (SELECT array_agg(c.txid ORDER BY c.time, c.txid) FROM kraken.trade c
@@ -97,6 +97,9 @@ def closed_positions(conn: Connection, account: str, as_of: datetime) -> list[di
                (SELECT coalesce(sum(e.amount), 0) FROM kraken.trade c JOIN kraken.ledger_entry e
                   ON e.account = c.account AND e.refid = c.txid AND e.type = 'margin'
                  WHERE c.account = t.account AND c.postxid = t.txid) AS realised,
+               (SELECT coalesce(sum(e.fee), 0) FROM kraken.trade c JOIN kraken.ledger_entry e
+                  ON e.account = c.account AND e.refid = c.txid AND e.type = 'margin'
+                 WHERE c.account = t.account AND c.postxid = t.txid) AS closing_fees,
                (SELECT count(*) FROM kraken.trade c JOIN kraken.ledger_entry e
                   ON e.account = c.account AND e.refid = c.txid AND e.type = 'settled'
                  WHERE c.account = t.account AND c.postxid = t.txid) AS settled_legs

@@ -30,9 +30,11 @@ from itertools import groupby
 
 MAIN = "spot / main"
 INFERRED = "inferred / {}"
-# Types that may sit in a wallet other than spot (earn programs, staking, wallet transfers).
+# Types that may sit in a wallet other than spot (earn programs, staking, wallet transfers; a hybrid Earn
+# withdrawal draws on an Earn wallet).
 MULTI_WALLET_TYPES: frozenset[str] = frozenset(
-    {"earn", "staking", "transfer", "reward", "dividend", "allocation", "deallocation", "autoallocation"}
+    {"earn", "staking", "transfer", "reward", "dividend", "allocation", "deallocation", "autoallocation",
+     "hybridearnwithdrawal"}
 )
 
 # Types that sit in spot but may draw on an Earn wallet: one order filled from spot and Earn gives a trade leg

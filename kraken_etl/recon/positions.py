@@ -107,9 +107,13 @@ def _closed(row: dict[str, Any]) -> list[Finding]:
                             f"{row['cvol']}, its closing trades {', '.join(row['closed_by'])} {row['closed_vol']}",
                             ids, at, expected=row["cvol"], actual=row["closed_vol"],
                             difference=row["closed_vol"] - row["cvol"], details={"position": pid, "field": "cvol"}))
-    if not row["settled_legs"] and row["net"] is not None and row["net"] != row["realised"]:
+    # Kraken's `net` is the profit or loss before fees or after the closing fees (which one is not documented:
+    # either agrees)
+    nets = (row["realised"], row["realised"] - row["closing_fees"])
+    if not row["settled_legs"] and row["net"] is not None and row["net"] not in nets:
         out.append(_finding("position_close_mismatch", f"position {pid} ({row['pair']}): Kraken's net "
-                            f"{row['net']}, the margin entries of its closing trades realise {row['realised']}",
+                            f"{row['net']}, the margin entries of its closing trades realise {row['realised']} "
+                            f"(fees {row['closing_fees']})",
                             ids, at, expected=row["net"], actual=row["realised"],
                             difference=row["realised"] - row["net"], details={"position": pid, "field": "net"}))
     return out

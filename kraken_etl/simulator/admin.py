@@ -127,6 +127,16 @@ def _allowed(request: Request) -> bool:
     return refusal(request) is None
 
 
+def _admitted(request: Request) -> SimContext | Response:
+    """The account an admin request is for, or the response refusing it (not loopback, or no such account)."""
+    if not _allowed(request):
+        return _refused(request)
+    try:
+        return account_context(request)
+    except ValueError as exc:
+        return _reply({"error": str(exc)}, 400)
+
+
 def _refused(request: Request) -> Response:
     return _reply({"error": refusal(request)}, 403)
 
@@ -222,12 +232,9 @@ async def advance_route(request: Request) -> Response:
 
 async def faults_route(request: Request) -> Response:
     """``GET|POST /_sim/faults``."""
-    if not _allowed(request):
-        return _refused(request)
-    try:
-        ctx = account_context(request)
-    except ValueError as exc:
-        return _reply({"error": str(exc)}, 400)
+    ctx = _admitted(request)
+    if isinstance(ctx, Response):
+        return ctx
     if request.method == "GET":
         return _reply(ctx.describe_faults())
     try:
@@ -241,12 +248,9 @@ async def faults_route(request: Request) -> Response:
 async def stats_route(request: Request) -> Response:
     """``GET /_sim/stats``: what clients asked of the simulator so far (for tests and drills: e.g. how
     many AddExport requests a backfill made, without reading the simulator's internals)."""
-    if not _allowed(request):
-        return _refused(request)
-    try:
-        ctx = account_context(request)
-    except ValueError as exc:
-        return _reply({"error": str(exc)}, 400)
+    ctx = _admitted(request)
+    if isinstance(ctx, Response):
+        return ctx
     return _reply({"add_export_requests": ctx.exports.counter, "ws_connections": ctx.ws_connections,
                    "public_calls": dict(request.app.state.sim.public_limiter.calls),
                    "accounts": len(request.app.state.fleet), "accounts_built": request.app.state.fleet.built()})

@@ -53,9 +53,16 @@ ASSETS: tuple[Asset, ...] = (
     Asset("SOL", "SOL", 10, 5, "crypto", "SOL", "150"),
     Asset("USD.HOLD", "USD.HOLD", 4, 2, "fiat", "USD.HOLD", "1"),
     Asset("KFEE", "FEE", 2, 2, "crypto", "KFEE", "0.01"),
+    # opt-in rewards mirrors (profile retail-2019-2025; simulator/shapes_rare.py): `.M` opt-in rewards, `.F`
+    # Kraken Rewards / flexible, `.B` yield-bearing (bonded), as the reference's Assets and Balance examples
+    # name them (XBT.M 10 decimals, USD.M 4); appended so the default profile's codes never move
+    Asset("XBT.M", "XBT.M", 10, 8, "crypto", "BTC.M", "60000"),
+    Asset("USD.M", "USD.M", 4, 4, "fiat", "USD.M", "1"),
+    Asset("DOT.F", "DOT.F", 10, 8, "crypto", "DOT.F", "6"),
+    Asset("ETH.B", "ETH.B", 10, 8, "crypto", "ETH.B", "3000"),
 )
 ASSET_CODE: dict[str, int] = {a.id: i for i, a in enumerate(ASSETS)}
-USD, EUR, XBT, ETH, USDT, DOT, DOT_S, ETH2, ETH2_S, SOL, USD_HOLD, KFEE = range(len(ASSETS))
+USD, EUR, XBT, ETH, USDT, DOT, DOT_S, ETH2, ETH2_S, SOL, USD_HOLD, KFEE, XBT_M, USD_M, DOT_F, ETH_B = range(len(ASSETS))
 
 PAIRS: tuple[Pair, ...] = (
     Pair("XXBTZUSD", "XBTUSD", "XBT/USD", XBT, USD, 1, 5, 8, "30000.0"),
@@ -87,6 +94,8 @@ LEDGER_TYPES: tuple[str, ...] = (
     "margin", "rollover", "settled",  # margin positions (profile margin-trader; shapes_margin.py)
     # simulator/shapes_retail.py; `airdrop` is not a type Kraken documents: the pipeline must load it as unknown
     "spend", "receive", "conversion", "invite bonus", "dividend", "airdrop",
+    # simulator/shapes_rare.py (Kraken's documented enum, and `hybridearnwithdrawal` as seen in exports)
+    "sale", "custodytransfer", "nfttrade", "nftcreatorfee", "nftrebate", "hybridearnwithdrawal",
 )
 LEDGER_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(LEDGER_TYPES)}
 T_TRADE, T_DEPOSIT, T_WITHDRAWAL, T_TRANSFER, T_STAKING, T_EARN, T_CREDIT, T_ADJUSTMENT = (
@@ -98,6 +107,7 @@ SUBTYPES: tuple[str, ...] = (
     "autoallocation", "reward", "spotfromfutures", "spottofutures",
     # profile shapes (appended)
     "migration", "delistingconversion",
+    "stakingtospot", "spotfromstaking", "hybridearnwithdrawal",  # simulator/shapes_rare.py
 )
 SUBTYPE_CODE: dict[str, int] = {s: i for i, s in enumerate(SUBTYPES)}
 (ST_NONE, ST_TRADESPOT, ST_SPOTTOSTAKING, ST_STAKINGFROMSPOT, ST_ALLOCATION, ST_DEALLOCATION,
@@ -112,6 +122,8 @@ WS_CATEGORY: dict[str, str] = {
     "margin": "margin-trade", "rollover": "margin-trade", "settled": "margin-trade",
     "spend": "instant", "receive": "instant", "conversion": "conversion", "invite bonus": "credit",
     "dividend": "dividend", "airdrop": "airdrop",
+    "sale": "sale", "custodytransfer": "transfer", "nfttrade": "nft", "nftcreatorfee": "nft", "nftrebate": "nft",
+    "hybridearnwithdrawal": "earn",
 }
 
 # Reference-id kinds: how a ledger row's refid text is derived from (kind, index).

@@ -124,6 +124,13 @@ class SimConfig:
     without_count_omits: bool = True
     rest_wallet_suffix: bool = False  # REST Ledgers/Balance name earn-wallet rows XBT.F, SOL.B, ETH.M (UNVERIFIED)
     earn_migration_type: str = "earn"  # the ledger type of Earn migration rows: earn | transfer (UNVERIFIED)
+    # how a hybrid Earn withdrawal is written: type `hybridearnwithdrawal` (subtype empty), or type `earn` with
+    # subtype `hybridearnwithdrawal` (UNVERIFIED: exports show both names; profile retail-2019-2025)
+    hybrid_earn_withdrawal: str = "type"
+    # a closed margin position's `net` (trades): the profit or loss before fees (its closing `margin` entry's
+    # amount) or after the closing trade's fee (UNVERIFIED: Kraken's documentation does not say; profile
+    # margin-trader)
+    margin_net: str = "before_fees"
     # exports
     export_queued_seconds: float = 1.0
     export_processing_seconds: float = 2.0
@@ -146,6 +153,10 @@ class SimConfig:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         if self.earn_migration_type not in ("earn", "transfer"):
             raise ValueError("earn_migration_type must be earn or transfer")
+        if self.hybrid_earn_withdrawal not in ("type", "subtype"):
+            raise ValueError("hybrid_earn_withdrawal must be type or subtype")
+        if self.margin_net not in ("before_fees", "after_fees"):
+            raise ValueError("margin_net must be before_fees or after_fees")
         if self.ledgers_header not in LEDGER_HEADERS:
             raise ValueError(f"ledgers_header must be one of {LEDGER_HEADERS}")
         if self.trades_header not in TRADE_HEADERS:

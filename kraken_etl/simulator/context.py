@@ -35,7 +35,9 @@ class SimContext:
         self.clock = config.clock
         self.store = Store(config.seed, config.profile)
         self.store.rest_wallet_suffix = config.rest_wallet_suffix
+        self.store.margin_net = config.margin_net
         self.store.gen.earn_migration_type = config.earn_migration_type
+        self.store.gen.hybrid_earn_withdrawal = config.hybrid_earn_withdrawal
         end_ticks = int(config.end_time.timestamp()) * TICKS
         self.store.build(config.ledger_entries, end_ticks, config.history_days)
         self.auth = Authenticator(config, self.clock)

@@ -83,6 +83,11 @@ class Generator:
         self.tie_run = 0
         self.state: dict[str, Any] = {}  # a profile's own state across runs (shapes_margin: open positions)
         self.earn_migration_type = "earn"  # SimConfig.earn_migration_type (profile shapes only)
+        self.hybrid_earn_withdrawal = "type"  # SimConfig.hybrid_earn_withdrawal (profile shapes only)
+        # A dated profile's calendar (`after`, `before`): the absolute ticks of relative time 0 of the current
+        # run (exact when the store will shift the run by exactly that; else a lower bound), None when unknown.
+        self.origin: int | None = None
+        self.origin_exact = False
 
     # -- low-level writers -------------------------------------------------------------------------
     def leg(self, b: GeneratedBatch, base: int, t: int, asset: int, wallet: int, ltype: int,
@@ -102,9 +107,17 @@ class Generator:
         """The running balance of (asset, wallet), scaled to the asset's decimals."""
         return self.balances.get((asset, wallet), 0)
 
+    def after(self, t: int, day_ticks: int) -> bool:
+        """Whether relative time `t` of this run is surely at or after `day_ticks` (absolute)."""
+        return self.origin is not None and self.origin + t >= day_ticks
+
+    def before(self, t: int, day_ticks: int) -> bool:
+        """Whether relative time `t` of this run is surely before `day_ticks` (absolute)."""
+        return self.origin is not None and self.origin_exact and self.origin + t < day_ticks
+
     # -- the run -------------------------------------------------------------------------------------
     def generate(self, entries: int, mean_gap: int, ledger_base: int, trade_base: int,
-                 order_base: int) -> GeneratedBatch:
+                 order_base: int, horizon: int | None = None, built: bool = False) -> GeneratedBatch:
         """Generate at least `entries` ledger rows (a trade's legs are never split).
 
         Args:
@@ -112,6 +125,9 @@ class Generator:
             mean_gap: mean ticks between events.
             ledger_base, trade_base, order_base: absolute index of the first row of each table, so
                 cross references (trade → ledger leg, order → trade) are absolute.
+            horizon: no event starts at or after this relative time (a dated history stops there, even
+                short of `entries`).
+            built: the run is a whole built history (the profile's `finish` runs at its end).
         """
         b = GeneratedBatch(trade_base=trade_base)
         t = 0
@@ -122,9 +138,14 @@ class Generator:
         before = self.profile.before
         while len(b.ledger) < entries:
             prev, t = t, self._next_time(t, mean_gap)
+            if horizon is not None and t >= horizon:
+                t = prev
+                break
             if before is not None:
                 t = before(self, b, prev, t, bases)
             t = self._event(b, t, bases, mean_gap)
+        if built and self.profile.finish is not None:
+            t = self.profile.finish(self, b, t, bases)
         b.last_time = t
         return b
 

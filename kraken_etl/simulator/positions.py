@@ -48,7 +48,8 @@ def margin_trade_fields(store: Store, idx: int, rec: dict[str, Any]) -> None:
                    cfee=fmt_scaled(pos.cfee * up, pair.cost_decimals),
                    cvol=fmt_scaled(pos.vol, pair.lot_decimals),
                    cmargin=fmt_scaled(pos.margin * up, pair.cost_decimals),
-                   net=fmt_scaled(pos.net * up, pair.cost_decimals),
+                   net=fmt_scaled((pos.net - (pos.cfee if store.margin_net == "after_fees" else 0)) * up,
+                                  pair.cost_decimals),
                    trades=[store.trade_id(pos.closing)])
 
 

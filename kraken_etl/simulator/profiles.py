@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kraken_etl.simulator import shapes_margin, shapes_retail
+from kraken_etl.simulator import shapes_margin, shapes_rare, shapes_retail, shapes_schedule
 
 if TYPE_CHECKING:
     from kraken_etl.simulator.generator import GeneratedBatch, Generator
@@ -22,6 +22,7 @@ Event = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int], int]
 # Run before every event: `(generator, batch, previous event's end, next event's time, bases) -> time`;
 # writes what fell due in between (margin rollovers and position closes) and returns the event's time.
 Before = Callable[["Generator", "GeneratedBatch", int, int, tuple[int, int, int]], int]
+Finish = Callable[["Generator", "GeneratedBatch", int, tuple[int, int, int]], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,11 @@ class Profile:
     share: float = 0.0  # fraction of events drawn from `events` instead of the default mix
     events: tuple[tuple[float, Event], ...] = ()
     before: Before | None = None  # what falls due between events (None: nothing, no random draw)
+    # run once at the end of a built history (not of `/_sim/advance`): `(generator, batch, time, bases) -> time`
+    finish: Finish | None = None
+    # dated: its shapes follow the calendar (`Generator.after`/`before`), so the store places its history
+    # exactly at `end_time - history_days` on (simulator/store.py)
+    dated: bool = False
 
     def pick(self, rng: random.Random) -> Event:
         """One of `events`, by weight."""
@@ -51,13 +57,20 @@ def profile(name: str) -> Profile:
 
 _PROFILES: dict[str, Profile] = {
     "default": Profile("default"),
-    "retail-2019-2025": Profile("retail-2019-2025", 0.3, (
+    "retail-2019-2025": Profile("retail-2019-2025", 0.35, (
         (4.0, shapes_retail.buy_crypto),
         (3.0, shapes_retail.multi_wallet_sell),
         (1.5, shapes_retail.earn_migration),
         (2.0, shapes_retail.other_types),
         (0.5, shapes_retail.delisting_conversion),
-    )),
+        (1.0, shapes_rare.dust_conversion),
+        (0.6, shapes_rare.adjustment),
+        (2.0, shapes_rare.opt_in_rewards),
+        (0.6, shapes_rare.sale),
+        (0.5, shapes_rare.custody_transfer),
+        (1.5, shapes_rare.nft),
+        (1.0, shapes_rare.hybrid_earn_withdrawal),
+    ), before=shapes_schedule.due, dated=True),
     "margin-trader": Profile("margin-trader", share=shapes_margin.SHARE, events=shapes_margin.EVENTS,
-                             before=shapes_margin.due),
+                             before=shapes_margin.due, finish=shapes_margin.finish),
 }

@@ -81,6 +81,7 @@ class MarginBook:
     open: list[int] = field(default_factory=list)
     run: tuple[int, int] = (-1, -1)  # which GeneratedBatch the due times are relative to
     last: int = 0  # the latest time written in that run
+    settled: int = 0  # positions settled so far (the first close settles: every account has one)
 
 
 def book(gen: Generator) -> MarginBook:
@@ -197,8 +198,13 @@ def _close(gen: Generator, b: GeneratedBatch, at: int, bases: tuple[int, int, in
     idx = b.trade_base + len(b.trades)
     tt = at + GRID
     long = pos.side == 0
+    bk = book(gen)
+    settle = gen.rng.random() < SETTLE_SHARE or not bk.settled
+    if settle and not bk.settled:  # the account's first close settles: top up what settling pays with
+        _afford(gen, b, at, lb, p.quote if long else p.base, pos.cost if long else base_amt)
     can_settle = gen.bal(p.quote) >= pos.cost if long else gen.bal(p.base) >= base_amt
-    if gen.rng.random() < SETTLE_SHARE and can_settle:
+    if settle and can_settle:
+        bk.settled += 1
         otype, price, cost, fee, pnl = SETTLE, pos.price, pos.cost, 0, 0
         first = gen.leg(b, lb, tt, p.base, c.SPOT, T_SETTLED, c.ST_NONE, base_amt if long else -base_amt, 0,
                         c.REF_TRADE, idx)
@@ -221,6 +227,26 @@ def _close(gen: Generator, b: GeneratedBatch, at: int, bases: tuple[int, int, in
                  userref=0, oflags=0, amended=0, lev=pos.lev)
     pos.closing, pos.cprice, pos.ccost, pos.cfee, pos.net = idx, price, cost, fee, pnl
     return tt + GRID
+
+
+def finish(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int]) -> int:
+    """The end of a built history: with no position open, open one; the last open position is rolled over at
+    least once and stays open past the end (every account of the profile ends with a position open that has
+    a rollover, whatever the seed)."""
+    bk = book(gen)
+    for _ in range(8):
+        if bk.open:
+            break
+        t = open_position(gen, b, t + GRID, bases, HOUR)
+    if bk.open:
+        last = bk.positions[bk.open[-1]]
+        if not last.rollovers:
+            at = max(t, last.next_roll)
+            t = _rollover(gen, b, at, bases[0], last)
+            last.next_roll = at + ROLLOVER_EVERY
+        last.close_due = max(last.close_due, t + 30 * 24 * HOUR)
+        bk.last = t
+    return t
 
 
 EVENTS = ((1.0, open_position),)

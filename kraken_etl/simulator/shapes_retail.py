@@ -10,16 +10,19 @@ balanced events through `Generator.leg`, so every (asset, wallet) chain keeps
   base legs (one per wallet) and the quote leg, all with refid = the trade txid (BittyTax PR #499: a
   31.41 ETH sale drawn from spot 29.86 + earn 1.55);
 - `earn_migration`: a legacy `DOT.S` balance moved to an Earn wallet of `DOT` (`earn`/`migration`, or
-  `transfer`/`migration` with `SimConfig.earn_migration_type`; two legs, one refid; Kraken's Earn migration
-  from 2023-11-15);
+  `transfer`/`migration` with `SimConfig.earn_migration_type`; two legs, one refid; Kraken's Earn migration,
+  only from 2023-11-15 on: legacy staking before);
 - `delisting_conversion`: a delisted asset (`USDT`) converted by Kraken: `transfer`/`delistingconversion` out,
-  and its USD value in hours later under another refid (BittyTax PR #499: the two sides are unpaired);
-- `other_types`: an `ETH2.S` → `ETH` `conversion` (the renamed asset), an `invite bonus`, a `dividend` and an
-  `airdrop` (a type outside Kraken's documented enum: the pipeline must load and flag it).
+  and its USD value in hours later under another refid (BittyTax PR #499: the two sides are unpaired); from
+  2025-03-31 on;
+- `other_types`: an `ETH2.S` → `ETH` `conversion` (the renamed asset; from 2023-04-12 on), an `invite bonus`,
+  a `dividend` and an `airdrop` (a type outside Kraken's documented enum: the pipeline must load and flag it).
 
-Codes are looked up by name in `catalog` (never numbers). Where Kraken's documentation is silent (refid
-prefixes, which wallet Earn migration lands in, the migration legs' type) the choice is an assumption listed
-as UNVERIFIED in docs/simulator.md.
+The profile is dated (its history starts exactly `history_days` before `end_time`), so a shape asks the calendar
+(`Generator.after`/`before`). Codes are looked up by name in `catalog` (never numbers). Where Kraken's
+documentation is silent (refid prefixes, which wallet Earn migration lands in, the migration legs' type, the
+dates) the choice is an assumption listed as UNVERIFIED in docs/simulator.md. The rarer shapes (dust, adjustment,
+opt-in rewards, sale, custody transfer, NFTs, hybrid Earn withdrawal) are in simulator/shapes_rare.py.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kraken_etl.simulator import catalog as c
+from kraken_etl.simulator.shapes_rare import EARN_LAUNCH, ETH2_CONVERTED_FROM, USDT_DELISTED_FROM
 
 if TYPE_CHECKING:
     from kraken_etl.simulator.generator import GeneratedBatch, Generator
@@ -148,7 +152,9 @@ def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, 
     lb = bases[0]
     dot, staked, bonded = A["DOT"], A["DOT.S"], W["earn / bonded"]
     held = gen.bal(staked)
-    if held <= 0:
+    if held <= 0 or not gen.after(t, EARN_LAUNCH):  # Earn migration from 2023-11-15: legacy staking before
+        if held > 0:
+            return t
         amount = gen.bal(dot) * gen.rng.randint(5, 25) // 100
         if amount <= 0:
             return gen.deposit(b, t, lb, dot)
@@ -163,15 +169,19 @@ def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, 
     return t
 
 
-def other_types(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int) -> int:
-    """One of: ETH2.S → ETH `conversion` (two legs, one refid), `invite bonus`, `dividend`, `airdrop`."""
+def other_types(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int,
+                which: str | None = None) -> int:
+    """One of: ETH2.S → ETH `conversion` (two legs, one refid), `invite bonus`, `dividend`, `airdrop` (`which`
+    chooses instead of the dice: eth2, stake_eth, invite bonus, dividend, airdrop)."""
     rng, lb = gen.rng, bases[0]
-    r = rng.random()
+    if which == "stake_eth":
+        return _stake_eth(gen, b, t, lb)
+    r = {None: rng.random(), "eth2": 0.0, "invite bonus": 0.5, "dividend": 0.7, "airdrop": 0.9}[which]
     if r < 0.4:
         eth2s, eth = A["ETH2.S"], A["XETH"]
         held = gen.bal(eth2s)
-        if held <= 0:
-            return t if gen.bal(eth) <= 0 else _stake_eth(gen, b, t, lb)
+        if held <= 0 or not gen.after(t, ETH2_CONVERTED_FROM):
+            return t if gen.bal(eth) <= 0 or held > 0 else _stake_eth(gen, b, t, lb)
         ref = gen.new_ref(c.REF_TRANSFER)
         gen.leg(b, lb, t, eth2s, SPOT, T["conversion"], ST[""], -held, 0, c.REF_TRANSFER, ref)
         gen.leg(b, lb, t, eth, SPOT, T["conversion"], ST[""], held, 0, c.REF_TRANSFER, ref)
@@ -201,7 +211,7 @@ def delisting_conversion(gen: Generator, b: GeneratedBatch, t: int, bases: tuple
     lb = bases[0]
     usdt, usd = A["USDT"], A["ZUSD"]
     held = gen.bal(usdt)
-    if held <= 0:
+    if held <= 0 or not gen.after(t, USDT_DELISTED_FROM):
         return t
     price, _ = _price(gen, "USDTZUSD")
     pair = c.PAIRS[c.PAIR_CODE["USDTZUSD"]]

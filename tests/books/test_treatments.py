@@ -92,7 +92,7 @@ def test_the_reporting_currency_has_no_lots_and_fee_credits_are_an_expense() -> 
 
 
 def test_unknown_types_and_missing_prices_are_findings_never_silent() -> None:
-    got = ledger_to_events([line("L1", "nfttrade", "SOL", "3", price=None)], currency="USD")
+    got = ledger_to_events([line("L1", "airdrop", "SOL", "3", price=None)], currency="USD")
     assert [(e.kind, e.amount, e.value, e.cost_assumed) for e in got.events] == [(Kind.ACQUIRE, D(3), D(0), True)]
     assert sorted(f.kind for f in got.findings) == ["no_price", "unclassified"]
 
@@ -180,8 +180,8 @@ def test_an_airdrop_is_an_acquisition_at_fair_value_flagged_unclassified() -> No
 
 
 def test_the_migrations_seed_the_defaults() -> None:
-    """kraken.treatment is seeded from a frozen copy in the cost_basis migration, updated by margin_books: the
-    result must equal DEFAULTS."""
+    """kraken.treatment is seeded from a frozen copy in the cost_basis migration, updated by margin_books and
+    nft_treatments: the result must equal DEFAULTS."""
     import importlib.util
     from pathlib import Path
     from types import ModuleType
@@ -196,4 +196,5 @@ def test_the_migrations_seed_the_defaults() -> None:
 
     seeded = {(t, s): (tr, f, n) for t, s, tr, f, n in migration("cost_basis").SEED}
     seeded.update(migration("margin_books").UPDATES)
+    seeded.update(migration("nft_treatments").UPDATES)
     assert seeded == {k: (r.treatment.value, r.flagged, r.note) for k, r in DEFAULTS.items()}

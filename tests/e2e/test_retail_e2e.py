@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[RunningSimulator]:
-    running = serve_in_thread(SimConfig(seed=31, ledger_entries=600, history_days=200, tier="pro",
+    running = serve_in_thread(SimConfig(seed=31, ledger_entries=600, history_days=2_500, tier="pro",
                                         rate_scale=RATE_SCALE, profile="retail-2019-2025"))
     yield running
     running.stop()

@@ -25,13 +25,14 @@ FAST = ExportPolicy(poll_initial=2.0, poll_max=30.0, timeout=600.0)
 MODES = ("rest", "export", "export_then_rest", "import")
 
 
-def arrive(mode: str, sim: InProcessSim, engine: Engine, account: str, home: Path) -> None:
-    """Load `account` from `sim` the way `mode` says."""
+def arrive(mode: str, sim: InProcessSim, engine: Engine, account: str, home: Path, start: datetime = START) -> None:
+    """Load `account` from `sim` the way `mode` says (the export modes from `start`: before the history's first
+    row)."""
     client = sim.client()
     if mode == "rest":
         sync_account(SYNC_ORDER, client=client, engine=engine, account=account)
     elif mode in ("export", "export_then_rest"):
-        request = BackfillRequest(account, START, END, ("ledgers", "trades"), "export", chunk=None)
+        request = BackfillRequest(account, start, END, ("ledgers", "trades"), "export", chunk=None)
         results = backfill(request, engine=engine, client=client, clock=sim.clock, home=home, policy=FAST)
         assert all(r.error is None for r in results), results
         if mode == "export_then_rest":
@@ -40,7 +41,7 @@ def arrive(mode: str, sim: InProcessSim, engine: Engine, account: str, home: Pat
             sim.clock.advance(5)
             sync_account(SYNC_ORDER, client=client, engine=engine, account=account)
     elif mode == "import":
-        import_export(sim, engine, account, home, START, END)
+        import_export(sim, engine, account, home, start, END)
     else:
         raise ValueError(mode)
 

@@ -40,6 +40,18 @@ def test_inside_one_moment_the_order_does_not_matter() -> None:
     assert got == {"L8": (MAIN, "continuity"), "L9": ("earn / flexible", "continuity")}
 
 
+def test_a_hybrid_earn_withdrawal_takes_its_earn_leg_from_the_earn_wallet() -> None:
+    # type `hybridearnwithdrawal`: part of an Earn balance back to spot, one leg per wallet at one moment
+    start = {MAIN: D("14.2585832958"), "earn / liquid": D("6.1562492832")}
+    rows = [
+        Row("L1", T0, "hybridearnwithdrawal", D("-6.0331242975"), D("0.1231249857"), None),
+        Row("L2", T0, "hybridearnwithdrawal", D("6.0331242975"), D("20.2917075933"), None),
+        Row("L3", T1, "transfer", D("-2.8408390630"), D("17.4508685303"), None),
+    ]
+    got = _by_id(rows, start=start)
+    assert got == {"L1": ("earn / liquid", "continuity"), "L2": (MAIN, "continuity"), "L3": (MAIN, "continuity")}
+
+
 def test_trades_and_deposits_only_sit_in_spot_and_a_gap_goes_to_the_nearest_chain() -> None:
     start = {MAIN: D("100"), "earn / flexible": D("5")}
     rows = [
