@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from kraken_etl.books.journal import GainsHook, Opening, Posting
+from kraken_etl.books.journal import GainsHook, Opening, entry_postings
 from kraken_etl.books.journal_beancount import BeancountRenderer
 from kraken_etl.books.journal_csv import CsvRenderer
 from kraken_etl.books.journal_gains import StoredGains, stored_gains
@@ -154,8 +154,8 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 if lots:
                     plan = _lot_plan(conn, chosen, method, (currency or "USD").upper(), period)
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
-            rows = reads.journal_postings(conn, accounts=chosen, start=start, end=end, currency=currency)
-            postings = (Posting._make(row) for row in rows)
+            rows = reads.journal_entries(conn, accounts=chosen, start=start, end=end, currency=currency)
+            postings = entry_postings(rows)
             prices = (Price(*row) for row in reads.prices(conn, start=start, end=end))
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
