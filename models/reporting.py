@@ -71,6 +71,12 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "account", "txn_id", "txn_time", "txn_date", "refid", "ledger_id", "time", "type", "subtype", "posting",
         "role", "gl_account", "asset", "asset_code", "wallet", "amount", "kraken_balance",
     ),
+    # the journal one row per ledger entry: its transaction, accounts and which postings it has (migration 0030)
+    "journal_entry": (
+        "account", "txn_id", "txn_time", "txn_date", "refid", "ledger_id", "time", "type", "subtype", "asset",
+        "asset_code", "wallet", "asset_account", "amount", "fee", "kraken_balance", "counter_role",
+        "counter_account", "fee_posted", "counter_posted",
+    ),
     "listener_health": (
         "account", "session_id", "status", "started_at", "connected_since", "last_message_at",
         "seconds_since_last_message", "messages_today", "session_messages", "session_connects", "gaps_total",

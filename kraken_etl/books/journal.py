@@ -1,8 +1,11 @@
 """The journal's records: postings (one row of `reporting.journal`), transactions, openings, assertions.
 
-The posting rules live in one place, the `reporting.journal` view (see its migration); this module only
-groups its rows into transactions and works out, from Kraken's own running balance, what each asset account
-holds at the end of each day with movements (the balance assertions).
+The posting rules live in one place, the `reporting.journal_entry` view (see its migration): each entry's
+transaction, accounts and which postings it has. The export reads it one row per entry and
+`entry_postings` expands each row into its postings exactly as `reporting.journal` does (asset, fee,
+counter; the amounts are the database's). This module groups the postings into transactions and works out,
+from Kraken's own running balance, what each asset account holds at the end of each day with movements
+(the balance assertions).
 
 The seam for trading gains: a `GainsHook` receives each transaction and may return extra postings (for
 example `Income:Kraken:Gains` against `Equity:Conversions` in the reporting currency, from the cost-basis
@@ -92,6 +95,32 @@ class Assertion:
 
 
 GainsHook = Callable[[Transaction], Sequence[Posting]]
+
+FEE_ACCOUNT = "Expenses:Kraken:Fees"  # the fee posting's account (`reporting.journal`'s posting 2)
+
+# One row of the export's read of `reporting.journal_entry` (`kraken_etl.db.journal.journal_entries`):
+# (account, txn_id, txn_time, refid, ledger_id, time, type, subtype, asset, wallet, asset account,
+#  asset posting's amount (amount - fee), fee posting's amount or None, counter posting's amount or None,
+#  Kraken balance, counter role, counter account, the three postings' values or None)
+EntryRow = tuple[str, str, datetime, str | None, str, datetime, str, str, str, str | None, str, Decimal,
+                 Decimal | None, Decimal | None, Decimal | None, str, str, Decimal | None, Decimal | None,
+                 Decimal | None]
+
+
+def entry_postings(rows: Iterable[EntryRow]) -> Iterator[Posting]:
+    """The postings of each entry row, in order: 1 asset, 2 fee (when it has one), 3 counter (when it has
+    one): the rows of `reporting.journal` for those entries."""
+    new = tuple.__new__  # a million-entry journal makes 2.4 million postings: skip the named tuple's own __new__
+    for (account, txn_id, txn_time, refid, ledger_id, time, kind, subtype, asset, wallet, asset_account, net, fee,
+         counter, balance, role, counter_account, net_value, fee_value, counter_value) in rows:
+        yield new(Posting, (account, txn_id, txn_time, refid, ledger_id, time, kind, subtype, 1, "asset",
+                            asset_account, asset, wallet, net, balance, net_value))
+        if fee is not None:
+            yield new(Posting, (account, txn_id, txn_time, refid, ledger_id, time, kind, subtype, 2, "fee",
+                                FEE_ACCOUNT, asset, wallet, fee, None, fee_value))
+        if counter is not None:
+            yield new(Posting, (account, txn_id, txn_time, refid, ledger_id, time, kind, subtype, 3, role,
+                                counter_account, asset, wallet, counter, None, counter_value))
 
 OPENING_ACCOUNT = "Equity:Opening-Balances"
 

@@ -33,6 +33,7 @@ class BeancountRenderer:
         self.title = title
         self.accounts: dict[str, str] = {}  # default chart name -> name written
         self.commodities: dict[str, str] = {}
+        self.labels: dict[str, str] = {}  # account label or narration -> quoted
         self.first_day: date | None = None
 
     def _day(self, day: date) -> None:
@@ -76,16 +77,27 @@ class BeancountRenderer:
                 self.out.write(f"  {self._account(OPENING_ACCOUNT)}  {number(-o.amount)} {name}\n")
             self.out.write("\n")
 
+    def _label(self, text: str) -> str:
+        """`quoted(text)` of an account label or a narration: few distinct ones, each quoted once."""
+        made = self.labels.get(text)
+        if made is None:
+            made = self.labels[text] = quoted(text)
+        return made
+
     def transaction(self, txn: Transaction) -> None:
         if self.first_day is None or txn.day < self.first_day:
             self.first_day = txn.day
-        parts = [f'{txn.day} * "Kraken" {quoted(txn.kinds)}\n  kraken_account: {quoted(txn.account)}\n'
+        label = self._label
+        parts = [f"{txn.day} * \"Kraken\" {label(txn.kinds)}\n  kraken_account: {label(txn.account)}\n"
                  f"  refid: {quoted(txn.refid or '')}\n  time: \"{txn.time.isoformat()}\"\n"]
         accounts, commodities, add = self.accounts, self.commodities, parts.append
+        last_id, last_quoted = None, ""
         for (_, _, _, _, ledger_id, _, _, _, _, _, gl_account, asset, _, amount, _, value) in txn.postings:
             account = accounts.get(gl_account) or self._account(gl_account)
             name = commodities.get(asset) or self._commodity(asset)
-            add(f"  {account}  {number(amount)} {name}\n    ledger_id: {quoted(ledger_id)}\n")
+            if ledger_id is not last_id:  # an entry's postings follow each other: its id is quoted once
+                last_id, last_quoted = ledger_id, quoted(ledger_id)
+            add(f"  {account}  {number(amount)} {name}\n    ledger_id: {last_quoted}\n")
             if value is not None and self.currency:
                 add(f"    value: {number(value)} {self._commodity(self.currency)}\n")
         add("\n")

@@ -81,12 +81,13 @@ class LotPlan:
 
     `pools` maps (account, journal asset) to its pool for every lotted asset (not the reporting currency, not
     fee credits); `events` are each account's events from the books' conversion of its ledger. `start`: the
-    lots open then are the period's opening lots (the engine run over the earlier events)."""
+    lots open then are the period's opening lots (the engine run over the earlier events with `method`)."""
 
     currency: str
     pools: Mapping[tuple[str, str], Pool]
     events: Mapping[str, Sequence[Event]]
     start: datetime | None = None
+    method: Method = Method.FIFO  # the books' method: Beancount's booking_method of the same name
     _by_entry: dict[tuple[str, str], list[Event]] = field(default_factory=dict)
     _openings: dict[tuple[str, date], list[Event]] = field(default_factory=dict)
     acquisitions: int = 0
@@ -117,7 +118,7 @@ class LotPlan:
         start = self.start
         out: list[tuple[str, Lot]] = []
         for account, events in sorted(self.events.items()):
-            books = compute([e for e in events if e.at < start], Method.FIFO)
+            books = compute([e for e in events if e.at < start], self.method)
             for lots in books.lots.values():
                 out += [(account, lot) for lot in lots if lot.amount > 0]
         return out

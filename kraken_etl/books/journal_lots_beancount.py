@@ -49,7 +49,7 @@ class LotsBeancountRenderer(BeancountRenderer):
 
     def begin(self) -> None:
         super().begin()
-        self.out.write('option "booking_method" "FIFO"\n\n')
+        self.out.write(f'option "booking_method" "{self.plan.method.value.upper()}"\n\n')
 
     def openings(self, openings: list[Opening]) -> None:
         self._flush()

@@ -35,10 +35,12 @@ def journal(
         exists=True, dir_okay=False)] = None,
     method: Annotated[str | None, typer.Option(
         "--method", help="A cost-basis method whose stored books (`kraken-etl pnl`, same --currency, default USD) "
-        "give the realised gains on Income:Kraken:Gains (with fifo in Beancount: the lots, see --lots).")] = None,
+        "give the realised gains on Income:Kraken:Gains (with fifo or hifo in Beancount: the lots, see --lots)."
+    )] = None,
     lots: Annotated[bool | None, typer.Option(
-        "--lots/--no-lots", help="Beancount with fifo books: the lots at cost, gains booked by Beancount "
-        "(the default there); --no-lots posts the books' gains as figures.")] = None,
+        "--lots/--no-lots", help="Beancount with fifo or hifo books: the lots at cost, gains booked by "
+        "Beancount's booking method of the same name (the default there; not for lifo, average or uk books); "
+        "--no-lots posts the books' gains as figures.")] = None,
 ) -> None:
     """The double-entry journal: every ledger entry as balanced postings, one transaction per refid, with
     Kraken's running balance asserted at the end of each day with movements (see docs/journal.md)."""
@@ -73,8 +75,8 @@ def journal(
                   f"{result.seconds:.1f} s)", highlight=False, soft_wrap=True, markup=False)
     if stats.lot_acquisitions or stats.lot_reductions:
         console.print(f"lots: {stats.lot_acquisitions} acquisitions at cost, {stats.lot_reductions} reductions "
-                      "booked by Beancount (booking_method FIFO; gains on Income:Kraken:Gains)", highlight=False,
-                      soft_wrap=True, markup=False)
+                      f"booked by Beancount (booking_method {(method or '').strip().upper()}; gains on "
+                      "Income:Kraken:Gains)", highlight=False, soft_wrap=True, markup=False)
     elif method:
         console.print(f"realised gains: {stats.gains} disposals posted to Income:Kraken:Gains, total "
                       f"{stats.gain_total}", highlight=False, soft_wrap=True, markup=False)

@@ -1,9 +1,10 @@
-"""Reads for the double-entry journal: its postings (`reporting.journal`), opening balances and prices.
+"""Reads for the double-entry journal: its entries (`reporting.journal_entry`), opening balances and prices.
 
-Postings stream in transaction order (a server-side cursor: a 1,000,000-entry account is never held in
-memory). Opening balances as of a period's start come from `reporting.balances_at` (Kraken's opening of each
-chain plus the movements before the start); a chain whose stored history starts inside the exported range
-with a non-zero `reporting.opening_balance` (a partial history) opens with it on its first entry's day.
+Entries stream in transaction order, one row each (a server-side cursor: a 1,000,000-entry account is never
+held in memory); the books ring expands them into postings. Opening balances as of a period's start come
+from `reporting.balances_at` (Kraken's opening of each chain plus the movements before the start); a chain
+whose stored history starts inside the exported range with a non-zero `reporting.opening_balance` (a
+partial history) opens with it on its first entry's day.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["Engine", "accounts_with_entries", "book_fee_rule", "book_runs", "entry_counts", "journal_postings",
+__all__ = ["Engine", "accounts_with_entries", "book_fee_rule", "book_runs", "entry_counts", "journal_entries",
            "lot_pools", "opening_balances", "prices", "stored_disposals"]
 
 _TICK = timedelta(microseconds=1)
@@ -22,17 +23,24 @@ _FAR_PAST = datetime.fromisoformat("0001-01-02T00:00:00+00:00")
 _FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
 
 # psycopg's own parameters: this one query streams through a server-side cursor without SQLAlchemy's per-row work.
-# The order is the view's own (its entries come sorted that way, text in byte order): the sort below finds
-# them in order and does not sort them again.
-_POSTINGS = """
-SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
-       j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, {value} AS value
-FROM reporting.journal j {price}
-WHERE j.txn_time >= %(start)s AND j.txn_time < %(end)s
-  AND (%(accounts)s::text[] IS NULL OR j.account = ANY(%(accounts)s::text[]))
-ORDER BY j.txn_time, j.account COLLATE "C", j.txn_id COLLATE "C", j.time, j.ledger_id COLLATE "C", j.posting
+# One row per ledger entry (`reporting.journal_entry`), its postings' amounts worked out here so they are the
+# database's exact numerics: the asset posting's (amount - fee), the fee posting's (NULL when the entry has
+# none), the counter posting's (NULL when it has none), and their values. The order is the view's own (its
+# entries come sorted that way, text in byte order): the plan finds them in order and does not sort them again.
+_ENTRIES = """
+SELECT e.account, e.txn_id, e.txn_time, e.refid, e.ledger_id, e.time, e.type, e.subtype, e.asset, e.wallet,
+       e.asset_account, e.amount - e.fee AS net, CASE WHEN e.fee_posted THEN e.fee END AS fee,
+       CASE WHEN e.counter_posted THEN -e.amount END AS counter, e.kraken_balance, e.counter_role,
+       e.counter_account, {values}
+FROM reporting.journal_entry e {price}
+WHERE e.txn_time >= %(start)s AND e.txn_time < %(end)s
+  AND (%(accounts)s::text[] IS NULL OR e.account = ANY(%(accounts)s::text[]))
+ORDER BY e.txn_time, e.account COLLATE "C", e.txn_id COLLATE "C", e.time, e.ledger_id COLLATE "C"
 """
-_PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(j.asset_code, %(currency)s, j.time) pr ON true"
+_VALUES = ("(e.amount - e.fee) * pr.price, CASE WHEN e.fee_posted THEN e.fee * pr.price END, "
+           "CASE WHEN e.counter_posted THEN -e.amount * pr.price END")
+_NO_VALUES = "NULL::numeric, NULL::numeric, NULL::numeric"
+_PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(e.asset_code, %(currency)s, e.time) pr ON true"
 
 
 def accounts_with_entries(conn: Connection) -> list[str]:
@@ -40,20 +48,20 @@ def accounts_with_entries(conn: Connection) -> list[str]:
     return list(conn.execute(text("SELECT DISTINCT account FROM kraken.ledger_entry ORDER BY 1")).scalars())
 
 
-def journal_postings(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,
-                     end: datetime | None, currency: str | None = None,
-                     batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    """The postings of the transactions dated in [start, end), in order, as rows with the fields of
-    `kraken_etl.books.journal.Posting`; `value` priced in `currency` (`reporting.price_at` at the entry's
-    time; None when no price is stored or no currency is asked)."""
-    sql = _POSTINGS.format(value="j.amount * pr.price" if currency else "NULL::numeric",
-                           price=_PRICE_JOIN if currency else "")
+def journal_entries(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,
+                    end: datetime | None, currency: str | None = None,
+                    batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """The ledger entries of the transactions dated in [start, end), in journal order, as rows of
+    `kraken_etl.books.journal.EntryRow` (expand them with `kraken_etl.books.journal.entry_postings`); the
+    values priced in `currency` (`reporting.price_at` at the entry's time; None when no price is stored or
+    no currency is asked)."""
+    sql = _ENTRIES.format(values=_VALUES if currency else _NO_VALUES, price=_PRICE_JOIN if currency else "")
     params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
               "accounts": list(accounts) if accounts else None, "currency": currency}
     conn.execute(text("SET LOCAL work_mem = '1GB'"))  # the view's windows and sorts stay in memory
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor(name="journal_postings") as cursor:
+    with raw.cursor(name="journal_entries") as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(batch):
             yield from rows

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from kraken_etl.books.journal import GainsHook, Opening, Posting
+from kraken_etl.books.journal import GainsHook, Opening, entry_postings
 from kraken_etl.books.journal_beancount import BeancountRenderer
 from kraken_etl.books.journal_csv import CsvRenderer
 from kraken_etl.books.journal_gains import StoredGains, stored_gains
@@ -25,7 +25,7 @@ from kraken_etl.books.journal_lots_beancount import LotsBeancountRenderer
 from kraken_etl.books.journal_names import Chart
 from kraken_etl.books.journal_render import JournalStats, Price, Renderer, render
 from kraken_etl.books.lots_import import opening_lots_in
-from kraken_etl.books.lots_model import Event
+from kraken_etl.books.lots_model import Event, Method
 from kraken_etl.books.pnl import lines_from_rows
 from kraken_etl.books.treatments import FeeRule, Rule, Treatment
 from kraken_etl.books.treatments_events import ledger_to_events
@@ -36,6 +36,15 @@ from kraken_etl.db import journal as reads
 from kraken_etl.db.journal import Engine
 
 FORMATS = ("beancount", "ledger", "csv")
+# The books' methods Beancount's own booking reproduces (`booking_method` of the same name), and why not the others.
+LOT_METHODS = ("fifo", "hifo")
+_NO_LOTS = {
+    "lifo": "Beancount's LIFO orders lots by date only, so of the lots acquired on one day it draws the oldest "
+            "first, where the books' lifo draws the newest",
+    "average": "Beancount 3 does not book reductions at average cost (its AVERAGE booking is not implemented)",
+    "uk": "the UK share-matching rules (same day, the next 30 days, then the section 104 pool) are not an order "
+          "of lots that Beancount's booking can express",
+}
 
 
 class JournalError(KrakenEtlError):
@@ -96,6 +105,18 @@ def _lot_events(conn: Any, account: str, currency: str, fee_rule: FeeRule) -> li
                             table=table, fee_rule=fee_rule, opening_lots=lots).events
 
 
+def _check_lots(fmt: str, method: str | None) -> None:
+    """Refuse lots the export cannot write: another format than Beancount, or a method its booking cannot do."""
+    if fmt != "beancount":
+        raise JournalError("lots with cost are exported in the Beancount format only (Ledger/hledger and CSV get "
+                           "the books' gains as figures: export with --no-lots)")
+    if method not in LOT_METHODS:
+        why = _NO_LOTS.get(method or "", "they need a cost-basis method (--method)")
+        raise JournalError(f"lots with cost are exported for {', '.join(LOT_METHODS)} books (Beancount's booking "
+                           f"methods of the same name), not {method or 'without a method'}: {why}; export with "
+                           "--no-lots to post the books' gains as figures")
+
+
 def _lot_plan(conn: Any, chosen: Sequence[str], method: str, currency: str, period: Period | None) -> LotPlan:
     """The books' lots of `chosen` accounts; each must be the one account of its stored books' entity (the
     books pool an entity's accounts; the journal's lots are per account)."""
@@ -110,7 +131,7 @@ def _lot_plan(conn: Any, chosen: Sequence[str], method: str, currency: str, peri
         fee_rule = FeeRule(reads.book_fee_rule(conn, entity=entity, method=method, currency=currency))
         events[account] = _lot_events(conn, account, currency, fee_rule)
     pools = pools_from_rows(reads.lot_pools(conn, chosen), currency)
-    return LotPlan(currency, pools, events, start=period.start if period else None)
+    return LotPlan(currency, pools, events, start=period.start if period else None, method=Method(method))
 
 
 def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[str] = (), period: Period | None = None,
@@ -121,13 +142,14 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
 
     With a cost-basis `method`, each realised gain of the stored books (`kraken-etl pnl`, same method and
     `currency`, USD by default) is posted to `Income:Kraken:Gains` (see `kraken_etl.books.journal_gains`);
-    with `lots` (the default for a Beancount export of `fifo` books) the Beancount file carries the books'
-    lots at cost instead and Beancount books the gains itself (see `kraken_etl.books.journal_lots`).
+    with `lots` (the default for a Beancount export of fifo or hifo books) the Beancount file carries
+    the books' lots at cost instead and Beancount books the gains itself (see `kraken_etl.books.journal_lots`).
 
     Raises:
         JournalError: an unknown format, an account with no stored entries, no current stored books for
             `method`, a stored disposal (or lot) no exported transaction carries, lots asked for another
-            format or method than Beancount and fifo, or lots the journal cannot carry.
+            format than Beancount or a method Beancount cannot book (lifo, average, uk), or lots the journal cannot
+            carry.
         OSError: the file cannot be written.
     """
     started = time.perf_counter()
@@ -142,10 +164,9 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 raise JournalError(f"no stored ledger entries for account(s): {', '.join(unknown)}")
             chosen = tuple(accounts) or tuple(known)
             if lots is None:
-                lots = fmt == "beancount" and method == "fifo"
-            if lots and (fmt != "beancount" or method != "fifo"):
-                raise JournalError("lots with cost are exported in the Beancount format with fifo books "
-                                   "(Beancount's booking_method FIFO)")
+                lots = fmt == "beancount" and method in LOT_METHODS
+            if lots:
+                _check_lots(fmt, method)
             plan = None
             if method is not None:
                 if gains is not None:
@@ -154,8 +175,8 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 if lots:
                     plan = _lot_plan(conn, chosen, method, (currency or "USD").upper(), period)
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
-            rows = reads.journal_postings(conn, accounts=chosen, start=start, end=end, currency=currency)
-            postings = (Posting._make(row) for row in rows)
+            rows = reads.journal_entries(conn, accounts=chosen, start=start, end=end, currency=currency)
+            postings = entry_postings(rows)
             prices = (Price(*row) for row in reads.prices(conn, start=start, end=end))
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

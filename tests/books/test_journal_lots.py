@@ -1,9 +1,10 @@
-"""Lots with cost in the Beancount export: Beancount's own FIFO booking of the exported lots gives the realised
-gains of `kraken-etl pnl --method fifo`, for the whole history and for one year standing alone.
+"""Lots with cost in the Beancount export: Beancount's own booking (FIFO, HIFO) of the exported lots gives the
+realised gains of `kraken-etl pnl --method fifo|hifo`, for the whole history and for one year standing alone;
+lifo books are refused (Beancount's LIFO would give other gains).
 
 The gains are read through Beancount's loader: it books every `{}` reduction against the lots the file
-carries (``booking_method`` FIFO) and fills in each elided ``Income:Kraken:Gains`` posting; the journal writes
-no gain figure. The oracle is the stored books (`reporting.disposals`, as `pnl` prints them).
+carries (``booking_method`` of the books' method) and fills in each elided ``Income:Kraken:Gains`` posting;
+the journal writes no gain figure. The oracle is the stored books (`reporting.disposals`, as `pnl` prints them).
 
 Rounding rules. (1) Beancount keeps a lot's cost per unit (the written total cost divided by the units) to
 its decimal context's 28 significant digits and books a reduction at units times that unit cost, while the books
@@ -68,13 +69,17 @@ def _seed_prices(conn: Connection) -> None:
     conn.execute(text("REFRESH MATERIALIZED VIEW reporting.price_hourly"))
 
 
+LOT_METHODS = ("fifo", "hifo")
+
+
 @pytest.fixture(scope="module")
 def fifo(synced: Synced) -> Iterator[Synced]:
     """The simulated account with moving daily prices (fair values for rewards, deposits and crypto trades), its
-    fifo books in USD stored as `kraken-etl pnl --method fifo` stores them."""
+    fifo and hifo books in USD stored as `kraken-etl pnl --method …` stores them."""
     with synced.engine.begin() as conn:
         _seed_prices(conn)
-    pnl.run(synced.engine, entity=ACCOUNT, accounts=[ACCOUNT], method="fifo", currency="USD")
+    for method in LOT_METHODS:
+        pnl.run(synced.engine, entity=ACCOUNT, accounts=[ACCOUNT], method=method, currency="USD")
     with synced.engine.connect() as conn:
         findings = dict(conn.execute(text(
             "SELECT kind, count(*) FROM kraken.book_finding WHERE method = 'fifo' GROUP BY 1")).all())
@@ -91,11 +96,11 @@ class Booked(NamedTuple):
     reductions: int  # `{}` reductions booked
 
 
-def booked(path: Path) -> Booked:
-    """Read `path` through Beancount's loader (FIFO booking) and collect its gains (a gain is a credit)."""
+def booked(path: Path, method: str = "fifo") -> Booked:
+    """Read `path` through Beancount's loader (its booking method) and collect its gains (a gain is a credit)."""
     entries, errors, options = loader.load_file(str(path))
     assert errors == [], errors[:5]
-    assert options["booking_method"].name == "FIFO"
+    assert options["booking_method"].name == method.upper()
     out = Booked(defaultdict(Decimal), defaultdict(Decimal), defaultdict(int), 0)
     reductions = 0
     with localcontext(prec=200):  # exact products and sums of the booked figures
@@ -116,20 +121,21 @@ def booked(path: Path) -> Booked:
     return out._replace(reductions=reductions)
 
 
+@pytest.mark.parametrize("method", LOT_METHODS)
 @pytest.mark.parametrize("period", [None, YEAR], ids=["whole-history", "one-year"])
-def test_beancount_booking_of_the_lots_gives_pnl_fifo_gains(fifo: Synced, tmp_path: Path,
-                                                             period: tuple[str, str] | None) -> None:
+def test_beancount_booking_of_the_lots_gives_pnl_gains(fifo: Synced, tmp_path: Path, period: tuple[str, str] | None,
+                                                       method: str) -> None:
     resolved = resolve_period(*period, now=NOW) if period else None
-    report = pnl.read_report(fifo.engine, entity=ACCOUNT, method="fifo", currency="USD", period=resolved or WHOLE)
+    report = pnl.read_report(fifo.engine, entity=ACCOUNT, method=method, currency="USD", period=resolved or WHOLE)
     expected = {asset: row["gain"] for asset, row in report.totals()["per_asset"].items()}
     assert len(report.disposals) > 100 and len(expected) >= 4
     result = export_journal(fifo.engine, tmp_path / "lots.beancount", "beancount", accounts=[ACCOUNT],
-                            period=resolved, method="fifo", currency="USD")
+                            period=resolved, method=method, currency="USD")
     text = result.path.read_text()
-    assert 'option "booking_method" "FIFO"' in text and " {} @@ " in text
+    assert f'option "booking_method" "{method.upper()}"' in text and " {} @@ " in text
     checked = bean_check(result.path)
     assert checked.code == 0 and checked.output == "", checked.output[:3000]
-    got = booked(result.path)
+    got = booked(result.path, method)
     assert got.reductions >= len({tuple(d["disposal_entries"]) for d in report.disposals})
     assert result.stats.lot_reductions > 100 and result.stats.lot_acquisitions > 100
     assert set(got.gains) <= set(expected)
@@ -162,11 +168,19 @@ def test_the_gains_are_beancounts_own_booking(fifo: Synced, tmp_path: Path) -> N
     assert abs(lifo_total - fifo_total) > 1
 
 
-def test_lots_only_in_beancount_with_fifo_books(fifo: Synced, tmp_path: Path) -> None:
-    with pytest.raises(JournalError, match="Beancount format with fifo books"):
+def test_lots_only_in_beancount_with_books_beancount_can_book(fifo: Synced, tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="in the Beancount format only"):
         export_journal(fifo.engine, tmp_path / "x.journal", "ledger", accounts=[ACCOUNT], method="fifo", lots=True)
-    with pytest.raises(JournalError, match="Beancount format with fifo books"):
+    with pytest.raises(JournalError, match="not without a method: they need a cost-basis method"):
         export_journal(fifo.engine, tmp_path / "x.beancount", "beancount", accounts=[ACCOUNT], lots=True)
+    with pytest.raises(JournalError, match=r"not uk: the UK share-matching rules .* not an order of lots"):
+        export_journal(fifo.engine, tmp_path / "x.beancount", "beancount", accounts=[ACCOUNT], method="uk", lots=True)
+    with pytest.raises(JournalError, match="not lifo: Beancount's LIFO orders lots by date only"):
+        export_journal(fifo.engine, tmp_path / "x.beancount", "beancount", accounts=[ACCOUNT], method="lifo",
+                       lots=True)
+    with pytest.raises(JournalError, match="not average: Beancount 3 does not book reductions at average cost"):
+        export_journal(fifo.engine, tmp_path / "x.beancount", "beancount", accounts=[ACCOUNT], method="average",
+                       lots=True)
     assert not (tmp_path / "x.beancount").exists()
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from kraken_etl.books.journal import entry_postings
 from kraken_etl.db.engine import make_engine
+from kraken_etl.db.journal import journal_entries
 from kraken_etl.jobs.journal import JournalError, export_journal
 from tests.books.conftest import ACCOUNT, Synced, bean_check, hledger_check
 
@@ -121,3 +123,38 @@ def test_values_in_the_reporting_currency_and_price_directives(hostile: Engine, 
     assert "    value: -0.20005 USD" in body
     checked = bean_check(beancount.path)
     assert checked.code == 0, checked.output[:3000]
+
+
+VIEW_ROWS = text("""
+SELECT j.account, j.txn_id, j.txn_time, j.refid, j.ledger_id, j.time, j.type, j.subtype, j.posting, j.role,
+       j.gl_account, j.asset, j.wallet, j.amount, j.kraken_balance, j.amount * pr.price
+FROM reporting.journal j
+LEFT JOIN LATERAL reporting.price_at(j.asset_code, CAST(:currency AS text), j.time) pr
+    ON CAST(:currency AS text) IS NOT NULL
+ORDER BY j.txn_time, j.account COLLATE "C", j.txn_id COLLATE "C", j.time, j.ledger_id COLLATE "C", j.posting
+""")
+
+
+def _expanded(engine: Engine, currency: str | None) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The export's postings (entries of `reporting.journal_entry` expanded in Python) and the rows of
+    `reporting.journal`, both in journal order, as text (the same digits, not only the same numbers)."""
+    with engine.connect() as conn, conn.begin():
+        view = [tuple(map(str, r)) for r in conn.execute(VIEW_ROWS, {"currency": currency})]
+        made = [tuple(map(str, p)) for p in entry_postings(journal_entries(conn, accounts=None, start=None, end=None,
+                                                                 currency=currency))]
+    return made, view
+
+
+def test_the_exports_postings_are_the_views_rows(synced: Synced) -> None:
+    made, view = _expanded(synced.engine, None)
+    assert len(view) > 1000 and {r[8] for r in view} == {"1", "2", "3"}
+    assert made == view
+
+
+def test_the_exports_postings_and_values_are_the_views_rows_on_hostile_data(hostile: Engine) -> None:
+    with hostile.begin() as conn:
+        conn.execute(text("INSERT INTO kraken.asset_identity (code, canonical, fixed_price, fixed_currency) VALUES "
+                          "('eth', 'ETH', 2000.5, 'USD')"))
+    made, view = _expanded(hostile, "USD")
+    assert any(r[15] != "None" for r in view) and any(r[15] == "None" for r in view)
+    assert made == view
