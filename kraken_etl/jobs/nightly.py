@@ -10,8 +10,10 @@ per-stream `JobResult`s (rows, calls, waits), each later step's status, and the 
 The reconcile, reporting and report steps call the sibling packages (`recon`, `db.reporting`, `report`).
 The reporting refresh rebuilds the materialised parts for EVERY account: a run of one account among many (the
 fan-out's `nightly-account` runs, `refresh="when_stale"`) refreshes only when its own load fell in days already
-summed (a first sync, a long gap), which its report would otherwise miss; the fan-out's parent refreshes once
-after all of them (`jobs.refresh.refresh_once_for_fleet`).
+summed (a first sync, a long gap), which its report would otherwise miss, or when the schema was never refreshed
+or its boundary is more than a day behind (its report would read that much of the ledger live, pricing every
+entry: minutes at 100,000 entries); the fan-out's parent refreshes once after all of them
+(`jobs.refresh.refresh_once_for_fleet`).
 A step that raises is `failed` (with why) and fails the account, but the other steps still run: the data
 is synced and the operator sees what broke.
 """
@@ -28,7 +30,7 @@ from typing import Any, Literal
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.timeutil import as_utc
-from kraken_etl.db.reporting import refresh_reporting
+from kraken_etl.db.reporting import boundary_days_behind, refresh_reporting
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark
 from kraken_etl.jobs.events import Progress, quiet_progress
@@ -44,6 +46,9 @@ from kraken_etl.settings import Settings
 CONCURRENT_ACCOUNTS = 4  # accounts a nightly run works on at once (each has its own key and counter)
 StepStatus = Literal["ok", "warning", "failed"]  # a warning never fails the account
 RefreshMode = Literal["always", "when_stale"]  # when_stale: one account of a fan-out (its parent refreshes once)
+# when_stale still refreshes when the boundary is further behind today's midnight than this: the parent's refresh
+# of last night leaves it 1 day behind; more means the live part of every view has grown (no refresh for days)
+MAX_BOUNDARY_DAYS_BEHIND = 1
 
 
 class NightlyFailed(KrakenEtlError):
@@ -130,20 +135,26 @@ def refresh_reporting_step(engine: Engine, settings: Settings | None = None, *,
                            when_stale_for: str | None = None) -> StepOutcome:
     """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises (with the
     accounts' reporting currencies from `settings`). With `when_stale_for` (an account), only when that
-    account has rows written since the last refresh into days it summed (`jobs.refresh.refresh_after_load`)."""
+    account has rows written since the last refresh into days it summed (`jobs.refresh.refresh_after_load`),
+    or the schema was never refreshed, or its boundary is more than `MAX_BOUNDARY_DAYS_BEHIND` days behind."""
 
     def run() -> StepOutcome:
         if when_stale_for is not None:
-            refreshed = refresh_after_load(engine, [when_stale_for])
-            if refreshed is None:
-                return StepOutcome("refresh_reporting", "ok", "not needed for this account (the fan-out refreshes "
-                                   "once after every account)")
-            return StepOutcome("refresh_reporting", "ok", refreshed.line())
+            behind = boundary_days_behind(engine)
+            if behind is not None and behind <= MAX_BOUNDARY_DAYS_BEHIND:
+                refreshed = refresh_after_load(engine, [when_stale_for])
+                if refreshed is None:
+                    return StepOutcome("refresh_reporting", "ok", "not needed for this account (the fan-out "
+                                       "refreshes once after every account)")
+                return StepOutcome("refresh_reporting", "ok", refreshed.line())
+            why = "never refreshed" if behind is None else f"its boundary {behind} days behind"
+        else:
+            why = ""
         if settings is None:
             refresh_reporting(engine)
         else:
             refresh_reporting(engine, settings.currency_by_account(), settings.reporting_currency)
-        return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed")
+        return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed" + (f" ({why})" if why else ""))
 
     return _step("refresh_reporting", run)
 

@@ -2,7 +2,8 @@
 
 A refresh rebuilds the materialised parts for every account; the fan-out's parent refreshes once after all its
 accounts, so each account's run (`refresh="when_stale"`) refreshes only when rows it loaded fell in days the
-last refresh had already summed (its report would miss them otherwise).
+last refresh had already summed (its report would miss them otherwise), or when the schema was never refreshed
+or its boundary is days behind (its report would read that much of the ledger live).
 """
 
 from __future__ import annotations
@@ -64,11 +65,27 @@ def test_an_account_of_a_fan_out_refreshes_only_when_its_load_fell_in_summed_day
         assert again.status == "ok" and status == "ok" and detail.startswith("not needed")
         assert _refreshed_at(db_env) == after_load
 
+        # a boundary days behind (no refresh for days) or never refreshed: the account's report would read that
+        # much of the ledger live, so its run refreshes
+        for state, why in (("covered_before = covered_before - interval '3 days'", "its boundary 3 days behind"),
+                           ("covered_before = NULL, refreshed_at = NULL", "never refreshed")):
+            engine = make_engine(db_env)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"UPDATE reporting.refresh_state SET {state}"))
+            finally:
+                engine.dispose()
+            behind = run_nightly("main", now=datetime.now(UTC), refresh="when_stale")
+            status, detail = _refresh_step([(s.name, s.status, s.detail) for s in behind.steps])
+            assert status == "ok" and detail == f"reporting schema refreshed ({why})"
+            refreshed = _refreshed_at(db_env)
+            assert refreshed is not None and refreshed > after_load
+
         # the single-account nightly still refreshes every time
         always = run_nightly("main", now=datetime.now(UTC))
         status, detail = _refresh_step([(s.name, s.status, s.detail) for s in always.steps])
         assert status == "ok" and detail == "reporting schema refreshed"
         later = _refreshed_at(db_env)
-        assert later is not None and later > after_load
+        assert later is not None and later > after_load and behind.status == "ok"
     finally:
         sim.stop()
