@@ -4,7 +4,9 @@ deployment per account, so any worker of the pool, on any machine, takes any acc
 Thin: the accounts (parameter, or every configured one) → those not done yet (`jobs.fleet.accounts_to_run`:
 a retry of this run skips the accounts it completed; `rerun_failed` also skips those the last fan-out
 completed) → `jobs.fleet.run_fleet` starts them through `run_deployment`, at most KRAKEN_FLEET_CONCURRENCY at
-once, and polls their states → one markdown artifact → Failed naming every account that did not complete.
+once, and polls their states → the reporting schema refreshed once for all (`jobs.refresh.refresh_once_for_fleet`;
+each account's run refreshes only when its own load made it due) → one markdown artifact → Failed naming every
+account that did not complete (or the refresh, when it failed).
 One run per account at a time and each key's pace hold in the database (`jobs.exclusive`), whichever worker
 runs it. Parameters are labels, never keys.
 """
@@ -32,6 +34,7 @@ from kraken_etl.jobs.fleet import (
     run_fleet,
     with_done_before,
 )
+from kraken_etl.jobs.refresh import refresh_once_for_fleet
 from kraken_etl.settings import load_settings
 
 ACCOUNT_DEPLOYMENT = "nightly/nightly-account"  # prefect.yaml: the nightly flow, one account per run
@@ -92,7 +95,10 @@ def nightly_fleet_flow(accounts: list[str] | None = None, since: str | None = No
     done = {label: _state(run).state for label, run in earlier.items()}
 
     def start(label: str) -> str:
-        child = run_deployment(ACCOUNT_DEPLOYMENT, parameters={"accounts": [label], "since": since}, timeout=0,
+        # the account's run refreshes the reporting schema only when its own load made it due: this run
+        # refreshes once after every account
+        parameters = {"accounts": [label], "since": since, "refresh": "when_stale"}
+        child = run_deployment(ACCOUNT_DEPLOYMENT, parameters=parameters, timeout=0,
                                flow_run_name=f"nightly {label}", tags=[FLEET_FLOW, _tag(parent)])
         assert isinstance(child, FlowRun)  # called from a sync flow: the run itself, not a coroutine
         return str(child.id)
@@ -100,7 +106,12 @@ def nightly_fleet_flow(accounts: list[str] | None = None, since: str | None = No
     outcomes = run_fleet(accounts_to_run(labels, done), start=start, poll=_poll, limit=settings.fleet_concurrency,
                          clock=SystemClock(), poll_seconds=settings.fleet_poll_seconds)
     outcomes = with_done_before(labels, outcomes, {label: str(run.id) for label, run in earlier.items()})
-    create_markdown_artifact(markdown=fleet_markdown(outcomes), key=ARTIFACT_KEY,
+    try:
+        refreshed = refresh_once_for_fleet(settings).line()
+        refresh_failed = False
+    except Exception as exc:  # the artifact still tells every account's outcome
+        refreshed, refresh_failed = f"reporting refresh failed: {type(exc).__name__}: {exc}", True
+    create_markdown_artifact(markdown=fleet_markdown(outcomes, refreshed), key=ARTIFACT_KEY,
                              description="nightly fan-out: one run per account")
-    raise_for_fleet_failures(outcomes)
+    raise_for_fleet_failures(outcomes, refreshed if refresh_failed else None)
     return {o.account: o.as_dict() for o in outcomes}

@@ -21,7 +21,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.sync import retry_if_retryable, run_log_progress
 from kraken_etl.core.clock import waits_stop_with_block
 from kraken_etl.jobs.artifact import nightly_markdown
-from kraken_etl.jobs.nightly import CONCURRENT_ACCOUNTS, NightlyOutcome, failed_outcome, raise_for_failures, run_nightly
+from kraken_etl.jobs.nightly import (
+    CONCURRENT_ACCOUNTS,
+    NightlyOutcome,
+    RefreshMode,
+    failed_outcome,
+    raise_for_failures,
+    run_nightly,
+)
 from kraken_etl.jobs.wiring import configured_labels
 
 ARTIFACT_KEY = "nightly-run"
@@ -29,8 +36,9 @@ ARTIFACT_KEY = "nightly-run"
 
 @task(retries=2, retry_delay_seconds=[30, 300], retry_condition_fn=retry_if_retryable,
       task_run_name="nightly {account} to {now}")
-def nightly_account(account: str, now: str, since: str | None = None) -> NightlyOutcome:
-    return run_nightly(account, now=now, since=since, progress=run_log_progress())
+def nightly_account(account: str, now: str, since: str | None = None,
+                    refresh: RefreshMode = "always") -> NightlyOutcome:
+    return run_nightly(account, now=now, since=since, progress=run_log_progress(), refresh=refresh)
 
 
 def _run_name() -> str:
@@ -40,14 +48,17 @@ def _run_name() -> str:
 
 @flow(name="nightly", flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_ACCOUNTS))  # type: ignore[arg-type]
-def nightly_flow(accounts: list[str] | None = None, since: str | None = None) -> dict[str, Any]:
+def nightly_flow(accounts: list[str] | None = None, since: str | None = None,
+                 refresh: RefreshMode = "always") -> dict[str, Any]:
     """The nightly run of `accounts` (default: every configured one).
 
     `since` (ISO 8601, naive = UTC): where streams without a bookmark start (after an export backfill).
+    `refresh`: `when_stale` when the run is one account of the fan-out (its parent refreshes the reporting
+    schema once after every account); `always` otherwise.
     """
     labels = accounts or configured_labels()
     now = datetime.now(UTC)  # the run's one signpost
-    futures = {label: nightly_account.submit(label, now.isoformat(), since) for label in labels}
+    futures = {label: nightly_account.submit(label, now.isoformat(), since, refresh) for label in labels}
     outcomes = []
     with waits_stop_with_block():  # SIGTERM: the tasks' retry waits end, so the task runner can shut down
         for label, future in futures.items():

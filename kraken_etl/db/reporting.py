@@ -22,6 +22,7 @@ __all__ = [  # Engine re-exported so the report ring names the type without impo
     "Engine",
     "ReportFilter",
     "balance_series",
+    "boundary_days_behind",
     "deposits_withdrawals",
     "fees_by_month",
     "first_day",
@@ -115,6 +116,17 @@ def stale_rows(engine: Engine, accounts: Sequence[str]) -> int:
             WHERE r.covered_before IS NOT NULL AND l.account = ANY(CAST(:accounts AS text[]))
               AND (l.updated_at > r.refreshed_at OR l.wallet_at > r.refreshed_at) AND l.time < r.covered_before
         """), {"accounts": list(accounts)}).scalar_one())
+
+
+def boundary_days_behind(engine: Engine) -> int | None:
+    """How many days the materialised boundary (`covered_before`) is behind today's UTC midnight: 0 after a
+    refresh today, None before the first refresh (then every view reads the whole ledger live, pricing every
+    entry as it goes: slow for a report)."""
+    with engine.connect() as conn:
+        days = conn.execute(text("""
+            SELECT (date_trunc('day', now(), 'UTC')::date - (covered_before AT TIME ZONE 'UTC')::date)
+            FROM reporting.refresh_state""")).scalar()
+    return None if days is None else int(days)
 
 
 @dataclass(frozen=True, slots=True)

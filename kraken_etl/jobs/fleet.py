@@ -115,24 +115,31 @@ def with_done_before(labels: Iterable[str], outcomes: list[FleetOutcome],
             for label in dict.fromkeys(labels)]
 
 
-def fleet_markdown(outcomes: list[FleetOutcome]) -> str:
-    """The fanned-out run's artifact: one row per account (labels are checked names: safe in markdown)."""
+def fleet_markdown(outcomes: list[FleetOutcome], refreshed: str = "") -> str:
+    """The fanned-out run's artifact: one row per account (labels are checked names: safe in markdown), then
+    the line of the reporting refresh after them (`refreshed`, when given)."""
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed", "done before")}
     lines = [f"# nightly fan-out: {counts['ok']} ok, {counts['failed']} failed, {counts['done before']} done before",
              "", "| account | status | seconds | run | detail |", "|---|---|---|---|---|"]
     for o in outcomes:
         detail = o.detail.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {o.account} | {o.status} | {o.seconds:.1f} | {o.run_id or ''} | {detail} |")
+    if refreshed:
+        lines += ["", refreshed.replace("\n", " ")]
     return "\n".join(lines) + "\n"
 
 
-def raise_for_fleet_failures(outcomes: list[FleetOutcome]) -> None:
-    """End a fanned-out run Failed when any account failed, naming each and why.
+def raise_for_fleet_failures(outcomes: list[FleetOutcome], refresh_error: str | None = None) -> None:
+    """End a fanned-out run Failed when any account failed, naming each and why, or when the reporting
+    refresh after them failed (`refresh_error`).
 
     Raises:
-        FleetFailed: listing the failed accounts.
+        FleetFailed: listing the failed accounts (and the refresh's error).
     """
     failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        raise FleetFailed(f"nightly fan-out: {len(failed)} account(s) failed: "
-                          + "; ".join(f"{o.account!r} ({o.detail})" for o in failed))
+    parts = [f"{len(failed)} account(s) failed: " + "; ".join(f"{o.account!r} ({o.detail})" for o in failed)
+             ] if failed else []
+    if refresh_error:
+        parts.append(refresh_error)
+    if parts:
+        raise FleetFailed("nightly fan-out: " + "; ".join(parts))

@@ -8,6 +8,12 @@ returns a `NightlyOutcome` holding everything the run's markdown artifact needs 
 per-stream `JobResult`s (rows, calls, waits), each later step's status, and the bookmarks afterwards.
 
 The reconcile, reporting and report steps call the sibling packages (`recon`, `db.reporting`, `report`).
+The reporting refresh rebuilds the materialised parts for EVERY account: a run of one account among many (the
+fan-out's `nightly-account` runs, `refresh="when_stale"`) refreshes only when its own load fell in days already
+summed (a first sync, a long gap), which its report would otherwise miss, or when the schema was never refreshed
+or its boundary is more than a day behind (its report would read that much of the ledger live, pricing every
+entry: minutes at 100,000 entries); the fan-out's parent refreshes once after all of them
+(`jobs.refresh.refresh_once_for_fleet`).
 A step that raises is `failed` (with why) and fails the account, but the other steps still run: the data
 is synced and the operator sees what broke.
 """
@@ -24,12 +30,13 @@ from typing import Any, Literal
 from kraken_etl.core.errors import KrakenEtlError
 from kraken_etl.core.results import JobResult
 from kraken_etl.core.timeutil import as_utc
-from kraken_etl.db.reporting import refresh_reporting
+from kraken_etl.db.reporting import boundary_days_behind, refresh_reporting
 from kraken_etl.db.runs import Engine
 from kraken_etl.db.state import get_bookmark
 from kraken_etl.jobs.events import Progress, quiet_progress
 from kraken_etl.jobs.exclusive import locked_account
 from kraken_etl.jobs.prices import run_prices_sync
+from kraken_etl.jobs.refresh import refresh_after_load
 from kraken_etl.jobs.streams import BY_NAME
 from kraken_etl.jobs.sync import sync_account
 from kraken_etl.recon import reconcile
@@ -38,6 +45,10 @@ from kraken_etl.settings import Settings
 
 CONCURRENT_ACCOUNTS = 4  # accounts a nightly run works on at once (each has its own key and counter)
 StepStatus = Literal["ok", "warning", "failed"]  # a warning never fails the account
+RefreshMode = Literal["always", "when_stale"]  # when_stale: one account of a fan-out (its parent refreshes once)
+# when_stale still refreshes when the boundary is further behind today's midnight than this: the parent's refresh
+# of last night leaves it 1 day behind; more means the live part of every view has grown (no refresh for days)
+MAX_BOUNDARY_DAYS_BEHIND = 1
 
 
 class NightlyFailed(KrakenEtlError):
@@ -120,16 +131,30 @@ def prices_step(engine: Engine, settings: Settings) -> StepOutcome:
     return StepOutcome("prices", status, result.line())
 
 
-def refresh_reporting_step(engine: Engine, settings: Settings | None = None) -> StepOutcome:
+def refresh_reporting_step(engine: Engine, settings: Settings | None = None, *,
+                           when_stale_for: str | None = None) -> StepOutcome:
     """`kraken_etl.db.reporting.refresh_reporting`: what the reporting schema materialises (with the
-    accounts' reporting currencies from `settings`)."""
+    accounts' reporting currencies from `settings`). With `when_stale_for` (an account), only when that
+    account has rows written since the last refresh into days it summed (`jobs.refresh.refresh_after_load`),
+    or the schema was never refreshed, or its boundary is more than `MAX_BOUNDARY_DAYS_BEHIND` days behind."""
 
     def run() -> StepOutcome:
+        if when_stale_for is not None:
+            behind = boundary_days_behind(engine)
+            if behind is not None and behind <= MAX_BOUNDARY_DAYS_BEHIND:
+                refreshed = refresh_after_load(engine, [when_stale_for])
+                if refreshed is None:
+                    return StepOutcome("refresh_reporting", "ok", "not needed for this account (the fan-out "
+                                       "refreshes once after every account)")
+                return StepOutcome("refresh_reporting", "ok", refreshed.line())
+            why = "never refreshed" if behind is None else f"its boundary {behind} days behind"
+        else:
+            why = ""
         if settings is None:
             refresh_reporting(engine)
         else:
             refresh_reporting(engine, settings.currency_by_account(), settings.reporting_currency)
-        return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed")
+        return StepOutcome("refresh_reporting", "ok", "reporting schema refreshed" + (f" ({why})" if why else ""))
 
     return _step("refresh_reporting", run)
 
@@ -157,13 +182,16 @@ def _bookmarks(engine: Engine, account: str) -> dict[str, datetime | None]:
 
 
 def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None = None,
-                settings: Settings | None = None, progress: Progress = quiet_progress) -> NightlyOutcome:
+                settings: Settings | None = None, progress: Progress = quiet_progress,
+                refresh: RefreshMode = "always") -> NightlyOutcome:
     """The nightly run of one configured account, under its lock, up to the signpost `now`.
 
     Args:
         now: the run's one signpost (shared by every account of a flow run).
         since: where a stream with no bookmark starts (after an export backfill); a bookmark wins.
         progress: the sync's events (where each stream starts, each committed sub-window of a long walk).
+        refresh: `always` (the reporting schema, for every account) or `when_stale` (only when this account's
+            load fell in days already summed: one account of a fan-out, whose parent refreshes once).
 
     Raises:
         AccountBusy: when another run holds the account (nothing was touched).
@@ -182,7 +210,8 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
         outcome.steps = [
             prices_step(engine, session.settings),
             reconcile_step(engine, label, signpost),
-            refresh_reporting_step(engine, session.settings),
+            refresh_reporting_step(engine, session.settings,
+                                   when_stale_for=label if refresh == "when_stale" else None),
             report_step(engine, label, report_path(session.settings, label, signpost)),
         ]
         outcome.bookmarks = _bookmarks(engine, label)

@@ -5,6 +5,10 @@ before it. A load of recent rows shows at once; a load of older rows (an import 
 backfill, a first sync after a refresh) lands in days already summed and would not show until the next
 refresh. So every load refreshes when it wrote such rows (`refresh_after_load`), and only then: a routine
 sync of new activity costs nothing extra.
+
+A refresh rebuilds the materialised parts for every account, so a fan-out over N accounts refreshes once,
+in its parent after all of them (`refresh_once_for_fleet`), not N times: each account's run refreshes only
+when its own load made it due (`jobs.nightly`, `refresh="when_stale"`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kraken_etl.db.reporting import Engine, refresh_reporting, stale_rows
+from kraken_etl.jobs.wiring import database
+from kraken_etl.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +57,13 @@ def refresh_after_load(engine: Engine, accounts: Sequence[str]) -> Refreshed | N
     refresh_reporting(engine)
     return Refreshed(stale, time.monotonic() - started)
 
+
+
+def refresh_once_for_fleet(settings: Settings) -> Refreshed:
+    """The fan-out's one refresh after all its accounts ran (the configured reporting currencies first).
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: on database failures.
+    """
+    with database(settings) as engine:
+        return refresh(engine, settings.currency_by_account(), settings.reporting_currency)

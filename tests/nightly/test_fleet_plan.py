@@ -101,6 +101,15 @@ def test_the_markdown_lists_every_account() -> None:
     assert "| a | ok | 1.2 | r1 |  |" in text and "failed: x \\| y" in text
 
 
+def test_the_refresh_after_every_account_is_told_and_its_failure_fails_the_run() -> None:
+    outcomes = [FleetOutcome("a", "ok", "r1", "", 1.0)]
+    assert fleet_markdown(outcomes, "reporting refreshed in 2.0 s").endswith("\n\nreporting refreshed in 2.0 s\n")
+    raise_for_fleet_failures(outcomes, None)
+    with pytest.raises(FleetFailed) as raised:
+        raise_for_fleet_failures(outcomes, "reporting refresh failed: OperationalError: gone")
+    assert str(raised.value) == "nightly fan-out: reporting refresh failed: OperationalError: gone"
+
+
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="limit"):
         run_fleet(["a"], start=str, poll=dict, limit=0, clock=ManualClock(0.0))
