@@ -52,25 +52,39 @@ def valued_balances(conn: Connection, account: str, at: datetime, currency: str)
 def route_legs(conn: Connection, route: str, at: datetime) -> list[dict[str, Any]]:
     """Each candle leg of `route` (XBTUSD, DOTXBT*XBTUSD, fixed*EURUSD^-1) at `at`: its `pair` and the pair's
     `base` (the asset the candle prices), `inverse`, the candle the
-    price came from (`low`, `high`, `close`: the finest containing the hour, else the last that ended) and the
-    coarsest candle of the pair containing the hour (`wide_low`, `wide_high`; NULL when none contains it)."""
+    price came from (`low`, `high`, `close`: the finest containing the hour, else the last that ended), its
+    `reach` and the coarsest candle of the pair containing the hour (`wide_low`, `wide_high`; NULL when none
+    contains it).
+
+    `reach` is how far the moment's price may lie from that candle's close beyond its own range: zero for a
+    complete candle; for one Kraken was still filling, the high-low width of the previous candle of its
+    interval. A candle a few seconds old holds a trade or two, whose range says nothing about the market
+    around the moment; the hour before says how wide that market is (its width, not where it lies, so a
+    candle skewed away from the hour before is still out of reach)."""
     rows = conn.execute(text("""
         WITH h AS (SELECT date_trunc('hour', CAST(:at AS timestamptz), 'UTC') AS hour),
         usable AS (
-            SELECT p.pair, p.base, p.low, p.high, p.close, p.interval, p.start,
+            SELECT p.pair, p.base, p.low, p.high, p.close, p.interval, p.start, p.complete,
                    p.start + make_interval(mins => p.interval::int) AS finish
             FROM kraken.price p, h
             WHERE p.pair IN (SELECT replace(x, '^-1', '') FROM unnest(string_to_array(:route, '*')) x)
               AND p.start <= h.hour AND p.start > h.hour - interval '22 days'
               AND p.interval % 60 = 0 AND p.interval <= 21600 AND p.start = date_trunc('hour', p.start, 'UTC')
         )
-        SELECT leg.pair, leg.inverse, c.base, c.low, c.high, c.close, w.low AS wide_low, w.high AS wide_high
+        SELECT leg.pair, leg.inverse, c.base, c.low, c.high, c.close, coalesce(before.width, 0) AS reach,
+               w.low AS wide_low, w.high AS wide_high
         FROM h, unnest(string_to_array(:route, '*')) AS r(part)
         CROSS JOIN LATERAL (SELECT replace(r.part, '^-1', '') AS pair, r.part LIKE '%^-1' AS inverse) leg
         CROSS JOIN LATERAL (
-            SELECT u.base, u.low, u.high, u.close FROM usable u WHERE u.pair = leg.pair
+            SELECT u.base, u.low, u.high, u.close, u.complete, u.interval, u.start FROM usable u
+            WHERE u.pair = leg.pair
             ORDER BY u.finish > h.hour DESC, least(u.finish, h.hour) DESC, u.interval LIMIT 1
         ) c
+        LEFT JOIN LATERAL (
+            SELECT p.high - p.low AS width FROM kraken.price p
+            WHERE NOT c.complete AND p.pair = leg.pair AND p.interval = c.interval
+              AND p.start = c.start - make_interval(mins => c.interval::int)
+        ) before ON true
         LEFT JOIN LATERAL (
             SELECT u.low, u.high FROM usable u WHERE u.pair = leg.pair AND u.finish > h.hour
             ORDER BY u.interval DESC LIMIT 1

@@ -3,8 +3,9 @@
 At each moment a balance snapshot stored TradeBalance, the answer in the account's reporting currency (else
 in USD) is the total: every non-zero balance of the ledger at that moment is valued in its currency with
 `reporting.price_at` and summed. The tolerance is what the prices allow: for each asset, its value times the
-widest relative move within the high-low range of the candles its price came from (each leg of a bridge),
-plus half a unit of `eb`'s last decimal. Beyond it, a break names the assets that explain the difference,
+widest relative move within the high-low range of the candles its price came from (each leg of a bridge; a
+candle still filling reaches around its close as far as the previous candle was wide), plus half a unit of
+`eb`'s last decimal. Beyond it, a break names the assets that explain the difference,
 from evidence about one asset's price, ours or Kraken's:
 
 - our candles contradict themselves on a price route used (`db.recon_valuation.suspect_candles`: an hourly
@@ -75,7 +76,8 @@ def _envelope(legs: list[dict[str, Any]]) -> Envelope:
     low = high = wide_low = wide_high = ONE
     inconsistent = False
     for leg in legs:
-        lo, hi = _leg_factors(leg, leg["low"], leg["high"])
+        reach = leg["reach"]  # an unfinished candle's range widened around its close (`route_legs`)
+        lo, hi = _leg_factors(leg, min(leg["low"], leg["close"] - reach), max(leg["high"], leg["close"] + reach))
         wlo, whi = _leg_factors(leg, leg["wide_low"] if leg["wide_low"] is not None else leg["low"],
                                 leg["wide_high"] if leg["wide_high"] is not None else leg["high"])
         low, high, wide_low, wide_high = low * lo, high * hi, wide_low * min(wlo, lo), wide_high * max(whi, hi)

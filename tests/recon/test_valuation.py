@@ -24,13 +24,13 @@ OURS = Decimal("151000.5")
 
 
 def _candle(conn: Connection, pair: str, base: str, interval: int, start: datetime,
-            low: str, high: str, close: str) -> None:
+            low: str, high: str, close: str, complete: bool = True) -> None:
     conn.execute(text(
         "INSERT INTO kraken.price (pair, interval, start, base, quote, open, high, low, close, volume, trades, "
         "source, complete) VALUES (:pair, :interval, :start, :base, 'USD', :close, :high, :low, :close, 1, 1, "
-        "'ohlc', true)"),
+        "'ohlc', :complete)"),
         {"pair": pair, "interval": interval, "start": start, "base": base, "low": Decimal(low),
-         "high": Decimal(high), "close": Decimal(close)})
+         "high": Decimal(high), "close": Decimal(close), "complete": complete})
 
 
 @pytest.fixture()
@@ -152,3 +152,32 @@ def test_a_candle_that_contradicts_the_hour_before_names_its_asset(account: Conn
     assert "our candles of BTC contradict themselves (XBTUSD: hourly candle 2026-03-02 10:00 opens at" \
         in finding.message
     assert finding.difference == Decimal(-6000)
+
+
+def _seconds_into_the_next_hour(conn: Connection, btc_close: str) -> datetime:
+    """BTC's 11:00 candle still filling, one trade in it at `btc_close` (no range); ETH's 11:00 complete.
+    The snapshot is five seconds into that hour."""
+    hour = T0 + timedelta(hours=11)
+    _candle(conn, "XBTUSD", "BTC", 60, hour, btc_close, btc_close, btc_close, complete=False)
+    _candle(conn, "ETHUSD", "ETH", 60, hour, "2985", "3015", "3000")
+    at = hour + timedelta(seconds=5)
+    conn.execute(text("INSERT INTO kraken.trade_balance (account, taken_at, asset, eb, raw) "
+                      "VALUES ('main', :at, 'ZUSD', :eb, '{}')"), {"at": at, "eb": OURS + 180})
+    return at
+
+
+def test_a_candle_still_filling_reaches_as_far_as_the_hour_before_was_wide(account: Connection) -> None:
+    # Kraken values BTC at 60,090 (0.15 % above the one trade of the new hour): 180 USD on 2 BTC. The trade's
+    # own range is nothing; the hour before was 600 wide, so BTC's price may lie 1 % either side: clean.
+    at = _seconds_into_the_next_hour(account, "60000")
+    assert check_valuation(CheckInput(account, "main", at)).findings == []
+
+
+def test_a_candle_still_filling_and_skewed_from_the_hour_before_is_still_out_of_reach(
+        account: Connection) -> None:
+    # the new hour's one trade at 63,000 (5 % above the hour before): our BTC 6,000 high on 2 BTC, against a
+    # reach of 600 per BTC (1,200) plus ETH's 150; the hour's gap names BTC
+    at = _seconds_into_the_next_hour(account, "63000")
+    (finding,) = check_valuation(CheckInput(account, "main", at)).findings
+    assert (finding.kind, finding.asset) == ("value_mismatch", "BTC"), finding.message
+    assert finding.difference == Decimal(180 - 6000) and finding.details["tolerance"] < 1500
