@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,21 +35,28 @@ class Synced:
     truths: dict[str, dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
-def synced(pg_admin_url: str, pg_template: str) -> Iterator[Synced]:
-    """1,500 simulated entries (two years) synced over the in-process simulator, reconciled (wallets
-    assigned), reporting refreshed."""
-    sim = make_sim(seed=11, ledger_entries=1_500)
+@contextmanager
+def synced_account(pg_admin_url: str, pg_template: str, **sim: Any) -> Iterator[Synced]:
+    """A simulated account (`make_sim`'s arguments) synced over the in-process simulator into a fresh
+    database, reconciled (wallets assigned), reporting refreshed."""
+    simulator = make_sim(**sim)
     with dbharness.database_copy(pg_admin_url, pg_template) as url:
         engine = make_engine(url)
         try:
-            sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account=ACCOUNT)
+            sync_account(SYNC_ORDER, client=simulator.client(), engine=engine, account=ACCOUNT)
             reconcile(engine, ACCOUNT)
             refresh_reporting(engine)
-            yield Synced(engine, url, sim.truths())
+            yield Synced(engine, url, simulator.truths())
         finally:
             engine.dispose()
-            sim.http.close()
+            simulator.http.close()
+
+
+@pytest.fixture(scope="module")
+def synced(pg_admin_url: str, pg_template: str) -> Iterator[Synced]:
+    """1,500 simulated entries (two years), synced and reconciled (`synced_account`)."""
+    with synced_account(pg_admin_url, pg_template, seed=11, ledger_entries=1_500) as account:
+        yield account
 
 
 @dataclass

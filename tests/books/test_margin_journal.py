@@ -5,29 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kraken_etl.db.engine import make_engine
-from kraken_etl.db.reporting import refresh_reporting
 from kraken_etl.jobs.journal import export_journal
-from kraken_etl.jobs.streams import SYNC_ORDER
-from kraken_etl.jobs.sync import sync_account
-from kraken_etl.recon import reconcile
-from tests import dbharness
-from tests.books.conftest import ACCOUNT, bean_check
-from tests.pipeline.conftest import make_sim
+from tests.books.conftest import ACCOUNT, bean_check, synced_account
 
 
 def test_a_margin_accounts_journal_passes_bean_check(pg_admin_url: str, pg_template: str, tmp_path: Path) -> None:
-    sim = make_sim(seed=2, profile="margin-trader")
-    with dbharness.database_copy(pg_admin_url, pg_template) as url:
-        engine = make_engine(url)
-        try:
-            sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account=ACCOUNT)
-            reconcile(engine, ACCOUNT)
-            refresh_reporting(engine)
-            result = export_journal(engine, tmp_path / "margin.beancount", "beancount", accounts=[ACCOUNT])
-        finally:
-            engine.dispose()
-            sim.http.close()
+    with synced_account(pg_admin_url, pg_template, seed=2, profile="margin-trader") as account:
+        result = export_journal(account.engine, tmp_path / "margin.beancount", "beancount", accounts=[ACCOUNT])
     checked = bean_check(result.path)
     assert checked.code == 0, checked.output[:3000]
     body = result.path.read_text()

@@ -8,15 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kraken_etl.db.engine import make_engine
-from kraken_etl.db.reporting import refresh_reporting
 from kraken_etl.jobs.journal import export_journal
-from kraken_etl.jobs.streams import SYNC_ORDER
-from kraken_etl.jobs.sync import sync_account
-from kraken_etl.recon import reconcile
-from tests import dbharness
-from tests.books.conftest import ACCOUNT, bean_check, hledger_check
-from tests.pipeline.conftest import make_sim
+from tests.books.conftest import ACCOUNT, bean_check, hledger_check, synced_account
 
 # The narrations of the retail shapes (the entries' type/subtype): Buy Crypto, the Earn migration, the delisting
 # conversion, and the types beyond the documented enum.
@@ -26,18 +19,9 @@ RETAIL_SHAPES = ("spend, receive", "earn/migration", "transfer/delistingconversi
 
 def test_a_retail_accounts_journal_passes_bean_check_and_hledger(pg_admin_url: str, pg_template: str,
                                                                   tmp_path: Path) -> None:
-    sim = make_sim(seed=3, profile="retail-2019-2025")
-    with dbharness.database_copy(pg_admin_url, pg_template) as url:
-        engine = make_engine(url)
-        try:
-            sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account=ACCOUNT)
-            reconcile(engine, ACCOUNT)
-            refresh_reporting(engine)
-            beancount = export_journal(engine, tmp_path / "retail.beancount", "beancount", accounts=[ACCOUNT])
-            ledger = export_journal(engine, tmp_path / "retail.journal", "ledger", accounts=[ACCOUNT])
-        finally:
-            engine.dispose()
-            sim.http.close()
+    with synced_account(pg_admin_url, pg_template, seed=3, profile="retail-2019-2025") as account:
+        beancount = export_journal(account.engine, tmp_path / "retail.beancount", "beancount", accounts=[ACCOUNT])
+        ledger = export_journal(account.engine, tmp_path / "retail.journal", "ledger", accounts=[ACCOUNT])
     checked = bean_check(beancount.path)
     assert checked.code == 0, checked.output[:3000]
     checked = hledger_check(ledger.path)
