@@ -187,10 +187,10 @@ def database_floor(libpq_url: str, path: Path) -> dict[str, float]:
     """
     import psycopg
 
-    from kraken_etl.db import load
+    from kraken_etl.db import merge_rule
     from kraken_etl.jobs.streams import LEDGERS
 
-    create, merge = load._statements(LEDGERS.target)
+    create, merge = merge_rule.merge_statements(LEDGERS.target)
     out: dict[str, float] = {}
     with psycopg.connect(libpq_url) as conn:
         conn.execute("CREATE TEMP TABLE floor_text (txid text, refid text, time text, type text, subtype text, "

@@ -50,7 +50,7 @@ class LedgerEntryRow(Base):
             name="wallet_source",
         ),
         Index(None, "account", "time"),
-        # look-alike ids: a key equal to a stored one once lower-cased is found by a probe (kraken_etl.db.load)
+        # look-alike ids: a key equal to a stored one once lower-cased is found by a probe (kraken_etl.db.merge_rule)
         Index("ix_ledger_entry_account_lower_ledger_id", "account", text("lower(ledger_id)")),
         # covering: trade legs by refid, read from the index alone (reconciliation)
         Index(None, "account", "refid", postgresql_include=["ledger_id", "amount", "fee", "asset"]),
@@ -116,7 +116,7 @@ class TradeRow(Base):
         PrimaryKeyConstraint("account", "txid",
                              postgresql_include=["time", "type", "vol", "cost", "fee", "price", "ledgers"]),
         Index(None, "account", "time"), Index(None, "account", "updated_at"),
-        Index("ix_trade_account_lower_txid", "account", text("lower(txid)")),  # look-alike ids (kraken_etl.db.load)
+        Index("ix_trade_account_lower_txid", "account", text("lower(txid)")),  # look-alike ids (db.merge_rule)
         # covering: an order's trades and their sums, read from the index alone (reconciliation)
         Index(None, "account", "ordertxid", postgresql_include=["vol", "cost", "fee"]),
         # a position's closing trades (the positions check)

@@ -11,7 +11,7 @@ that only *looks* like another one:
   one wins (the stored one, or the earlier one in the file); the look-alike is quarantined with a reason
   naming both ids, escaped (`ascii`).
 
-The comparison with stored ids is made in SQL on ``lower(id)`` (`kraken_etl.db.load`); `fold` is the same
+The comparison with stored ids is made in SQL on ``lower(id)`` (`kraken_etl.db.merge_rule`); `fold` is the same
 rule on this side (``str.lower``; for ASCII ids the two agree exactly).
 """
 

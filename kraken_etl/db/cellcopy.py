@@ -20,7 +20,8 @@ from sqlalchemy import Connection, text
 
 from kraken_etl.core.exportrows import Value
 from kraken_etl.db.copytext import cell_lines, chunked
-from kraken_etl.db.load import LoadSource, LoadTarget, PreparedBatch, UpsertCounts, target_columns
+from kraken_etl.db.load import PreparedBatch, UpsertCounts
+from kraken_etl.db.merge_rule import LoadSource, LoadTarget, target_columns
 
 
 def prepare_cells(

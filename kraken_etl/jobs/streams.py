@@ -24,7 +24,7 @@ from kraken_etl.core.ledger import parse_ledger_entry
 from kraken_etl.core.order import parse_closed_order
 from kraken_etl.core.records import ClosedOrder, LedgerEntry, OrderAmend, Trade
 from kraken_etl.core.trade import parse_trade
-from kraken_etl.db.load import LoadTarget
+from kraken_etl.db.merge_rule import LoadTarget
 from kraken_etl.jobs.validation import (
     StreamRules,
     missing,
