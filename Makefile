@@ -51,10 +51,11 @@ system-tools:
 	fi
 
 # Two pytest workers (pytest-xdist): each has its own databases, Prefect home and simulator ports, so the
-# suite's waits on PostgreSQL, subprocesses and the simulator overlap. TEST_WORKERS=0 runs it in one process.
+# suite's waits on PostgreSQL, subprocesses and the simulator overlap; a worker that runs out of tests takes
+# some of the other's (worksteal), so a long test near the end does not leave one idle. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: $(STAMP) system-tools
-	@status=0; $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || status=$$?; \
 	KRAKEN_ETL_HOME=.kraken-etl-test DATABASE_URL= $(BIN)/kraken-etl db stop >/dev/null 2>&1 || true; \
 	exit $$status
 
