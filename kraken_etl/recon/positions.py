@@ -9,8 +9,9 @@ OpenPositions listed (stored only when TradeBalance showed margin in use):
   lists it open;
 - `position_mismatch`: its volume, cost or margin differ from its opening trade's (the field is named);
 - `rollover_mismatch`: its fee (opening fee plus the rollovers charged so far, as Kraken reports it) differs
-  from the opening trade's fee plus the `rollover` ledger entries stored for it (a rollover entry missing
-  from, or extra in, our ledger);
+  from the opening trade's fee plus the `rollover` ledger entries attributed to it (`recon.rollovers`: by
+  refid, else by the positions open then in the entry's currency; positions that share entries are judged
+  together): a rollover entry missing from, or extra in, our ledger;
 - `margin_state_mismatch`: TradeBalance's margin `m` differs from the sum of the listed positions' margins
   (compared only when every position is quoted in the currency TradeBalance was asked in, to 0.0001 a
   position: Kraken's rounding);
@@ -36,6 +37,7 @@ from kraken_etl.core.assets import normalize_asset
 from kraken_etl.core.tradebalance import trade_balance_asset
 from kraken_etl.db import positions as db
 from kraken_etl.db.valuation import account_currency
+from kraken_etl.recon import rollovers
 from kraken_etl.recon.check import CheckInput, CheckReport
 from kraken_etl.recon.finding import Finding
 
@@ -67,16 +69,39 @@ def _listed(p: dict[str, Any], taken: str) -> list[Finding]:
                                 f"{theirs}, its opening trade's {ours}", (pid, field), at, expected=ours,
                                 actual=theirs, difference=theirs - ours,
                                 details={"position": pid, "field": field}))
-    ours = p["trade_fee"] + p["rollover_fees"]
-    if p["fee"] != ours:
+    return out
+
+
+def _rollovers(inp: CheckInput, listed: list[dict[str, Any]], at: Any) -> list[Finding]:
+    known = [p for p in listed if p["trade"] is not None and not p["closed_by"]]
+    if not known:
+        return []
+    since = min(p["time"] for p in known)  # the rollovers and positions that matter: since the oldest opened
+    spans = db.position_spans(inp.conn, inp.account, since, at)
+    stored = {s["txid"] for s in spans}  # Kraken's list also opens a position whose trade lacks position fields
+    spans += [{"txid": p["postxid"], "pair": p["pair"], "opened": p["time"], "closed": None}
+              for p in known if p["postxid"] not in stored]
+    att = rollovers.attribute(db.rollover_entries(inp.conn, inp.account, since, at), spans)
+    kraken = {p["postxid"]: p["fee"] - p["trade_fee"] for p in known}
+    by_id = {p["postxid"]: p for p in known}
+    out = []
+    for g in rollovers.compare(kraken, att, at):
+        if g.agrees:
+            continue
+        fees = sum((by_id[pid]["fee"] for pid in g.positions), start=Decimal(0))
+        opening = fees - g.kraken
+        ours, bound = opening + g.ours, opening + g.ours + g.maybe
+        diff = fees - (ours if fees < ours else bound)
+        names = ", ".join(f"{pid} ({by_id[pid]['pair']})" for pid in g.positions)
+        maybe = f", and up to {g.maybe} that may be a closed position's" if g.maybe else ""
         out.append(_finding(
             "rollover_mismatch",
-            f"open position {pid} ({p['pair']}): Kraken's fee {p['fee']} (opening and rollovers so far), ours "
-            f"{ours} (opening trade fee {p['trade_fee']} + {p['rollovers']} rollover entries {p['rollover_fees']}"
-            f", the last at {p['last_rollover'] or 'none'}): a rollover entry is missing from or extra in the "
-            f"ledger", (pid,), at, expected=ours, actual=p["fee"], difference=p["fee"] - ours,
-            details={"position": pid, "rollovers": p["rollovers"], "rollover_fees": p["rollover_fees"],
-                     "last_rollover": p["last_rollover"]}))
+            f"open position{'s' if len(g.positions) > 1 else ''} {names}: Kraken's fee {fees} (opening and "
+            f"rollovers so far), ours {ours} (opening trade fee {opening} + {g.entries} rollover entries "
+            f"{g.ours}{maybe}, the last at {g.last or 'none'}): a rollover entry is missing from or extra in the "
+            f"ledger", g.positions, by_id[g.positions[0]]["time"], expected=ours, actual=fees, difference=diff,
+            details={"position": g.positions[0], "positions": list(g.positions), "rollovers": g.entries,
+                     "rollover_fees": g.ours, "rollover_fees_maybe": g.maybe, "last_rollover": g.last}))
     return out
 
 
@@ -131,6 +156,7 @@ def check_positions(inp: CheckInput) -> CheckReport:
         examined += len(listed)
         for p in listed:
             findings += _listed(p, taken)
+        findings += _rollovers(inp, listed, snap["taken_at"])
         findings += _margin_state(snap, listed)
         for t in db.unlisted_open(inp.conn, inp.account, snap["taken_at"]):
             examined += 1

@@ -103,6 +103,43 @@ def test_a_hidden_rollover_and_a_mismatched_position_are_named(engine: Engine) -
     assert others and all(abs(f.difference or 0) == Decimal(rollover["fee"]) for f in others), others
 
 
+@pytest.mark.parametrize("seed", [2, 13])
+def test_rollovers_with_refids_of_their_own_sync_and_reconcile_clean(seed: int, engine: Engine) -> None:
+    sim = make_sim(seed=seed, profile="margin-trader", rollover_refid="own")
+    same = make_sim(seed=seed, profile="margin-trader")  # the same history, rollover refid = position id
+    try:
+        sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
+        assert compare_all(engine, "main", sim.truths()) == []
+        ledger, by_position = sim.truth("ledgers")["ledger"], same.truth("ledgers")["ledger"]
+        trades = sim.truth("trades")["trades"]
+        rolls = [lid for lid, r in ledger.items() if r["type"] == "rollover"]
+        assert rolls and ledger.keys() == by_position.keys()
+        assert all(ledger[lid]["refid"] not in trades and by_position[lid]["refid"] in trades for lid in rolls)
+        result = reconcile(engine, "main", clock=sim.clock)
+        assert [f.message for f in result.open_findings if f.severity == "break"] == []
+    finally:
+        same.http.close()
+
+
+def test_a_hidden_rollover_with_a_refid_of_its_own_is_named_on_its_position(engine: Engine) -> None:
+    sim = make_sim(seed=13, profile="margin-trader", rollover_refid="own")
+    same = make_sim(seed=13, profile="margin-trader")
+    try:
+        sim.faults("hide_rollover=1,seed=5")
+        sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
+        with engine.connect() as conn:
+            have = set(conn.execute(select(LedgerEntryRow.ledger_id)).scalars())
+        (hidden,) = sim.truth("ledgers")["ledger"].keys() - have
+        owner = same.truth("ledgers")["ledger"][hidden]["refid"]  # the position it was charged to
+        fee = Decimal(same.truth("ledgers")["ledger"][hidden]["fee"])
+        result = reconcile(engine, "main", clock=sim.clock)
+        (miss,) = [f for f in result.open_findings if f.check == "positions"]
+        assert miss.kind == "rollover_mismatch" and owner in miss.source_ids
+        assert miss.difference == fee  # Kraken's fees count the rollover our ledger lacks
+    finally:
+        same.http.close()
+
+
 def test_positions_carry_over_into_new_activity(engine: Engine) -> None:
     sim = make_sim(seed=2, profile="margin-trader")
     client = sim.client()

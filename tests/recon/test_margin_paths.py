@@ -52,6 +52,15 @@ def test_a_net_after_the_closing_fee_reconciles_too(mode: str, engine: Engine, t
         assert Decimal(opening["net"]) == Decimal(entry["amount"]) - Decimal(entry["fee"])
 
 
+@pytest.mark.parametrize("mode", ["export", "import"])
+def test_rollovers_with_refids_of_their_own_load_and_reconcile(mode: str, engine: Engine, tmp_path: Path) -> None:
+    _, truths = load_and_reconcile(PROFILE, SEED, mode, engine, tmp_path, entries=ENTRIES,
+                                   history_days=HISTORY_DAYS, rollover_refid="own")
+    trades = truths["trades"]["trades"]
+    rolls = [r for r in truths["ledgers"]["ledger"].values() if r["type"] == "rollover"]
+    assert rolls and all(r["refid"] not in trades for r in rolls)
+
+
 def test_a_net_that_is_neither_before_nor_after_fees_is_a_break() -> None:
     row = {"txid": "TOPEN1", "pair": "XXBTZUSD", "time": None, "closed_by": ["TCLOSE1"], "cvol": None,
            "closed_vol": Decimal("1"), "settled_legs": 0, "realised": Decimal("12.5000"),
