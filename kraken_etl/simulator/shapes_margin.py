@@ -9,7 +9,8 @@ quote and receives its volume in the base (long; a short the other way round) as
 with no fee (Kraken's fee page: no fee for settling).
 
 Assumed where Kraken's documentation is silent (UNVERIFIED, docs/simulator.md): a rollover's refid is
-the position's id (its opening trade's txid; the ``rollover_refid`` knob renders a refid of its own instead); the opening trade's and the closing trade's ``fee`` equal
+the position's id (its opening trade's txid; the ``rollover_refid`` knob renders a refid of its own
+instead); the opening trade's and the closing trade's ``fee`` equal
 their ``margin`` entry's fee; ``net`` is the profit or loss before fees (the ``margin`` amount); a settled
 position's ``net`` is 0 (nothing is realised: the volume is bought or sold at the position's cost); the
 settling trade is on the closing side at the position's price. A position is closed whole, by one trade.
