@@ -5,9 +5,10 @@ OpenPositions listed (stored only when TradeBalance showed margin in use):
 
 - `position_unknown`: no opening trade with the position's id is stored (the trades stream is behind or a
   trade is missing);
-- `position_closed_here`: we store a trade that closed the position before the snapshot, Kraken still
+- `position_closed_here`: we store trades that closed the whole position before the snapshot, Kraken still
   lists it open;
-- `position_mismatch`: its volume, cost or margin differ from its opening trade's (the field is named);
+- `position_mismatch`: its volume, cost or margin differ from its opening trade's, or its `vol_closed` from the
+  volume its closing trades stored by then closed (a partly closed position; the field is named);
 - `rollover_mismatch`: its fee (opening fee plus the rollovers charged so far, as Kraken reports it) differs
   from the opening trade's fee plus the `rollover` ledger entries attributed to it (`recon.rollovers`: by
   refid, else by the positions open then in the entry's currency; positions that share entries are judged
@@ -18,10 +19,12 @@ OpenPositions listed (stored only when TradeBalance showed margin in use):
 
 and for the positions our trades show open at that moment:
 
-- `position_missing`: an opening trade with no closing trade stored by then that Kraken does not list (a
-  closing trade we do not have, or a snapshot without OpenPositions: TradeBalance `m` was 0).
+- `position_missing`: an opening trade whose closing trades stored by then close less than its volume that
+  Kraken does not list (a closing trade we do not have, or a snapshot without OpenPositions: TradeBalance
+  `m` was 0).
 
-Over the whole history, for every opening trade Kraken marks closed:
+Over the whole history, for every opening trade Kraken marks closed or partly closed (`posstatus` `partial`),
+against the closing trades it names (`trades`):
 
 - `position_close_missing`: no trade that closes it is stored;
 - `position_close_mismatch`: the volume closed, or (closed by trades, not settled) the profit or loss the
@@ -56,24 +59,29 @@ def _listed(p: dict[str, Any], taken: str) -> list[Finding]:
         return [_finding("position_unknown", f"Kraken lists open position {pid} ({p['pair']} {p['type']} vol "
                          f"{p['vol']}) at {taken}; no trade {pid} is stored", (pid,), at,
                          details={"position": pid, "pair": p["pair"], "vol": p["vol"], "cost": p["cost"]})]
-    if p["closed_by"]:
+    if p["closed_by"] and p["trade_vol"] is not None and p["closed_vol"] >= p["trade_vol"]:
         closing = ", ".join(p["closed_by"])
         return [_finding("position_closed_here", f"Kraken lists position {pid} open at {taken}, but trade(s) "
                          f"{closing} closed it before then", (pid, *p["closed_by"]), at,
                          details={"position": pid, "closed_by": p["closed_by"]})]
     out = []
     for field, theirs, ours in (("vol", p["vol"], p["trade_vol"]), ("cost", p["cost"], p["trade_cost"]),
-                                ("margin", p["margin"], p["trade_margin"])):
+                                ("margin", p["margin"], p["trade_margin"]),
+                                # closes are known only from trades with position fields (an export's
+                                # basic header has none)
+                                ("vol_closed", p["vol_closed"],
+                                 p["closed_vol"] if p["trade_posstatus"] is not None else None)):
         if theirs is not None and ours is not None and theirs != ours:
+            ours_are = "its closing trades closed" if field == "vol_closed" else "its opening trade's"
             out.append(_finding("position_mismatch", f"open position {pid} ({p['pair']}): Kraken's {field} "
-                                f"{theirs}, its opening trade's {ours}", (pid, field), at, expected=ours,
+                                f"{theirs}, {ours_are} {ours}", (pid, field), at, expected=ours,
                                 actual=theirs, difference=theirs - ours,
                                 details={"position": pid, "field": field}))
     return out
 
 
 def _rollovers(inp: CheckInput, listed: list[dict[str, Any]], at: Any) -> list[Finding]:
-    known = [p for p in listed if p["trade"] is not None and not p["closed_by"]]
+    known = [p for p in listed if p["trade"] is not None and p["closed_vol"] < p["trade_vol"]]
     if not known:
         return []
     since = min(p["time"] for p in known)  # the rollovers and positions that matter: since the oldest opened
@@ -122,7 +130,8 @@ def _margin_state(snap: dict[str, Any], listed: list[dict[str, Any]]) -> list[Fi
 def _closed(row: dict[str, Any]) -> list[Finding]:
     pid, at = row["txid"], row["time"]
     if not row["closed_by"]:
-        return [_finding("position_close_missing", f"position {pid} ({row['pair']}) is closed at Kraken, "
+        how = "partly closed" if row.get("posstatus") == "partial" else "closed"
+        return [_finding("position_close_missing", f"position {pid} ({row['pair']}) is {how} at Kraken, "
                          f"but no trade that closes it is stored (Kraken names {row['position_trades'] or 'none'})",
                          (pid,), at, details={"position": pid, "position_trades": row["position_trades"]})]
     ids = (pid, *row["closed_by"])

@@ -69,8 +69,10 @@ def test_a_margin_account_syncs_exactly_and_reconciles_clean(seed: int, engine: 
     assert stored.keys() == truth.keys()
     for pid, rec in truth.items():
         row = stored[pid]
-        assert all(_exact(getattr(row, f), rec[f]) for f in ("vol", "cost", "fee", "margin", "value", "net")), pid
+        assert all(_exact(getattr(row, f), rec[f]) for f in ("vol", "vol_closed", "cost", "fee", "margin", "value",
+                                                             "net")), pid
         assert row.raw == {k: str(v) if isinstance(v, Decimal) else v for k, v in rec.items()}
+    assert any(Decimal(rec["vol_closed"]) > 0 for rec in truth.values())  # a position closed in part
     result = reconcile(engine, "main", clock=sim.clock)
     assert [f.message for f in result.open_findings if f.severity == "break"] == []
     examined = {c.name: c.rows_examined for c in result.checks}
@@ -121,9 +123,12 @@ def test_rollovers_with_refids_of_their_own_sync_and_reconcile_clean(seed: int, 
         same.http.close()
 
 
-def test_a_hidden_rollover_with_a_refid_of_its_own_is_named_on_its_position(engine: Engine) -> None:
-    sim = make_sim(seed=13, profile="margin-trader", rollover_refid="own")
-    same = make_sim(seed=13, profile="margin-trader")
+# Seeds whose hidden rollover falls while no position closed since was open in its currency: an entry that might
+# be a closed position's only widens what the check accepts (docs/reconciliation.md), so it could not be named.
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_hidden_rollover_with_a_refid_of_its_own_is_named_on_its_position(seed: int, engine: Engine) -> None:
+    sim = make_sim(seed=seed, profile="margin-trader", rollover_refid="own")
+    same = make_sim(seed=seed, profile="margin-trader")
     try:
         sim.faults("hide_rollover=1,seed=5")
         sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
@@ -153,11 +158,11 @@ def test_positions_carry_over_into_new_activity(engine: Engine) -> None:
     assert compare_all(engine, "main", sim.truths()) == []
     assert _position_columns(engine, sim) == []
     trades = sim.truth("trades")["trades"]
-    # a position open before the new activity is still open, or closed by a trade of the new activity
+    # a position open before the new activity is still open (whole or in part), or closed by trades of the
+    # new activity
     for pid in before:
-        assert trades[pid]["posstatus"] in ("open", "closed")
-        if trades[pid]["posstatus"] == "closed":
-            (closing,) = trades[pid]["trades"]
+        assert trades[pid]["posstatus"] in ("open", "partial", "closed")
+        for closing in trades[pid].get("trades", []):
             assert trades[closing]["postxid"] == pid
     assert _stored_positions(engine).keys() == sim.truth("positions")["positions"].keys()
     result = reconcile(engine, "main", clock=sim.clock)
