@@ -53,7 +53,7 @@ def test_a_net_after_the_closing_fee_reconciles_too(mode: str, engine: Engine, t
         assert Decimal(opening["net"]) == sum(Decimal(e["amount"]) - Decimal(e["fee"]) for e in entries)
 
 
-@pytest.mark.parametrize("mode", ["export", "import"])
+@pytest.mark.parametrize("mode", ["export", "import", "export_then_rest"])
 def test_rollovers_with_refids_of_their_own_load_and_reconcile(mode: str, engine: Engine, tmp_path: Path) -> None:
     _, truths = load_and_reconcile(PROFILE, SEED, mode, engine, tmp_path, entries=ENTRIES,
                                    history_days=HISTORY_DAYS, rollover_refid="own")
