@@ -4,7 +4,7 @@ Kraken's ledger moves no base asset for a trade on margin (support article "How 
 from trading on margin"): each position trade has one ``margin`` entry in the quote currency, amount 0 when
 it opens the position, the realised profit or loss when it closes it, and the trade's fee. A trade of type
 ``settle-position`` has two ``settled`` entries instead: the position's volume of the base and its cost of
-the quote, opposite signs, no fee. A position's ``rollover`` entries share the opening trade's txid as
+the quote, opposite signs, no fee. A position's ``rollover`` entries may share the opening trade's txid as
 refid; they belong to the position (the `positions` check), not to the trade, and are not judged here.
 """
 

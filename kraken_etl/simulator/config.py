@@ -131,6 +131,9 @@ class SimConfig:
     # amount) or after the closing trade's fee (UNVERIFIED: Kraken's documentation does not say; profile
     # margin-trader)
     margin_net: str = "before_fees"
+    # a margin `rollover` entry's refid: the position's id (its opening trade's txid) or a refid of its own
+    # (UNVERIFIED: Kraken's documentation does not say; profile margin-trader)
+    rollover_refid: str = "position"
     # exports
     export_queued_seconds: float = 1.0
     export_processing_seconds: float = 2.0
@@ -157,6 +160,8 @@ class SimConfig:
             raise ValueError("hybrid_earn_withdrawal must be type or subtype")
         if self.margin_net not in ("before_fees", "after_fees"):
             raise ValueError("margin_net must be before_fees or after_fees")
+        if self.rollover_refid not in ("position", "own"):
+            raise ValueError("rollover_refid must be position or own")
         if self.ledgers_header not in LEDGER_HEADERS:
             raise ValueError(f"ledgers_header must be one of {LEDGER_HEADERS}")
         if self.trades_header not in TRADE_HEADERS:

@@ -36,6 +36,7 @@ class SimContext:
         self.store = Store(config.seed, config.profile)
         self.store.rest_wallet_suffix = config.rest_wallet_suffix
         self.store.margin_net = config.margin_net
+        self.store.rollover_refid = config.rollover_refid
         self.store.gen.earn_migration_type = config.earn_migration_type
         self.store.gen.hybrid_earn_withdrawal = config.hybrid_earn_withdrawal
         end_ticks = int(config.end_time.timestamp()) * TICKS

@@ -21,6 +21,8 @@ from typing import Any
 from kraken_etl.simulator import catalog as c
 from kraken_etl.simulator.orders import make_order
 from kraken_etl.simulator.profiles import profile as profile_named
+from kraken_etl.simulator.shapes_rare import EARN_LAUNCH
+from kraken_etl.simulator.shapes_retail import stake_through_earn
 from kraken_etl.simulator.table import Batch
 
 TICKS = 10_000_000  # ticks per second
@@ -219,8 +221,11 @@ class Generator:
         return t
 
     def _staking(self, b: GeneratedBatch, t: int, lb: int) -> int:
-        """Legacy staking: spot DOT/ETH → DOT.S/ETH2.S (two legs), or a reward on the staked asset."""
+        """Legacy staking: spot DOT/ETH → DOT.S/ETH2.S (two legs), or a reward on the staked asset. A dated
+        profile stakes through Earn from Kraken's Earn launch (2023-11-15) on, as real accounts do."""
         rng = self.rng
+        if self.profile.dated and self.after(t, EARN_LAUNCH):
+            return stake_through_earn(self, b, t, lb)
         src, staked = rng.choice(((c.DOT, c.DOT_S), (c.ETH, c.ETH2_S)))
         if self.bal(staked) > 0 and rng.random() < 0.6:
             reward = self.bal(staked) * rng.randint(1, 30) // 1_000_000 + 1

@@ -1,12 +1,15 @@
 """Margin positions as Kraken's REST shows them: position fields of trades, ``OpenPositions``, and the margin
 figures of ``TradeBalance`` (the positions themselves are written by `shapes_margin`).
 
-- An opening trade has ``posstatus`` (``open``/``closed``) and, once closed, ``cprice, ccost, cfee, cvol,
-  cmargin, net`` and ``trades`` (the closing trade's txid); a closing (or settling) trade has ``postxid`` = the
-  opening trade's txid and ``misc`` ``closing``. Both carry ``margin`` and ``leverage``.
-- ``OpenPositions`` is keyed by the position's txid (its opening trade's); ``fee`` is the opening fee plus
-  the rollovers charged so far (UNVERIFIED); with ``docalcs`` it adds ``value`` and ``net`` at the market
-  path's price now, ``net`` signed with a leading ``+`` when not negative (a quirk seen in real answers).
+- An opening trade has ``posstatus`` (``open``, ``partial`` once part of it closed (UNVERIFIED), ``closed``)
+  and, once any part closed, ``cprice`` (the closed part's average price), ``ccost, cfee, cvol, cmargin,
+  net`` of the closed part and ``trades`` (the closing trades' txids); a closing (or settling) trade has
+  ``postxid`` = the opening trade's txid and ``misc`` ``closing``. Both carry ``margin`` and ``leverage``.
+- ``OpenPositions`` is keyed by the position's txid (its opening trade's); ``vol`` is the opening volume and
+  ``vol_closed`` what closing trades closed so far; ``fee`` is the opening fee plus the rollovers charged so
+  far (UNVERIFIED); ``cost`` and ``margin`` stay the opening ones (UNVERIFIED); with ``docalcs`` it adds
+  ``value`` and ``net`` of the open volume at the market path's price now, ``net`` signed with a leading
+  ``+`` when not negative (a quirk seen in real answers).
 - ``TradeBalance``: ``m`` = the open positions' margin, ``c`` their cost, ``v`` their value, ``n`` their
   unrealised net, ``e`` = ``tb`` + ``n``, ``mf`` = ``e`` - ``m``, ``ml`` = 100 * ``e`` / ``m`` (only with a
   position open); ``tb`` is the equivalent balance (every asset counted as collateral, UNVERIFIED).
@@ -40,17 +43,25 @@ def margin_trade_fields(store: Store, idx: int, rec: dict[str, Any]) -> None:
         rec["misc"] = "closing"
         return
     pos = positions_of(store.gen.state)[idx]
-    closed = 0 <= pos.closing < store.trades.n
-    rec["posstatus"] = "closed" if closed else "open"
-    if closed:
-        rec.update(cprice=fmt_scaled(pos.cprice, pair.pair_decimals),
-                   ccost=fmt_scaled(pos.ccost * up, pair.cost_decimals),
-                   cfee=fmt_scaled(pos.cfee * up, pair.cost_decimals),
-                   cvol=fmt_scaled(pos.vol, pair.lot_decimals),
-                   cmargin=fmt_scaled(pos.margin * up, pair.cost_decimals),
-                   net=fmt_scaled((pos.net - (pos.cfee if store.margin_net == "after_fees" else 0)) * up,
-                                  pair.cost_decimals),
-                   trades=[store.trade_id(pos.closing)])
+    done = [x for x in pos.closes if x.idx < store.trades.n]
+    cvol = sum(x.vol for x in done)
+    rec["posstatus"] = "open" if not done else "closed" if cvol == pos.vol else "partial"
+    if done:
+        fee = sum(x.fee for x in done)
+        net = sum(x.pnl for x in done) - (fee if store.margin_net == "after_fees" else 0)
+        cprice = done[0].price if len(done) == 1 else sum(x.price * x.vol for x in done) // cvol
+        rec.update(cprice=fmt_scaled(cprice, pair.pair_decimals),
+                   ccost=fmt_scaled(sum(x.cost for x in done) * up, pair.cost_decimals),
+                   cfee=fmt_scaled(fee * up, pair.cost_decimals),
+                   cvol=fmt_scaled(cvol, pair.lot_decimals),
+                   cmargin=fmt_scaled(pos.margin * cvol // pos.vol * up, pair.cost_decimals),
+                   net=fmt_scaled(net * up, pair.cost_decimals),
+                   trades=[store.trade_id(x.idx) for x in done])
+
+
+def closed_vol(store: Store, pos: Position) -> int:
+    """The volume of `pos` its closing trades served so far closed (lot units)."""
+    return sum(x.vol for x in pos.closes if x.idx < store.trades.n)
 
 
 def open_positions(store: Store) -> list[Position]:
@@ -59,13 +70,14 @@ def open_positions(store: Store) -> list[Position]:
     return [p for i, p in sorted(positions_of(store.gen.state).items()) if i < n and not 0 <= p.closing < n]
 
 
-def _value(pos: Position, price: Price) -> tuple[Decimal, Decimal]:
-    """The position's value now and its unrealised net, in its quote currency at the quote's decimals."""
+def _value(store: Store, pos: Position, price: Price) -> tuple[Decimal, Decimal]:
+    """The open volume's value now and its unrealised net, in its quote currency at the quote's decimals."""
     pair = c.PAIRS[pos.pair]
     qdec = c.ASSETS[pair.quote].decimals
     unit = Decimal(1).scaleb(-qdec)
-    value = (Decimal(pos.vol).scaleb(-LOT) * price(pair.base) / price(pair.quote)).quantize(unit, ROUND_DOWN)
-    cost = Decimal(pos.cost).scaleb(-qdec)
+    left = pos.vol - closed_vol(store, pos)
+    value = (Decimal(left).scaleb(-LOT) * price(pair.base) / price(pair.quote)).quantize(unit, ROUND_DOWN)
+    cost = Decimal(pos.cost * left // pos.vol).scaleb(-qdec)
     return value, (value - cost if pos.side == 0 else cost - value)
 
 
@@ -91,7 +103,7 @@ def open_positions_result(store: Store, price: Price, *, docalcs: bool, truth: b
             "cost": fmt_scaled(pos.cost * up, pair.cost_decimals),
             "fee": fmt_scaled((pos.fee + pos.roll_fees) * up, pair.cost_decimals),
             "vol": fmt_scaled(vol, pair.lot_decimals),
-            "vol_closed": fmt_scaled(0, pair.lot_decimals),
+            "vol_closed": fmt_scaled(closed_vol(store, pos), pair.lot_decimals),
             "margin": fmt_scaled(pos.margin * up, pair.cost_decimals),
             "terms": f"{Decimal(ROLLOVER_RATE) / 100:.4f}% per 4 hours",
             "rollovertm": str((last_roll + ROLLOVER_EVERY) // TICKS),
@@ -99,7 +111,7 @@ def open_positions_result(store: Store, price: Price, *, docalcs: bool, truth: b
             "oflags": "",
         }
         if docalcs:
-            value, net = _value(pos, price)
+            value, net = _value(store, pos, price)
             rec["value"] = str(value)
             rec["net"] = f"+{net}" if net >= 0 else str(net)
         out[store.trade_id(pos.idx)] = rec
@@ -116,9 +128,9 @@ def trade_balance_figures(store: Store, price: Price, target: Decimal, eb: Decim
         quote = c.PAIRS[pos.pair].quote
         qdec = c.ASSETS[quote].decimals
         usd = price(quote)
-        v, n = _value(pos, price)
+        v, n = _value(store, pos, price)
         m += Decimal(pos.margin).scaleb(-qdec) * usd
-        cost += Decimal(pos.cost).scaleb(-qdec) * usd
+        cost += Decimal(pos.cost * (pos.vol - closed_vol(store, pos)) // pos.vol).scaleb(-qdec) * usd
         value += v * usd
         net += n * usd
     unit = Decimal("0.0001")

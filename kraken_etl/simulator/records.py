@@ -61,8 +61,12 @@ def ledger_fields(store: Store, pos: int) -> dict[str, Any]:
     if subtype == "tradespot" and ticks < TRADESPOT_SINCE:
         subtype = ""
     d = asset.decimals
+    if ltype == "rollover" and store.rollover_refid == "own":  # the `rollover_refid` knob (UNVERIFIED)
+        ref = hashed_id(store.seed, "R", pos)
+    else:
+        ref = refid(store, int(cols["refkind"][pos]), int(cols["refidx"][pos]), ticks)
     return {
-        "refid": refid(store, int(cols["refkind"][pos]), int(cols["refidx"][pos]), ticks),
+        "refid": ref,
         "time": fmt_time(ticks),
         "type": ltype,
         "subtype": subtype,

@@ -8,11 +8,11 @@ stays open. Settling a position (an order of type ``settle-position``) pays the 
 quote and receives its volume in the base (long; a short the other way round) as two ``settled`` entries,
 with no fee (Kraken's fee page: no fee for settling).
 
-Assumed where Kraken's documentation is silent (UNVERIFIED, docs/simulator.md): a rollover's refid is
-the position's id (its opening trade's txid); the opening trade's and the closing trade's ``fee`` equal
-their ``margin`` entry's fee; ``net`` is the profit or loss before fees (the ``margin`` amount); a settled
-position's ``net`` is 0 (nothing is realised: the volume is bought or sold at the position's cost); the
-settling trade is on the closing side at the position's price. A position is closed whole, by one trade.
+Assumed where Kraken's documentation is silent (UNVERIFIED, docs/simulator.md): a rollover's refid (the
+position's id, or its own: the ``rollover_refid`` knob); a position trade's ``fee`` is its ``margin`` entry's;
+``net`` is the profit or loss before fees; a settled position's ``net`` is 0, its settling trade on the closing
+side at the position's price; a partial close (the first close by trade, then about a third of them: 20-70 %
+of the volume, the rest later) leaves ``posstatus`` ``partial`` and ``cvol`` the volume closed so far.
 
 Times: a position keeps its due times (next rollover, close) relative to the current run (batch); a
 position still open when a run ends continues its schedule from the start of the next run
@@ -37,6 +37,7 @@ ROLLOVER_EVERY = 4 * HOUR  # Kraken: "Rollover fees are charged every 4 hours"
 OPEN_RATE = 2  # margin opening fee per 10,000 of the position's cost (Kraken's fee page: 0.01-0.02 %)
 ROLLOVER_RATE = 2  # rollover fee per 10,000 of the position's cost, every 4 hours
 SETTLE_SHARE = 0.25  # of positions settled rather than closed by a trade (when the account can pay)
+PARTIAL_SHARE = 0.3  # of closes by trade that close only part of the position (the rest closes later)
 MAX_OPEN = 3
 LEVERAGES = (2, 3, 5)
 MARGIN_PAIRS = tuple(c.PAIR_CODE[k] for k in ("XXBTZUSD", "XXBTZEUR", "XETHZUSD", "SOLUSD"))
@@ -48,9 +49,24 @@ SETTLE = c.ORDER_TYPE_CODE["settle-position"]
 MARKET = c.ORDER_TYPE_CODE["market"]
 
 
+@dataclass(frozen=True, slots=True)
+class Close:
+    """One closing (or settling) trade of a position: its absolute index, the volume it closed (lot units), its
+    price, cost, fee and the profit or loss it realised (quote units), whether it settled."""
+
+    idx: int
+    vol: int
+    price: int
+    cost: int
+    fee: int
+    pnl: int
+    settled: bool
+
+
 @dataclass(slots=True)
 class Position:
-    """One position: opened by trade `idx` (absolute), whole until closed or settled."""
+    """One position: opened by trade `idx` (absolute), closed by one or more trades (`closes`: a partial close
+    leaves the rest open), or settled."""
 
     idx: int
     pair: int
@@ -65,12 +81,15 @@ class Position:
     close_due: int
     rollovers: list[int] = field(default_factory=list)  # absolute ledger positions of its rollover entries
     roll_fees: int = 0
-    closing: int = -1  # absolute index of the closing (or settling) trade
-    settled: bool = False
-    cprice: int = 0
-    ccost: int = 0
-    cfee: int = 0
-    net: int = 0
+    closing: int = -1  # absolute index of the trade that closed (or settled) what was left
+    closes: list[Close] = field(default_factory=list)
+    closed_vol: int = 0  # lot units closed so far
+    closed_cost: int = 0  # the opening cost of the volume closed so far (quote units)
+
+    @property
+    def open_cost(self) -> int:
+        """The opening cost of the volume still open (quote units)."""
+        return self.cost - self.closed_cost
 
 
 @dataclass(slots=True)
@@ -82,6 +101,7 @@ class MarginBook:
     run: tuple[int, int] = (-1, -1)  # which GeneratedBatch the due times are relative to
     last: int = 0  # the latest time written in that run
     settled: int = 0  # positions settled so far (the first close settles: every account has one)
+    partial: int = 0  # partial closes so far (the first close by trade is one: every account has one)
 
 
 def book(gen: Generator) -> MarginBook:
@@ -167,7 +187,10 @@ def due(gen: Generator, b: GeneratedBatch, prev: int, t: int, bases: tuple[int, 
             pos.next_roll = at + ROLLOVER_EVERY  # 4 hours after the one charged (a delayed one moves the next)
         else:
             cur = _close(gen, b, at, bases, pos)
-            bk.open.remove(i)
+            if pos.closing >= 0:
+                bk.open.remove(i)
+            else:  # a partial close: the rest closes later
+                pos.close_due = at + gen.rng.randint(1, 24) * HOUR
     bk.last = max(t, cur)
     return bk.last
 
@@ -182,57 +205,79 @@ def _afford(gen: Generator, b: GeneratedBatch, at: int, lb: int, asset: int, nee
 
 def _rollover(gen: Generator, b: GeneratedBatch, at: int, lb: int, pos: Position) -> int:
     quote = c.PAIRS[pos.pair].quote
-    fee = max(1, pos.cost * ROLLOVER_RATE // 10_000)
+    fee = max(1, pos.open_cost * ROLLOVER_RATE // 10_000)
     _afford(gen, b, at, lb, quote, fee)
     pos.rollovers.append(gen.leg(b, lb, at, quote, c.SPOT, T_ROLLOVER, c.ST_NONE, 0, fee, c.REF_TRADE, pos.idx))
     pos.roll_fees += fee
     return at
 
 
-def _close(gen: Generator, b: GeneratedBatch, at: int, bases: tuple[int, int, int], pos: Position) -> int:
-    """Close the position whole by a market trade (a ``margin`` entry with the profit or loss), or settle it."""
+def _partial_vol(gen: Generator, pos: Position, force: bool = False) -> int:
+    """The volume a close by trade closes: part of what is open (a partial close, once a position at most) or
+    all of it; forced: part of it, or 0 when the position is too small to split."""
+    left = pos.vol - pos.closed_vol
+    bk = book(gen)
+    if not force and (pos.closes or (gen.rng.random() >= PARTIAL_SHARE and bk.partial)):
+        return left
+    part = left * gen.rng.randint(20, 70) // 100
+    if part < MIN_VOL or left - part < MIN_VOL:
+        return 0 if force else left
+    bk.partial += 1
+    return part
+
+
+def _close(gen: Generator, b: GeneratedBatch, at: int, bases: tuple[int, int, int], pos: Position,
+           part: int = 0) -> int:
+    """Close the position by a market trade (a ``margin`` entry with the profit or loss; part of it, or what is
+    left), or settle what is left; `part` > 0: close that volume by a trade."""
     lb, _, ob = bases
     p = c.PAIRS[pos.pair]
     _, bdec, _ = _quote_scale(pos.pair)
-    base_amt = pos.vol * 10 ** (bdec - LOT)
+    left = pos.vol - pos.closed_vol
     idx = b.trade_base + len(b.trades)
     tt = at + GRID
     long = pos.side == 0
     bk = book(gen)
-    settle = gen.rng.random() < SETTLE_SHARE or not bk.settled
+    settle = not part and (gen.rng.random() < SETTLE_SHARE or not bk.settled)
+    base_amt = left * 10 ** (bdec - LOT)
     if settle and not bk.settled:  # the account's first close settles: top up what settling pays with
-        _afford(gen, b, at, lb, p.quote if long else p.base, pos.cost if long else base_amt)
-    can_settle = gen.bal(p.quote) >= pos.cost if long else gen.bal(p.base) >= base_amt
+        _afford(gen, b, at, lb, p.quote if long else p.base, pos.open_cost if long else base_amt)
+    can_settle = gen.bal(p.quote) >= pos.open_cost if long else gen.bal(p.base) >= base_amt
     if settle and can_settle:
         bk.settled += 1
-        otype, price, cost, fee, pnl = SETTLE, pos.price, pos.cost, 0, 0
+        vol, otype, price, cost, fee, pnl = left, SETTLE, pos.price, pos.open_cost, 0, 0
         first = gen.leg(b, lb, tt, p.base, c.SPOT, T_SETTLED, c.ST_NONE, base_amt if long else -base_amt, 0,
                         c.REF_TRADE, idx)
         gen.leg(b, lb, tt, p.quote, c.SPOT, T_SETTLED, c.ST_NONE, -cost if long else cost, 0, c.REF_TRADE, idx)
-        nlegs, pos.settled = 2, True
+        nlegs, opened = 2, cost
     else:
-        otype, price = MARKET, _walk_price(gen, pos.pair)
-        cost = _cost(pos.pair, price, pos.vol)
+        vol, otype, price = part or _partial_vol(gen, pos), MARKET, _walk_price(gen, pos.pair)
+        opened = pos.open_cost if vol == left else pos.cost * vol // pos.vol  # the opening cost of `vol`
+        cost = _cost(pos.pair, price, vol)
         fee = cost * TAKER_RATE // 10_000
-        pnl = cost - pos.cost if long else pos.cost - cost
+        pnl = cost - opened if long else opened - cost
         _afford(gen, b, at, lb, p.quote, fee - pnl)
         first = gen.leg(b, lb, tt, p.quote, c.SPOT, T_MARGIN, c.ST_NONE, pnl, fee, c.REF_TRADE, idx)
         nlegs = 1
     side = 1 - pos.side
-    b.trades.add(time=tt, pair=pos.pair, side=side, otype=otype, price=price, vol=pos.vol, cost=cost, fee=fee,
+    b.trades.add(time=tt, pair=pos.pair, side=side, otype=otype, price=price, vol=vol, cost=cost, fee=fee,
                  maker=0, order=ob + len(b.orders), leg=first, nlegs=nlegs, pos=pos.idx + 1, lev=pos.lev,
                  margin=pos.margin)
     b.orders.add(opentm=at, closetm=tt + GRID, pair=pos.pair, side=side, otype=otype, status=c.CLOSED, reason=0,
-                 vol=pos.vol, vol_exec=pos.vol, cost=cost, fee=fee, limit=0, first_trade=idx, ntrades=1,
+                 vol=vol, vol_exec=vol, cost=cost, fee=fee, limit=0, first_trade=idx, ntrades=1,
                  userref=0, oflags=0, amended=0, lev=pos.lev)
-    pos.closing, pos.cprice, pos.ccost, pos.cfee, pos.net = idx, price, cost, fee, pnl
+    pos.closes.append(Close(idx, vol, price, cost, fee, pnl, otype == SETTLE))
+    pos.closed_vol += vol
+    pos.closed_cost += opened
+    if pos.closed_vol == pos.vol:
+        pos.closing = idx
     return tt + GRID
 
 
 def finish(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int]) -> int:
     """The end of a built history: with no position open, open one; the last open position is rolled over at
-    least once and stays open past the end (every account of the profile ends with a position open that has
-    a rollover, whatever the seed)."""
+    least once, closed in part when it is big enough to split, and stays open past the end (every account of
+    the profile ends with a position open that has a rollover, whatever the seed)."""
     bk = book(gen)
     for _ in range(8):
         if bk.open:
@@ -244,6 +289,9 @@ def finish(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int
             at = max(t, last.next_roll)
             t = _rollover(gen, b, at, bases[0], last)
             last.next_roll = at + ROLLOVER_EVERY
+        part = 0 if last.closes else _partial_vol(gen, last, force=True)
+        if part:  # and closed in part (OpenPositions shows its vol_closed), when it is big enough to split
+            t = _close(gen, b, t, bases, last, part)
         last.close_due = max(last.close_due, t + 30 * 24 * HOUR)
         bk.last = t
     return t

@@ -143,11 +143,31 @@ def multi_wallet_sell(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[in
     return closetm
 
 
+def stake_through_earn(gen: Generator, b: GeneratedBatch, t: int, lb: int) -> int:
+    """The default mix's staking event in a dated profile from the Earn launch on: DOT into `earn / bonded`, ETH
+    into `earn / liquid` (`earn`/`allocation`, two legs, one refid), or an `earn`/`reward` on what is
+    allocated (legacy staking, DOT → DOT.S, before)."""
+    rng = gen.rng
+    asset, wallet = rng.choice(((A["DOT"], W["earn / bonded"]), (A["XETH"], W["earn / liquid"])))
+    ref = gen.new_ref(c.REF_EARN)
+    earned = gen.bal(asset, wallet)
+    if earned > 0 and rng.random() < 0.6:
+        reward = earned * rng.randint(1, 30) // 1_000_000 + 1
+        gen.leg(b, lb, t, asset, wallet, T["earn"], ST["reward"], reward, 0, c.REF_EARN, ref)
+        return t
+    amount = gen.bal(asset) * rng.randint(5, 25) // 100
+    if amount <= 0:
+        return gen.deposit(b, t, lb, asset)
+    gen.leg(b, lb, t, asset, SPOT, T["earn"], ST["allocation"], -amount, 0, c.REF_EARN, ref)
+    gen.leg(b, lb, t, asset, wallet, T["earn"], ST["allocation"], amount, 0, c.REF_EARN, ref)
+    return t
+
+
 def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int, int], mean_gap: int) -> int:
     """A legacy `DOT.S` balance moved whole to `DOT` in an Earn wallet (`earn`/`migration` by default, one refid).
 
-    Without a `DOT.S` balance, the event stakes some DOT the legacy way first (`transfer` spottostaking /
-    stakingfromspot), as the default profile does.
+    Without a `DOT.S` balance, the event stakes some DOT: the legacy way before 2023-11-15 (`transfer`
+    spottostaking / stakingfromspot), through Earn after (`stake_through_earn`).
     """
     lb = bases[0]
     dot, staked, bonded = A["DOT"], A["DOT.S"], W["earn / bonded"]
@@ -155,6 +175,8 @@ def earn_migration(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, 
     if held <= 0 or not gen.after(t, EARN_LAUNCH):  # Earn migration from 2023-11-15: legacy staking before
         if held > 0:
             return t
+        if gen.after(t, EARN_LAUNCH):  # nothing to migrate: staking is through Earn by now
+            return stake_through_earn(gen, b, t, lb)
         amount = gen.bal(dot) * gen.rng.randint(5, 25) // 100
         if amount <= 0:
             return gen.deposit(b, t, lb, dot)
@@ -181,7 +203,9 @@ def other_types(gen: Generator, b: GeneratedBatch, t: int, bases: tuple[int, int
         eth2s, eth = A["ETH2.S"], A["XETH"]
         held = gen.bal(eth2s)
         if held <= 0 or not gen.after(t, ETH2_CONVERTED_FROM):
-            return t if gen.bal(eth) <= 0 or held > 0 else _stake_eth(gen, b, t, lb)
+            if gen.bal(eth) <= 0 or held > 0 or gen.after(t, EARN_LAUNCH):  # no legacy staking after Earn
+                return t
+            return _stake_eth(gen, b, t, lb)
         ref = gen.new_ref(c.REF_TRANSFER)
         gen.leg(b, lb, t, eth2s, SPOT, T["conversion"], ST[""], -held, 0, c.REF_TRANSFER, ref)
         gen.leg(b, lb, t, eth, SPOT, T["conversion"], ST[""], held, 0, c.REF_TRANSFER, ref)

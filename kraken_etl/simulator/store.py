@@ -67,6 +67,7 @@ class Store(StoreIds, StoreFaults):
         self.discrepancies = Discrepancies(frozenset(), frozenset(), {}, {})
         self.rest_wallet_suffix = False  # REST marks earn wallets by asset suffix (SimConfig knob)
         self.margin_net = "before_fees"  # a closed position's `net`: before or after its closing fee (SimConfig knob)
+        self.rollover_refid = "position"  # a rollover entry's refid: its position's id or its own (SimConfig knob)
         self.discrepancies_hidden: set[int] = set()
         self._cache: dict[tuple[object, ...], tuple[Positions, Column]] = {}
         self.market: object | None = None  # the simulator's Market (set by SimContext): prices the …usd columns

@@ -70,3 +70,15 @@ def test_a_settlement_is_a_trade_at_the_positions_cost() -> None:
                             line("L2", "settled", "USD", "-600.2", refid="S1")], currency="USD")
     assert got.findings == []
     assert kinds(got.events) == [(Kind.ACQUIRE, "XBT", D("0.02"), D("600.2"), D(0))]
+
+
+def test_a_position_closed_in_two_parts_realises_each_part_when_it_closes() -> None:
+    lines = [line("L1", "margin", "USD", "0", "1.6806", refid="T1"),  # opening
+             line("L2", "margin", "USD", "4.0000", "0.5000", refid="T2", minutes=60),  # a partial close: profit
+             line("L3", "margin", "USD", "-1.5000", "0.9000", refid="T3", minutes=120)]  # the rest: a loss
+    got = ledger_to_events(lines, currency="USD")
+    assert got.findings == []
+    books = compute(got.events, Method.FIFO)
+    assert sorted((d.disposal_entries, d.rule, d.gain) for d in books.disposals) == [
+        (("L2",), "margin", D("4.0000")), (("L3",), "margin", D("-1.5000"))]
+    assert sum(e.value for e in books.expenses) == D("3.0806") and books.lots == {}

@@ -19,7 +19,10 @@ RETAIL_SHAPES = ("spend, receive", "earn/migration", "transfer/delistingconversi
 
 def test_a_retail_accounts_journal_passes_bean_check_and_hledger(pg_admin_url: str, pg_template: str,
                                                                   tmp_path: Path) -> None:
-    with synced_account(pg_admin_url, pg_template, seed=3, profile="retail-2019-2025") as account:
+    # from 2021-11 on: legacy DOT staking before Kraken's Earn launch (2023-11-15), so the history holds the
+    # Earn migration (an account opened after the launch stakes through Earn and has nothing to migrate)
+    with synced_account(pg_admin_url, pg_template, seed=3, profile="retail-2019-2025",
+                        history_days=1_800) as account:
         beancount = export_journal(account.engine, tmp_path / "retail.beancount", "beancount", accounts=[ACCOUNT])
         ledger = export_journal(account.engine, tmp_path / "retail.journal", "ledger", accounts=[ACCOUNT])
     checked = bean_check(beancount.path)

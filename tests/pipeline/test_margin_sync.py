@@ -69,8 +69,10 @@ def test_a_margin_account_syncs_exactly_and_reconciles_clean(seed: int, engine: 
     assert stored.keys() == truth.keys()
     for pid, rec in truth.items():
         row = stored[pid]
-        assert all(_exact(getattr(row, f), rec[f]) for f in ("vol", "cost", "fee", "margin", "value", "net")), pid
+        assert all(_exact(getattr(row, f), rec[f]) for f in ("vol", "vol_closed", "cost", "fee", "margin", "value",
+                                                             "net")), pid
         assert row.raw == {k: str(v) if isinstance(v, Decimal) else v for k, v in rec.items()}
+    assert any(Decimal(rec["vol_closed"]) > 0 for rec in truth.values())  # a position closed in part
     result = reconcile(engine, "main", clock=sim.clock)
     assert [f.message for f in result.open_findings if f.severity == "break"] == []
     examined = {c.name: c.rows_examined for c in result.checks}
@@ -103,6 +105,46 @@ def test_a_hidden_rollover_and_a_mismatched_position_are_named(engine: Engine) -
     assert others and all(abs(f.difference or 0) == Decimal(rollover["fee"]) for f in others), others
 
 
+@pytest.mark.parametrize("seed", [2, 13])
+def test_rollovers_with_refids_of_their_own_sync_and_reconcile_clean(seed: int, engine: Engine) -> None:
+    sim = make_sim(seed=seed, profile="margin-trader", rollover_refid="own")
+    same = make_sim(seed=seed, profile="margin-trader")  # the same history, rollover refid = position id
+    try:
+        sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
+        assert compare_all(engine, "main", sim.truths()) == []
+        ledger, by_position = sim.truth("ledgers")["ledger"], same.truth("ledgers")["ledger"]
+        trades = sim.truth("trades")["trades"]
+        rolls = [lid for lid, r in ledger.items() if r["type"] == "rollover"]
+        assert rolls and ledger.keys() == by_position.keys()
+        assert all(ledger[lid]["refid"] not in trades and by_position[lid]["refid"] in trades for lid in rolls)
+        result = reconcile(engine, "main", clock=sim.clock)
+        assert [f.message for f in result.open_findings if f.severity == "break"] == []
+    finally:
+        same.http.close()
+
+
+# Seeds whose hidden rollover falls while no position closed since was open in its currency: an entry that might
+# be a closed position's only widens what the check accepts (docs/reconciliation.md), so it could not be named.
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_hidden_rollover_with_a_refid_of_its_own_is_named_on_its_position(seed: int, engine: Engine) -> None:
+    sim = make_sim(seed=seed, profile="margin-trader", rollover_refid="own")
+    same = make_sim(seed=seed, profile="margin-trader")
+    try:
+        sim.faults("hide_rollover=1,seed=5")
+        sync_account(SYNC_ORDER, client=sim.client(), engine=engine, account="main")
+        with engine.connect() as conn:
+            have = set(conn.execute(select(LedgerEntryRow.ledger_id)).scalars())
+        (hidden,) = sim.truth("ledgers")["ledger"].keys() - have
+        owner = same.truth("ledgers")["ledger"][hidden]["refid"]  # the position it was charged to
+        fee = Decimal(same.truth("ledgers")["ledger"][hidden]["fee"])
+        result = reconcile(engine, "main", clock=sim.clock)
+        (miss,) = [f for f in result.open_findings if f.check == "positions"]
+        assert miss.kind == "rollover_mismatch" and owner in miss.source_ids
+        assert miss.difference == fee  # Kraken's fees count the rollover our ledger lacks
+    finally:
+        same.http.close()
+
+
 def test_positions_carry_over_into_new_activity(engine: Engine) -> None:
     sim = make_sim(seed=2, profile="margin-trader")
     client = sim.client()
@@ -116,11 +158,11 @@ def test_positions_carry_over_into_new_activity(engine: Engine) -> None:
     assert compare_all(engine, "main", sim.truths()) == []
     assert _position_columns(engine, sim) == []
     trades = sim.truth("trades")["trades"]
-    # a position open before the new activity is still open, or closed by a trade of the new activity
+    # a position open before the new activity is still open (whole or in part), or closed by trades of the
+    # new activity
     for pid in before:
-        assert trades[pid]["posstatus"] in ("open", "closed")
-        if trades[pid]["posstatus"] == "closed":
-            (closing,) = trades[pid]["trades"]
+        assert trades[pid]["posstatus"] in ("open", "partial", "closed")
+        for closing in trades[pid].get("trades", []):
             assert trades[closing]["postxid"] == pid
     assert _stored_positions(engine).keys() == sim.truth("positions")["positions"].keys()
     result = reconcile(engine, "main", clock=sim.clock)

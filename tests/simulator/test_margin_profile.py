@@ -53,8 +53,9 @@ def test_the_profile_has_every_margin_shape(account: dict[str, Any]) -> None:
     assert {"margin", "rollover", "settled", "trade", "deposit"} <= kinds
     opening, closing = _positions(account)
     statuses = {t["posstatus"] for t in opening.values()}
-    assert statuses == {"open", "closed"}
+    assert "closed" in statuses and statuses & {"open", "partial"} and statuses <= {"open", "partial", "closed"}
     assert set(closing) <= set(opening)
+    assert any(len(c) == 2 for c in closing.values())  # a position closed in two parts
     types = {account["trades"]["trades"][c[0]]["ordertype"] for c in closing.values()}
     assert {"market", "settle-position"} <= types
 
@@ -80,7 +81,7 @@ def test_a_trade_on_margin_moves_no_base_asset(account: dict[str, Any]) -> None:
             assert Decimal(leg["amount"]) == 0
 
 
-def test_a_closed_position_realises_its_net_through_its_closing_margin_entry(account: dict[str, Any]) -> None:
+def test_a_closed_position_realises_its_net_through_its_closing_margin_entries(account: dict[str, Any]) -> None:
     ledger = account["ledgers"]["ledger"]
     trades = account["trades"]["trades"]
     opening, closing = _positions(account)
@@ -88,16 +89,22 @@ def test_a_closed_position_realises_its_net_through_its_closing_margin_entry(acc
         if t["posstatus"] == "open":
             assert pid not in closing
             continue
-        (cid,) = closing[pid]
-        assert t["trades"] == [cid] and trades[cid]["vol"] == t["cvol"] == t["vol"]
-        assert trades[cid]["cost"] == t["ccost"] and trades[cid]["price"] == t["cprice"]
-        if trades[cid]["ordertype"] == "settle-position":
-            assert Decimal(t["net"]) == 0
-            continue
-        (leg,) = [ledger[i] for i in trades[cid]["ledgers"]]
-        assert Decimal(leg["amount"]) == Decimal(t["net"])
-        long = t["type"] == "buy"
-        assert Decimal(t["net"]) == (Decimal(t["ccost"]) - Decimal(t["cost"])) * (1 if long else -1)
+        cids = sorted(closing[pid], key=lambda c: _t(trades[c]["time"]))
+        assert t["trades"] == cids
+        closed = sum(Decimal(trades[c]["vol"]) for c in cids)
+        assert closed == Decimal(t["cvol"]) and (closed == Decimal(t["vol"])) == (t["posstatus"] == "closed")
+        assert sum(Decimal(trades[c]["cost"]) for c in cids) == Decimal(t["ccost"])
+        assert sum(Decimal(trades[c]["fee"]) for c in cids) == Decimal(t["cfee"])
+        if len(cids) == 1:
+            assert trades[cids[0]]["price"] == t["cprice"]
+        else:  # the closed part's average price, by volume
+            prices = [Decimal(trades[c]["price"]) for c in cids]
+            assert min(prices) <= Decimal(t["cprice"]) <= max(prices)
+        margin = [ledger[i] for c in cids for i in trades[c]["ledgers"] if ledger[i]["type"] == "margin"]
+        assert Decimal(t["net"]) == sum(Decimal(leg["amount"]) for leg in margin)
+        if t["posstatus"] == "closed" and len(cids) == 1 and trades[cids[0]]["ordertype"] != "settle-position":
+            long = t["type"] == "buy"
+            assert Decimal(t["net"]) == (Decimal(t["ccost"]) - Decimal(t["cost"])) * (1 if long else -1)
 
 
 def test_rollovers_come_every_four_hours_while_a_position_is_open(account: dict[str, Any]) -> None:
@@ -115,26 +122,32 @@ def test_rollovers_come_every_four_hours_while_a_position_is_open(account: dict[
         opened = _t(opening[pid]["time"])
         assert times[0] - opened >= FOUR_HOURS
         assert all(b - a >= FOUR_HOURS for a, b in itertools.pairwise(times))
-        if pid in closing:
-            assert times[-1] <= _t(trades[closing[pid][0]]["time"])
+        if opening[pid]["posstatus"] == "closed":
+            assert times[-1] <= max(_t(trades[c]["time"]) for c in closing[pid])
 
 
 def test_open_positions_agree_with_their_trades_and_rollovers(account: dict[str, Any]) -> None:
     ledger = account["ledgers"]["ledger"]
     opening, _ = _positions(account)
     listed = account["open_positions"]
-    assert listed.keys() == {pid for pid, t in opening.items() if t["posstatus"] == "open"}
+    assert listed.keys() == {pid for pid, t in opening.items() if t["posstatus"] in ("open", "partial")}
     assert listed.keys() == account["positions"]["positions"].keys()
     for pid, p in listed.items():
         t = opening[pid]
         assert (p["vol"], p["cost"], p["margin"], p["pair"], p["type"]) == (
             t["vol"], t["cost"], t["margin"], t["pair"], t["type"])
+        assert Decimal(p["vol_closed"]) == Decimal(t.get("cvol", "0"))
         rollovers = sum(Decimal(r["fee"]) for r in ledger.values() if r["type"] == "rollover" and r["refid"] == pid)
         assert Decimal(p["fee"]) == Decimal(t["fee"]) + rollovers
         net = Decimal(p["net"].lstrip("+"))
         assert p["net"].startswith("+") == (net >= 0)
         value, cost = Decimal(p["value"]), Decimal(p["cost"])
-        assert net == (value - cost if p["type"] == "buy" else cost - value)
+        if Decimal(p["vol_closed"]) == 0:
+            assert net == (value - cost if p["type"] == "buy" else cost - value)
+        else:  # value and net are the open volume's: its share of the opening cost, to a unit of the quote
+            share = cost * (Decimal(p["vol"]) - Decimal(p["vol_closed"])) / Decimal(p["vol"])
+            left = value - net if p["type"] == "buy" else value + net
+            assert abs(left - share) <= Decimal("0.0001")
 
 
 def test_trade_balance_shows_the_margin_in_use(account: dict[str, Any]) -> None:

@@ -114,6 +114,19 @@ def test_earn_migration_conversions_and_other_types(truth: dict[str, Any]) -> No
     assert min(r["time"] for r in delisted) >= day(2025, 3, 31)
 
 
+def test_staking_is_legacy_before_the_earn_launch_and_through_earn_after(truth: dict[str, Any]) -> None:
+    rows = list(truth["ledgers"]["ledger"].values())
+    launch = day(2023, 11, 15)
+    legacy = [r for r in rows if r["asset"] in ("DOT.S", "ETH2.S") and r["subtype"] != "migration"
+              and r["type"] in ("transfer", "staking") and Decimal(r["amount"]) > 0]
+    assert legacy and max(r["time"] for r in legacy) < launch  # DOT -> DOT.S, ETH -> ETH2.S and their rewards
+    staked = [r for r in rows if r["time"] >= launch and r["type"] == "earn" and Decimal(r["amount"]) > 0
+              and (r["asset"], r["wallet"]) in (("DOT", "earn / bonded"), ("XETH", "earn / liquid"))
+              and r["subtype"] in ("allocation", "reward")]
+    assert {r["subtype"] for r in staked} == {"allocation", "reward"}
+    assert "DOT" in {r["asset"] for r in staked if r["subtype"] == "allocation"}
+
+
 def test_every_export_header_era_carries_the_shapes() -> None:
     for era in LEDGER_HEADERS:
         kraken, clock = _kraken(5, 500, ledgers_header=era)
