@@ -35,13 +35,13 @@ SELECT e.account, e.txn_id, e.txn_time, e.refid, e.ledger_id, e.time, e.type, e.
        (CASE WHEN e.counter_posted THEN -e.amount END){t} AS counter, e.kraken_balance{t}, e.counter_role,
        e.counter_account, {values}
 FROM reporting.journal_entry e {price}
-WHERE e.txn_time >= %(start)s AND e.txn_time < %(end)s
-  AND (%(accounts)s::text[] IS NULL OR e.account = ANY(%(accounts)s::text[]))
+WHERE {where}
 ORDER BY e.txn_time, e.account COLLATE "C", e.txn_id COLLATE "C", e.time, e.ledger_id COLLATE "C"
 """
 _VALUES = ("((e.amount - e.fee) * pr.price){t}, (CASE WHEN e.fee_posted THEN e.fee * pr.price END){t}, "
            "(CASE WHEN e.counter_posted THEN -e.amount * pr.price END){t}")
 _NO_VALUES = "NULL::numeric{t}, NULL::numeric{t}, NULL::numeric{t}"
+_START, _END, _ACCOUNTS = ("e.txn_time >= %(start)s", "e.txn_time < %(end)s", "e.account = ANY(%(accounts)s::text[])")
 _PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(e.asset_code, %(currency)s, e.time) pr ON true"
 
 
@@ -63,10 +63,11 @@ def journal_entries(conn: Connection, *, accounts: Sequence[str] | None, start: 
     lets go of the GIL while it waits for the server, so the server's work and the caller's overlap. The
     connection is the reader's until the rows are exhausted or the iterator is closed."""
     cast = "::text" if numbers_as_text else ""
+    # only the conditions asked: each is tested on every entry the view gives (after its windows)
+    where = [c for c, given in ((_START, start), (_END, end), (_ACCOUNTS, accounts)) if given] or ["true"]
     sql = _ENTRIES.format(values=(_VALUES if currency else _NO_VALUES).format(t=cast),
-                          price=_PRICE_JOIN if currency else "", t=cast)
-    params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
-              "accounts": list(accounts) if accounts else None, "currency": currency}
+                          price=_PRICE_JOIN if currency else "", t=cast, where=" AND ".join(where))
+    params = {"start": start, "end": end, "accounts": list(accounts) if accounts else None, "currency": currency}
     conn.execute(text("SET LOCAL work_mem = '1GB'"))  # the view's windows and sorts stay in memory
     conn.execute(text("SET LOCAL enable_mergejoin = off"))  # entries to their chain by hash, not two sorts
     raw = conn.connection.driver_connection

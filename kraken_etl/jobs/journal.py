@@ -179,8 +179,8 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
             # the common Beancount export is written straight from the entry rows, their numbers as text
             direct = fmt == "beancount" and plan is None and gains is None
-            rows = reads.journal_entries(conn, accounts=chosen, start=start, end=end, currency=currency,
-                                         numbers_as_text=direct)
+            rows = reads.journal_entries(conn, accounts=None if set(chosen) == set(known) else chosen, start=start,
+                                         end=end, currency=currency, numbers_as_text=direct)
             prices = (Price(*row) for row in reads.prices(conn, start=start, end=end))
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
