@@ -7,8 +7,9 @@ import fast path into a fresh migrated database (TEST_DATABASE_URL, or the embed
 reporting schema is refreshed, then `export_journal(..., "beancount")` runs once, whole history: seconds, file
 size, transactions, postings, balance assertions, this process's CPU time, the embedded test server's CPU
 time (the export's queries; wall seconds minus both is waiting for a CPU on a shared machine) and the load
-average around the export. With `--bean-check`, Beancount's own check of the file is timed too (it must
-report no error).
+average around the export. Then the export's read alone (no file): seconds and CPU (this process's, the
+server's) until PostgreSQL sends the first row, and for the rest of the rows. With `--bean-check`,
+Beancount's own check of the file is timed too (it must report no error).
 
 Building the account takes far longer than the export (minutes at 1,000,000 entries): `--keep-database NAME`
 keeps the loaded database on the test server and `--reuse-database NAME` exports from it again (after
@@ -88,6 +89,33 @@ def _export(engine: Any, out: dict[str, Any], bean_check: bool) -> None:
                                  "exit_code": proc.returncode, "errors": proc.stdout.count("\n")}
 
 
+def _read_alone(engine: Any, out: dict[str, Any]) -> None:
+    """The export's read of the entries alone (no file written): how long PostgreSQL works before it sends the
+    first row (the view's windows and sort), then the rest of the read; this process's and the server's CPU
+    in each part."""
+    from kraken_etl.db.journal import journal_entries
+
+    with engine.connect() as conn, conn.begin():
+        load = os.getloadavg()
+        started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu()
+        rows = journal_entries(conn, accounts=None, start=None, end=None, numbers_as_text=True)
+        count = 1 if next(rows, None) is not None else 0
+        first, first_cpu, first_server = time.perf_counter(), time.process_time(), _server_cpu()
+        count += sum(1 for _ in rows)
+        done, done_cpu, done_server = time.perf_counter(), time.process_time(), _server_cpu()
+
+    def spent(after: float | None, before: float | None) -> float | None:
+        return None if after is None or before is None else round(after - before, 2)
+
+    out["read_alone"] = {
+        "rows": count, "load_average_at_start": load, "load_average_at_end": os.getloadavg(),
+        "first_row_seconds": round(first - started, 2), "server_cpu_to_first_row": spent(first_server, server),
+        "rest_seconds": round(done - first, 2), "client_cpu_rest": round(done_cpu - first_cpu, 2),
+        "server_cpu_rest": spent(done_server, first_server), "client_cpu_total": round(done_cpu - cpu, 2),
+    }
+    print(f"read alone: first row after {first - started:.1f} s, all after {done - started:.1f} s", flush=True)
+
+
 def _build(entries: int, url: str, out: dict[str, Any]) -> None:
     """Simulate the account, export its ledgers and load them into the (migrated, empty) database `url`."""
     from sqlalchemy import text
@@ -151,6 +179,7 @@ def main() -> int:
             out["entries"] = conn.execute(text("SELECT count(*) FROM kraken.ledger_entry")).scalar_one()
         print(f"{out['entries']} entries", flush=True)
         _export(engine, out, args.bean_check)
+        _read_alone(engine, out)
         engine.dispose()
     finally:
         if not (args.keep_database or args.reuse_database):

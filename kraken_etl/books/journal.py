@@ -154,7 +154,7 @@ def _made(batch: list[Posting], gains: GainsHook | None) -> Transaction:
 @dataclass(slots=True)
 class _Last:
     time: datetime
-    candidates: list[tuple[str, Decimal, Decimal]]  # (ledger_id, Kraken balance, amount - fee)
+    candidates: list[tuple[str, Decimal | str, Decimal | str]]  # (ledger_id, Kraken balance, amount - fee)
 
 
 @dataclass(slots=True)
@@ -173,23 +173,32 @@ class DayEnds:
 
     def add(self, txn: Transaction) -> list[Assertion]:
         """Take one transaction; returns the assertions of the day it closes (empty when the day goes on)."""
-        closed = self.close_day() if self.day is not None and txn.day != self.day else []
-        self.day = txn.day
-        last = self.last
+        closed = self.start(txn.day)
         for (_, _, _, _, ledger_id, time, _, _, posting, role, gl_account, asset, wallet, amount, balance,
              *_) in txn.postings:
-            if posting != 1 or role != "asset":
-                continue
-            if wallet is None or balance is None:
-                self.unasserted += 1
-                continue
-            key = (gl_account, asset)
-            seen = last.get(key)
-            if seen is None or time > seen.time:
-                last[key] = _Last(time, [(ledger_id, balance, amount)])
-            elif time == seen.time:
-                seen.candidates.append((ledger_id, balance, amount))
+            if posting == 1 and role == "asset":
+                self.entry(ledger_id, time, gl_account, asset, wallet, amount, balance)
         return closed
+
+    def start(self, day: date) -> list[Assertion]:
+        """A transaction of `day` begins: returns the assertions of the day it closes (empty when the day goes on)."""
+        closed = self.close_day() if self.day is not None and day != self.day else []
+        self.day = day
+        return closed
+
+    def entry(self, ledger_id: str, time: datetime, gl_account: str, asset: str, wallet: str | None,
+              net: Decimal | str, balance: Decimal | str | None) -> None:
+        """Take the asset posting of one entry of the current day: its amount (amount - fee) and Kraken's
+        balance after it, as Decimals or as their exact text."""
+        if wallet is None or balance is None:
+            self.unasserted += 1
+            return
+        key = (gl_account, asset)
+        seen = self.last.get(key)
+        if seen is None or time > seen.time:
+            self.last[key] = _Last(time, [(ledger_id, balance, net)])
+        elif time == seen.time:
+            seen.candidates.append((ledger_id, balance, net))
 
     def close_day(self) -> list[Assertion]:
         """The assertions of the current day (and forget it)."""
@@ -200,13 +209,13 @@ class DayEnds:
         return out
 
 
-def _final(candidates: list[tuple[str, Decimal, Decimal]]) -> tuple[Decimal, str]:
+def _final(candidates: list[tuple[str, Decimal | str, Decimal | str]]) -> tuple[Decimal, str]:
     if len(candidates) > 1:
-        starts = [balance - net for _, balance, net in candidates]
+        starts = [Decimal(balance) - Decimal(net) for _, balance, net in candidates]
         ends = [(lid, bal) for i, (lid, bal, _) in enumerate(candidates)
-                if not any(j != i and s == bal for j, s in enumerate(starts))]
+                if not any(j != i and s == Decimal(bal) for j, s in enumerate(starts))]
         if ends:
             lid, bal = ends[-1]
-            return bal, lid
+            return Decimal(bal), lid
     lid, bal, _ = candidates[-1]
-    return bal, lid
+    return Decimal(bal), lid

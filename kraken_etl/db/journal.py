@@ -9,7 +9,9 @@ partial history) opens with it on its first entry's day.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,17 +31,17 @@ _FAR_FUTURE = datetime.fromisoformat("9999-12-30T00:00:00+00:00")
 # entries come sorted that way, text in byte order): the plan finds them in order and does not sort them again.
 _ENTRIES = """
 SELECT e.account, e.txn_id, e.txn_time, e.refid, e.ledger_id, e.time, e.type, e.subtype, e.asset, e.wallet,
-       e.asset_account, e.amount - e.fee AS net, CASE WHEN e.fee_posted THEN e.fee END AS fee,
-       CASE WHEN e.counter_posted THEN -e.amount END AS counter, e.kraken_balance, e.counter_role,
+       e.asset_account, (e.amount - e.fee){t} AS net, (CASE WHEN e.fee_posted THEN e.fee END){t} AS fee,
+       (CASE WHEN e.counter_posted THEN -e.amount END){t} AS counter, e.kraken_balance{t}, e.counter_role,
        e.counter_account, {values}
 FROM reporting.journal_entry e {price}
-WHERE e.txn_time >= %(start)s AND e.txn_time < %(end)s
-  AND (%(accounts)s::text[] IS NULL OR e.account = ANY(%(accounts)s::text[]))
+WHERE {where}
 ORDER BY e.txn_time, e.account COLLATE "C", e.txn_id COLLATE "C", e.time, e.ledger_id COLLATE "C"
 """
-_VALUES = ("(e.amount - e.fee) * pr.price, CASE WHEN e.fee_posted THEN e.fee * pr.price END, "
-           "CASE WHEN e.counter_posted THEN -e.amount * pr.price END")
-_NO_VALUES = "NULL::numeric, NULL::numeric, NULL::numeric"
+_VALUES = ("((e.amount - e.fee) * pr.price){t}, (CASE WHEN e.fee_posted THEN e.fee * pr.price END){t}, "
+           "(CASE WHEN e.counter_posted THEN -e.amount * pr.price END){t}")
+_NO_VALUES = "NULL::numeric{t}, NULL::numeric{t}, NULL::numeric{t}"
+_START, _END, _ACCOUNTS = ("e.txn_time >= %(start)s", "e.txn_time < %(end)s", "e.account = ANY(%(accounts)s::text[])")
 _PRICE_JOIN = "LEFT JOIN LATERAL reporting.price_at(e.asset_code, %(currency)s, e.time) pr ON true"
 
 
@@ -49,22 +51,63 @@ def accounts_with_entries(conn: Connection) -> list[str]:
 
 
 def journal_entries(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,
-                    end: datetime | None, currency: str | None = None,
-                    batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+                    end: datetime | None, currency: str | None = None, numbers_as_text: bool = False,
+                    batch: int = 20_000) -> Generator[tuple[Any, ...], None, None]:
     """The ledger entries of the transactions dated in [start, end), in journal order, as rows of
     `kraken_etl.books.journal.EntryRow` (expand them with `kraken_etl.books.journal.entry_postings`); the
     values priced in `currency` (`reporting.price_at` at the entry's time; None when no price is stored or
-    no currency is asked)."""
-    sql = _ENTRIES.format(values=_VALUES if currency else _NO_VALUES, price=_PRICE_JOIN if currency else "")
-    params = {"start": start or _FAR_PAST, "end": end or _FAR_FUTURE,
-              "accounts": list(accounts) if accounts else None, "currency": currency}
+    no currency is asked). With `numbers_as_text`, the amounts, balance and values come as PostgreSQL's text
+    of the numeric (exact, its own scale, never in exponent form) instead of Decimals.
+
+    A thread reads the rows ahead (a few batches) while the caller works through the ones before: psycopg
+    lets go of the GIL while it waits for the server, so the server's work and the caller's overlap. The
+    connection is the reader's until the rows are exhausted or the iterator is closed."""
+    cast = "::text" if numbers_as_text else ""
+    # only the conditions asked: each is tested on every entry the view gives (after its windows)
+    where = [c for c, given in ((_START, start), (_END, end), (_ACCOUNTS, accounts)) if given] or ["true"]
+    sql = _ENTRIES.format(values=(_VALUES if currency else _NO_VALUES).format(t=cast),
+                          price=_PRICE_JOIN if currency else "", t=cast, where=" AND ".join(where))
+    params = {"start": start, "end": end, "accounts": list(accounts) if accounts else None, "currency": currency}
     conn.execute(text("SET LOCAL work_mem = '1GB'"))  # the view's windows and sorts stay in memory
+    conn.execute(text("SET LOCAL enable_mergejoin = off"))  # entries to their chain by hash, not two sorts
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor(name="journal_entries") as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(batch):
-            yield from rows
+        yield from _read_ahead(lambda: cursor.fetchmany(batch))
+
+
+def _read_ahead(fetch: Callable[[], list[Any]], depth: int = 4) -> Iterator[Any]:
+    """The rows of `fetch()` batches until an empty one, fetched by a thread up to `depth` batches ahead."""
+    batches: queue.Queue[list[Any] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                rows = fetch()
+                if not rows:
+                    break
+                batches.put(rows)
+            batches.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            batches.put(exc)
+
+    reader = threading.Thread(target=read, name="journal-entries", daemon=True)
+    reader.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        while reader.is_alive():  # the consumer stopped early: let the reader finish its batch and go
+            try:
+                batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        reader.join()
 
 
 def opening_balances(conn: Connection, *, accounts: Sequence[str] | None, start: datetime | None,

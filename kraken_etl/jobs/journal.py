@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 
 from kraken_etl.books.journal import GainsHook, Opening, entry_postings
 from kraken_etl.books.journal_beancount import BeancountRenderer
+from kraken_etl.books.journal_beancount_rows import render_entries
 from kraken_etl.books.journal_csv import CsvRenderer
 from kraken_etl.books.journal_gains import StoredGains, stored_gains
 from kraken_etl.books.journal_ledger import LedgerRenderer
@@ -175,22 +177,29 @@ def export_journal(engine: Engine, out: Path, fmt: str, *, accounts: Sequence[st
                 if lots:
                     plan = _lot_plan(conn, chosen, method, (currency or "USD").upper(), period)
             openings = [Opening(*row) for row in reads.opening_balances(conn, accounts=chosen, start=start, end=end)]
-            rows = reads.journal_entries(conn, accounts=chosen, start=start, end=end, currency=currency)
-            postings = entry_postings(rows)
+            # the common Beancount export is written straight from the entry rows, their numbers as text
+            direct = fmt == "beancount" and plan is None and gains is None
+            rows = reads.journal_entries(conn, accounts=None if set(chosen) == set(known) else chosen, start=start,
+                                         end=end, currency=currency, numbers_as_text=direct)
             prices = (Price(*row) for row in reads.prices(conn, start=start, end=end))
             out.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                    if plan is not None:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle, closing(rows):
+                    if direct:
+                        stats = render_entries(BeancountRenderer(handle, chart, currency=currency),
+                                               openings=openings, rows=rows, prices=prices)
+                    elif plan is not None:
                         renderer: Renderer = LotsBeancountRenderer(handle, chart, plan, currency=currency)
                         try:
-                            stats = render(renderer, openings=openings, postings=postings, prices=prices)
+                            stats = render(renderer, openings=openings, postings=entry_postings(rows),
+                                           prices=prices)
                         except LotsError as exc:
                             raise JournalError(str(exc)) from exc
                     else:
                         renderer = _renderer(fmt, handle, chart, currency)
-                        stats = render(renderer, openings=openings, postings=postings, prices=prices, gains=gains)
+                        stats = render(renderer, openings=openings, postings=entry_postings(rows), prices=prices,
+                                       gains=gains)
                 if plan is not None:
                     left = plan.unplaced(end)
                     if left:
