@@ -4,7 +4,7 @@ The loop: fresh token → connect → subscribe (executions with order and trade
 snapshot) → consume. Messages are parsed on arrival and committed in small batches (`batch_max` messages
 or `batch_seconds`, whichever comes first), rows and the session's progress in one transaction.
 
-Gaps (each recorded in `listener_gap` before it is filled from REST by `gapfill`):
+Gaps (each recorded in `listener_gap` by `listen.gaps` before it is filled from REST by `listen.gapfill`):
 
 - ``restart``: at start, from the last moment a previous session was alive to the new subscription
   (covers a kill -9 and the downtime after it);
@@ -24,7 +24,6 @@ import logging
 import os
 import random
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kraken_etl.core.clock import Clock
@@ -39,6 +38,7 @@ from kraken_etl.kraken.ws import TokenKeeper, WsConnection, WsDisconnected, WsSu
 from kraken_etl.listen.batch import Batch, as_datetime
 from kraken_etl.listen.config import ListenerConfig
 from kraken_etl.listen.gapfill import GapFiller, warm_up
+from kraken_etl.listen.gaps import GapRecorder, gap_start
 from kraken_etl.listen.stats import ListenerBusy, ListenStats
 from kraken_etl.listen.subscribe import subscribe
 from kraken_etl.listen.writer import BatchWriter, CommitHook
@@ -46,13 +46,6 @@ from kraken_etl.listen.writer import BatchWriter, CommitHook
 __all__ = ["ListenStats", "Listener", "ListenerBusy"]
 
 log = logging.getLogger(__name__)
-EVENT_LOOKBACK = timedelta(minutes=10)  # how far a message's event time may lag its receipt
-
-
-@dataclass(slots=True)
-class _Pending:
-    gap_ids: list[int] = field(default_factory=list)
-    due: float | None = None
 
 
 class Listener:
@@ -71,7 +64,8 @@ class Listener:
         self.batch = Batch()
         self.tracker = SequenceTracker()
         self._last_event: dict[str, datetime] = {}
-        self._pending = _Pending()
+        self.gaps = GapRecorder(engine=engine, account=account, clock=clock, fill_delay=self.config.fill_delay,
+                                stats=self.stats)
         self._last_received: float | None = None
         self.filler: GapFiller | None = None
         self.writer: BatchWriter | None = None
@@ -99,7 +93,7 @@ class Listener:
             with self.engine.begin() as conn:
                 alive = store.interrupt_stale_sessions(conn, self.account, now)
                 if alive is not None:
-                    alive = self._gap_start(alive, store.newest_events(conn, self.account))
+                    alive = gap_start(alive, store.newest_events(conn, self.account))
                 self.stats.session_id = store.start_session(conn, self.account, now, os.getpid())
                 leftover = store.open_gaps(conn, self.account)
             self.writer = BatchWriter(engine=self.engine, account=self.account, session_id=self.stats.session_id,
@@ -107,8 +101,9 @@ class Listener:
             self.filler = GapFiller(client=self.client, engine=self.engine, account=self.account, clock=self.clock,
                                     margin=self.config.margin, stop=self.stop)
             self.filler.submit([g.id for g in leftover])
+            self.gaps.filler = self.filler
             if alive is not None:  # recorded at once, so a crash before the first subscription keeps it
-                self._record_gap("restart", alive, now)
+                self.gaps.record("restart", alive, now)
             self._loop(now)  # the start-up itself, until the subscription, is a gap too
         finally:
             try:
@@ -128,7 +123,7 @@ class Listener:
         finally:
             if self._open_gap is not None:  # stopped while not subscribed: the interval still counts
                 kind, start = self._open_gap
-                self._record_gap(kind, start, as_datetime(self.clock.now()))
+                self.gaps.record(kind, start, as_datetime(self.clock.now()))
                 self._open_gap = None
 
     def _connections(self, gap_from: tuple[str, datetime] | None, failures: int) -> None:
@@ -140,7 +135,7 @@ class Listener:
                 failures = 0
                 connected = as_datetime(self.clock.now())
                 if self._open_gap is not None:
-                    self._record_gap(self._open_gap[0], self._open_gap[1], connected)
+                    self.gaps.record(self._open_gap[0], self._open_gap[1], connected)
                 self._open_gap = None
                 reason = self._consume(conn)
             except (WsDisconnected, WsSubscriptionRefused) as exc:
@@ -157,7 +152,7 @@ class Listener:
             self._flush()
             if self._open_gap is None and reason != "stop":
                 last = self._last_received
-                self._open_gap = (reason, self._gap_start(
+                self._open_gap = (reason, gap_start(
                     as_datetime(last if last is not None else self.clock.now()), list(self._last_event.values())))
             if self.stop.is_set():
                 break
@@ -203,7 +198,7 @@ class Listener:
             first = self.batch.first_at
             if first is not None and first + cfg.batch_seconds < wait:
                 wait = first + cfg.batch_seconds
-            due = self._pending.due
+            due = self.gaps.due
             if due is not None and due < wait:
                 wait = due
             text = conn.recv(wait - now)
@@ -220,7 +215,7 @@ class Listener:
             if first is not None and now - first >= cfg.batch_seconds:
                 self._flush()
             if due is not None and now >= due:
-                self._fill_pending()
+                self.gaps.hand_over()
             if now - last_any >= cfg.silence_seconds:
                 return "silence"
             if now >= next_ping:
@@ -229,7 +224,7 @@ class Listener:
         self.stats.stop_reason = "signal"
         # what this session covered ends at its last read (or earlier, at the newest event of a channel
         # whose messages may still have been on their way), not when the shutdown finishes
-        self._read_until = self._gap_start(as_datetime(now), list(self._last_event.values()))
+        self._read_until = gap_start(as_datetime(now), list(self._last_event.values()))
         return "stop"
 
     def _handle(self, text: str, now: float | None = None) -> Frame | None:
@@ -252,19 +247,11 @@ class Listener:
                 self._last_event[channel] = newest
         if gap is not None:
             end = newest or as_datetime(now)
-            self._record_gap("sequence", before or end - timedelta(seconds=self.config.silence_seconds), end,
+            self.gaps.record("sequence", before or end - timedelta(seconds=self.config.silence_seconds), end,
                              channel=gap.channel, expected=gap.expected, got=gap.got)
         return frame
 
-    # -- commits and gaps ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _gap_start(last_seen: datetime, newest_events: list[datetime]) -> datetime:
-        """Where a gap after `last_seen` starts: messages still on their way when the connection died can
-        carry event times before the last receipt, so the newest event seen on each channel bounds it
-        too (channels quiet for more than `EVENT_LOOKBACK` are ignored)."""
-        recent = [t for t in newest_events if t >= last_seen - EVENT_LOOKBACK]
-        return min([last_seen, *recent])
+    # -- commits ---------------------------------------------------------------------------
 
     def _flush(self) -> None:
         """Hand the batch to the committer and start a new one."""
@@ -280,26 +267,3 @@ class Listener:
             self.stats.messages, self.stats.executions = w.messages, w.executions
             self.stats.balance_updates, self.stats.quarantined, self.stats.batches = (
                 w.balance_updates, w.quarantined, w.batches)
-
-    def _record_gap(self, kind: str, start: datetime, end: datetime, *, channel: str | None = None,
-                    expected: int | None = None, got: int | None = None) -> None:
-        if end <= start:
-            end = start + timedelta(microseconds=1)
-        with self.engine.begin() as conn:
-            gap_id = store.insert_gap(conn, self.account, self.stats.session_id, kind,
-                                      as_datetime(self.clock.now()), start, end, channel=channel,
-                                      expected=expected, got=got)
-        self.stats.gaps += 1
-        log.info("%s: %s gap %s..%s recorded", self.account, kind, start, end)
-        self._pending.gap_ids.append(gap_id)
-        if self._pending.due is None:
-            self._pending.due = self.clock.now() + self.config.fill_delay
-
-    def _fill_pending(self, force: bool = False) -> None:
-        if not self._pending.gap_ids:
-            return
-        if not force and (self._pending.due is None or self.clock.now() < self._pending.due):
-            return
-        if self.filler is not None:
-            self.filler.submit(self._pending.gap_ids)
-        self._pending = _Pending()
