@@ -20,9 +20,10 @@ asset's balance chain holds (the balance after the k-th entry of an asset is com
   deposits and withdrawals per asset), each run twice (the second warm), with their wall times and the
   plan's root node.
 
-`--explain`: the two reconciles also record each statement's plan as executed (EXPLAIN ANALYZE, BUFFERS through
-auto_explain, `bench/pg_plans.py`) and each check's seconds as the run stored them; the results then go to
-bench/results/pg_scale_reconcile.json (pg_scale.json keeps the plain run's figures).
+`--explain`: the reconciles (and a second full one, every wallet then assigned) also record each statement's plan as
+executed (EXPLAIN ANALYZE, BUFFERS through auto_explain, `bench/pg_plans.py`) and each check's seconds as the run
+stored them; the results then go to bench/results/pg_scale_reconcile.json (pg_scale.json keeps the plain run's
+figures).
 
 Results: bench/results/pg_scale.json with the machine's load average before and after (the machine is shared;
 PostgreSQL's work runs in the cluster's processes, so the figures are wall times: read them with the load).
@@ -150,10 +151,11 @@ def _reconcile(engine: Any, account: str, *, full: bool, explain: bool = False) 
     if explain:
         runner.dispose()
         with engine.connect() as conn:
-            counts = conn.execute(text("SELECT counts FROM kraken.reconciliation_run WHERE run_id = :r"),
+            counts = conn.execute(text("SELECT counts FROM kraken.reconciliation_run WHERE id = :r"),
                                   {"r": result.run_id}).scalar_one()
         out["seconds_per_check"] = {k: v.get("seconds") for k, v in counts.items()}
         out["statements_over_20_ms"] = len(plans)
+        out["statements_over_20_ms_total_seconds"] = round(sum(p["ms"] for p in plans) / 1000, 2)
         out["heaviest_statements"] = heaviest(plans)
     return out
 
@@ -213,6 +215,8 @@ def main() -> None:
             refresh_reporting(engine)
             refresh_seconds = time.perf_counter() - started
             full = _reconcile(engine, probe, full=True, explain=args.explain)
+            # the same full run again: every wallet already assigned, so it writes nothing
+            full_again = _reconcile(engine, probe, full=True, explain=True) if args.explain else None
             # a night's new entries for the probe account (every index in place), then the incremental run
             started = time.perf_counter()
             with engine.begin() as conn:
@@ -244,7 +248,8 @@ def main() -> None:
                                 "total": round(sizes["total_mb"] / millions, 1)},
         "reporting_refresh_all_accounts_seconds": round(refresh_seconds, 1),
         "reconcile_one_account": {"account": probe, "full": full, "incremental_after_new": incremental,
-                                  "new_entries": args.new},
+                                  "new_entries": args.new,
+                                  **({"full_again_wallets_assigned": full_again} if full_again else {})},
         "queries_one_account": queries,
         "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
