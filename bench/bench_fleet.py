@@ -1,6 +1,6 @@
 """Many accounts, one database: the first nightly of a fleet, then a nightly with new activity on every account.
 
-    python bench/bench_fleet.py [--accounts 100] [--entries 5000] [--new 100] [--workers 2] [--batch-size 20]
+    python bench/bench_fleet.py [--accounts 100] [--entries 5000] [--new 100] [--workers 2] [--batch-size 32]
                                 [--scale 1000] [--charts]
 
 The simulator serves `--accounts` accounts of `--entries` ledger entries each from a child process (its CPU is
@@ -177,8 +177,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=5_000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1, help="accounts of a batch at once (the flow: 4); above 1 "
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=4, help="accounts of a batch at once (as the flow: 4); above 1 "
                         "the per-account CPU figures mix the accounts running together")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "fleet.json"))
     parser.add_argument("--charts", action="store_true", help="the nightly report draws its charts (as before)")

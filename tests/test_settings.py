@@ -47,7 +47,7 @@ def test_defaults() -> None:
 
 def test_fleet_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
-    assert (settings.fleet_concurrency, settings.fleet_batch_size, settings.fleet_poll_seconds) == (8, 20, 5.0)
+    assert (settings.fleet_concurrency, settings.fleet_batch_size, settings.fleet_poll_seconds) == (8, 32, 5.0)
     monkeypatch.setenv("KRAKEN_FLEET_CONCURRENCY", "40")
     monkeypatch.setenv("KRAKEN_FLEET_BATCH_SIZE", "3")
     monkeypatch.setenv("KRAKEN_FLEET_POLL_SECONDS", "0.5")

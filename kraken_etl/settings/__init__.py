@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # deployment): how many flow runs at once, how many accounts each runs (a batch shares one process and its
     # imports), and how often the parent reads their states.
     fleet_concurrency: int = Field(default=8, alias="KRAKEN_FLEET_CONCURRENCY", gt=0)
-    fleet_batch_size: int = Field(default=20, alias="KRAKEN_FLEET_BATCH_SIZE", gt=0)
+    fleet_batch_size: int = Field(default=32, alias="KRAKEN_FLEET_BATCH_SIZE", gt=0)
     fleet_poll_seconds: float = Field(default=5.0, alias="KRAKEN_FLEET_POLL_SECONDS", gt=0)
 
     def currency_for(self, account: Account) -> str:

@@ -87,7 +87,7 @@ def test_at_most_limit_runs_at_once_each_a_batch_and_every_account_is_waited_for
     outcomes = _run(labels, prefect, limit=2, batch_size=3, clock=clock)
     assert [o.account for o in outcomes] == labels
     assert all(o.status == "ok" for o in outcomes)
-    assert prefect.started == [labels[0:3], labels[3:6], labels[6:]]
+    assert prefect.started == [labels[0:3], labels[3:5], labels[5:]]
     assert prefect.max_unfinished == 2
     assert {o.run_id for o in outcomes[0:3]} == {"run-0"} and outcomes[6].run_id == "run-2"
     assert outcomes[0].seconds == 1.5  # the account's own task's time, not its batch's
@@ -144,7 +144,10 @@ def test_a_rerun_starts_only_what_did_not_complete() -> None:
 def test_an_accounts_task_is_told_by_its_tag() -> None:
     assert tagged_account(["nightly-fleet", account_tag("acct-7")]) == "acct-7"
     assert tagged_account(["nightly-fleet"]) is None
-    assert batches(["a", "b", "a", "c", "d"], 3) == [["a", "b", "c"], ["d"]]
+    assert batches(["a", "b", "a", "c", "d"], 3) == [["a", "b"], ["c", "d"]]  # as even as can be
+    assert [len(b) for b in batches([str(i) for i in range(100)], 32)] == [25, 25, 25, 25]
+    assert [len(b) for b in batches([str(i) for i in range(7)], 3)] == [3, 2, 2]
+    assert batches([], 3) == [] and batches(["a"], 3) == [["a"]]
 
 
 def test_the_markdown_lists_every_account() -> None:
