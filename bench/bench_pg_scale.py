@@ -1,6 +1,6 @@
 """PostgreSQL at size: `kraken.ledger_entry` with its indexes at `--rows` rows over `--accounts` accounts.
 
-    python bench/bench_pg_scale.py [--rows 10000000] [--accounts 100]
+    python bench/bench_pg_scale.py [--rows 10000000] [--accounts 100] [--explain]
 
 A scratch database of the embedded cluster, migrated to head (the real schema, every index and constraint),
 is filled straight in SQL (generate_series, one INSERT … SELECT per account; no API, no simulator), the way a
@@ -19,6 +19,11 @@ asset's balance chain holds (the balance after the k-th entry of an asset is com
 - the SQL guide's top queries for one account (year-end holdings, balances at a moment, fees per month,
   deposits and withdrawals per asset), each run twice (the second warm), with their wall times and the
   plan's root node.
+
+`--explain`: the reconciles (and a second full one, every wallet then assigned) also record each statement's plan as
+executed (EXPLAIN ANALYZE, BUFFERS through auto_explain, `bench/pg_plans.py`) and each check's seconds as the run
+stored them; the results then go to bench/results/pg_scale_reconcile.json (pg_scale.json keeps the plain run's
+figures).
 
 Results: bench/results/pg_scale.json with the machine's load average before and after (the machine is shared;
 PostgreSQL's work runs in the cluster's processes, so the figures are wall times: read them with the load).
@@ -128,15 +133,31 @@ def _queries(engine: Any, account: str) -> dict[str, Any]:
     return out
 
 
-def _reconcile(engine: Any, account: str, *, full: bool) -> dict[str, Any]:
+def _reconcile(engine: Any, account: str, *, full: bool, explain: bool = False) -> dict[str, Any]:
+    from pg_plans import capture, heaviest  # bench/pg_plans.py, beside this script
+    from sqlalchemy import text
+
+    from kraken_etl.db.engine import make_engine
     from kraken_etl.recon import reconcile
 
+    runner = make_engine(engine.url.render_as_string(hide_password=False)) if explain else engine
+    plans = capture(runner, min_ms=20) if explain else []
     cpu = time.process_time()
     started = time.perf_counter()
-    result = reconcile(engine, account, full=full)
-    return {"wall_seconds": round(time.perf_counter() - started, 2),
-            "our_cpu_seconds": round(time.process_time() - cpu, 3),
-            "incremental": result.incremental, "open": result.open_counts()}
+    result = reconcile(runner, account, full=full)
+    out = {"wall_seconds": round(time.perf_counter() - started, 2),
+           "our_cpu_seconds": round(time.process_time() - cpu, 3),
+           "incremental": result.incremental, "open": result.open_counts()}
+    if explain:
+        runner.dispose()
+        with engine.connect() as conn:
+            counts = conn.execute(text("SELECT counts FROM kraken.reconciliation_run WHERE id = :r"),
+                                  {"r": result.run_id}).scalar_one()
+        out["seconds_per_check"] = {k: v.get("seconds") for k, v in counts.items()}
+        out["statements_over_20_ms"] = len(plans)
+        out["statements_over_20_ms_total_seconds"] = round(sum(p["ms"] for p in plans) / 1000, 2)
+        out["heaviest_statements"] = heaviest(plans)
+    return out
 
 
 def main() -> None:
@@ -144,6 +165,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--explain", action="store_true", help="the reconciles' plans (pg_scale_reconcile.json)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from sqlalchemy import text
@@ -192,7 +214,9 @@ def main() -> None:
             started = time.perf_counter()
             refresh_reporting(engine)
             refresh_seconds = time.perf_counter() - started
-            full = _reconcile(engine, probe, full=True)
+            full = _reconcile(engine, probe, full=True, explain=args.explain)
+            # the same full run again: every wallet already assigned, so it writes nothing
+            full_again = _reconcile(engine, probe, full=True, explain=True) if args.explain else None
             # a night's new entries for the probe account (every index in place), then the incremental run
             started = time.perf_counter()
             with engine.begin() as conn:
@@ -201,7 +225,7 @@ def main() -> None:
                               "later": datetime.now(UTC) - timedelta(hours=1) - timedelta(seconds=SPAN_SECONDS),
                               "step": SPAN_SECONDS / per_account})
             new_seconds = time.perf_counter() - started
-            incremental = _reconcile(engine, probe, full=False)
+            incremental = _reconcile(engine, probe, full=False, explain=args.explain)
             queries = _queries(engine, probe)
             engine.dispose()
     finally:
@@ -224,12 +248,14 @@ def main() -> None:
                                 "total": round(sizes["total_mb"] / millions, 1)},
         "reporting_refresh_all_accounts_seconds": round(refresh_seconds, 1),
         "reconcile_one_account": {"account": probe, "full": full, "incremental_after_new": incremental,
-                                  "new_entries": args.new},
+                                  "new_entries": args.new,
+                                  **({"full_again_wallets_assigned": full_again} if full_again else {})},
         "queries_one_account": queries,
         "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result, indent=2))
-    (REPO / "bench" / "results" / "pg_scale.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "pg_scale_reconcile.json" if args.explain else "pg_scale.json"
+    (REPO / "bench" / "results" / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -47,11 +47,12 @@ def test_defaults() -> None:
 
 def test_fleet_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
-    assert (settings.fleet_concurrency, settings.fleet_poll_seconds) == (8, 5.0)
+    assert (settings.fleet_concurrency, settings.fleet_batch_size, settings.fleet_poll_seconds) == (8, 32, 5.0)
     monkeypatch.setenv("KRAKEN_FLEET_CONCURRENCY", "40")
+    monkeypatch.setenv("KRAKEN_FLEET_BATCH_SIZE", "3")
     monkeypatch.setenv("KRAKEN_FLEET_POLL_SECONDS", "0.5")
     settings = load_settings()
-    assert (settings.fleet_concurrency, settings.fleet_poll_seconds) == (40, 0.5)
+    assert (settings.fleet_concurrency, settings.fleet_batch_size, settings.fleet_poll_seconds) == (40, 3, 0.5)
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,6 +152,7 @@ def test_reporting_currency_from_the_setting_and_per_account(monkeypatch: pytest
         ({}, '[[accounts]]\nlabel = "x"\ncurrency = "<b>"\n', "currency: reporting currency '<b>' must be"),
         ({}, '[[accounts]]\nlabel = "x"\napi_secret = "inline"\n', "secrets go in *_env or *_file"),
         ({"KRAKEN_FLEET_CONCURRENCY": "0"}, None, "KRAKEN_FLEET_CONCURRENCY: Input should be greater than 0"),
+        ({"KRAKEN_FLEET_BATCH_SIZE": "0"}, None, "KRAKEN_FLEET_BATCH_SIZE: Input should be greater than 0"),
         (
             {},
             '[[accounts]]\nlabel = "x"\napi_key_env = "NOT_SET_ANYWHERE"\n',

@@ -1,6 +1,6 @@
 """`kraken-etl nightly [--account A]… [--since DAY] [--fan-out [--rerun-failed]]`: the nightly run, through the
 same Prefect flow as the `nightly` deployment (`flows/nightly.py`), or with `--fan-out` as the `nightly-fleet`
-deployment runs it (`flows/fleet.py`: one `nightly-account` run per account, taken by the Prefect server's
+deployment runs it (`flows/fleet.py`: one `nightly-account` run per batch of accounts, taken by the Prefect server's
 workers on any machine; this process only starts them and waits).
 
 Per account, under its lock: sync every stream to one signpost with the balance snapshot, reconcile, refresh
@@ -27,8 +27,9 @@ def nightly(
         "--since", help="Where a stream with no bookmark yet starts (after an export backfill; YYYY-MM-DD or "
         "ISO 8601, UTC). Ignored where a bookmark exists.")] = None,
     fan_out: Annotated[bool, typer.Option(
-        "--fan-out", help="One run of the nightly-account deployment per account, taken by the workers of the "
-        "Prefect server at PREFECT_API_URL (KRAKEN_FLEET_CONCURRENCY at once); this command waits for all.")] = False,
+        "--fan-out", help="One run of the nightly-account deployment per batch of KRAKEN_FLEET_BATCH_SIZE accounts, "
+        "taken by the workers of the Prefect server at PREFECT_API_URL (KRAKEN_FLEET_CONCURRENCY runs at once); this "
+        "command waits for all.")] = False,
     rerun_failed: Annotated[bool, typer.Option(
         "--rerun-failed", help="With --fan-out: start only the accounts the last fan-out did not complete.")] = False,
 ) -> None:

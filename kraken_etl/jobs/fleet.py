@@ -1,14 +1,18 @@
-"""The nightly run fanned out: one flow run per account, started through a deployment so that any worker on
-any machine can take it, at most `limit` at once; the parent waits for all and reports each account.
+"""The nightly run fanned out: one flow run per batch of accounts, started through a deployment so that any
+worker on any machine can take it, at most `limit` runs at once; the parent waits for all and reports each
+account by name. A batch shares one flow-run process, so the imports of Python, Prefect and ours (seconds of
+CPU) are paid once per batch, not once per account.
 
-This module is the plan, free of Prefect: `run_fleet` is handed two callables — `start(label) -> run id`
-(the flow starts a run of the per-account deployment) and `poll(run ids) -> {run id: RunState}` (the flow
-reads their states) — and a `Clock` to wait on between polls. What must hold across machines is not here:
-one run per account at a time is the account's row lock in the database, and a key's pace is its call counter,
-handed from machine to machine through the database (`jobs.exclusive`).
+This module is the plan, free of Prefect: `run_fleet` is handed three callables — `start(batch) -> run id`
+(the flow starts a run of the per-account deployment with those accounts), `poll(run ids) -> {run id:
+RunState}` (the flow reads their states) and `accounts_of(run id) -> {label: RunState}` (each account's own
+state inside a finished run: its task's) — and a `Clock` to wait on between polls. What must hold across
+machines is not here: one run per account at a time is the account's row lock in the database, and a key's
+pace is its call counter, handed from machine to machine through the database (`jobs.exclusive`).
 
 A rerun does only what is not done: `accounts_to_run` drops the accounts whose earlier run (of this fleet run,
-retried, or of the last fleet run when asked) completed.
+retried, or of the last fleet run when asked) completed them; `account_states` says which those are, account
+by account, when a batch's run ended without completing every account (a killed worker, one account failing).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class RunState:
 
     state: str
     message: str = ""
+    seconds: float | None = None  # an account's own time inside a batch's run (its task's), when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,47 +65,93 @@ def accounts_to_run(labels: Iterable[str], earlier: Mapping[str, str]) -> list[s
     return [label for label in dict.fromkeys(labels) if earlier.get(label) != "COMPLETED"]
 
 
+def batches(labels: Iterable[str], size: int) -> list[list[str]]:
+    """The labels (each once, in order) cut into as few consecutive batches of at most `size` as can hold them,
+    as even as can be (100 labels at 32: four of 25, not 32, 32, 32 and 4: a small last batch would pay a
+    process's imports for a few accounts)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    order = list(dict.fromkeys(labels))
+    count = -(-len(order) // size)  # ceil
+    if count == 0:
+        return []
+    small, extra = divmod(len(order), count)  # the first `extra` batches hold one more
+    cuts = [i * small + min(i, extra) for i in range(count + 1)]
+    return [order[cuts[i]:cuts[i + 1]] for i in range(count)]
+
+
+def account_states(run: RunState, batch: Iterable[str], tasks: Mapping[str, RunState]) -> dict[str, RunState]:
+    """Each account's state in a batch's finished run: its own task's when that ended (an account whose task
+    completed is done, even in a run that crashed after it), otherwise the run's (a task still `RUNNING` in a
+    run that is over died with its worker; a task never started shares the run's fate)."""
+    return {label: tasks[label] if label in tasks and tasks[label].state in TERMINAL else run for label in batch}
+
+
+ACCOUNT_TAG = "account:"  # the tag of an account's task in a batch's run: how the parent tells accounts apart
+
+
+def account_tag(label: str) -> str:
+    """The tag the nightly flow puts on an account's task run."""
+    return ACCOUNT_TAG + label
+
+
+def tagged_account(tags: Iterable[str]) -> str | None:
+    """The account an account's task run is for (its `account_tag`), or None for another task."""
+    return next((tag.removeprefix(ACCOUNT_TAG) for tag in tags if tag.startswith(ACCOUNT_TAG)), None)
+
+
 def _finished(label: str, run_id: str, state: RunState, seconds: float) -> FleetOutcome:
+    seconds = state.seconds if state.seconds is not None else seconds
     if state.state == "COMPLETED":
         return FleetOutcome(label, "ok", run_id, "", seconds)
     detail = f"{state.state.lower()}: {state.message}" if state.message else state.state.lower()
     return FleetOutcome(label, "failed", run_id, detail, seconds)
 
 
-def run_fleet(labels: Iterable[str], *, start: Callable[[str], str],
-              poll: Callable[[list[str]], Mapping[str, RunState]], limit: int, clock: Clock,
-              poll_seconds: float = 1.0) -> list[FleetOutcome]:
-    """Start one run per label, keeping at most `limit` unfinished at once, and wait for all.
+def run_fleet(labels: Iterable[str], *, start: Callable[[list[str]], str],
+              poll: Callable[[list[str]], Mapping[str, RunState]],
+              accounts_of: Callable[[str], Mapping[str, RunState]], limit: int, clock: Clock,
+              batch_size: int = 1, poll_seconds: float = 1.0) -> list[FleetOutcome]:
+    """Start one run per batch of `batch_size` labels, keeping at most `limit` runs unfinished at once, and wait
+    for all; then each account's outcome, by name.
 
     Args:
-        start: creates the run of one account and returns its id (raising: that account failed to start).
+        start: creates the run of one batch of accounts and returns its id (raising: those failed to start).
         poll: the states of the given runs (a run missing from the answer is still pending).
-        limit: how many accounts run at once (KRAKEN_FLEET_CONCURRENCY).
+        accounts_of: each account's own state inside a finished run (its task's; an account missing from the
+            answer, or not finished in it, takes the run's state: `account_states`).
+        limit: how many runs at once (KRAKEN_FLEET_CONCURRENCY).
         clock: waits `poll_seconds` between polls that saw nothing finish.
+        batch_size: accounts per run (KRAKEN_FLEET_BATCH_SIZE).
 
     Returns:
-        one outcome per label, in the labels' order.
+        one outcome per label, in the labels' order (`seconds`: its run's, from start to end).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
     order = list(dict.fromkeys(labels))
-    waiting = deque(order)
-    running: dict[str, tuple[str, float]] = {}  # run id -> (label, started)
+    waiting = deque(batches(order, batch_size))
+    running: dict[str, tuple[list[str], float]] = {}  # run id -> (batch, started)
     outcomes: dict[str, FleetOutcome] = {}
     while waiting or running:
         while waiting and len(running) < limit:
-            label = waiting.popleft()
+            batch = waiting.popleft()
             try:
-                running[start(label)] = (label, clock.now())
-            except Exception as exc:  # one account that cannot start never stops the others
-                outcomes[label] = FleetOutcome(label, "failed", None, f"not started: {type(exc).__name__}: {exc}")
+                running[start(batch)] = (batch, clock.now())
+            except Exception as exc:  # one batch that cannot start never stops the others
+                for label in batch:
+                    outcomes[label] = FleetOutcome(label, "failed", None,
+                                                   f"not started: {type(exc).__name__}: {exc}")
         if not running:
             continue
         states = poll(list(running))
         done = [run_id for run_id, state in states.items() if run_id in running and state.state in TERMINAL]
         for run_id in done:
-            label, started = running.pop(run_id)
-            outcomes[label] = _finished(label, run_id, states[run_id], clock.now() - started)
+            batch, started = running.pop(run_id)
+            seconds = clock.now() - started
+            each = account_states(states[run_id], batch, accounts_of(run_id))
+            for label in batch:
+                outcomes[label] = _finished(label, run_id, each[label], seconds)
         if running and not done:
             clock.sleep(poll_seconds)
     return [outcomes[label] for label in order]

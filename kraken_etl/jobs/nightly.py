@@ -55,6 +55,19 @@ class NightlyFailed(KrakenEtlError):
     """At least one account of a nightly run failed; the message names each and why."""
 
 
+class AccountFailed(KrakenEtlError):
+    """One account's nightly run ended with a failed step (its data synced as far as it got); carries the
+    outcome, so the run's artifact still shows every step. Raised by the nightly flow's task, so the task's
+    own state says which account failed (the fan-out reads it)."""
+
+    def __init__(self, outcome: NightlyOutcome) -> None:
+        super().__init__(f"nightly failed for account {outcome.account!r}: {outcome.error}")
+        self.outcome = outcome
+
+    def __reduce__(self) -> tuple[type[AccountFailed], tuple[NightlyOutcome]]:
+        return (AccountFailed, (self.outcome,))
+
+
 @dataclass(slots=True)
 class StepOutcome:
     """One step after the sync: reconcile, refresh_reporting or report."""
@@ -95,8 +108,22 @@ class NightlyOutcome:
         }
 
 
+def raise_if_failed(outcome: NightlyOutcome) -> NightlyOutcome:
+    """`outcome` when it is ok.
+
+    Raises:
+        AccountFailed: holding it, when a step failed.
+    """
+    if outcome.status == "failed":
+        raise AccountFailed(outcome)
+    return outcome
+
+
 def failed_outcome(account: str, signpost: datetime, error: BaseException | str) -> NightlyOutcome:
-    """The outcome of an account whose run raised (the flow builds it from the task's failed state)."""
+    """The outcome of an account whose run raised (the flow builds it from the task's failed state): the one
+    `AccountFailed` holds, or one saying why."""
+    if isinstance(error, AccountFailed):
+        return error.outcome
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     return NightlyOutcome(account, signpost, status="failed", error=text)
 
@@ -159,13 +186,14 @@ def refresh_reporting_step(engine: Engine, settings: Settings | None = None, *,
     return _step("refresh_reporting", run)
 
 
-def report_step(engine: Engine, account: str, out: Path) -> StepOutcome:
-    """`kraken_etl.report.write_report` for the account, to `out`."""
+def report_step(engine: Engine, account: str, out: Path, *, charts: bool = True) -> StepOutcome:
+    """`kraken_etl.report.write_report` for the account, to `out` (`charts=False`: tables only)."""
 
     def run() -> StepOutcome:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_report(engine, out, account=account)
-        return StepOutcome("report", "ok", f"written to {out}", path=str(out))
+        write_report(engine, out, account=account, charts=charts)
+        return StepOutcome("report", "ok", f"written to {out}" + ("" if charts else " (tables only)"),
+                           path=str(out))
 
     return _step("report", run)
 
@@ -183,7 +211,7 @@ def _bookmarks(engine: Engine, account: str) -> dict[str, datetime | None]:
 
 def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None = None,
                 settings: Settings | None = None, progress: Progress = quiet_progress,
-                refresh: RefreshMode = "always") -> NightlyOutcome:
+                refresh: RefreshMode = "always", charts: bool = True) -> NightlyOutcome:
     """The nightly run of one configured account, under its lock, up to the signpost `now`.
 
     Args:
@@ -192,6 +220,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
         progress: the sync's events (where each stream starts, each committed sub-window of a long walk).
         refresh: `always` (the reporting schema, for every account) or `when_stale` (only when this account's
             load fell in days already summed: one account of a fan-out, whose parent refreshes once).
+        charts: False: the report is tables only, without starting the chart engine (the fan-out's runs).
 
     Raises:
         AccountBusy: when another run holds the account (nothing was touched).
@@ -212,7 +241,7 @@ def run_nightly(label: str, *, now: datetime | str, since: datetime | str | None
             reconcile_step(engine, label, signpost),
             refresh_reporting_step(engine, session.settings,
                                    when_stale_for=label if refresh == "when_stale" else None),
-            report_step(engine, label, report_path(session.settings, label, signpost)),
+            report_step(engine, label, report_path(session.settings, label, signpost), charts=charts),
         ]
         outcome.bookmarks = _bookmarks(engine, label)
     failed = [s for s in outcome.steps if s.status == "failed"]

@@ -25,7 +25,7 @@ from kraken_etl.core.clock import Clock, SystemClock
 from kraken_etl.kraken.auth import KrakenAuth
 from kraken_etl.kraken.calls import PrivateCall
 from kraken_etl.kraken.errors import MissingCredentials, PermissionDenied
-from kraken_etl.kraken.http import decode_answer, default_transport, form_value
+from kraken_etl.kraken.http import decode_answer, default_transport, form_value, tls_context
 from kraken_etl.kraken.nonce import FileNonceSource, MemoryNonceSource, NonceSource, key_id
 from kraken_etl.kraken.ratelimit import PUBLIC_TIER, SharedCounter, counter_for
 from kraken_etl.kraken.retry import ClientStats, Retrier, RetryPolicy
@@ -104,6 +104,7 @@ class KrakenClient:
             timeout=timeout,
             transport=transport or default_transport(base_url),
             headers={"User-Agent": USER_AGENT},
+            verify=tls_context(),  # the proxies' transports, when the environment sets a proxy
         )
         self._retrier = Retrier(self.retry, self.clock, self.stats, self._rng, tier, self._http.base_url.host)
 

@@ -12,6 +12,7 @@ never turned off (there is no setting for it).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -44,6 +45,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context, verifying against httpx's CA bundle as `verify=True` does. Each client
+    building its own loads the bundle again (tens of milliseconds of CPU, two clients per account-night)."""
+    return httpx.create_ssl_context()
+
+
 def default_transport(base_url: str) -> httpx.HTTPTransport | None:
     """Our transport: HTTP/1.1 with TCP_NODELAY (a small form body must not wait for the server's delayed ACK,
     ~40 ms a call) — or None, so httpx applies the proxy environment itself.
@@ -56,7 +64,7 @@ def default_transport(base_url: str) -> httpx.HTTPTransport | None:
     if proxied and not is_loopback(httpx.URL(base_url).host):
         return None
     return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0,
-                               verify=True)
+                               verify=tls_context())
 
 
 def form_value(value: Any) -> str:

@@ -1,6 +1,6 @@
 """The offline HTML report: one self-contained page (charts as inline SVG, no script, no network).
 
-Entry point: `write_report(engine, out, *, account=None, date_from=None, date_to=None) -> ReportInfo`.
+Entry point: `write_report(engine, out, *, account=None, date_from=None, date_to=None, charts=True) -> ReportInfo`.
 Figures come from schema `reporting` through `kraken_etl.db.reporting`; this package only lays them out.
 The names are loaded on first use, so the chart engine's child process (`kraken_etl.report.engine`) starts
 without importing the database layer.

@@ -50,8 +50,8 @@ def chart_spec(got: Mapping[str, Any]) -> dict[str, Any] | None:
     return charts.portfolio_spec(charts.values(points, ("day", "value")), got["currency"] or "mixed currencies")
 
 
-def sections(got: Mapping[str, Any], chart: str | None, to_day: object) -> list[Section]:
-    """The three valuation sections."""
+def sections(got: Mapping[str, Any], chart: str | None, to_day: object, no_chart: str = "") -> list[Section]:
+    """The three valuation sections (`no_chart`: what the portfolio's note says when the chart is left out)."""
     currency = got["currency"]
     label = _label(currency)
     unpriced_days = sum(1 for r in got["portfolio"] if r["unpriced"])
@@ -63,7 +63,7 @@ def sections(got: Mapping[str, Any], chart: str | None, to_day: object) -> list[
                 "Value of the end-of-day holdings (balance x the price of the day's last hour, from Kraken's "
                 "candles), wallets" + (" and accounts" if got.get("all_accounts") else "") + " summed."
                 + (f" {unpriced_days} day(s) hold an asset without a price: those days' totals leave it out."
-                   if unpriced_days else ""),
+                   if unpriced_days else "") + no_chart,
                 chart=chart),
         Section("valuation", f"Holdings at the end of {to_day} with price and value {label}",
                 "Per account and asset, wallets summed; the last row is the total of the priced holdings."

@@ -70,8 +70,10 @@ class Settings(BaseSettings):
     # the valuation check can read Kraken's own price of each and name the asset behind a difference.
     trade_balance_denominations: int = Field(default=8, alias="KRAKEN_TRADE_BALANCE_DENOMINATIONS", ge=0)
     # The nightly fanned out over Prefect workers (`kraken-etl nightly --fan-out`, the `nightly-fleet`
-    # deployment): how many accounts run at once, and how often the parent reads their states.
+    # deployment): how many flow runs at once, how many accounts each runs (a batch shares one process and its
+    # imports), and how often the parent reads their states.
     fleet_concurrency: int = Field(default=8, alias="KRAKEN_FLEET_CONCURRENCY", gt=0)
+    fleet_batch_size: int = Field(default=32, alias="KRAKEN_FLEET_BATCH_SIZE", gt=0)
     fleet_poll_seconds: float = Field(default=5.0, alias="KRAKEN_FLEET_POLL_SECONDS", gt=0)
 
     def currency_for(self, account: Account) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,11 +10,13 @@ import pytest
 from kraken_etl.core.results import JobResult
 from kraken_etl.jobs.artifact import nightly_markdown
 from kraken_etl.jobs.nightly import (
+    AccountFailed,
     NightlyFailed,
     NightlyOutcome,
     StepOutcome,
     failed_outcome,
     raise_for_failures,
+    raise_if_failed,
 )
 
 NOW = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
@@ -68,3 +71,19 @@ def test_raise_for_failures_names_every_failed_account() -> None:
     assert str(caught.value) == "nightly failed for account 'x': boom; account 'y': bang"
 
 
+
+
+def test_an_account_with_a_failed_step_fails_its_task_and_keeps_every_step_for_the_artifact() -> None:
+    ok = _ok("fine")
+    assert raise_if_failed(ok) is ok
+    bad = _ok("broken")
+    bad.steps.append(StepOutcome("report", "failed", "ReportError: disk full"))
+    bad.status, bad.error = "failed", "report: ReportError: disk full"
+    with pytest.raises(AccountFailed) as raised:
+        raise_if_failed(bad)
+    assert str(raised.value) == "nightly failed for account 'broken': report: ReportError: disk full"
+    # the flow reads the task's exception back (Prefect may have pickled it): the outcome with every step
+    for error in (raised.value, pickle.loads(pickle.dumps(raised.value))):
+        outcome = failed_outcome("broken", NOW, error)
+        assert outcome.status == "failed" and [s.name for s in outcome.steps] == [s.name for s in bad.steps]
+        assert outcome.sync == bad.sync

@@ -95,6 +95,23 @@ def test_nightly_runs_the_flow_end_to_end_and_a_failure_is_one_line(
     assert sim.api_secret not in failed.stdout + failed.stderr + done.stdout + done.stderr
 
 
+def test_a_failed_step_fails_its_account_by_name_with_the_data_synced(
+    sim: RunningSimulator, env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "reports").write_text("a file where the reports folder goes")  # the report step cannot write
+    failed = _nightly(env, "--account", "a")
+    assert failed.returncode == 1, failed.stdout[-2000:] + failed.stderr[-2000:]
+    lines = [line for line in failed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, failed.stderr
+    assert lines[0].startswith("error: nightly failed for account 'a': report: "), lines[0]
+    assert "Traceback" not in failed.stdout + failed.stderr
+    engine = make_engine(db_url)
+    try:
+        assert compare_all(engine, "a", truths(sim)) == []  # a failed step does not undo the sync
+    finally:
+        engine.dispose()
+
+
 def test_an_unknown_account_is_one_line_before_anything_runs(env: dict[str, str]) -> None:
     done = _nightly(env, "--account", "nobody")
     assert done.returncode == 2

@@ -63,6 +63,28 @@ def test_report_renders_offline_with_charts_and_the_truths_numbers(loaded: Loade
     assert ACCOUNT in result["scope"]
 
 
+def test_a_report_without_charts_has_every_table_and_says_where_the_charts_were(loaded: Loaded,
+                                                                               tmp_path: Path) -> None:
+    out = tmp_path / "tables.html"
+    info = write_report(loaded.engine, out, account=ACCOUNT, charts=False)
+    assert info.charts == 0
+    page = open_offline(out, READ_PAGE.replace("scripts: document.scripts.length,", """scripts: document.scripts.length,
+  notes: Object.fromEntries([...document.querySelectorAll('section')].map(s => [s.id,
+    s.querySelector('p.note').textContent])),
+  svgs: document.querySelectorAll('svg').length,"""))
+    assert page.requests == [out.resolve().as_uri()], page.requests
+    result = page.result
+    assert result["charts"] == {} and result["svgs"] == 0 and result["scripts"] == 0
+    for chart in ("portfolio", "balances", "fees", "trades", "flows"):
+        assert "written without charts" in result["notes"][chart] and "kraken-etl report" in result["notes"][chart]
+    assert "written without charts" not in result["notes"]["holdings"]
+    holdings = {(r["asset"], r["wallet"]): r["balance"] for r in result["tables"]["holdings"]}
+    truth = {(normalize_asset(a), ""): v for a, v in loaded.truths["balances"]["balance"].items() if D(v) != 0}
+    assert holdings == truth
+    fills = Counter((_pairs()[r["pair"]], r["type"]) for r in loaded.truths["trades"]["trades"].values())
+    assert {(r["pair"], r["side"]): int(r["trades"]) for r in result["tables"]["trades"]} == dict(fills)
+
+
 def test_report_range_limits_the_tables(loaded: Loaded, tmp_path: Path) -> None:
     out = tmp_path / "r2025.html"
     info = write_report(loaded.engine, out, account=ACCOUNT, date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
