@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from datetime import UTC
-from decimal import Decimal
+from decimal import Decimal, FloatOperation, localcontext
 from importlib import import_module
 from pathlib import Path
 
@@ -58,8 +58,14 @@ crypto_received = 8
 def rp2_gains(events: list[Event], method: str, workdir: Path) -> dict[tuple[str, ...], Decimal]:
     """rp2's gain per disposal (keyed by the disposal's entries), summed over the lots it drew from.
 
-    rp2 creates `./log/` when imported and logs there: it is imported and run inside `workdir`."""
-    with contextlib.chdir(workdir):
+    rp2 creates `./log/` when imported and logs there: it is imported and run inside `workdir`. Importing it
+    also sets the thread's decimal context (precision, a trap on floats); it runs in a local context with rp2's
+    settings, so the tests that run after it in the same process keep the default context."""
+    with contextlib.chdir(workdir), localcontext() as context:
+        from rp2.rp2_decimal import CRYPTO_DECIMALS
+
+        context.prec = CRYPTO_DECIMALS + 18  # what importing rp2 sets
+        context.traps[FloatOperation] = True
         return _rp2_gains(events, method, workdir)
 
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, FloatOperation, getcontext
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,16 @@ def test_rp2_agrees_on_the_simulator_truth(sim_truth_events: list[Event], method
     assert set(ours) == set(theirs)
     differing = {k: (ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]}
     assert differing == {}
+
+
+def test_rp2_leaves_the_decimal_context_of_the_tests_after_it_as_it_found_it(
+        sim_truth_events: list[Event], tmp_path: Path) -> None:
+    """Importing rp2 sets the thread's decimal context (precision, a trap on floats): the oracle keeps that to
+    its own run, so a test's outcome never depends on whether an rp2 test ran before it in the process."""
+    before = getcontext().copy()
+    rp2_gains(sim_truth_events, "fifo", tmp_path)
+    after = getcontext()
+    assert (after.prec, after.traps[FloatOperation]) == (before.prec, before.traps[FloatOperation])
 
 
 def test_the_methods_really_differ_on_the_simulator_truth(sim_truth_events: list[Event]) -> None:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,8 @@ def drill_backfill(sim: RunningSimulator, db_url: str, scratch_url: str, engine:
     final = run_clean(args, env)
     report.final_code = final.returncode
     report.add_exports = sim.ctx.exports.counter - before
-    end = (datetime.fromisoformat(args[4]).replace(tzinfo=UTC) + timedelta(days=1)).timestamp()  # --to inclusive
+    # --to is inclusive: the truth's entries before the next day's start (whole seconds, compared as Decimals)
+    end = Decimal(int((datetime.fromisoformat(args[4]).replace(tzinfo=UTC) + timedelta(days=1)).timestamp()))
     ledger = {k: v for k, v in truths(sim)["ledgers"]["ledger"].items() if unix_seconds(v["time"]) < end}
     missing = set(ledger) - ledger_ids(engine)
     extra = ledger_ids(engine) - set(ledger)
