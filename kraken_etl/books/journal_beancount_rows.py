@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from kraken_etl.books.journal import FEE_ACCOUNT, DayEnds, Opening
 from kraken_etl.books.journal_beancount import BeancountRenderer
 from kraken_etl.books.journal_names import quoted
-from kraken_etl.books.journal_render import JournalStats, Price
+from kraken_etl.books.journal_render import JournalStats, Price, begin
 
 # One row of `journal_entries(..., numbers_as_text=True)`: `EntryRow` with the numerics as text.
 TextEntryRow = tuple[str, str, datetime, str | None, str, datetime, str, str, str, str | None, str, str,
@@ -30,13 +30,7 @@ def render_entries(renderer: BeancountRenderer, *, openings: list[Opening], rows
                    prices: Iterable[Price]) -> JournalStats:
     """Write the journal of `rows` (in journal order) with `renderer`: the file `render` writes from their
     postings, byte for byte; returns what was written."""
-    stats = JournalStats()
-    renderer.begin()
-    stats.prices = renderer.prices(prices)
-    if openings:
-        renderer.openings(openings)
-        stats.openings = len(openings)
-        stats.first_day = min(o.day for o in openings)
+    stats = begin(renderer, openings, prices)
     ends = DayEnds()
     entry = ends.entry
     out = renderer.out

@@ -72,9 +72,8 @@ def number(value: Decimal) -> str:
     return text[1:] if text.startswith("-0") and value == 0 else text
 
 
-def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Posting], prices: Iterable[Price],
-           gains: GainsHook | None = None) -> JournalStats:
-    """Drive `renderer` over the journal; returns what was written."""
+def begin(renderer: Renderer, openings: list[Opening], prices: Iterable[Price]) -> JournalStats:
+    """Start the file: its header, the price directives and the opening balances; what they wrote."""
     stats = JournalStats()
     renderer.begin()
     stats.prices = renderer.prices(prices)
@@ -82,6 +81,13 @@ def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Po
         renderer.openings(openings)
         stats.openings = len(openings)
         stats.first_day = min(o.day for o in openings)
+    return stats
+
+
+def render(renderer: Renderer, *, openings: list[Opening], postings: Iterable[Posting], prices: Iterable[Price],
+           gains: GainsHook | None = None) -> JournalStats:
+    """Drive `renderer` over the journal; returns what was written."""
+    stats = begin(renderer, openings, prices)
     ends = DayEnds()
     for txn in transactions(postings, gains):
         for assertion in ends.add(txn):
